@@ -1,0 +1,173 @@
+/* cgc.h — the public interface of cgc, a conservative tracing garbage
+ * collector for C with a soft memory limit in the manner of Go's GOMEMLIMIT.
+ *
+ * This header is the whole public API. Everything here is documented in
+ * README.md; the contract is ../shared/SPEC.md. Nothing in it depends on
+ * build-time macros except CGC_THREADS (see below).
+ */
+#ifndef CGC_H
+#define CGC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <pthread.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CGC_VERSION_MAJOR 0
+#define CGC_VERSION_MINOR 1
+
+/* ---- 2. Allocation ------------------------------------------------------
+ * Every object is aligned to 16 bytes. A pointer anywhere inside
+ * [base, base + size) keeps the object alive; a one-past-the-end pointer
+ * does not. NULL (errno ENOMEM) only when the OS refuses memory after a full
+ * collection and a full release of free pages. */
+void  *cgc_malloc(size_t size);                /* zeroed; scanned for pointers */
+void  *cgc_malloc_atomic(size_t size);         /* never scanned; contents unspecified */
+void  *cgc_malloc_uncollectable(size_t size);  /* zeroed; scanned; freed only by cgc_free */
+void  *cgc_calloc(size_t n, size_t size);      /* overflow-checked; zeroed; scanned */
+void  *cgc_realloc(void *p, size_t size);      /* keeps p's kind; realloc(NULL, n) == malloc(n) */
+char  *cgc_strdup(const char *s);              /* atomic object */
+char  *cgc_strndup(const char *s, size_t n);   /* atomic object */
+void   cgc_free(void *p);                      /* optional early release; NULL is a no-op */
+size_t cgc_size(const void *p);                /* usable size of the object p starts; 0 if none */
+void  *cgc_base(const void *p);                /* start of the object containing p, or NULL */
+
+/* Called with the size of the request before an allocation returns NULL.
+ * It may free memory (e.g. drop caches); the allocation is then retried once.
+ * Returns the previous handler. */
+typedef void (*cgc_oom_handler)(size_t request);
+cgc_oom_handler cgc_set_oom_handler(cgc_oom_handler handler);
+
+/* Extra roots: the words in [lo, hi) are scanned at every collection.
+ * Ranges are remembered as given; cgc_remove_roots takes the same pair. */
+void cgc_add_roots(void *lo, void *hi);
+void cgc_remove_roots(void *lo, void *hi);
+
+/* ---- 3. Threads ---------------------------------------------------------
+ * Any thread that holds pointers to collected objects must be registered.
+ * The main thread is registered when the library initialises. */
+int cgc_pthread_create(pthread_t *t, const pthread_attr_t *attr,
+                       void *(*fn)(void *), void *arg);
+int cgc_register_thread(void);    /* 0 on success (also if already registered) */
+int cgc_unregister_thread(void);  /* before a self-registered thread exits */
+
+/* Signals used to stop and restart registered threads during a collection.
+ * Defaults: SIGPWR (suspend) and SIGXCPU (restart), as the Boehm collector.
+ * Must be called before the library initialises (e.g. from a constructor
+ * with a higher priority) or it returns -1 and changes nothing. The
+ * environment variables CGC_SIG_SUSPEND / CGC_SIG_RESTART do the same. */
+int cgc_set_thread_signals(int suspend_signal, int restart_signal);
+
+#ifdef CGC_THREADS
+#define pthread_create cgc_pthread_create
+#endif
+
+/* ---- 4. Collection and the knobs (Go semantics) ------------------------- */
+void    cgc_collect(void);                    /* full blocking collection + sweep (runtime.GC) */
+void    cgc_free_os_memory(void);             /* collect, release every free page (debug.FreeOSMemory) */
+int64_t cgc_set_memory_limit(int64_t limit);  /* bytes; <0 reads; INT64_MAX = none (debug.SetMemoryLimit) */
+int     cgc_set_gc_percent(int percent);      /* <0 = off (debug.SetGCPercent) */
+
+/* ---- 5. Statistics ------------------------------------------------------
+ * Go's runtime.MemStats, in snake_case, same meanings. The struct carries
+ * its size and version; cgc_read_memstats fills only the fields the caller's
+ * struct has, so a program built against an older header keeps working. */
+#define CGC_MEMSTATS_VERSION 1
+
+typedef struct cgc_memstats {
+    uint32_t size;            /* sizeof the struct cgc filled (the caller's) */
+    uint32_t version;         /* CGC_MEMSTATS_VERSION of the library */
+    /* General statistics */
+    uint64_t alloc;           /* = heap_alloc */
+    uint64_t total_alloc;     /* cumulative bytes allocated for heap objects */
+    uint64_t sys;             /* bytes obtained from the OS (heap + metadata) */
+    uint64_t lookups;         /* always 0 */
+    uint64_t mallocs;         /* cumulative objects allocated */
+    uint64_t frees;           /* cumulative objects freed (swept or cgc_free) */
+    /* Heap */
+    uint64_t heap_alloc;      /* bytes of allocated objects, incl. unreachable not yet swept */
+    uint64_t heap_sys;        /* bytes of heap address space obtained (incl. released) */
+    uint64_t heap_idle;       /* bytes in free spans (incl. released) */
+    uint64_t heap_inuse;      /* bytes in in-use spans */
+    uint64_t heap_released;   /* bytes returned to the OS (MADV_DONTNEED) */
+    uint64_t heap_objects;    /* live + unswept objects */
+    /* Stacks (cgc does not allocate thread stacks: 0) */
+    uint64_t stack_inuse;
+    uint64_t stack_sys;
+    /* Off-heap metadata */
+    uint64_t mspan_inuse;     /* span descriptors in use */
+    uint64_t mspan_sys;       /* bytes mapped for span descriptors */
+    uint64_t mcache_inuse;    /* per-thread caches in use */
+    uint64_t mcache_sys;      /* bytes mapped for per-thread caches */
+    uint64_t buck_hash_sys;   /* always 0 */
+    uint64_t gc_sys;          /* mark bitmaps, mark stacks, page maps */
+    uint64_t other_sys;       /* other metadata (root tables, thread table) */
+    /* Collector */
+    uint64_t next_gc;         /* heap goal of the next cycle (bytes) */
+    uint64_t last_gc;         /* end of the last collection, ns since the epoch */
+    uint64_t pause_total_ns;
+    uint64_t pause_ns[256];   /* circular: most recent at [(num_gc+255)%256] */
+    uint64_t pause_end[256];  /* ns since the epoch */
+    uint32_t num_gc;
+    uint32_t num_forced_gc;
+    double   gc_cpu_fraction; /* fraction of available CPU time used by GC since start */
+    uint32_t enable_gc;       /* always 1 */
+    uint32_t debug_gc;        /* 1 in a CGC_DEBUG build */
+    /* cgc additions */
+    int64_t  mem_limit;       /* soft limit in bytes; INT64_MAX = none */
+    int32_t  gc_percent;      /* -1 = off */
+    uint32_t reserved0;
+    uint64_t gc_limiter_cycles; /* cycles in which the CPU limiter held collection back */
+} cgc_memstats;
+
+void cgc_read_memstats_sized(cgc_memstats *out, size_t size);
+static inline void cgc_read_memstats(cgc_memstats *out)
+{
+    cgc_read_memstats_sized(out, sizeof *out);
+}
+
+/* Metrics by name, in the manner of Go's runtime/metrics. Names and units
+ * follow Go's wherever Go has the same quantity. */
+typedef enum cgc_metric_kind {
+    CGC_METRIC_BAD = 0,       /* unknown name */
+    CGC_METRIC_UINT64 = 1,
+    CGC_METRIC_FLOAT64 = 2,
+    CGC_METRIC_HISTOGRAM = 3
+} cgc_metric_kind;
+
+#define CGC_HISTOGRAM_MAX_BUCKETS 64
+typedef struct cgc_histogram {
+    size_t   nbuckets;                                /* counts used */
+    uint64_t counts[CGC_HISTOGRAM_MAX_BUCKETS];
+    double   bounds[CGC_HISTOGRAM_MAX_BUCKETS + 1];   /* bucket i is [bounds[i], bounds[i+1]) */
+} cgc_histogram;
+
+typedef struct cgc_metric_desc {
+    const char     *name;
+    const char     *description;
+    cgc_metric_kind kind;
+    int             cumulative;   /* 1 for counters */
+} cgc_metric_desc;
+
+typedef struct cgc_metric_sample {
+    const char     *name;         /* set by the caller */
+    cgc_metric_kind kind;         /* set by cgc */
+    union {
+        uint64_t      u64;
+        double        f64;
+        cgc_histogram hist;
+    } value;
+} cgc_metric_sample;
+
+/* The table of supported metrics; returns its length. */
+size_t cgc_metrics_all(const cgc_metric_desc **out);
+/* Fills each sample named by the caller, all from one consistent snapshot. */
+void cgc_metrics_read(cgc_metric_sample *samples, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CGC_H */

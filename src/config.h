@@ -1,0 +1,43 @@
+/* config.h — cgc's configuration: one table of options, read from the
+ * environment in one place (config.c), once, before the first allocation.
+ * An invalid value is fatal: one line on stderr, exit status 2 (SPEC §6). */
+#ifndef CGC_CONFIG_H
+#define CGC_CONFIG_H
+
+#include <stdint.h>
+
+/* Where the soft limit came from; printed in the first gctrace line. */
+typedef enum cgc__limit_source {
+    CGC_LIMIT_NONE = 0,          /* auto/unset outside a container: no limit */
+    CGC_LIMIT_OFF,               /* CGC_MEMLIMIT=off */
+    CGC_LIMIT_BYTES,             /* an explicit byte count */
+    CGC_LIMIT_PERCENT_CONTAINER, /* N% (or auto = 90%) of the container limit */
+    CGC_LIMIT_PERCENT_PHYSICAL   /* N% of physical memory (no container limit) */
+} cgc__limit_source;
+
+typedef struct cgc__config {
+    int64_t memlimit;            /* bytes; INT64_MAX = no limit */
+    cgc__limit_source memlimit_source;
+    int     memlimit_percent;    /* for N% / auto: N (so the limit can follow the container) */
+    int     memlimit_follow;     /* 1: re-read the container limit periodically (N%/auto) */
+    int64_t container_limit;     /* bytes, or -1 if none found */
+    int     gc_percent;          /* CGC_GC; -1 = off; default 100 */
+    int     gctrace;             /* CGC_DEBUG gctrace=N */
+    int     scavtrace;           /* CGC_DEBUG scavtrace=N */
+    int     markers;             /* CGC_MARKERS, default: usable CPUs */
+    int     ncpu;                /* CPUs the process may use (affinity, cgroup quota) */
+    const char *debug_addr;      /* CGC_DEBUG_ADDR or NULL */
+    int     sig_suspend;         /* CGC_SIG_SUSPEND, 0 = default */
+    int     sig_restart;         /* CGC_SIG_RESTART, 0 = default */
+    char    limit_reason[192];   /* human text: which limit was chosen and why */
+} cgc__config;
+
+/* Reads every variable of the options table. On an invalid value prints one
+ * line naming the variable, the value and the accepted forms, then exit(2). */
+void cgc__config_load(cgc__config *cfg);
+
+/* Re-reads the container memory limit for N%/auto limits; returns the new
+ * soft limit in bytes (INT64_MAX if none), or -1 if it could not be read. */
+int64_t cgc__config_refresh_limit(const cgc__config *cfg);
+
+#endif
