@@ -1,0 +1,573 @@
+/* alloc.c — the allocation paths: thread caches, central span lists,
+ * large objects, explicit free, and the OOM path.
+ *
+ * Fast path (no lock, no atomic): the thread's cached span for the size
+ * class has a free slot. Slots are found from the span's alloc bits, 64 at a
+ * time through alloc_cache (the inverted bitmap word, shifted so bit 0 is
+ * freeindex): one count-trailing-zeros per allocation. While a span is
+ * cached, slots below freeindex are allocated even though their alloc bits
+ * are not set yet; cgc__uncache_span sets them ("materialises") when the
+ * span leaves the cache.
+ *
+ * The whole fast path runs inside a cgc section (cgc__enter/leave), so a
+ * stop-the-world request waits until the slot is taken and zeroed; the
+ * collector then finds caches consistent and can flush them.
+ *
+ * Pacing input: when a cache takes a span, all its free slots count as
+ * allocated (heap_live += nfree * size), one atomic add per span rather than
+ * per object; the unused rest is given back when the span leaves the cache.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+cgc__central cgc__centrals[CGC_MAX_CLASSES * CGC_NKINDS];
+pthread_mutex_t cgc__large_lock = PTHREAD_MUTEX_INITIALIZER;
+cgc__span *cgc__large_swept, *cgc__large_unswept;
+static _Atomic(cgc_oom_handler) oom_handler;
+
+void cgc__alloc_init(void)
+{
+    for (int i = 0; i < CGC_MAX_CLASSES * CGC_NKINDS; i++)
+        pthread_mutex_init(&cgc__centrals[i].lock, NULL);
+}
+
+/* ---- span lists (doubly linked, NULL-terminated) ----------------------- */
+
+void cgc__span_list_push(cgc__span **head, cgc__span *s)
+{
+    s->prev = NULL;
+    s->next = *head;
+    if (*head)
+        (*head)->prev = s;
+    *head = s;
+}
+
+void cgc__span_list_remove(cgc__span **head, cgc__span *s)
+{
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        *head = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    s->next = s->prev = NULL;
+}
+
+/* ---- slots ------------------------------------------------------------- */
+
+static inline void load_cache(cgc__span *s)
+{
+    s->alloc_cache = s->freeindex < s->nelems
+                         ? ~s->allocbits[s->freeindex >> 6] >> (s->freeindex & 63)
+                         : 0;
+}
+
+/* Takes the next free slot of a cached span: its index, or -1 if full. */
+static inline int32_t take_slot(cgc__span *s)
+{
+    for (;;) {
+        uint64_t c = s->alloc_cache;
+        if (LIKELY(c)) {
+            unsigned b = (unsigned)__builtin_ctzll(c);
+            uint32_t idx = s->freeindex + b;
+            if (UNLIKELY(idx >= s->nelems))
+                break;
+            uint32_t nf = idx + 1;
+            s->freeindex = nf;
+            if ((nf & 63) == 0)
+                load_cache(s);   /* crossed into the next bitmap word */
+            else
+                s->alloc_cache = c >> (b + 1);
+            return (int32_t)idx;
+        }
+        /* The rest of this word is allocated: move to the next word. */
+        uint32_t nf = (s->freeindex + 64) & ~63u;
+        if (nf >= s->nelems)
+            break;
+        s->freeindex = nf;
+        load_cache(s);
+    }
+    s->freeindex = s->nelems;
+    s->alloc_cache = 0;
+    return -1;
+}
+
+static inline bool slot_allocated(const cgc__span *s, uint32_t idx)
+{
+    return cgc__bit(s->allocbits, idx) || (s->cached && idx < s->freeindex);
+}
+
+void cgc__uncache_span(cgc__span *s)
+{
+    for (uint32_t i = 0; i < s->freeindex; i++)
+        s->allocbits[i >> 6] |= (uint64_t)1 << (i & 63);
+    uint32_t used = 0;
+    for (uint32_t w = 0; w < (s->nelems + 63) / 64; w++)
+        used += (uint32_t)__builtin_popcountll(s->allocbits[w]);
+    s->nfree = s->nelems - used;
+    s->cached = 0;
+    s->freeindex = 0;
+    s->alloc_cache = 0;
+}
+
+static cgc__central *central_of(const cgc__span *s)
+{
+    return &cgc__centrals[s->sizeclass * CGC_NKINDS + s->kind];
+}
+
+/* Files a span that leaves a cache into its central lists. */
+static void file_uncached(cgc__span *s)
+{
+    cgc__central *c = central_of(s);
+    pthread_mutex_lock(&c->lock);
+    cgc__uncache_span(s);
+    cgc__span_list_push(s->nfree ? &c->partial : &c->full, s);
+    pthread_mutex_unlock(&c->lock);
+}
+
+void cgc__tcache_flush(cgc__thread *t)
+{
+    for (int i = 0; i < CGC_MAX_CLASSES * 2; i++) {
+        cgc__span *s = t->tc.spans[i];
+        if (!s)
+            continue;
+        t->tc.spans[i] = NULL;
+        file_uncached(s);
+        /* Slots granted to the cache but never used are not live. */
+        uint64_t unused = (uint64_t)s->nfree * s->elemsize, live = atomic_load(&cgc__gc.heap_live);
+        atomic_store(&cgc__gc.heap_live, live > unused ? live - unused : 0);
+    }
+}
+
+/* A fresh span for class cls and kind from the page heap, or NULL. */
+static cgc__span *new_span(int cls, int kind)
+{
+    const cgc__sizeclass *sc = &cgc__classes[cls];
+    bool zeroed;
+    cgc__span *s = cgc__heap_alloc_span(sc->npages, &zeroed);
+    if (!s)
+        return NULL;
+    s->state = CGC_SPAN_SMALL;
+    s->kind = (uint8_t)kind;
+    s->sizeclass = (uint8_t)cls;
+    s->elemsize = sc->size;
+    s->nelems = sc->nelems;
+    s->divmul = sc->divmul;
+    s->needzero = !zeroed;
+    s->nfree = sc->nelems;
+    s->sweepgen = atomic_load(&cgc__sweepgen);
+    memset(s->allocbits, 0, sizeof s->allocbits);
+    memset(s->markbits, 0, sizeof s->markbits);
+    return s;
+}
+
+/* A swept span of class cls/kind with a free slot, from the central lists
+ * (sweeping unswept spans on the way) or new. Caller is in a cgc section. */
+static cgc__span *central_get(int cls, int kind)
+{
+    cgc__central *c = &cgc__centrals[cls * CGC_NKINDS + kind];
+    pthread_mutex_lock(&c->lock);
+    cgc__span *s = c->partial;
+    if (s) {
+        cgc__span_list_remove(&c->partial, s);
+    } else {
+        while ((s = c->unswept) != NULL) {
+            cgc__span_list_remove(&c->unswept, s);
+            if (cgc__sweep_span(s))
+                continue;           /* entirely free: went back to the page heap */
+            if (s->nfree)
+                break;
+            cgc__span_list_push(&c->full, s);
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (!s)
+        s = new_span(cls, kind);
+    return s;
+}
+
+/* ---- the paths ---------------------------------------------------------- */
+
+static void *alloc_slow(size_t n, int kind);
+
+static inline void *alloc_fast(size_t n, int kind)
+{
+    cgc__thread *t = cgc__self;
+    if (LIKELY(t != NULL && n <= CGC_MAX_SMALL && kind != CGC_KIND_UNCOLLECTABLE)) {
+        int i = cgc__size_to_class(n) * 2 + (kind == CGC_KIND_ATOMIC);
+        cgc__enter(t);
+        cgc__span *s = t->tc.spans[i];
+        if (LIKELY(s != NULL)) {
+            int32_t idx = take_slot(s);
+            if (LIKELY(idx >= 0)) {
+                void *p = (void *)(s->start + (uintptr_t)idx * s->elemsize);
+                if (s->needzero && kind == CGC_KIND_NORMAL)
+                    memset(p, 0, s->elemsize);
+                t->tc.nmalloc++;
+                t->tc.bytes_malloc += s->elemsize;
+                cgc__leave(t);
+                return p;
+            }
+        }
+        cgc__leave(t);
+    }
+    return alloc_slow(n, kind);
+}
+
+/* Refills the cache for (cls, kind) and takes a slot. In a cgc section.
+ * *grew tells whether heap_live moved (the caller checks the trigger). */
+static void *small_refill(cgc__thread *t, int cls, int kind)
+{
+    int i = cls * 2 + (kind == CGC_KIND_ATOMIC);
+    cgc__span *old = t->tc.spans[i];
+    if (old) {
+        t->tc.spans[i] = NULL;
+        file_uncached(old);
+    }
+    cgc__span *s = central_get(cls, kind);
+    if (!s)
+        return NULL;
+    s->cached = 1;
+    s->freeindex = 0;
+    load_cache(s);
+    atomic_fetch_add(&cgc__gc.heap_live, (uint64_t)s->nfree * s->elemsize);
+    t->tc.spans[i] = s;
+    int32_t idx = take_slot(s);   /* cannot fail: the span has a free slot */
+    void *p = (void *)(s->start + (uintptr_t)idx * s->elemsize);
+    if (s->needzero && kind == CGC_KIND_NORMAL)
+        memset(p, 0, s->elemsize);
+    t->tc.nmalloc++;
+    t->tc.bytes_malloc += s->elemsize;
+    return p;
+}
+
+/* Uncollectable objects: never cached, alloc bits always exact. */
+static void *uncollectable_alloc(cgc__thread *t, int cls)
+{
+    cgc__central *c = &cgc__centrals[cls * CGC_NKINDS + CGC_KIND_UNCOLLECTABLE];
+    cgc__span *s = central_get(cls, CGC_KIND_UNCOLLECTABLE);
+    if (!s)
+        return NULL;
+    pthread_mutex_lock(&c->lock);
+    uint32_t idx = 0;
+    while (cgc__bit(s->allocbits, idx))
+        idx++;
+    s->allocbits[idx >> 6] |= (uint64_t)1 << (idx & 63);
+    s->nfree--;
+    cgc__span_list_push(s->nfree ? &c->partial : &c->full, s);
+    pthread_mutex_unlock(&c->lock);
+    void *p = (void *)(s->start + (uintptr_t)idx * s->elemsize);
+    memset(p, 0, s->elemsize);
+    atomic_fetch_add(&cgc__gc.heap_live, s->elemsize);
+    t->tc.nmalloc++;
+    t->tc.bytes_malloc += s->elemsize;
+    return p;
+}
+
+static void *large_alloc(size_t n, int kind)
+{
+    size_t npages = (n + CGC_PAGE_SIZE - 1) >> CGC_PAGE_SHIFT;
+    bool zeroed;
+    cgc__span *s = cgc__heap_alloc_span(npages, &zeroed);
+    if (!s)
+        return NULL;
+    s->state = CGC_SPAN_LARGE;
+    s->kind = (uint8_t)kind;
+    s->elemsize = (uint64_t)npages * CGC_PAGE_SIZE;
+    s->nelems = 1;
+    s->divmul = 0;
+    s->allocbits[0] = 1;
+    s->markbits[0] = 0;
+    s->sweepgen = atomic_load(&cgc__sweepgen);
+    pthread_mutex_lock(&cgc__large_lock);
+    cgc__span_list_push(&cgc__large_swept, s);
+    pthread_mutex_unlock(&cgc__large_lock);
+    atomic_fetch_add(&cgc__gc.heap_live, s->elemsize);
+    atomic_fetch_add(&cgc__gc.large_nmalloc, 1);
+    atomic_fetch_add(&cgc__gc.large_bytes_malloc, s->elemsize);
+    return (void *)s->start;
+}
+
+/* One attempt at an allocation of any size and kind, in a cgc section. */
+static void *alloc_once(cgc__thread *t, size_t n, int kind)
+{
+    cgc__enter(t);
+    void *p;
+    if (n > CGC_MAX_SMALL)
+        p = large_alloc(n, kind);
+    else if (kind == CGC_KIND_UNCOLLECTABLE)
+        p = uncollectable_alloc(t, cgc__size_to_class(n));
+    else
+        p = small_refill(t, cgc__size_to_class(n), kind);
+    cgc__leave(t);
+    return p;
+}
+
+static void *alloc_slow(size_t n, int kind)
+{
+    cgc__ensure_init();
+    cgc__thread *t = cgc__self;
+    if (!t && !(t = cgc__register_current(0))) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    /* Sizes no heap can hold fail at once, without collecting. */
+    if (n > (size_t)PTRDIFF_MAX - CGC_ARENA_SIZE) {
+        cgc_oom_handler h = atomic_load(&oom_handler);
+        if (h)
+            h(n);
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *p = alloc_once(t, n, kind);
+    if (LIKELY(p != NULL)) {
+        if (atomic_load(&cgc__gc.heap_live) >= atomic_load(&cgc__gc.trigger))
+            cgc__maybe_collect();   /* p is on our stack: it survives */
+        return p;
+    }
+    /* The OS refused memory: collect and give back every free page, retry;
+     * then let the program's handler free something, retry; then NULL. */
+    cgc__collect_internal(true);
+    cgc__sweep_finish();
+    cgc__heap_release(UINT64_MAX);
+    if ((p = alloc_once(t, n, kind)) != NULL)
+        return p;
+    cgc_oom_handler h = atomic_load(&oom_handler);
+    if (h) {
+        h(n);
+        if ((p = alloc_once(t, n, kind)) != NULL)
+            return p;
+    }
+    errno = ENOMEM;
+    return NULL;
+}
+
+/* ---- public allocation API --------------------------------------------- */
+
+CGC_API void *cgc_malloc(size_t n)
+{
+    return alloc_fast(n, CGC_KIND_NORMAL);
+}
+
+CGC_API void *cgc_malloc_atomic(size_t n)
+{
+    return alloc_fast(n, CGC_KIND_ATOMIC);
+}
+
+CGC_API void *cgc_malloc_uncollectable(size_t n)
+{
+    return alloc_slow(n, CGC_KIND_UNCOLLECTABLE);
+}
+
+CGC_API void *cgc_calloc(size_t n, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return alloc_fast(total, CGC_KIND_NORMAL);
+}
+
+CGC_API char *cgc_strdup(const char *s)
+{
+    size_t n = strlen(s);
+    char *d = alloc_fast(n + 1, CGC_KIND_ATOMIC);
+    if (d)
+        memcpy(d, s, n + 1);
+    return d;
+}
+
+CGC_API char *cgc_strndup(const char *s, size_t n)
+{
+    size_t len = strnlen(s, n);
+    char *d = alloc_fast(len + 1, CGC_KIND_ATOMIC);
+    if (d) {
+        memcpy(d, s, len);
+        d[len] = 0;
+    }
+    return d;
+}
+
+CGC_API cgc_oom_handler cgc_set_oom_handler(cgc_oom_handler h)
+{
+    return atomic_exchange(&oom_handler, h);
+}
+
+/* ---- queries ------------------------------------------------------------ */
+
+/* The allocated object containing p: its span and slot, or NULL. */
+static cgc__span *object_of(const void *p, uint32_t *idx_out)
+{
+    cgc__span *s = cgc__span_of((uintptr_t)p);
+    if (!s)
+        return NULL;
+    uint32_t idx;
+    if (s->state == CGC_SPAN_SMALL) {
+        idx = cgc__span_index(s, (uintptr_t)p);
+        if (idx >= s->nelems)
+            return NULL;
+    } else if (s->state == CGC_SPAN_LARGE) {
+        idx = 0;
+    } else {
+        return NULL;
+    }
+    if (!slot_allocated(s, idx))
+        return NULL;
+    *idx_out = idx;
+    return s;
+}
+
+CGC_API void *cgc_base(const void *p)
+{
+    uint32_t idx;
+    cgc__span *s = object_of(p, &idx);
+    return s ? (void *)(s->start + (uintptr_t)idx * s->elemsize) : NULL;
+}
+
+CGC_API size_t cgc_size(const void *p)
+{
+    uint32_t idx;
+    cgc__span *s = object_of(p, &idx);
+    return s ? (size_t)s->elemsize : 0;
+}
+
+/* ---- explicit free ------------------------------------------------------ */
+
+/* Counts an explicit free. heap_live (the pacer's input) drops too, except
+ * for a slot freed into the thread's own cache: that slot stays granted to
+ * the cache and is handed out again without being counted again. */
+static void count_explicit_free(uint64_t bytes, bool adjust_live)
+{
+    atomic_fetch_add(&cgc__gc.explicit_nfree, 1);
+    atomic_fetch_add(&cgc__gc.explicit_bytes_freed, bytes);
+    if (!adjust_live)
+        return;
+    uint64_t live = atomic_load(&cgc__gc.heap_live);
+    atomic_store(&cgc__gc.heap_live, live > bytes ? live - bytes : 0);
+}
+
+static void free_large(cgc__span *s)
+{
+    pthread_mutex_lock(&cgc__large_lock);
+    bool unswept = s->sweepgen != atomic_load(&cgc__sweepgen);
+    cgc__span_list_remove(unswept ? &cgc__large_unswept : &cgc__large_swept, s);
+    pthread_mutex_unlock(&cgc__large_lock);
+    count_explicit_free(s->elemsize, true);
+    cgc__heap_free_span(s);
+}
+
+/* Frees slot idx of a span this thread caches: the slot is handed out again
+ * by the cache's next allocation. */
+static void free_in_own_cache(cgc__span *s, uint32_t idx)
+{
+    for (uint32_t i = 0; i < s->freeindex; i++)
+        s->allocbits[i >> 6] |= (uint64_t)1 << (i & 63);
+    s->allocbits[idx >> 6] &= ~((uint64_t)1 << (idx & 63));
+    if (idx < s->freeindex) {
+        s->freeindex = idx;
+        load_cache(s);
+    }
+    s->needzero = 1;
+}
+
+/* Frees slot idx of a span in the central lists. */
+static bool free_in_central(cgc__span *s, uint32_t idx)
+{
+    cgc__central *c = central_of(s);
+    pthread_mutex_lock(&c->lock);
+    if (s->cached) {   /* another thread took it meanwhile */
+        pthread_mutex_unlock(&c->lock);
+        return false;
+    }
+    if (s->sweepgen != atomic_load(&cgc__sweepgen)) {
+        cgc__span_list_remove(&c->unswept, s);
+        if (cgc__sweep_span(s) || !cgc__bit(s->allocbits, idx)) {
+            /* The collector found it unreachable already. */
+            if (s->state == CGC_SPAN_SMALL)
+                cgc__span_list_push(s->nfree ? &c->partial : &c->full, s);
+            pthread_mutex_unlock(&c->lock);
+            return false;
+        }
+        cgc__span_list_push(s->nfree ? &c->partial : &c->full, s);
+    }
+    if (!cgc__bit(s->allocbits, idx)) {
+        pthread_mutex_unlock(&c->lock);
+        return false;
+    }
+    cgc__span_list_remove(s->nfree ? &c->partial : &c->full, s);
+    s->allocbits[idx >> 6] &= ~((uint64_t)1 << (idx & 63));
+    s->nfree++;
+    s->needzero = 1;
+    if (s->nfree == s->nelems)
+        cgc__heap_free_span(s);
+    else
+        cgc__span_list_push(&c->partial, s);
+    pthread_mutex_unlock(&c->lock);
+    return true;
+}
+
+CGC_API void cgc_free(void *p)
+{
+    if (!p)
+        return;
+    cgc__ensure_init();
+    cgc__thread *t = cgc__self;
+    if (!t && !(t = cgc__register_current(0)))
+        return;
+    cgc__enter(t);
+    uint32_t idx;
+    cgc__span *s = object_of(p, &idx);
+    if (!s || (uintptr_t)p != s->start + (uintptr_t)idx * s->elemsize) {
+        cgc__leave(t);
+        cgc__warn("cgc_free(%p): %s; ignored", p,
+                  s ? "not the start of an object" : "not an object allocated by cgc (or already free)");
+        return;
+    }
+    uint64_t size = s->elemsize;
+    if (s->state == CGC_SPAN_LARGE) {
+        free_large(s);
+    } else if (s->cached) {
+        int i = s->sizeclass * 2 + (s->kind == CGC_KIND_ATOMIC);
+        if (t->tc.spans[i] == s) {
+            free_in_own_cache(s, idx);
+            count_explicit_free(size, false);
+        }
+        /* Cached by another thread: left for the next collection. */
+    } else if (free_in_central(s, idx)) {
+        count_explicit_free(size, true);
+    }
+    cgc__leave(t);
+}
+
+CGC_API void *cgc_realloc(void *p, size_t n)
+{
+    if (!p)
+        return cgc_malloc(n);
+    if (n == 0) {
+        cgc_free(p);
+        return NULL;
+    }
+    uint32_t idx;
+    cgc__span *s = object_of(p, &idx);
+    if (!s || (uintptr_t)p != s->start + (uintptr_t)idx * s->elemsize) {
+        cgc__warn("cgc_realloc(%p): not an object allocated by cgc; returning NULL", p);
+        errno = EINVAL;
+        return NULL;
+    }
+    size_t old = (size_t)s->elemsize;
+    int kind = s->kind;
+    /* Same size class (or a large object shrinking by less than half): keep it. */
+    if (n <= old && (old <= CGC_MAX_SMALL ? cgc__classes[cgc__size_to_class(n)].size == old
+                                          : n > old / 2))
+        return p;
+    void *q = kind == CGC_KIND_UNCOLLECTABLE ? alloc_slow(n, kind) : alloc_fast(n, kind);
+    if (!q)
+        return NULL;   /* p is untouched, as realloc promises */
+    memcpy(q, p, n < old ? n : old);
+    cgc_free(p);
+    return q;
+}

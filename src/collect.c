@@ -1,0 +1,370 @@
+/* collect.c — one collection cycle, when to run it, the knobs, library
+ * initialisation, and the background thread that returns memory.
+ *
+ * A cycle (stop-the-world mark, lazy sweep):
+ *   1. with the world running: finish the previous cycle's sweep (the mark
+ *      bits are about to be reused), snapshot the loaded objects' segments,
+ *      start helper threads if needed;
+ *   2. stop the world; flush every thread cache back to the central lists;
+ *   3. mark from the roots (parallel);
+ *   4. make every in-use span "unswept", set heap_live to the marked bytes,
+ *      recompute the goal; restart the world.
+ * Sweeping then happens on demand and in the background sweeper.
+ *
+ * The trigger: heap_live (marked bytes + slots granted to caches since) is
+ * compared with the goal when a cache takes a span or a large object is
+ * allocated, never per object. The collector is stop-the-world, so it needs
+ * no runway: it collects when heap_live reaches the goal (trigger == goal).
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+cgc__gc_state cgc__gc = {.pacer_lock = PTHREAD_MUTEX_INITIALIZER};
+cgc__config cgc__cfg;
+_Atomic int cgc__initialized;
+
+static pthread_mutex_t gc_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static _Atomic int64_t mem_limit = INT64_MAX;   /* mirror of pacer.mem_limit for lock-free reads */
+static pthread_mutex_t bg_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t bg_cv = PTHREAD_COND_INITIALIZER;
+static int bg_started;
+
+int64_t cgc__now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t cgc__unix_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t cgc__thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- initialisation ---------------------------------------------------- */
+
+static void init(void)
+{
+    cgc__config_load(&cgc__cfg);
+    cgc__sizeclass_init();
+    cgc__alloc_init();
+    cgc__pageheap_init();
+    cgc__threads_init();
+    cgc__mark_init(cgc__cfg.markers);
+    cgc__gc.start_mono_ns = cgc__now_ns();
+    cgc__pacer_init(&cgc__gc.pacer, cgc__cfg.gc_percent, cgc__cfg.memlimit);
+    cgc__limiter_init(&cgc__gc.limiter, cgc__cfg.ncpu > 0 ? cgc__cfg.ncpu : 1, cgc__gc.start_mono_ns);
+    cgc__scavenger_init(&cgc__gc.scav);
+    atomic_store(&mem_limit, cgc__cfg.memlimit);
+    cgc__pacer_recompute();
+    atomic_store(&cgc__initialized, 1);
+    cgc__register_current(0);
+    if (cgc__cfg.memlimit_follow)
+        cgc__background_start();   /* follows the container's limit from the start */
+    if (cgc__cfg.gctrace)
+        fprintf(stderr, "cgc: %s; GC percent %s%d, %d marker%s\n", cgc__cfg.limit_reason,
+                cgc__cfg.gc_percent < 0 ? "off " : "", cgc__cfg.gc_percent,
+                cgc__cfg.markers, cgc__cfg.markers == 1 ? "" : "s");
+}
+
+void cgc__ensure_init(void)
+{
+    if (LIKELY(atomic_load_explicit(&cgc__initialized, memory_order_acquire)))
+        return;
+    pthread_once(&init_once, init);
+}
+
+/* The library initialises when it is loaded, on the thread that loads it
+ * (the main thread for a program linked with it), which it registers. */
+__attribute__((constructor)) static void cgc__constructor(void)
+{
+    cgc__ensure_init();
+}
+
+/* ---- pacing ------------------------------------------------------------- */
+
+/* Recomputes goal and trigger from the pacer's knobs and the current memory
+ * picture. heap_alloc is approximated by heap_live between cycles. */
+static void recompute_locked(uint64_t heap_alloc)
+{
+    cgc__mem_state m = {
+        .mapped = cgc__mapped_bytes(),
+        .heap_free = atomic_load(&cgc__mem.heap_free),
+        .heap_alloc = heap_alloc,
+    };
+    uint64_t goal = cgc__pacer_update(&cgc__gc.pacer, &m);
+    cgc__gc.heap_goal = goal;
+    atomic_store(&cgc__gc.trigger, goal);
+}
+
+void cgc__pacer_recompute(void)
+{
+    pthread_mutex_lock(&cgc__gc.pacer_lock);
+    recompute_locked(atomic_load(&cgc__gc.heap_live));
+    pthread_mutex_unlock(&cgc__gc.pacer_lock);
+}
+
+void cgc__limit_before_grow(uint64_t bytes)
+{
+    int64_t limit = atomic_load(&mem_limit);
+    if (limit == INT64_MAX)
+        return;
+    uint64_t mapped = cgc__mapped_bytes();
+    if (mapped + bytes > (uint64_t)limit)
+        cgc__heap_release_locked(mapped + bytes - (uint64_t)(limit > 0 ? limit : 0));
+}
+
+void cgc__maybe_collect(void)
+{
+    uint64_t live = atomic_load(&cgc__gc.heap_live);
+    if (live < atomic_load(&cgc__gc.trigger))
+        return;
+    pthread_mutex_lock(&cgc__gc.pacer_lock);
+    if (cgc__limiter_limiting(&cgc__gc.limiter, cgc__now_ns())) {
+        /* Collection already takes half the CPU: let the heap overshoot
+         * rather than spiral. Look again after 1/32 more growth. */
+        if (!cgc__gc.limited_this_cycle) {
+            cgc__gc.limited_this_cycle = 1;
+            atomic_fetch_add(&cgc__gc.gc_limiter_cycles, 1);
+            atomic_store(&cgc__gc.limiter_last_enabled_cycle, atomic_load(&cgc__gc.num_gc) + 1);
+        }
+        uint64_t step = live / 32 > ((uint64_t)1 << 20) ? live / 32 : (uint64_t)1 << 20;
+        atomic_store(&cgc__gc.trigger, live + step);
+        pthread_mutex_unlock(&cgc__gc.pacer_lock);
+        return;
+    }
+    pthread_mutex_unlock(&cgc__gc.pacer_lock);
+    cgc__collect_internal(false);
+}
+
+/* ---- the cycle ---------------------------------------------------------- */
+
+static void flush_all_caches(void)
+{
+    for (cgc__thread *t = cgc__threads; t; t = t->next)
+        cgc__tcache_flush(t);
+}
+
+void cgc__collect_internal(bool forced)
+{
+    cgc__ensure_init();
+    uint32_t n0 = atomic_load(&cgc__gc.num_gc);
+    pthread_mutex_lock(&gc_lock);
+    if (!forced && (atomic_load(&cgc__gc.num_gc) != n0 ||
+                    atomic_load(&cgc__gc.heap_live) < atomic_load(&cgc__gc.trigger))) {
+        pthread_mutex_unlock(&gc_lock);   /* another thread just collected */
+        return;
+    }
+    cgc__mark_prepare();
+    cgc__sweeper_start();
+    cgc__background_start();
+
+    cgc__cycle_trace tr = {.forced = forced};
+    tr.start_ns = cgc__now_ns();
+    pthread_mutex_lock(&cgc__sweeper_lock);
+    cgc__sweep_finish();
+    cgc__roots_snapshot();
+    pthread_mutex_lock(&cgc__thread_lock);
+
+    int64_t t0 = cgc__now_ns();
+    cgc__stop_world();
+    flush_all_caches();
+    pthread_mutex_lock(&cgc__heap_lock);
+    uint64_t nmalloc, bytes_malloc, nfree, bytes_freed;
+    cgc__totals(&nmalloc, &bytes_malloc, &nfree, &bytes_freed);
+    tr.heap_before = bytes_malloc - bytes_freed;
+    int64_t t1 = cgc__now_ns();
+
+    cgc__mark_result res;
+    cgc__mark(&res);
+    int64_t t2 = cgc__now_ns();
+
+#ifdef CGC_DEBUG_BUILD
+    cgc__heap_check_invariants();
+#endif
+    cgc__sweep_start_cycle();
+    atomic_store(&cgc__gc.heap_live, res.marked_bytes);
+    pthread_mutex_lock(&cgc__gc.pacer_lock);
+    cgc__gc.last_marked = res.marked_bytes;
+    cgc__pacer_end_cycle(&cgc__gc.pacer, res.marked_bytes);
+    recompute_locked(tr.heap_before);
+    tr.goal = cgc__gc.heap_goal;
+    pthread_mutex_unlock(&cgc__gc.pacer_lock);
+    uint64_t stacks = 0;
+    volatile uintptr_t here = 0;
+    for (cgc__thread *t = cgc__threads; t; t = t->next) {
+        uintptr_t lo = t == cgc__self ? (uintptr_t)&here : t->stack_lo;
+        if (t->stack_hi > lo)
+            stacks += t->stack_hi - lo;
+    }
+    pthread_mutex_unlock(&cgc__heap_lock);
+    cgc__start_world();
+    int64_t t3 = cgc__now_ns();
+    pthread_mutex_unlock(&cgc__thread_lock);
+    pthread_mutex_unlock(&cgc__sweeper_lock);
+    cgc__sweeper_wake();
+
+    uint64_t pause = (uint64_t)(t3 - t0);
+    int ncpu = cgc__cfg.ncpu > 0 ? cgc__cfg.ncpu : 1;
+    uint32_t num = atomic_fetch_add(&cgc__gc.num_gc, 1) + 1;
+    if (forced)
+        atomic_fetch_add(&cgc__gc.num_forced_gc, 1);
+    pthread_mutex_lock(&cgc__gc.pacer_lock);
+    cgc__stats_record_pause(pause, (uint64_t)cgc__unix_ns());
+    cgc__gc.gc_cpu_ns_total += (int64_t)pause * ncpu;
+    cgc__limiter_update(&cgc__gc.limiter, t3, (int64_t)pause * ncpu);
+    cgc__gc.limited_this_cycle = 0;
+    pthread_mutex_unlock(&cgc__gc.pacer_lock);
+
+    tr.num = num;
+    tr.stw_ns = t1 - t0;
+    tr.mark_ns = t2 - t1;
+    tr.term_ns = t3 - t2;
+    tr.mark_cpu_ns = res.cpu_ns;
+    tr.heap_after = tr.heap_before;   /* stop-the-world: nothing allocated during the cycle */
+    tr.heap_marked = res.marked_bytes;
+    tr.globals_bytes = cgc__roots_globals_bytes();
+    tr.stacks_bytes = stacks;
+    tr.markers = cgc__mark_nmarkers();
+    if (cgc__cfg.gctrace)
+        cgc__gctrace_print(&tr);
+    pthread_mutex_unlock(&gc_lock);
+
+    /* Wake the scavenger: the goal moved. */
+    pthread_mutex_lock(&bg_lock);
+    pthread_cond_signal(&bg_cv);
+    pthread_mutex_unlock(&bg_lock);
+}
+
+/* ---- public knobs ------------------------------------------------------- */
+
+CGC_API void cgc_collect(void)
+{
+    cgc__collect_internal(true);
+    cgc__sweep_finish();   /* as runtime.GC: the cycle is complete when we return */
+    cgc__pacer_recompute();
+}
+
+CGC_API void cgc_free_os_memory(void)
+{
+    cgc_collect();
+    cgc__heap_release(UINT64_MAX);
+}
+
+CGC_API int cgc_set_gc_percent(int percent)
+{
+    cgc__ensure_init();
+    pthread_mutex_lock(&cgc__gc.pacer_lock);
+    int old = cgc__gc.pacer.gc_percent;
+    cgc__gc.pacer.gc_percent = percent < 0 ? -1 : percent;
+    recompute_locked(atomic_load(&cgc__gc.heap_live));
+    pthread_mutex_unlock(&cgc__gc.pacer_lock);
+    cgc__maybe_collect();
+    return old;
+}
+
+/* Releases free memory down to the scavenger's retain target now. */
+static uint64_t release_to_target(void)
+{
+    uint64_t mapped = cgc__mapped_bytes();
+    uint64_t nonheap = cgc__sys_bytes() - atomic_load(&cgc__mem.heap_sys);
+    uint64_t target = cgc__scavenge_retain_target(cgc__gc.heap_goal, nonheap, atomic_load(&mem_limit));
+    return mapped > target ? cgc__heap_release(mapped - target) : 0;
+}
+
+CGC_API int64_t cgc_set_memory_limit(int64_t limit)
+{
+    cgc__ensure_init();
+    if (limit < 0)
+        return atomic_load(&mem_limit);
+    pthread_mutex_lock(&cgc__gc.pacer_lock);
+    int64_t old = cgc__gc.pacer.mem_limit;
+    cgc__gc.pacer.mem_limit = limit;
+    atomic_store(&mem_limit, limit);
+    recompute_locked(atomic_load(&cgc__gc.heap_live));
+    pthread_mutex_unlock(&cgc__gc.pacer_lock);
+    if (limit < old) {
+        cgc__maybe_collect();
+        release_to_target();
+    }
+    return old;
+}
+
+/* ---- the background thread: scavenger and container limit follower ----- */
+
+static void *background_main(void *arg)
+{
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    int64_t next_refresh = cgc__now_ns() + 1000000000;
+    for (;;) {
+        int64_t now = cgc__now_ns();
+        if (cgc__cfg.memlimit_follow && now >= next_refresh) {
+            /* N% / auto: follow an in-place resize of the container. */
+            next_refresh = now + 1000000000;
+            int64_t nl = cgc__config_refresh_limit(&cgc__cfg);
+            if (nl >= 0 && nl != atomic_load(&mem_limit)) {
+                int64_t old = cgc_set_memory_limit(nl);
+                if (cgc__cfg.gctrace)
+                    fprintf(stderr, "cgc: container limit changed: memory limit %lld -> %lld bytes\n",
+                            (long long)old, (long long)nl);
+            }
+        }
+        uint64_t mapped = cgc__mapped_bytes();
+        uint64_t nonheap = cgc__sys_bytes() - atomic_load(&cgc__mem.heap_sys);
+        uint64_t target = cgc__scavenge_retain_target(cgc__gc.heap_goal, nonheap, atomic_load(&mem_limit));
+        int64_t sleep_ns = cgc__gc.scav.max_sleep_ns;
+        if (mapped > target) {
+            int64_t c0 = cgc__thread_cpu_ns();
+            uint64_t done = cgc__heap_release(cgc__scavenger_burst_bytes(mapped - target));
+            int64_t worked = cgc__thread_cpu_ns() - c0;
+            pthread_mutex_lock(&cgc__gc.pacer_lock);
+            cgc__gc.scav.released_total += done;
+            cgc__gc.gc_cpu_ns_total += worked;
+            pthread_mutex_unlock(&cgc__gc.pacer_lock);
+            if (done)
+                sleep_ns = cgc__scavenger_sleep_ns(&cgc__gc.scav, worked);
+            if (cgc__cfg.scavtrace && done)
+                fprintf(stderr, "scav: released %llu KiB, retained %llu KiB, target %llu KiB, %lld us work\n",
+                        (unsigned long long)(done >> 10),
+                        (unsigned long long)(cgc__mapped_bytes() >> 10),
+                        (unsigned long long)(target >> 10), (long long)(worked / 1000));
+        }
+        if (cgc__cfg.memlimit_follow && sleep_ns > next_refresh - now)
+            sleep_ns = next_refresh - now > 0 ? next_refresh - now : 1000000;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t ns = ts.tv_nsec + sleep_ns;
+        ts.tv_sec += ns / 1000000000;
+        ts.tv_nsec = ns % 1000000000;
+        pthread_mutex_lock(&bg_lock);
+        pthread_cond_timedwait(&bg_cv, &bg_lock, &ts);
+        pthread_mutex_unlock(&bg_lock);
+    }
+    return NULL;
+}
+
+void cgc__background_start(void)
+{
+    if (bg_started)
+        return;
+    bg_started = 1;
+    pthread_t t;
+    if (pthread_create(&t, NULL, background_main, NULL) == 0)
+        pthread_detach(t);
+}

@@ -1,0 +1,359 @@
+/* internal.h — declarations shared by the files of the cgc core.
+ *
+ * The heap is a set of arenas (64 MiB aligned address ranges, reserved
+ * without committing memory). An arena is cut into spans: runs of 8 KiB
+ * pages. A small-object span holds objects of one size class and one kind;
+ * a large span holds one object. Free spans are kept by the page heap and
+ * coalesced. Each arena has a page→span map, so "does this word point into
+ * an allocated object, and where does it start" is: a range check, two loads
+ * in the arena radix, one load in the page map, one multiply (the hot path of
+ * conservative marking).
+ *
+ * Locks, in the order they are taken:
+ *   gc_lock       one collection at a time (collect.c)
+ *   sweeper_lock  excludes the background sweeper during a collection
+ *   thread_lock   the list of registered threads (threads.c)
+ *   central[c]    per span class: partial / full / unswept span lists
+ *   large_lock    the lists of large spans
+ *   roots_lock    registered root ranges
+ *   heap_lock     the page heap (pageheap.c)
+ * The collector takes heap_lock only after the world is stopped; every
+ * mutator section that takes central/large/roots/heap locks runs with the
+ * thread's in_cgc flag set, which defers suspension to the end of the
+ * section (threads.c), so no stopped thread ever holds one of those locks
+ * or is half-way through an allocation.
+ */
+#ifndef CGC_INTERNAL_H
+#define CGC_INTERNAL_H
+
+#include "cgc.h"
+#include "config.h"
+#include "pacer.h"
+#include "limiter.h"
+#include "scavenger.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#define CGC_API __attribute__((visibility("default")))
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* ---- geometry ---------------------------------------------------------- */
+#define CGC_PAGE_SHIFT 13
+#define CGC_PAGE_SIZE ((size_t)1 << CGC_PAGE_SHIFT)          /* 8 KiB */
+#define CGC_ARENA_SHIFT 26
+#define CGC_ARENA_SIZE ((size_t)1 << CGC_ARENA_SHIFT)        /* 64 MiB */
+#define CGC_ARENA_PAGES (CGC_ARENA_SIZE >> CGC_PAGE_SHIFT)   /* 8192 */
+#define CGC_ADDR_BITS 48
+#define CGC_RADIX_BITS (CGC_ADDR_BITS - CGC_ARENA_SHIFT)     /* 22: one entry per 64 MiB */
+#define CGC_RADIX_L1_BITS 11
+#define CGC_RADIX_L2_BITS (CGC_RADIX_BITS - CGC_RADIX_L1_BITS)
+#define CGC_ALIGN 16
+#define CGC_MAX_SMALL 32768
+#define CGC_MAX_CLASSES 80
+/* A small span holds at most one page of 16-byte objects: 512 slots. */
+#define CGC_MAX_SLOTS (CGC_PAGE_SIZE / CGC_ALIGN)
+#define CGC_BITMAP_WORDS (CGC_MAX_SLOTS / 64)
+
+/* ---- object kinds ------------------------------------------------------ */
+typedef enum cgc__kind {
+    CGC_KIND_NORMAL = 0,        /* scanned, collected */
+    CGC_KIND_ATOMIC = 1,        /* never scanned, collected */
+    CGC_KIND_UNCOLLECTABLE = 2, /* scanned, never collected */
+    CGC_NKINDS = 3
+} cgc__kind;
+
+/* ---- size classes (sizeclass.c) ---------------------------------------- */
+typedef struct cgc__sizeclass {
+    uint32_t size;      /* object size in bytes, multiple of 16 */
+    uint32_t npages;    /* pages per span */
+    uint32_t nelems;    /* objects per span */
+    uint32_t divmul;    /* idx = (offset * divmul) >> 32, exact for offsets in the span */
+} cgc__sizeclass;
+
+extern cgc__sizeclass cgc__classes[CGC_MAX_CLASSES];
+extern int cgc__nclasses;
+extern uint8_t cgc__class_small[CGC_MAX_SMALL / 16 + 1]; /* indexed by (n + 15) >> 4, n <= 1024 */
+extern uint8_t cgc__class_big[CGC_MAX_SMALL / 128 + 1];  /* indexed by (n + 127) >> 7 */
+void cgc__sizeclass_init(void);
+
+static inline int cgc__size_to_class(size_t n)
+{
+    if (n <= 1024)
+        return cgc__class_small[(n + 15) >> 4];
+    return cgc__class_big[(n + 127) >> 7];
+}
+
+/* ---- spans ------------------------------------------------------------- */
+typedef enum cgc__span_state {
+    CGC_SPAN_FREE = 0,    /* owned by the page heap */
+    CGC_SPAN_SMALL = 1,   /* objects of one class */
+    CGC_SPAN_LARGE = 2,   /* one object */
+    CGC_SPAN_UNUSED = 3   /* descriptor on the descriptor free list */
+} cgc__span_state;
+
+typedef struct cgc__span cgc__span;
+struct cgc__span {
+    uintptr_t start;          /* address of the first page */
+    uint32_t  npages;
+    uint8_t   state;          /* cgc__span_state */
+    uint8_t   kind;           /* cgc__kind */
+    uint8_t   sizeclass;      /* small spans */
+    uint8_t   cached;         /* 1 while a thread cache allocates from it */
+    uint8_t   list;           /* which central/large list holds it (debug) */
+    uint8_t   needzero;       /* 0 if its free slots are known to hold zeros */
+    uint16_t  pad;
+    uint32_t  nelems;
+    uint64_t  elemsize;       /* bytes per object; large: npages * page */
+    uint32_t  divmul;
+    uint32_t  freeindex;      /* while cached: slots below were allocated (alloc bits lag) */
+    uint32_t  nfree;          /* free slots as of the last sweep/uncache */
+    uint32_t  sweepgen;       /* == heap sweepgen: swept; +2 lag: needs sweeping */
+    uint64_t  alloc_cache;    /* ~allocbits word of freeindex, shifted so bit 0 is freeindex */
+    cgc__span *next, *prev;   /* list links */
+    uint64_t  allocbits[CGC_BITMAP_WORDS];
+    uint64_t  markbits[CGC_BITMAP_WORDS];
+};
+
+/* ---- arenas and the page heap (pageheap.c) ----------------------------- */
+typedef struct cgc__arena {
+    uintptr_t base;                 /* aligned to CGC_ARENA_SIZE */
+    size_t    npages;               /* pages in this arena (huge arenas may be larger) */
+    size_t    hwm;                  /* pages below this were ever handed out */
+    uint64_t *released;             /* 1 bit/page: released or never touched (reads as zero) */
+    cgc__span **spanmap;            /* page -> span (in-use: every page; free: first and last) */
+    struct cgc__arena *next;
+} cgc__arena;
+
+typedef struct cgc__heap_counters {
+    _Atomic uint64_t heap_sys;      /* pages below every arena's hwm */
+    _Atomic uint64_t heap_released; /* of those, released to the OS and not reused */
+    _Atomic uint64_t heap_free;     /* in free spans and resident */
+    _Atomic uint64_t heap_inuse;    /* in in-use spans */
+    _Atomic uint64_t mspan_sys, mspan_inuse;
+    _Atomic uint64_t gc_sys;        /* page maps, bitmaps, mark stacks */
+    _Atomic uint64_t mcache_sys, mcache_inuse;
+    _Atomic uint64_t other_sys;
+    _Atomic uint64_t released_total; /* cumulative bytes released */
+} cgc__heap_counters;
+
+extern cgc__heap_counters cgc__mem;
+extern uintptr_t cgc__heap_lo, cgc__heap_hi;     /* bounds of all arenas (racy reads fine) */
+extern cgc__arena **cgc__radix[1 << CGC_RADIX_L1_BITS];
+extern pthread_mutex_t cgc__heap_lock;
+
+void       cgc__pageheap_init(void);
+/* Allocates npages for a span (heap_lock held by the callee). Returns NULL if
+ * the OS refuses memory. *zeroed tells whether every page reads as zero. */
+cgc__span *cgc__heap_alloc_span(size_t npages, bool *zeroed);
+void       cgc__heap_free_span(cgc__span *s);          /* takes heap_lock */
+void       cgc__heap_free_span_locked(cgc__span *s);   /* heap_lock held */
+/* Releases up to `bytes` of free resident pages to the OS; returns bytes released. */
+uint64_t   cgc__heap_release(uint64_t bytes);
+uint64_t   cgc__heap_release_locked(uint64_t bytes);
+void       cgc__heap_map_span(cgc__span *s);           /* every page -> s */
+/* The memory the limit counts (sys - heap_released). */
+uint64_t   cgc__mapped_bytes(void);
+uint64_t   cgc__sys_bytes(void);
+void       cgc__heap_check_invariants(void);
+/* Zero the pages of s that may hold old data (those not marked released). */
+void       cgc__heap_zero_span(cgc__span *s);
+void       cgc__heap_foreach_inuse(void (*fn)(cgc__span *, void *), void *arg); /* heap_lock held or world stopped */
+
+/* O(1): the span holding address p, or NULL. */
+static inline cgc__span *cgc__span_of(uintptr_t p)
+{
+    if (p - cgc__heap_lo >= cgc__heap_hi - cgc__heap_lo)
+        return NULL;
+    uintptr_t key = p >> CGC_ARENA_SHIFT;
+    cgc__arena **l2 = cgc__radix[(key >> CGC_RADIX_L2_BITS) & ((1u << CGC_RADIX_L1_BITS) - 1)];
+    if (!l2)
+        return NULL;
+    cgc__arena *a = l2[key & ((1u << CGC_RADIX_L2_BITS) - 1)];
+    if (!a)
+        return NULL;
+    return a->spanmap[(p - a->base) >> CGC_PAGE_SHIFT];
+}
+
+static inline uint32_t cgc__span_index(const cgc__span *s, uintptr_t p)
+{
+    return (uint32_t)(((uint64_t)(p - s->start) * s->divmul) >> 32);
+}
+
+static inline bool cgc__bit(const uint64_t *bits, uint32_t i)
+{
+    return (bits[i >> 6] >> (i & 63)) & 1;
+}
+
+/* ---- metadata memory (os.c) -------------------------------------------- */
+void *cgc__os_reserve_aligned(size_t size, size_t align); /* MAP_NORESERVE, NULL on failure */
+void  cgc__os_release(void *p, size_t size);              /* MADV_DONTNEED */
+void  cgc__os_unmap(void *p, size_t size);
+void *cgc__os_map(size_t size);                           /* zeroed pages, NULL on failure */
+/* Metadata allocation: zeroed, never freed except through the pools that use it. */
+void *cgc__meta_alloc(size_t size, _Atomic uint64_t *account);
+void  cgc__os_fail_after(long n);  /* testing: make the n-th next mapping fail; -1 off */
+
+/* ---- threads (threads.c) ----------------------------------------------- */
+typedef struct cgc__tcache {
+    cgc__span *spans[CGC_MAX_CLASSES * 2];  /* [class * 2 + (kind == ATOMIC)] */
+    uint64_t nmalloc;       /* objects allocated by this thread */
+    uint64_t bytes_malloc;  /* bytes (slot sizes) allocated by this thread */
+} cgc__tcache;
+
+typedef struct cgc__thread cgc__thread;
+struct cgc__thread {
+    pthread_t   pthread;
+    uintptr_t   stack_hi;        /* highest address of the stack */
+    uintptr_t   stack_lo;        /* lowest live address, valid while stopped */
+    volatile sig_atomic_t in_cgc;            /* inside a non-suspendable section */
+    volatile sig_atomic_t suspend_pending;   /* a stop request arrived while in_cgc */
+    _Atomic unsigned stopped_epoch;          /* epoch this thread acknowledged */
+    int         created_by_cgc;
+    cgc__tcache tc;
+    cgc__thread *next;
+};
+
+extern __thread cgc__thread *cgc__self __attribute__((tls_model("initial-exec")));
+extern pthread_mutex_t cgc__thread_lock;
+extern cgc__thread *cgc__threads;
+extern _Atomic uint64_t cgc__dead_nmalloc, cgc__dead_bytes_malloc; /* from exited threads */
+
+void cgc__threads_init(void);
+cgc__thread *cgc__register_current(int created_by_cgc);
+void cgc__stop_world(void);      /* thread_lock held */
+void cgc__start_world(void);     /* thread_lock held */
+void cgc__suspend_self(void);    /* a pending stop request: park until restart */
+int  cgc__nthreads(void);
+
+/* Enter/leave a section in which this thread must not be suspended. */
+static inline void cgc__enter(cgc__thread *t)
+{
+    t->in_cgc = 1;
+    atomic_signal_fence(memory_order_seq_cst);
+}
+static inline void cgc__leave(cgc__thread *t)
+{
+    atomic_signal_fence(memory_order_seq_cst);
+    t->in_cgc = 0;
+    atomic_signal_fence(memory_order_seq_cst);
+    if (UNLIKELY(t->suspend_pending))
+        cgc__suspend_self();
+}
+
+/* ---- allocation (alloc.c) ---------------------------------------------- */
+typedef struct cgc__central {
+    pthread_mutex_t lock;
+    cgc__span *partial;   /* swept, has free slots */
+    cgc__span *full;      /* swept, no free slots (or cached) */
+    cgc__span *unswept;   /* needs sweeping before use */
+} cgc__central;
+
+/* index: class * CGC_NKINDS + kind */
+extern cgc__central cgc__centrals[CGC_MAX_CLASSES * CGC_NKINDS];
+extern pthread_mutex_t cgc__large_lock;
+extern cgc__span *cgc__large_swept, *cgc__large_unswept;
+
+void  cgc__alloc_init(void);
+void  cgc__tcache_flush(cgc__thread *t);       /* world stopped or thread exiting */
+void  cgc__span_list_push(cgc__span **head, cgc__span *s);
+void  cgc__span_list_remove(cgc__span **head, cgc__span *s);
+void  cgc__uncache_span(cgc__span *s);         /* materialise alloc bits */
+
+/* ---- roots (roots.c) --------------------------------------------------- */
+typedef void (*cgc__range_fn)(uintptr_t lo, uintptr_t hi, void *arg);
+void     cgc__roots_snapshot(void);                         /* world running */
+void     cgc__roots_foreach(cgc__range_fn fn, void *arg);   /* data/bss + registered */
+uint64_t cgc__roots_globals_bytes(void);                  /* size of the last scan */
+
+/* ---- marking (mark.c) -------------------------------------------------- */
+typedef struct cgc__mark_result {
+    uint64_t marked_bytes;
+    uint64_t marked_objects;
+    uint64_t scanned_bytes;
+    int64_t  cpu_ns;          /* summed over markers */
+    int      overflows;       /* mark-stack overflow recoveries */
+} cgc__mark_result;
+
+void cgc__mark_init(int nmarkers);
+void cgc__mark_prepare(void);                  /* world running: start helper threads */
+void cgc__mark(cgc__mark_result *out);         /* world stopped, heap_lock held */
+void cgc__mark_set_stack_limit(size_t entries); /* testing: small limit forces overflow */
+int  cgc__mark_nmarkers(void);
+
+/* ---- sweeping (sweep.c) ------------------------------------------------ */
+extern _Atomic uint32_t cgc__sweepgen;
+extern _Atomic uint64_t cgc__swept_nfree, cgc__swept_bytes_freed;
+/* Sweeps s (its central lock or large_lock held). Returns true if the span
+ * became entirely free and was handed back to the page heap. */
+bool cgc__sweep_span(cgc__span *s);
+void cgc__sweep_start_cycle(void);   /* world stopped: every in-use span becomes unswept */
+void cgc__sweep_finish(void);        /* sweep everything now (caller not in_cgc) */
+void cgc__sweeper_wake(void);
+void cgc__sweeper_start(void);
+extern pthread_mutex_t cgc__sweeper_lock;
+
+/* ---- collection (collect.c) -------------------------------------------- */
+typedef struct cgc__gc_state {
+    _Atomic uint64_t heap_live;   /* marked + granted to caches since (pacer input) */
+    _Atomic uint64_t trigger;     /* collect when heap_live reaches it */
+    _Atomic uint32_t num_gc;
+    _Atomic uint32_t num_forced_gc;
+    _Atomic uint64_t explicit_nfree, explicit_bytes_freed; /* cgc_free */
+    _Atomic uint64_t large_nmalloc, large_bytes_malloc;    /* large objects */
+    _Atomic uint64_t gc_limiter_cycles;
+    _Atomic uint64_t limiter_last_enabled_cycle;
+    uint64_t pause_total_ns;
+    uint64_t pause_ns[256], pause_end[256];
+    uint64_t pause_hist[CGC_HISTOGRAM_MAX_BUCKETS];
+    uint64_t last_gc_unix_ns;
+    int64_t  gc_cpu_ns_total;     /* STW pauses * ncpu + sweep/scavenge thread CPU */
+    int64_t  start_mono_ns;
+    uint64_t last_marked;
+    uint64_t heap_goal;
+    int      limited_this_cycle;
+    cgc__pacer pacer;             /* under pacer_lock */
+    cgc__limiter limiter;         /* under pacer_lock */
+    cgc__scavenger scav;
+    pthread_mutex_t pacer_lock;
+} cgc__gc_state;
+
+extern cgc__gc_state cgc__gc;
+extern cgc__config cgc__cfg;
+extern _Atomic int cgc__initialized;
+
+void cgc__ensure_init(void);
+/* The heap grew; collect if the pacer says so. Caller is not in_cgc. */
+void cgc__maybe_collect(void);
+void cgc__collect_internal(bool forced);
+void cgc__pacer_recompute(void);
+int64_t cgc__now_ns(void);          /* CLOCK_MONOTONIC */
+int64_t cgc__unix_ns(void);
+int64_t cgc__thread_cpu_ns(void);
+void cgc__background_start(void);
+/* On growth: release free pages first if the total would pass the limit. */
+void cgc__limit_before_grow(uint64_t bytes);  /* heap_lock held */
+
+/* ---- statistics (stats.c) ---------------------------------------------- */
+typedef struct cgc__cycle_trace {
+    uint64_t num;
+    int64_t  start_ns, stw_ns, mark_ns, term_ns;
+    int64_t  mark_cpu_ns;
+    uint64_t heap_before, heap_after, heap_marked, goal;
+    uint64_t globals_bytes, stacks_bytes;
+    int      markers;
+    bool     forced;
+} cgc__cycle_trace;
+
+void cgc__stats_record_pause(uint64_t pause_ns, uint64_t end_unix_ns);
+void cgc__gctrace_print(const cgc__cycle_trace *t);
+void cgc__totals(uint64_t *nmalloc, uint64_t *bytes_malloc, uint64_t *nfree, uint64_t *bytes_freed);
+void cgc__fatal(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+void cgc__warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,453 @@
+/* mark.c — the mark phase: conservative scanning, mark stacks, parallel
+ * markers.
+ *
+ * Invariant while marking (the world is stopped): an object whose mark bit
+ * is set is either scanned already, or has an entry on some mark stack or
+ * shared packet, or its entry was dropped on overflow and `overflowed` is
+ * set. After the markers finish, if anything overflowed we rescan every
+ * marked object (which restores the invariant without needing the dropped
+ * entries) and drain again, until no stack overflows. So a mark stack that
+ * cannot grow costs time, never correctness.
+ *
+ * Conservative test for a word v: range check against the heap bounds, then
+ * the span of v (cgc__span_of, O(1)); a small span gives the slot index by a
+ * multiply; the slot must be allocated (alloc bit) — a pointer into a free
+ * slot or free span marks nothing. Interior pointers count.
+ *
+ * Parallel marking: each marker drains its own stack. A marker that runs
+ * out of work raises `want_work`; busy markers then donate half of their
+ * stack as a packet to a shared list. Termination: a marker that finds the
+ * shared list empty becomes idle; the last one to become idle with the list
+ * empty ends the phase (no busy marker is left to create work).
+ */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+typedef struct entry {
+    uintptr_t lo, hi;
+} entry;
+
+#define PACKET_ENTRIES 256
+#define CHUNK_BYTES (64 * 1024)     /* large ranges are scanned in pieces so they can be shared */
+#define SHARE_MIN 64                /* donate only when holding more than this */
+
+typedef struct packet {
+    struct packet *next;
+    size_t n;
+    entry e[PACKET_ENTRIES];
+} packet;
+
+typedef struct marker {
+    entry   *stack;
+    size_t   n, cap;
+    bool     overflowed;
+    uint64_t marked_bytes, marked_objects, scanned_bytes;
+    int64_t  cpu_ns;
+    pthread_t thread;
+    int      id;
+} marker;
+
+#define MAX_MARKERS 256
+static marker markers[MAX_MARKERS];
+static int nmarkers = 1;
+static int helpers_started;
+static size_t stack_limit = (size_t)1 << 24;   /* entries per marker: 256 MiB */
+
+static pthread_mutex_t work_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t work_cv = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t phase_cv = PTHREAD_COND_INITIALIZER;
+static packet *work;          /* shared packets */
+static packet *packet_pool;   /* recycled packets */
+static int idle;              /* markers waiting for work */
+static bool done;
+static _Atomic int want_work;
+static unsigned phase;        /* bumped to start the helpers */
+static int helpers_finished;
+
+void cgc__mark_set_stack_limit(size_t entries)
+{
+    stack_limit = entries < 4 ? 4 : entries;
+}
+
+int cgc__mark_nmarkers(void)
+{
+    return nmarkers;
+}
+
+static int64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- mark stacks ------------------------------------------------------- */
+
+/* Doubles a marker's stack; false if the limit or the OS says no. */
+static bool grow(marker *m)
+{
+    size_t cap = m->cap ? m->cap * 2 : 4096;
+    if (cap > stack_limit)
+        cap = stack_limit;
+    if (cap <= m->cap)
+        return false;
+    entry *v = cgc__os_map(cap * sizeof(entry));
+    if (!v)
+        return false;
+    if (m->n)
+        memcpy(v, m->stack, m->n * sizeof(entry));
+    if (m->stack) {
+        cgc__os_unmap(m->stack, m->cap * sizeof(entry));
+        atomic_fetch_sub(&cgc__mem.gc_sys, m->cap * sizeof(entry));
+    }
+    atomic_fetch_add(&cgc__mem.gc_sys, cap * sizeof(entry));
+    m->stack = v;
+    m->cap = cap;
+    return true;
+}
+
+static inline void push(marker *m, uintptr_t lo, uintptr_t hi)
+{
+    if (UNLIKELY(m->n == m->cap) && !grow(m)) {
+        m->overflowed = true;   /* the object stays marked; rescanned later */
+        return;
+    }
+    m->stack[m->n].lo = lo;
+    m->stack[m->n].hi = hi;
+    m->n++;
+}
+
+/* ---- the conservative test -------------------------------------------- */
+
+static inline void mark_word(marker *m, uintptr_t v, bool atomic_bits)
+{
+    cgc__span *s = cgc__span_of(v);
+    if (!s)
+        return;
+    uint32_t idx;
+    if (LIKELY(s->state == CGC_SPAN_SMALL)) {
+        idx = cgc__span_index(s, v);
+        if (idx >= s->nelems)
+            return;   /* in the span's unused tail */
+    } else if (s->state == CGC_SPAN_LARGE) {
+        idx = 0;
+    } else {
+        return;       /* free memory */
+    }
+    uint64_t bit = (uint64_t)1 << (idx & 63);
+    uint64_t *w = &s->markbits[idx >> 6];
+    if (!(s->allocbits[idx >> 6] & bit) || (*w & bit))
+        return;
+    if (atomic_bits) {
+        if (__atomic_fetch_or(w, bit, __ATOMIC_RELAXED) & bit)
+            return;   /* another marker got it first */
+    } else {
+        *w |= bit;
+    }
+    m->marked_bytes += s->elemsize;
+    m->marked_objects++;
+    if (s->kind != CGC_KIND_ATOMIC) {
+        uintptr_t base = s->start + (uintptr_t)idx * s->elemsize;
+        push(m, base, base + s->elemsize);
+    }
+}
+
+/* Scans the words of [lo, hi). */
+static void scan(marker *m, uintptr_t lo, uintptr_t hi, bool atomic_bits)
+{
+    const uintptr_t hlo = cgc__heap_lo, span = cgc__heap_hi - cgc__heap_lo;
+    m->scanned_bytes += hi - lo;
+    for (uintptr_t p = lo; p + sizeof(uintptr_t) <= hi; p += sizeof(uintptr_t)) {
+        uintptr_t v = *(const uintptr_t *)p;
+        if (v - hlo < span)
+            mark_word(m, v, atomic_bits);
+    }
+}
+
+/* ---- sharing ----------------------------------------------------------- */
+
+static packet *packet_get(void)
+{
+    packet *p = packet_pool;
+    if (p) {
+        packet_pool = p->next;
+    } else {
+        p = cgc__meta_alloc(sizeof *p, &cgc__mem.gc_sys);
+        if (!p)
+            return NULL;
+    }
+    p->n = 0;
+    p->next = NULL;
+    return p;
+}
+
+/* Moves up to half of m's stack (the oldest entries: they tend to lead to
+ * the largest unexplored subgraphs) into a shared packet. */
+static void donate(marker *m)
+{
+    pthread_mutex_lock(&work_lock);
+    packet *p = packet_get();
+    if (p) {
+        size_t k = m->n / 2;
+        if (k > PACKET_ENTRIES)
+            k = PACKET_ENTRIES;
+        memcpy(p->e, m->stack, k * sizeof(entry));
+        memmove(m->stack, m->stack + k, (m->n - k) * sizeof(entry));
+        m->n -= k;
+        p->n = k;
+        p->next = work;
+        work = p;
+        atomic_store(&want_work, 0);
+        pthread_cond_signal(&work_cv);
+    }
+    pthread_mutex_unlock(&work_lock);
+}
+
+/* Moves the first shared packet's entries into m's stack; work_lock held.
+ * Entries are never dropped here: a packet may hold root ranges, which the
+ * overflow recovery (it rescans marked objects) could not bring back, so an
+ * entry that does not fit is scanned on the spot. */
+static void take(marker *m, bool atomic_bits)
+{
+    packet *p = work;
+    work = p->next;
+    for (size_t i = 0; i < p->n; i++) {
+        if (m->n < m->cap || grow(m))
+            m->stack[m->n++] = p->e[i];
+        else
+            scan(m, p->e[i].lo, p->e[i].hi, atomic_bits);   /* no room: scan it now */
+    }
+    p->next = packet_pool;
+    packet_pool = p;
+}
+
+static void drain(marker *m, bool atomic_bits)
+{
+    unsigned tick = 0;
+    while (m->n) {
+        entry e = m->stack[--m->n];
+        if (e.hi - e.lo > CHUNK_BYTES) {
+            push(m, e.lo + CHUNK_BYTES, e.hi);
+            e.hi = e.lo + CHUNK_BYTES;
+        }
+        scan(m, e.lo, e.hi, atomic_bits);
+        if (atomic_bits && (++tick & 15) == 0 && m->n > SHARE_MIN && atomic_load(&want_work))
+            donate(m);
+    }
+}
+
+/* One marker's whole part of the phase. */
+static void mark_loop(marker *m)
+{
+    bool par = nmarkers > 1;
+    int64_t c0 = thread_cpu_ns();
+    for (;;) {
+        drain(m, par);
+        pthread_mutex_lock(&work_lock);
+        if (work) {
+            take(m, par);
+            pthread_mutex_unlock(&work_lock);
+            continue;
+        }
+        idle++;
+        if (idle == nmarkers) {
+            done = true;
+            pthread_cond_broadcast(&work_cv);
+            pthread_mutex_unlock(&work_lock);
+            break;
+        }
+        atomic_store(&want_work, 1);
+        while (!work && !done)
+            pthread_cond_wait(&work_cv, &work_lock);
+        if (done) {
+            pthread_mutex_unlock(&work_lock);
+            break;
+        }
+        idle--;
+        take(m, par);
+        pthread_mutex_unlock(&work_lock);
+    }
+    m->cpu_ns += thread_cpu_ns() - c0;
+}
+
+static void *helper_main(void *arg)
+{
+    marker *m = arg;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    unsigned seen = 0;
+    for (;;) {
+        pthread_mutex_lock(&work_lock);
+        while (phase == seen)
+            pthread_cond_wait(&phase_cv, &work_lock);
+        seen = phase;
+        pthread_mutex_unlock(&work_lock);
+        mark_loop(m);
+        pthread_mutex_lock(&work_lock);
+        helpers_finished++;
+        pthread_cond_broadcast(&phase_cv);
+        pthread_mutex_unlock(&work_lock);
+    }
+    return NULL;
+}
+
+void cgc__mark_init(int n)
+{
+    if (n < 1)
+        n = 1;
+    if (n > MAX_MARKERS)
+        n = MAX_MARKERS;
+    nmarkers = n;
+    for (int i = 0; i < n; i++)
+        markers[i].id = i;
+}
+
+/* Starts the helper markers; called with the world running, because thread
+ * creation may take locks (malloc's) that a stopped thread could hold. */
+void cgc__mark_prepare(void)
+{
+    if (helpers_started)
+        return;
+    helpers_started = 1;
+    for (int i = 1; i < nmarkers; i++) {
+        if (pthread_create(&markers[i].thread, NULL, helper_main, &markers[i]) != 0) {
+            nmarkers = i;   /* fewer markers is slower, not wrong */
+            break;
+        }
+    }
+}
+
+/* ---- roots and the phase ----------------------------------------------- */
+
+/* Queues [lo, hi) as shared work, in chunks, straight into packets (never
+ * onto a mark stack, which may drop entries). If no packet can be had, the
+ * range is scanned at once: what that marks is recoverable. */
+static void queue_range(uintptr_t lo, uintptr_t hi, void *arg)
+{
+    marker *m = arg;
+    lo = (lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
+    for (; lo < hi; lo += CHUNK_BYTES) {
+        uintptr_t end = hi - lo > CHUNK_BYTES ? lo + CHUNK_BYTES : hi;
+        if (!work || work->n == PACKET_ENTRIES) {
+            packet *p = packet_get();
+            if (!p) {
+                scan(m, lo, end, false);
+                continue;
+            }
+            p->next = work;
+            work = p;
+        }
+        work->e[work->n].lo = lo;
+        work->e[work->n].hi = end;
+        work->n++;
+    }
+}
+
+/* Uncollectable objects are roots: mark and queue every allocated one. */
+static void mark_uncollectable(cgc__span *s, void *arg)
+{
+    marker *m = arg;
+    if (s->kind != CGC_KIND_UNCOLLECTABLE)
+        return;
+    for (uint32_t i = 0; i < s->nelems; i++) {
+        if (!cgc__bit(s->allocbits, i) || cgc__bit(s->markbits, i))
+            continue;
+        s->markbits[i >> 6] |= (uint64_t)1 << (i & 63);
+        m->marked_bytes += s->elemsize;
+        m->marked_objects++;
+        uintptr_t base = s->start + (uintptr_t)i * s->elemsize;
+        push(m, base, base + s->elemsize);
+    }
+}
+
+/* Overflow recovery: scan every marked object of a scanned kind. */
+static void rescan_marked(cgc__span *s, void *arg)
+{
+    marker *m = arg;
+    if (s->kind == CGC_KIND_ATOMIC)
+        return;
+    for (uint32_t i = 0; i < s->nelems; i++) {
+        if (cgc__bit(s->markbits, i)) {
+            uintptr_t base = s->start + (uintptr_t)i * s->elemsize;
+            scan(m, base, base + s->elemsize, false);
+            drain(m, false);
+        }
+    }
+}
+
+void __attribute__((noinline)) cgc__mark(cgc__mark_result *out)
+{
+    marker *m0 = &markers[0];
+    for (int i = 0; i < nmarkers; i++) {
+        markers[i].n = 0;
+        markers[i].overflowed = false;
+        markers[i].marked_bytes = markers[i].marked_objects = markers[i].scanned_bytes = 0;
+        markers[i].cpu_ns = 0;
+    }
+    int64_t c0 = thread_cpu_ns();
+
+    /* Roots: the stacks of stopped threads, our own stack (registers
+     * spilled by __builtin_unwind_init), data/bss, registered ranges. */
+    __builtin_unwind_init();
+    volatile uintptr_t here = 0;
+    cgc__thread *me = cgc__self;
+    for (cgc__thread *t = cgc__threads; t; t = t->next) {
+        uintptr_t lo = t == me ? (uintptr_t)&here : t->stack_lo;
+        if (lo < t->stack_hi)
+            queue_range(lo, t->stack_hi, m0);
+    }
+    cgc__roots_foreach(queue_range, m0);
+    cgc__heap_foreach_inuse(mark_uncollectable, m0);
+    m0->cpu_ns += thread_cpu_ns() - c0;
+
+    /* The parallel phase. */
+    pthread_mutex_lock(&work_lock);
+    idle = 0;
+    done = false;
+    atomic_store(&want_work, 0);
+    helpers_finished = 0;
+    if (nmarkers > 1) {
+        phase++;
+        pthread_cond_broadcast(&phase_cv);
+    }
+    pthread_mutex_unlock(&work_lock);
+    mark_loop(m0);
+    if (nmarkers > 1) {
+        pthread_mutex_lock(&work_lock);
+        while (helpers_finished < nmarkers - 1)
+            pthread_cond_wait(&phase_cv, &work_lock);
+        pthread_mutex_unlock(&work_lock);
+    }
+
+    /* Overflow recovery, single-threaded: rare, and each pass marks at
+     * least one more level of the graph, so it ends. */
+    int overflows = 0;
+    for (;;) {
+        bool any = false;
+        for (int i = 0; i < nmarkers; i++) {
+            any |= markers[i].overflowed;
+            markers[i].overflowed = false;
+            markers[i].n = 0;
+        }
+        if (!any)
+            break;
+        overflows++;
+        int64_t r0 = thread_cpu_ns();
+        cgc__heap_foreach_inuse(rescan_marked, m0);
+        m0->cpu_ns += thread_cpu_ns() - r0;
+    }
+
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < nmarkers; i++) {
+        out->marked_bytes += markers[i].marked_bytes;
+        out->marked_objects += markers[i].marked_objects;
+        out->scanned_bytes += markers[i].scanned_bytes;
+        out->cpu_ns += markers[i].cpu_ns;
+    }
+    out->overflows = overflows;
+    (void)here;
+}

@@ -1,0 +1,108 @@
+/* os.c — the only file that asks the operating system for memory.
+ *
+ * Heap arenas are reserved with MAP_NORESERVE: address space only, so pages
+ * cost nothing until touched. Release is MADV_DONTNEED, which drops the pages
+ * at once (resident memory falls immediately, unlike MADV_FREE, which is what
+ * container accounting and operators want) and makes them read as zero when
+ * touched again. Metadata comes from small mappings carved by a bump
+ * allocator; every byte mapped is added to the statistic it belongs to.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* Testing hook: the n-th next mapping fails as if the OS refused memory. */
+static _Atomic long fail_countdown = -1;
+
+void cgc__os_fail_after(long n)
+{
+    atomic_store(&fail_countdown, n);
+}
+
+static bool injected_failure(void)
+{
+    long n = atomic_load(&fail_countdown);
+    while (n >= 0) {
+        if (atomic_compare_exchange_weak(&fail_countdown, &n, n - 1))
+            return n == 0;
+    }
+    return false;
+}
+
+/* Maps `size` bytes of fresh zeroed memory, or NULL. */
+void *cgc__os_map(size_t size)
+{
+    if (injected_failure())
+        return NULL;
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+/* Reserves `size` bytes aligned to `align` (a power of two): maps size+align
+ * and trims the ends, so the kernel picks the place. */
+void *cgc__os_reserve_aligned(size_t size, size_t align)
+{
+    if (size > SIZE_MAX - align)
+        return NULL;
+    uint8_t *p = cgc__os_map(size + align);
+    if (!p)
+        return NULL;
+    uintptr_t a = ((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1);
+    size_t head = a - (uintptr_t)p, tail = align - head;
+    if (head)
+        munmap(p, head);
+    if (tail)
+        munmap((void *)(a + size), tail);
+    return (void *)a;
+}
+
+void cgc__os_release(void *p, size_t size)
+{
+    /* MADV_DONTNEED cannot fail on a private anonymous mapping we own; if it
+     * did, the pages stay resident and only the accounting is pessimistic. */
+    (void)madvise(p, size, MADV_DONTNEED);
+}
+
+void cgc__os_unmap(void *p, size_t size)
+{
+    munmap(p, size);
+}
+
+/* Metadata bump allocator: 1 MiB chunks (or bigger for big requests),
+ * 16-byte aligned, zeroed, charged to *account. Never freed: callers keep
+ * their own free lists (span descriptors, mark stack segments). */
+static pthread_mutex_t meta_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint8_t *meta_cur, *meta_end;
+#define META_CHUNK ((size_t)1 << 20)
+
+void *cgc__meta_alloc(size_t size, _Atomic uint64_t *account)
+{
+    size = (size + 15) & ~(size_t)15;
+    if (size >= META_CHUNK / 4) {
+        size_t len = (size + CGC_PAGE_SIZE - 1) & ~(CGC_PAGE_SIZE - 1);
+        void *p = cgc__os_map(len);
+        if (p)
+            atomic_fetch_add(account, len);
+        return p;
+    }
+    pthread_mutex_lock(&meta_lock);
+    if ((size_t)(meta_end - meta_cur) < size) {
+        uint8_t *c = cgc__os_map(META_CHUNK);
+        if (!c) {
+            pthread_mutex_unlock(&meta_lock);
+            return NULL;
+        }
+        meta_cur = c;
+        meta_end = c + META_CHUNK;
+    }
+    void *p = meta_cur;
+    meta_cur += size;
+    pthread_mutex_unlock(&meta_lock);
+    /* Charged as used, page-granular honesty aside: the chunk's untouched
+     * tail is not resident, so this under-counts nothing that is. */
+    atomic_fetch_add(account, size);
+    return p;
+}

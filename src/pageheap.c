@@ -1,0 +1,517 @@
+/* pageheap.c — arenas, spans of pages, the address→span map, and returning
+ * free pages to the operating system.
+ *
+ * Accounting (all in bytes, kept exact under heap_lock):
+ *   heap_sys      = pages below each arena's high-water mark (ever handed out)
+ *   heap_inuse    = pages in in-use spans
+ *   heap_free     = pages in free spans that are resident (not released)
+ *   heap_released = pages below the high-water mark that are released
+ * so heap_sys = heap_inuse + heap_free + heap_released always (checked in
+ * debug builds). Pages above the high-water mark were never touched: they
+ * are address space only and are counted nowhere.
+ *
+ * Each arena keeps one bit per page, "released": set for pages that read as
+ * zero without being resident (never touched, or given back with
+ * MADV_DONTNEED). Allocation clears the bits of the pages it takes; release
+ * sets them. Zeroing and accounting both come from these bits.
+ *
+ * Free spans live in lists by size: free_small[n] for n < 128 pages, and one
+ * list for bigger ones searched best-fit. A free span's first and last pages
+ * map to it (so neighbours find it to coalesce); the pages between map to
+ * NULL, so a conservative pointer into free memory finds nothing.
+ */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define NSMALL_FREE 128
+
+cgc__heap_counters cgc__mem;
+uintptr_t cgc__heap_lo = UINTPTR_MAX, cgc__heap_hi = 0;
+cgc__arena **cgc__radix[1 << CGC_RADIX_L1_BITS];
+pthread_mutex_t cgc__heap_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static cgc__arena *arenas;
+static cgc__span *free_small[NSMALL_FREE];
+static uint64_t free_small_nonempty[NSMALL_FREE / 64];
+static cgc__span *free_large;
+static cgc__span *desc_free;          /* unused span descriptors */
+
+/* ---- span descriptors -------------------------------------------------- */
+
+static cgc__span *desc_alloc(void)
+{
+    if (!desc_free) {
+        const int n = 64;
+        cgc__span *chunk = cgc__meta_alloc(sizeof(cgc__span) * n, &cgc__mem.mspan_sys);
+        if (!chunk)
+            return NULL;
+        for (int i = 0; i < n; i++) {
+            chunk[i].state = CGC_SPAN_UNUSED;
+            chunk[i].next = desc_free;
+            desc_free = &chunk[i];
+        }
+    }
+    cgc__span *s = desc_free;
+    desc_free = s->next;
+    memset(s, 0, sizeof *s);
+    atomic_fetch_add(&cgc__mem.mspan_inuse, sizeof *s);
+    return s;
+}
+
+static void desc_release(cgc__span *s)
+{
+    s->state = CGC_SPAN_UNUSED;
+    s->next = desc_free;
+    desc_free = s;
+    atomic_fetch_sub(&cgc__mem.mspan_inuse, sizeof *s);
+}
+
+/* ---- arenas ------------------------------------------------------------ */
+
+static cgc__arena *arena_of(uintptr_t p)
+{
+    uintptr_t key = p >> CGC_ARENA_SHIFT;
+    cgc__arena **l2 = cgc__radix[(key >> CGC_RADIX_L2_BITS) & ((1u << CGC_RADIX_L1_BITS) - 1)];
+    return l2 ? l2[key & ((1u << CGC_RADIX_L2_BITS) - 1)] : NULL;
+}
+
+static size_t page_of(const cgc__arena *a, uintptr_t p)
+{
+    return (p - a->base) >> CGC_PAGE_SHIFT;
+}
+
+static void set_bits(uint64_t *bits, size_t from, size_t to, bool on)
+{
+    for (size_t i = from; i < to; i++) {
+        if (on)
+            bits[i >> 6] |= (uint64_t)1 << (i & 63);
+        else
+            bits[i >> 6] &= ~((uint64_t)1 << (i & 63));
+    }
+}
+
+static size_t count_bits(const uint64_t *bits, size_t from, size_t to)
+{
+    size_t n = 0;
+    while (from < to && (from & 63)) {
+        n += (bits[from >> 6] >> (from & 63)) & 1;
+        from++;
+    }
+    while (from + 64 <= to) {
+        n += (size_t)__builtin_popcountll(bits[from >> 6]);
+        from += 64;
+    }
+    while (from < to) {
+        n += (bits[from >> 6] >> (from & 63)) & 1;
+        from++;
+    }
+    return n;
+}
+
+static void free_list_insert(cgc__span *s);
+
+/* Reserves a new arena of at least `npages` and adds it as one free span. */
+static bool arena_grow(size_t npages)
+{
+    size_t bytes = (npages * CGC_PAGE_SIZE + CGC_ARENA_SIZE - 1) & ~(CGC_ARENA_SIZE - 1);
+    if (bytes < npages * CGC_PAGE_SIZE)
+        return false;
+    size_t pages = bytes >> CGC_PAGE_SHIFT;
+    uintptr_t base = (uintptr_t)cgc__os_reserve_aligned(bytes, CGC_ARENA_SIZE);
+    if (!base)
+        return false;
+    if ((base + bytes - 1) >> CGC_ADDR_BITS) {
+        cgc__os_unmap((void *)base, bytes);
+        return false;
+    }
+    cgc__arena *a = cgc__meta_alloc(sizeof *a, &cgc__mem.gc_sys);
+    cgc__span **map = cgc__meta_alloc(pages * sizeof(cgc__span *), &cgc__mem.gc_sys);
+    uint64_t *rel = cgc__meta_alloc((pages + 63) / 64 * 8, &cgc__mem.gc_sys);
+    cgc__span *s = desc_alloc();
+    if (!a || !map || !rel || !s) {
+        cgc__os_unmap((void *)base, bytes);
+        return false;   /* the metadata already mapped stays for next time */
+    }
+    /* Radix entries for every 64 MiB unit of the arena. */
+    for (uintptr_t u = base; u < base + bytes; u += CGC_ARENA_SIZE) {
+        uintptr_t key = u >> CGC_ARENA_SHIFT;
+        size_t i1 = key >> CGC_RADIX_L2_BITS, i2 = key & ((1u << CGC_RADIX_L2_BITS) - 1);
+        if (!cgc__radix[i1]) {
+            cgc__arena **l2 = cgc__meta_alloc(sizeof(cgc__arena *) << CGC_RADIX_L2_BITS,
+                                              &cgc__mem.other_sys);
+            if (!l2) {
+                cgc__os_unmap((void *)base, bytes);
+                return false;
+            }
+            __atomic_store_n(&cgc__radix[i1], l2, __ATOMIC_RELEASE);
+        }
+        __atomic_store_n(&cgc__radix[i1][i2], a, __ATOMIC_RELEASE);
+    }
+    a->base = base;
+    a->npages = pages;
+    a->hwm = 0;
+    a->released = rel;
+    a->spanmap = map;
+    set_bits(rel, 0, pages, true);
+    a->next = arenas;
+    arenas = a;
+    if (base < cgc__heap_lo)
+        cgc__heap_lo = base;
+    if (base + bytes > cgc__heap_hi)
+        cgc__heap_hi = base + bytes;
+
+    s->start = base;
+    s->npages = (uint32_t)pages;
+    s->state = CGC_SPAN_FREE;
+    map[0] = s;
+    map[pages - 1] = s;
+    free_list_insert(s);
+    return true;
+}
+
+/* ---- free lists -------------------------------------------------------- */
+
+static void free_list_insert(cgc__span *s)
+{
+    s->prev = NULL;
+    if (s->npages < NSMALL_FREE) {
+        s->next = free_small[s->npages];
+        if (s->next)
+            s->next->prev = s;
+        free_small[s->npages] = s;
+        free_small_nonempty[s->npages >> 6] |= (uint64_t)1 << (s->npages & 63);
+    } else {
+        s->next = free_large;
+        if (s->next)
+            s->next->prev = s;
+        free_large = s;
+    }
+}
+
+static void free_list_remove(cgc__span *s)
+{
+    if (s->prev)
+        s->prev->next = s->next;
+    else if (s->npages < NSMALL_FREE) {
+        free_small[s->npages] = s->next;
+        if (!s->next)
+            free_small_nonempty[s->npages >> 6] &= ~((uint64_t)1 << (s->npages & 63));
+    } else
+        free_large = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    s->next = s->prev = NULL;
+}
+
+/* Smallest free span with at least n pages, or NULL. */
+static cgc__span *free_find(size_t n)
+{
+    if (n < NSMALL_FREE) {
+        for (size_t w = n >> 6; w < NSMALL_FREE / 64; w++) {
+            uint64_t m = free_small_nonempty[w];
+            if (w == n >> 6)
+                m &= ~(uint64_t)0 << (n & 63);
+            if (m)
+                return free_small[w * 64 + (size_t)__builtin_ctzll(m)];
+        }
+    }
+    cgc__span *best = NULL;
+    for (cgc__span *s = free_large; s; s = s->next)
+        if (s->npages >= n && (!best || s->npages < best->npages))
+            best = s;
+    return best;
+}
+
+/* Points the boundary pages of a free span at it. Its interior entries must
+ * already be NULL (callers clear what they change). */
+static void map_free_span(cgc__arena *a, cgc__span *s)
+{
+    size_t p = page_of(a, s->start);
+    a->spanmap[p] = s;
+    a->spanmap[p + s->npages - 1] = s;
+}
+
+void cgc__heap_map_span(cgc__span *s)
+{
+    cgc__arena *a = arena_of(s->start);
+    size_t p = page_of(a, s->start);
+    for (size_t i = 0; i < s->npages; i++)
+        a->spanmap[p + i] = s;
+}
+
+/* ---- allocation and freeing of spans ----------------------------------- */
+
+/* Takes the first n pages of free span s (removed from the lists) as an
+ * in-use span; the rest goes back to the free lists. Accounting for the
+ * pages taken moves from free/released/untouched to in-use. */
+static cgc__span *carve(cgc__arena *a, cgc__span *s, size_t n, bool *zeroed)
+{
+    if (s->npages > n) {
+        cgc__span *rest = desc_alloc();
+        if (!rest)
+            return NULL;
+        rest->start = s->start + n * CGC_PAGE_SIZE;
+        rest->npages = s->npages - (uint32_t)n;
+        rest->state = CGC_SPAN_FREE;
+        s->npages = (uint32_t)n;
+        map_free_span(a, rest);
+        free_list_insert(rest);
+    }
+    size_t p = page_of(a, s->start), end = p + n;
+    size_t below = end < a->hwm ? end : (p < a->hwm ? a->hwm : p);  /* [p, below) is below hwm */
+    size_t rel_below = below > p ? count_bits(a->released, p, below) : 0;
+    size_t res_below = (below > p ? below - p : 0) - rel_below;
+    size_t rel_all = count_bits(a->released, p, end);
+    atomic_fetch_sub(&cgc__mem.heap_released, rel_below * CGC_PAGE_SIZE);
+    atomic_fetch_sub(&cgc__mem.heap_free, res_below * CGC_PAGE_SIZE);
+    if (end > a->hwm) {
+        atomic_fetch_add(&cgc__mem.heap_sys, (end - a->hwm) * CGC_PAGE_SIZE);
+        a->hwm = end;
+    }
+    atomic_fetch_add(&cgc__mem.heap_inuse, n * CGC_PAGE_SIZE);
+    *zeroed = rel_all == n;
+    s->state = CGC_SPAN_SMALL;  /* caller sets the real state */
+    return s;
+}
+
+/* Zeroes the pages of [p, end) that are resident (released bit clear). */
+static void zero_resident(cgc__arena *a, size_t p, size_t end)
+{
+    size_t i = p;
+    while (i < end) {
+        while (i < end && cgc__bit(a->released, (uint32_t)i))
+            i++;
+        size_t j = i;
+        while (j < end && !cgc__bit(a->released, (uint32_t)j))
+            j++;
+        if (j > i)
+            memset((void *)(a->base + i * CGC_PAGE_SIZE), 0, (j - i) * CGC_PAGE_SIZE);
+        i = j;
+    }
+}
+
+cgc__span *cgc__heap_alloc_span(size_t npages, bool *zeroed)
+{
+    pthread_mutex_lock(&cgc__heap_lock);
+    cgc__span *s = free_find(npages);
+    if (!s) {
+        if (!arena_grow(npages)) {
+            pthread_mutex_unlock(&cgc__heap_lock);
+            return NULL;
+        }
+        s = free_find(npages);
+    }
+    free_list_remove(s);
+    cgc__arena *a = arena_of(s->start);
+    size_t p = page_of(a, s->start);
+    size_t nonresident = count_bits(a->released, p, p + npages);
+    if (nonresident) {
+        /* Those pages will fault in: keep the total under the limit by
+         * releasing other free pages (s is off the lists, so it is safe). */
+        cgc__limit_before_grow(nonresident * CGC_PAGE_SIZE);
+    }
+    cgc__span *r = carve(a, s, npages, zeroed);
+    if (!r) {
+        map_free_span(a, s);
+        free_list_insert(s);
+        pthread_mutex_unlock(&cgc__heap_lock);
+        return NULL;
+    }
+    if (!*zeroed && npages * CGC_PAGE_SIZE > CGC_MAX_SMALL) {
+        /* Large spans are handed out zeroed; only resident pages need it
+         * (released ones read as zero), so a huge calloc stays virtual. */
+        zero_resident(a, p, p + npages);
+        *zeroed = true;
+    }
+    set_bits(a->released, p, p + npages, false);
+    for (size_t i = 0; i < npages; i++)
+        a->spanmap[p + i] = r;
+    pthread_mutex_unlock(&cgc__heap_lock);
+    return r;
+}
+
+void cgc__heap_free_span_locked(cgc__span *s)
+{
+    cgc__arena *a = arena_of(s->start);
+    size_t p = page_of(a, s->start);
+    atomic_fetch_sub(&cgc__mem.heap_inuse, (uint64_t)s->npages * CGC_PAGE_SIZE);
+    atomic_fetch_add(&cgc__mem.heap_free, (uint64_t)s->npages * CGC_PAGE_SIZE);
+    s->state = CGC_SPAN_FREE;
+    s->cached = 0;
+    /* The span's pages stop mapping to it; only the boundaries of the
+     * merged free span will be set again. */
+    for (size_t i = p; i < p + s->npages; i++)
+        a->spanmap[i] = NULL;
+    /* Coalesce with free neighbours. */
+    if (p > 0) {
+        cgc__span *l = a->spanmap[p - 1];
+        if (l && l->state == CGC_SPAN_FREE) {
+            free_list_remove(l);
+            a->spanmap[p - 1] = NULL;
+            l->npages += s->npages;
+            desc_release(s);
+            s = l;
+            p = page_of(a, s->start);
+        }
+    }
+    size_t end = p + s->npages;
+    if (end < a->npages) {
+        cgc__span *r = a->spanmap[end];
+        if (r && r->state == CGC_SPAN_FREE) {
+            free_list_remove(r);
+            a->spanmap[end] = NULL;
+            s->npages += r->npages;
+            desc_release(r);
+        }
+    }
+    map_free_span(a, s);
+    free_list_insert(s);
+}
+
+void cgc__heap_free_span(cgc__span *s)
+{
+    pthread_mutex_lock(&cgc__heap_lock);
+    cgc__heap_free_span_locked(s);
+    pthread_mutex_unlock(&cgc__heap_lock);
+}
+
+/* ---- returning pages to the OS ----------------------------------------- */
+
+/* Releases the resident pages of free span s, at most `budget` bytes.
+ * Returns bytes released. */
+static uint64_t release_span(cgc__span *s, uint64_t budget)
+{
+    cgc__arena *a = arena_of(s->start);
+    size_t p = page_of(a, s->start), end = p + s->npages;
+    if (end > a->hwm)
+        end = a->hwm;   /* above the high-water mark nothing was touched */
+    uint64_t done = 0;
+    size_t i = p;
+    while (i < end && done < budget) {
+        while (i < end && cgc__bit(a->released, (uint32_t)i))
+            i++;
+        size_t j = i;
+        while (j < end && !cgc__bit(a->released, (uint32_t)j) &&
+               done + (j - i) * CGC_PAGE_SIZE < budget)
+            j++;
+        if (j > i) {
+            cgc__os_release((void *)(a->base + i * CGC_PAGE_SIZE), (j - i) * CGC_PAGE_SIZE);
+            set_bits(a->released, i, j, true);
+            done += (j - i) * CGC_PAGE_SIZE;
+        }
+        i = j;
+    }
+    atomic_fetch_sub(&cgc__mem.heap_free, done);
+    atomic_fetch_add(&cgc__mem.heap_released, done);
+    atomic_fetch_add(&cgc__mem.released_total, done);
+    return done;
+}
+
+uint64_t cgc__heap_release_locked(uint64_t bytes)
+{
+    uint64_t done = 0;
+    /* Biggest spans first: the most memory for the fewest system calls. */
+    for (cgc__span *s = free_large; s && done < bytes; s = s->next)
+        done += release_span(s, bytes - done);
+    for (int n = NSMALL_FREE - 1; n > 0 && done < bytes; n--)
+        for (cgc__span *s = free_small[n]; s && done < bytes; s = s->next)
+            done += release_span(s, bytes - done);
+    return done;
+}
+
+uint64_t cgc__heap_release(uint64_t bytes)
+{
+    pthread_mutex_lock(&cgc__heap_lock);
+    uint64_t done = cgc__heap_release_locked(bytes);
+    pthread_mutex_unlock(&cgc__heap_lock);
+    return done;
+}
+
+uint64_t cgc__sys_bytes(void)
+{
+    return atomic_load(&cgc__mem.heap_sys) + atomic_load(&cgc__mem.mspan_sys) +
+           atomic_load(&cgc__mem.gc_sys) + atomic_load(&cgc__mem.mcache_sys) +
+           atomic_load(&cgc__mem.other_sys);
+}
+
+uint64_t cgc__mapped_bytes(void)
+{
+    uint64_t sys = cgc__sys_bytes(), rel = atomic_load(&cgc__mem.heap_released);
+    return sys > rel ? sys - rel : 0;
+}
+
+void cgc__heap_foreach_inuse(void (*fn)(cgc__span *, void *), void *arg)
+{
+    for (cgc__arena *a = arenas; a; a = a->next) {
+        size_t p = 0;
+        while (p < a->hwm) {
+            cgc__span *s = a->spanmap[p];
+            if (s && (s->state == CGC_SPAN_SMALL || s->state == CGC_SPAN_LARGE)) {
+                fn(s, arg);
+                p += s->npages;
+            } else if (s && s->state == CGC_SPAN_FREE) {
+                p += s->npages;
+            } else {
+                p++;
+            }
+        }
+    }
+}
+
+void cgc__pageheap_init(void)
+{
+}
+
+/* Debug builds: the page map and the counters agree with each other. */
+void cgc__heap_check_invariants(void)
+{
+    uint64_t inuse = 0, freeb = 0, rel = 0, sys = 0;
+    for (cgc__arena *a = arenas; a; a = a->next) {
+        size_t p = 0;
+        sys += a->hwm * CGC_PAGE_SIZE;
+        while (p < a->npages) {
+            cgc__span *s = a->spanmap[p];
+            if (!s || s->start != a->base + p * CGC_PAGE_SIZE || s->npages == 0) {
+                fprintf(stderr, "cgc: heap invariant: page %zu of arena %p has no span start\n",
+                        p, (void *)a->base);
+                abort();
+            }
+            size_t end = p + s->npages, below = end < a->hwm ? end : (p < a->hwm ? a->hwm : p);
+            if (s->state == CGC_SPAN_FREE) {
+                size_t r = below > p ? count_bits(a->released, p, below) : 0;
+                rel += r * CGC_PAGE_SIZE;
+                freeb += ((below > p ? below - p : 0) - r) * CGC_PAGE_SIZE;
+                if (a->spanmap[end - 1] != s)
+                    abort();
+            } else if (s->state == CGC_SPAN_SMALL || s->state == CGC_SPAN_LARGE) {
+                inuse += (uint64_t)s->npages * CGC_PAGE_SIZE;
+                for (size_t i = p; i < end; i++)
+                    if (a->spanmap[i] != s) {
+                        fprintf(stderr, "cgc: heap invariant: in-use span page map broken\n");
+                        abort();
+                    }
+                if (count_bits(a->released, p, end) != 0) {
+                    fprintf(stderr, "cgc: heap invariant: in-use span has released pages\n");
+                    abort();
+                }
+            } else {
+                fprintf(stderr, "cgc: heap invariant: span in bad state %d\n", s->state);
+                abort();
+            }
+            p = end;
+        }
+    }
+    if (inuse != atomic_load(&cgc__mem.heap_inuse) || freeb != atomic_load(&cgc__mem.heap_free) ||
+        rel != atomic_load(&cgc__mem.heap_released) || sys != atomic_load(&cgc__mem.heap_sys)) {
+        fprintf(stderr,
+                "cgc: heap invariant: counters disagree: inuse %llu/%llu free %llu/%llu "
+                "released %llu/%llu sys %llu/%llu\n",
+                (unsigned long long)inuse, (unsigned long long)atomic_load(&cgc__mem.heap_inuse),
+                (unsigned long long)freeb, (unsigned long long)atomic_load(&cgc__mem.heap_free),
+                (unsigned long long)rel, (unsigned long long)atomic_load(&cgc__mem.heap_released),
+                (unsigned long long)sys, (unsigned long long)atomic_load(&cgc__mem.heap_sys));
+        abort();
+    }
+}

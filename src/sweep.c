@@ -1,0 +1,216 @@
+/* sweep.c — reclaiming unmarked objects, lazily and in the background, so
+ * that the cost is not in the pause.
+ *
+ * At the end of a mark (world stopped) cgc__sweep_start_cycle only moves
+ * every in-use span onto "unswept" lists: O(number of span classes). Then a
+ * span is swept by whoever needs it first: an allocating thread that wants a
+ * span of that class (alloc.c), the background sweeper thread, cgc_free, or
+ * the next collection (which must finish sweeping before it marks again,
+ * because the mark bits are reused).
+ *
+ * Sweeping a small span is a few word operations: the mark bits become the
+ * alloc bits (an unmarked object is free), the mark bits are cleared. Free
+ * memory is never touched: it is zeroed when it is allocated again.
+ * Uncollectable spans keep their alloc bits.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+
+_Atomic uint32_t cgc__sweepgen = 2;
+_Atomic uint64_t cgc__swept_nfree, cgc__swept_bytes_freed;
+pthread_mutex_t cgc__sweeper_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static pthread_mutex_t wake_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake_cv = PTHREAD_COND_INITIALIZER;
+static unsigned wake_gen;
+static int sweeper_started;
+
+static uint32_t popcount_bits(const uint64_t *bits, uint32_t nelems)
+{
+    uint32_t n = 0;
+    for (uint32_t w = 0; w < (nelems + 63) / 64; w++)
+        n += (uint32_t)__builtin_popcountll(bits[w]);
+    return n;
+}
+
+bool cgc__sweep_span(cgc__span *s)
+{
+    s->sweepgen = atomic_load(&cgc__sweepgen);
+    if (s->state == CGC_SPAN_LARGE) {
+        if (s->markbits[0] & 1) {
+            s->markbits[0] = 0;
+            return false;
+        }
+        atomic_fetch_add(&cgc__swept_nfree, 1);
+        atomic_fetch_add(&cgc__swept_bytes_freed, s->elemsize);
+        cgc__heap_free_span(s);
+        return true;
+    }
+    uint32_t words = (s->nelems + 63) / 64;
+    uint32_t before = popcount_bits(s->allocbits, s->nelems);
+    if (s->kind != CGC_KIND_UNCOLLECTABLE) {
+#ifdef CGC_DEBUG_BUILD
+        /* Poison what is being freed, so a wrongly freed object shows up as
+         * corrupted contents in the tests rather than as silent sharing. */
+        for (uint32_t i = 0; i < s->nelems; i++)
+            if (cgc__bit(s->allocbits, i) && !cgc__bit(s->markbits, i))
+                memset((void *)(s->start + (uintptr_t)i * s->elemsize), 0xdb, s->elemsize);
+#endif
+        for (uint32_t w = 0; w < words; w++)
+            s->allocbits[w] = s->markbits[w];
+    }
+    for (uint32_t w = 0; w < words; w++)
+        s->markbits[w] = 0;
+    uint32_t after = popcount_bits(s->allocbits, s->nelems);
+    uint32_t freed = before - after;
+    if (freed) {
+        atomic_fetch_add(&cgc__swept_nfree, freed);
+        atomic_fetch_add(&cgc__swept_bytes_freed, (uint64_t)freed * s->elemsize);
+        s->needzero = 1;
+    }
+    s->nfree = s->nelems - after;
+    if (after == 0) {
+        cgc__heap_free_span(s);
+        return true;
+    }
+    return false;
+}
+
+/* Sweeps one unswept span of central c and files it; c->lock held.
+ * Returns false if there was none. */
+static bool sweep_one(cgc__central *c)
+{
+    cgc__span *s = c->unswept;
+    if (!s)
+        return false;
+    cgc__span_list_remove(&c->unswept, s);
+    if (cgc__sweep_span(s))
+        return true;
+    cgc__span_list_push(s->nfree ? &c->partial : &c->full, s);
+    return true;
+}
+
+static bool sweep_one_large(void)
+{
+    pthread_mutex_lock(&cgc__large_lock);
+    cgc__span *s = cgc__large_unswept;
+    if (!s) {
+        pthread_mutex_unlock(&cgc__large_lock);
+        return false;
+    }
+    cgc__span_list_remove(&cgc__large_unswept, s);
+    if (!cgc__sweep_span(s))
+        cgc__span_list_push(&cgc__large_swept, s);
+    pthread_mutex_unlock(&cgc__large_lock);
+    return true;
+}
+
+/* Sweeps everything still unswept. The caller is not in a cgc section (it
+ * may be the collector before stopping the world); the locks it takes are
+ * the ones allocating threads take, so they can go on meanwhile. */
+void cgc__sweep_finish(void)
+{
+    int n = cgc__nclasses * CGC_NKINDS;
+    for (int i = 0; i < n; i++) {
+        cgc__central *c = &cgc__centrals[i];
+        if (!c->unswept)
+            continue;
+        pthread_mutex_lock(&c->lock);
+        while (sweep_one(c))
+            ;
+        pthread_mutex_unlock(&c->lock);
+    }
+    while (sweep_one_large())
+        ;
+}
+
+/* World stopped: every in-use span needs sweeping before it is used again. */
+void cgc__sweep_start_cycle(void)
+{
+    atomic_fetch_add(&cgc__sweepgen, 2);
+    int n = cgc__nclasses * CGC_NKINDS;
+    for (int i = 0; i < n; i++) {
+        cgc__central *c = &cgc__centrals[i];
+        cgc__span **lists[2] = {&c->partial, &c->full};
+        for (int l = 0; l < 2; l++) {
+            while (*lists[l]) {
+                cgc__span *s = *lists[l];
+                cgc__span_list_remove(lists[l], s);
+                cgc__span_list_push(&c->unswept, s);
+            }
+        }
+    }
+    while (cgc__large_swept) {
+        cgc__span *s = cgc__large_swept;
+        cgc__span_list_remove(&cgc__large_swept, s);
+        cgc__span_list_push(&cgc__large_unswept, s);
+    }
+}
+
+/* ---- the background sweeper -------------------------------------------- */
+
+static void *sweeper_main(void *arg)
+{
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    unsigned seen = 0;
+    for (;;) {
+        pthread_mutex_lock(&wake_lock);
+        while (wake_gen == seen)
+            pthread_cond_wait(&wake_cv, &wake_lock);
+        seen = wake_gen;
+        pthread_mutex_unlock(&wake_lock);
+
+        int64_t c0 = cgc__thread_cpu_ns();
+        int n = cgc__nclasses * CGC_NKINDS;
+        /* One span at a time under sweeper_lock, so a collection that wants
+         * to start waits for at most one span's sweep. */
+        for (int i = 0; i < n; i++) {
+            cgc__central *c = &cgc__centrals[i];
+            for (;;) {
+                if (!c->unswept)
+                    break;
+                pthread_mutex_lock(&cgc__sweeper_lock);
+                pthread_mutex_lock(&c->lock);
+                bool did = sweep_one(c);
+                pthread_mutex_unlock(&c->lock);
+                pthread_mutex_unlock(&cgc__sweeper_lock);
+                if (!did)
+                    break;
+            }
+        }
+        for (;;) {
+            pthread_mutex_lock(&cgc__sweeper_lock);
+            bool did = sweep_one_large();
+            pthread_mutex_unlock(&cgc__sweeper_lock);
+            if (!did)
+                break;
+        }
+        int64_t spent = cgc__thread_cpu_ns() - c0;
+        pthread_mutex_lock(&cgc__gc.pacer_lock);
+        cgc__gc.gc_cpu_ns_total += spent;
+        pthread_mutex_unlock(&cgc__gc.pacer_lock);
+    }
+    return NULL;
+}
+
+void cgc__sweeper_start(void)
+{
+    if (sweeper_started)
+        return;
+    pthread_t t;
+    if (pthread_create(&t, NULL, sweeper_main, NULL) == 0) {
+        pthread_detach(t);
+        sweeper_started = 1;
+    }
+}
+
+void cgc__sweeper_wake(void)
+{
+    pthread_mutex_lock(&wake_lock);
+    wake_gen++;
+    pthread_cond_signal(&wake_cv);
+    pthread_mutex_unlock(&wake_lock);
+}
