@@ -95,9 +95,16 @@ static inline int32_t take_slot(cgc__span *s)
     return -1;
 }
 
+/* Whether slot idx holds an object. For a span another thread caches, the
+ * cache state is read before the alloc bits: cgc__uncache_span writes them
+ * in the opposite order, so a reader never misses an object in between. */
 static inline bool slot_allocated(const cgc__span *s, uint32_t idx)
 {
-    return cgc__bit(s->allocbits, idx) || (s->cached && idx < s->freeindex);
+    uint8_t cached = __atomic_load_n(&s->cached, __ATOMIC_ACQUIRE);
+    uint32_t fi = __atomic_load_n(&s->freeindex, __ATOMIC_ACQUIRE);
+    if (cached && idx < fi)
+        return true;
+    return (__atomic_load_n(&s->allocbits[idx >> 6], __ATOMIC_ACQUIRE) >> (idx & 63)) & 1;
 }
 
 void cgc__uncache_span(cgc__span *s)
@@ -108,8 +115,8 @@ void cgc__uncache_span(cgc__span *s)
     for (uint32_t w = 0; w < (s->nelems + 63) / 64; w++)
         used += (uint32_t)__builtin_popcountll(s->allocbits[w]);
     s->nfree = s->nelems - used;
-    s->cached = 0;
-    s->freeindex = 0;
+    __atomic_store_n(&s->cached, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&s->freeindex, 0, __ATOMIC_RELEASE);
     s->alloc_cache = 0;
 }
 

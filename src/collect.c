@@ -97,6 +97,25 @@ __attribute__((constructor)) static void cgc__constructor(void)
 
 /* ---- pacing ------------------------------------------------------------- */
 
+/* pacer_lock is also taken by the collector while the world is stopped, so
+ * a registered thread must never be stopped holding it: it holds it only
+ * inside a cgc section. */
+void cgc__pacer_lock(void)
+{
+    cgc__thread *t = cgc__self;
+    if (t)
+        cgc__enter(t);
+    pthread_mutex_lock(&cgc__gc.pacer_lock);
+}
+
+void cgc__pacer_unlock(void)
+{
+    pthread_mutex_unlock(&cgc__gc.pacer_lock);
+    cgc__thread *t = cgc__self;
+    if (t)
+        cgc__leave(t);
+}
+
 /* Recomputes goal and trigger from the pacer's knobs and the current memory
  * picture. heap_alloc is approximated by heap_live between cycles. */
 static void recompute_locked(uint64_t heap_alloc)
@@ -113,9 +132,9 @@ static void recompute_locked(uint64_t heap_alloc)
 
 void cgc__pacer_recompute(void)
 {
-    pthread_mutex_lock(&cgc__gc.pacer_lock);
+    cgc__pacer_lock();
     recompute_locked(atomic_load(&cgc__gc.heap_live));
-    pthread_mutex_unlock(&cgc__gc.pacer_lock);
+    cgc__pacer_unlock();
 }
 
 void cgc__limit_before_grow(uint64_t bytes)
@@ -133,7 +152,7 @@ void cgc__maybe_collect(void)
     uint64_t live = atomic_load(&cgc__gc.heap_live);
     if (live < atomic_load(&cgc__gc.trigger))
         return;
-    pthread_mutex_lock(&cgc__gc.pacer_lock);
+    cgc__pacer_lock();
     if (cgc__limiter_limiting(&cgc__gc.limiter, cgc__now_ns())) {
         /* Collection already takes half the CPU: let the heap overshoot
          * rather than spiral. Look again after 1/32 more growth. */
@@ -144,10 +163,10 @@ void cgc__maybe_collect(void)
         }
         uint64_t step = live / 32 > ((uint64_t)1 << 20) ? live / 32 : (uint64_t)1 << 20;
         atomic_store(&cgc__gc.trigger, live + step);
-        pthread_mutex_unlock(&cgc__gc.pacer_lock);
+        cgc__pacer_unlock();
         return;
     }
-    pthread_mutex_unlock(&cgc__gc.pacer_lock);
+    cgc__pacer_unlock();
     cgc__collect_internal(false);
 }
 
@@ -223,12 +242,12 @@ void cgc__collect_internal(bool forced)
     uint32_t num = atomic_fetch_add(&cgc__gc.num_gc, 1) + 1;
     if (forced)
         atomic_fetch_add(&cgc__gc.num_forced_gc, 1);
-    pthread_mutex_lock(&cgc__gc.pacer_lock);
+    cgc__pacer_lock();
     cgc__stats_record_pause(pause, (uint64_t)cgc__unix_ns());
     cgc__gc.gc_cpu_ns_total += (int64_t)pause * ncpu;
     cgc__limiter_update(&cgc__gc.limiter, t3, (int64_t)pause * ncpu);
     cgc__gc.limited_this_cycle = 0;
-    pthread_mutex_unlock(&cgc__gc.pacer_lock);
+    cgc__pacer_unlock();
 
     tr.num = num;
     tr.stw_ns = t1 - t0;
@@ -268,11 +287,11 @@ CGC_API void cgc_free_os_memory(void)
 CGC_API int cgc_set_gc_percent(int percent)
 {
     cgc__ensure_init();
-    pthread_mutex_lock(&cgc__gc.pacer_lock);
+    cgc__pacer_lock();
     int old = cgc__gc.pacer.gc_percent;
     cgc__gc.pacer.gc_percent = percent < 0 ? -1 : percent;
     recompute_locked(atomic_load(&cgc__gc.heap_live));
-    pthread_mutex_unlock(&cgc__gc.pacer_lock);
+    cgc__pacer_unlock();
     cgc__maybe_collect();
     return old;
 }
@@ -291,12 +310,12 @@ CGC_API int64_t cgc_set_memory_limit(int64_t limit)
     cgc__ensure_init();
     if (limit < 0)
         return atomic_load(&mem_limit);
-    pthread_mutex_lock(&cgc__gc.pacer_lock);
+    cgc__pacer_lock();
     int64_t old = cgc__gc.pacer.mem_limit;
     cgc__gc.pacer.mem_limit = limit;
     atomic_store(&mem_limit, limit);
     recompute_locked(atomic_load(&cgc__gc.heap_live));
-    pthread_mutex_unlock(&cgc__gc.pacer_lock);
+    cgc__pacer_unlock();
     if (limit < old) {
         cgc__maybe_collect();
         release_to_target();

@@ -197,7 +197,7 @@ void  cgc__os_unmap(void *p, size_t size);
 void *cgc__os_map(size_t size);                           /* zeroed pages, NULL on failure */
 /* Metadata allocation: zeroed, never freed except through the pools that use it. */
 void *cgc__meta_alloc(size_t size, _Atomic uint64_t *account);
-void  cgc__os_fail_after(long n);  /* testing: make the n-th next mapping fail; -1 off */
+void  cgc__os_fail_after(long n);  /* testing: after n more mappings all fail; -1 off */
 
 /* ---- threads (threads.c) ----------------------------------------------- */
 typedef struct cgc__tcache {
@@ -332,6 +332,8 @@ void cgc__ensure_init(void);
 void cgc__maybe_collect(void);
 void cgc__collect_internal(bool forced);
 void cgc__pacer_recompute(void);
+void cgc__pacer_lock(void);      /* in a cgc section if the caller is registered */
+void cgc__pacer_unlock(void);
 int64_t cgc__now_ns(void);          /* CLOCK_MONOTONIC */
 int64_t cgc__unix_ns(void);
 int64_t cgc__thread_cpu_ns(void);

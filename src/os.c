@@ -13,7 +13,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-/* Testing hook: the n-th next mapping fails as if the OS refused memory. */
+/* Testing hook: after n more successful mappings, every mapping fails as if
+ * the OS refused memory, until the hook is called again with -1. */
 static _Atomic long fail_countdown = -1;
 
 void cgc__os_fail_after(long n)
@@ -24,11 +25,11 @@ void cgc__os_fail_after(long n)
 static bool injected_failure(void)
 {
     long n = atomic_load(&fail_countdown);
-    while (n >= 0) {
+    while (n > 0) {
         if (atomic_compare_exchange_weak(&fail_countdown, &n, n - 1))
-            return n == 0;
+            return false;
     }
-    return false;
+    return n == 0;
 }
 
 /* Maps `size` bytes of fresh zeroed memory, or NULL. */

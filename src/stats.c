@@ -110,7 +110,7 @@ static void take_snapshot(snapshot *s)
 #ifdef CGC_DEBUG_BUILD
     m->debug_gc = 1;
 #endif
-    pthread_mutex_lock(&cgc__gc.pacer_lock);
+    cgc__pacer_lock();
     m->next_gc = cgc__gc.heap_goal;
     m->last_gc = cgc__gc.last_gc_unix_ns;
     m->pause_total_ns = cgc__gc.pause_total_ns;
@@ -126,7 +126,7 @@ static void take_snapshot(snapshot *s)
     m->gc_percent = cgc__gc.pacer.gc_percent;
     s->last_marked = cgc__gc.last_marked;
     memcpy(s->pause_hist, cgc__gc.pause_hist, sizeof s->pause_hist);
-    pthread_mutex_unlock(&cgc__gc.pacer_lock);
+    cgc__pacer_unlock();
     m->gc_limiter_cycles = atomic_load(&cgc__gc.gc_limiter_cycles);
     s->limiter_last = atomic_load(&cgc__gc.limiter_last_enabled_cycle);
     s->globals = cgc__roots_globals_bytes();

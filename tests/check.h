@@ -1,0 +1,44 @@
+/* check.h — the smallest test harness: named checks, a count, an exit code.
+ * Every test ends with the plain line "N passed, M failed". */
+#ifndef CGC_TEST_CHECK_H
+#define CGC_TEST_CHECK_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <stdint.h>
+#include <string.h>
+
+static int check_passed, check_failed;
+
+#define CHECK(cond, ...)                                                   \
+    do {                                                                   \
+        if (cond) {                                                        \
+            check_passed++;                                                \
+        } else {                                                           \
+            check_failed++;                                                \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+            fprintf(stderr, __VA_ARGS__);                                  \
+            fputc('\n', stderr);                                           \
+        }                                                                  \
+    } while (0)
+
+static inline int check_done(void)
+{
+    printf("%d passed, %d failed\n", check_passed, check_failed);
+    return check_failed ? 1 : 0;
+}
+
+/* Hides a pointer from the conservative scan. */
+static inline uintptr_t hide(void *p) { return ~(uintptr_t)p; }
+static inline void *unhide(uintptr_t h) { return (void *)~h; }
+
+/* Overwrites a stretch of dead stack below the caller, so that pointers
+ * left there by earlier calls do not keep objects alive. */
+static void __attribute__((noinline)) clear_stack(void)
+{
+    volatile char buf[16384];
+    memset((char *)buf, 0, sizeof buf);
+    __asm__ volatile("" ::"r"(buf) : "memory");
+}
+
+#endif

@@ -1,0 +1,256 @@
+/* test_stress.c — deterministic multi-threaded stress: threads build,
+ * mutate, share and drop random object graphs of varied sizes and kinds;
+ * every object carries a checksum of its contents that is verified on every
+ * visit. Threads come and go during the run (so threads are created and
+ * exit while collections run), and some block in system calls holding
+ * objects only on their stacks. Any corruption fails the test.
+ *
+ * Usage: test_stress [THREADS [ROUNDS [OPS]]]   (defaults 4 4 40000)
+ */
+#include "cgc.h"
+#include "check.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#define NCHILD 4
+#define MAGIC 0x5eed5eedu
+
+typedef struct obj obj;
+struct obj {
+    uint32_t magic;
+    uint32_t payload;          /* bytes of payload after the header */
+    uint64_t sum;              /* checksum of payload and of `salt` */
+    uint64_t salt;
+    obj     *child[NCHILD];
+    unsigned char data[];
+};
+
+/* Atomic leaves: a header without pointers. */
+typedef struct leaf {
+    uint32_t magic;
+    uint32_t len;
+    uint64_t sum;
+    unsigned char data[];
+} leaf;
+
+static _Atomic long corruptions, visits, allocs;
+
+static uint64_t rng_next(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *s = x;
+}
+
+static uint64_t checksum(const unsigned char *p, size_t n, uint64_t salt)
+{
+    uint64_t h = 1469598103934665603ull ^ salt;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
+static size_t random_size(uint64_t *r)
+{
+    uint64_t x = rng_next(r) % 1000;
+    if (x < 700)
+        return rng_next(r) % 120;           /* small */
+    if (x < 960)
+        return 120 + rng_next(r) % 4000;    /* medium */
+    if (x < 998)
+        return 4000 + rng_next(r) % 60000;  /* up to the large threshold */
+    return 40000 + rng_next(r) % 400000;    /* large */
+}
+
+static void fill_obj(obj *o, uint64_t *r)
+{
+    for (uint32_t i = 0; i < o->payload; i++)
+        o->data[i] = (unsigned char)rng_next(r);
+    o->salt = rng_next(r);
+    o->sum = checksum(o->data, o->payload, o->salt);
+}
+
+static obj *new_obj(uint64_t *r)
+{
+    size_t n = random_size(r);
+    obj *o = cgc_malloc(sizeof(obj) + n);
+    if (!o) {
+        fprintf(stderr, "allocation failed\n");
+        abort();
+    }
+    o->magic = MAGIC;
+    o->payload = (uint32_t)n;
+    fill_obj(o, r);
+    atomic_fetch_add(&allocs, 1);
+    return o;
+}
+
+static leaf *new_leaf(uint64_t *r)
+{
+    size_t n = 1 + rng_next(r) % 300;
+    leaf *l = cgc_malloc_atomic(sizeof(leaf) + n);
+    l->magic = MAGIC ^ 1;
+    l->len = (uint32_t)n;
+    for (size_t i = 0; i < n; i++)
+        l->data[i] = (unsigned char)rng_next(r);
+    l->sum = checksum(l->data, n, 0);
+    return l;
+}
+
+static void corrupt(const char *what, const void *p)
+{
+    if (atomic_fetch_add(&corruptions, 1) < 10)
+        fprintf(stderr, "CORRUPTION: %s at %p\n", what, p);
+}
+
+/* Verifies o and up to `budget` objects below it. Child slot 3 may hold a
+ * leaf (tagged by its magic). */
+static void verify(obj *o, int depth, int *budget)
+{
+    if (!o || *budget <= 0)
+        return;
+    (*budget)--;
+    atomic_fetch_add(&visits, 1);
+    if (o->magic == (MAGIC ^ 1)) {
+        leaf *l = (leaf *)o;
+        if (checksum(l->data, l->len, 0) != l->sum)
+            corrupt("leaf checksum", l);
+        return;
+    }
+    if (o->magic != MAGIC) {
+        corrupt("magic", o);
+        return;
+    }
+    if (cgc_base(o) != o)
+        corrupt("live object not allocated", o);
+    if (checksum(o->data, o->payload, o->salt) != o->sum)
+        corrupt("checksum", o);
+    if (depth < 12)
+        for (int i = 0; i < NCHILD; i++)
+            verify(o->child[i], depth + 1, budget);
+}
+
+/* Shared between threads: a table in data/bss, guarded by a lock. */
+#define SHARED 256
+static obj *shared[SHARED];
+static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
+
+#define LOCAL 512
+
+typedef struct worker_arg {
+    uint64_t seed;
+    int ops;
+} worker_arg;
+
+static void *worker(void *argp)
+{
+    worker_arg *a = argp;
+    uint64_t r = a->seed;
+    obj *local[LOCAL];            /* roots on this thread's stack */
+    memset(local, 0, sizeof local);
+    for (int op = 0; op < a->ops; op++) {
+        uint64_t x = rng_next(&r) % 100;
+        int i = (int)(rng_next(&r) % LOCAL), j = (int)(rng_next(&r) % LOCAL);
+        if (x < 40) {
+            local[i] = new_obj(&r);                       /* drop the old one */
+        } else if (x < 55) {
+            if (local[i] && local[j] && local[i]->magic == MAGIC) /* link */
+                local[i]->child[rng_next(&r) % 3] = local[j];
+        } else if (x < 62) {
+            if (local[i] && local[i]->magic == MAGIC)
+                local[i]->child[3] = (obj *)new_leaf(&r);
+        } else if (x < 72) {
+            int budget = 200;
+            verify(local[i], 0, &budget);
+        } else if (x < 78) {
+            if (local[i] && local[i]->magic == MAGIC) {   /* mutate */
+                fill_obj(local[i], &r);
+            }
+        } else if (x < 86) {
+            int k = (int)(rng_next(&r) % SHARED);      /* share / take */
+            pthread_mutex_lock(&shared_lock);
+            if (rng_next(&r) & 1)
+                shared[k] = local[i];
+            else
+                local[i] = shared[k];
+            pthread_mutex_unlock(&shared_lock);
+        } else if (x < 90) {
+            /* A temporary that nobody else saw: free it early. */
+            obj *t = new_obj(&r);
+            int budget = 1;
+            verify(t, 0, &budget);
+            cgc_free(t);
+        } else if (x < 93) {
+            /* Grow a fresh object with realloc: contents must follow. */
+            obj *t = new_obj(&r);
+            uint32_t old = t->payload;
+            uint32_t n2 = old + 1 + (uint32_t)(rng_next(&r) % 3000);
+            obj *u = cgc_realloc(t, sizeof(obj) + n2);
+            if (!u || u->magic != MAGIC || checksum(u->data, old, u->salt) != u->sum)
+                corrupt("realloc lost contents", u);
+            u->payload = n2;
+            fill_obj(u, &r);
+            local[i] = u;
+        } else if (x < 94) {
+            usleep(50);   /* blocked in a system call with objects on the stack */
+        } else {
+            int budget = 1000;
+            verify(local[j], 0, &budget);
+        }
+    }
+    int budget = 1 << 30;
+    for (int k = 0; k < LOCAL; k++)
+        verify(local[k], 0, &budget);
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    int nthreads = argc > 1 ? atoi(argv[1]) : 4;
+    int rounds = argc > 2 ? atoi(argv[2]) : 4;
+    int ops = argc > 3 ? atoi(argv[3]) : 40000;
+    /* A small goal so that collections are frequent. */
+    cgc_set_gc_percent(25);
+    cgc_memstats m0;
+    cgc_read_memstats(&m0);
+    for (int round = 0; round < rounds; round++) {
+        pthread_t t[64];
+        worker_arg args[64];
+        for (int i = 0; i < nthreads && i < 64; i++) {
+            args[i].seed = 0x9e3779b97f4a7c15ull * (uint64_t)(round * 64 + i + 1);
+            args[i].ops = ops;
+            if (cgc_pthread_create(&t[i], NULL, worker, &args[i]) != 0) {
+                fprintf(stderr, "cannot create thread\n");
+                return 1;
+            }
+        }
+        /* The main thread verifies the shared table meanwhile. */
+        for (int k = 0; k < 200; k++) {
+            pthread_mutex_lock(&shared_lock);
+            obj *o = shared[k % SHARED];
+            pthread_mutex_unlock(&shared_lock);
+            int budget = 500;
+            verify(o, 0, &budget);
+            if (k % 50 == 0)
+                cgc_collect();
+        }
+        for (int i = 0; i < nthreads && i < 64; i++)
+            pthread_join(t[i], NULL);
+    }
+    int budget = 1 << 30;
+    for (int k = 0; k < SHARED; k++)
+        verify(shared[k], 0, &budget);
+    cgc_memstats m1;
+    cgc_read_memstats(&m1);
+    printf("threads %d rounds %d: %ld objects allocated, %ld verified visits, %u collections, %ld corruptions\n",
+           nthreads, rounds, atomic_load(&allocs), atomic_load(&visits), m1.num_gc - m0.num_gc,
+           atomic_load(&corruptions));
+    CHECK(atomic_load(&corruptions) == 0, "no corrupted object");
+    CHECK(m1.num_gc - m0.num_gc >= 100, "the run collected often (%u)", m1.num_gc - m0.num_gc);
+    return check_done();
+}
