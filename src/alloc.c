@@ -107,10 +107,19 @@ static inline bool slot_allocated(const cgc__span *s, uint32_t idx)
     return (__atomic_load_n(&s->allocbits[idx >> 6], __ATOMIC_ACQUIRE) >> (idx & 63)) & 1;
 }
 
+/* Sets the alloc bits of slots [0, n). */
+static void set_alloc_prefix(cgc__span *s, uint32_t n)
+{
+    uint32_t w = 0;
+    for (; (w + 1) * 64 <= n; w++)
+        s->allocbits[w] = ~(uint64_t)0;
+    if (n & 63)
+        s->allocbits[w] |= ((uint64_t)1 << (n & 63)) - 1;
+}
+
 void cgc__uncache_span(cgc__span *s)
 {
-    for (uint32_t i = 0; i < s->freeindex; i++)
-        s->allocbits[i >> 6] |= (uint64_t)1 << (i & 63);
+    set_alloc_prefix(s, s->freeindex);
     uint32_t used = 0;
     for (uint32_t w = 0; w < (s->nelems + 63) / 64; w++)
         used += (uint32_t)__builtin_popcountll(s->allocbits[w]);
@@ -167,7 +176,12 @@ static cgc__span *new_span(int cls, int kind)
     s->nfree = sc->nelems;
     s->sweepgen = atomic_load(&cgc__sweepgen);
     memset(s->allocbits, 0, sizeof s->allocbits);
-    memset(s->markbits, 0, sizeof s->markbits);
+    s->marks = cgc__marks_alloc(sc->nelems);
+    if (!s->marks) {
+        s->state = CGC_SPAN_LARGE;   /* no mark bytes to give back */
+        cgc__heap_free_span(s);
+        return NULL;
+    }
     return s;
 }
 
@@ -200,6 +214,21 @@ static cgc__span *central_get(int cls, int kind)
 
 static void *alloc_slow(size_t n, int kind);
 
+/* Zeroes a slot. Small slots (the common case) are cleared with inline
+ * 16-byte stores instead of a call to memset. */
+static inline void zero_slot(void *p, uint64_t size)
+{
+    if (size <= 64) {
+        uint64_t *w = p;
+        for (uint64_t i = 0; i < size / 8; i += 2) {
+            w[i] = 0;
+            w[i + 1] = 0;
+        }
+    } else {
+        memset(p, 0, size);
+    }
+}
+
 static inline void *alloc_fast(size_t n, int kind)
 {
     cgc__thread *t = cgc__self;
@@ -212,7 +241,7 @@ static inline void *alloc_fast(size_t n, int kind)
             if (LIKELY(idx >= 0)) {
                 void *p = (void *)(s->start + (uintptr_t)idx * s->elemsize);
                 if (s->needzero && kind == CGC_KIND_NORMAL)
-                    memset(p, 0, s->elemsize);
+                    zero_slot(p, s->elemsize);
                 t->tc.nmalloc++;
                 t->tc.bytes_malloc += s->elemsize;
                 cgc__leave(t);
@@ -287,7 +316,8 @@ static void *large_alloc(size_t n, int kind)
     s->nelems = 1;
     s->divmul = 0;
     s->allocbits[0] = 1;
-    s->markbits[0] = 0;
+    s->marks = s->mark_inline;
+    s->mark_inline[0] = 0;
     s->sweepgen = atomic_load(&cgc__sweepgen);
     pthread_mutex_lock(&cgc__large_lock);
     cgc__span_list_push(&cgc__large_swept, s);
@@ -471,8 +501,7 @@ static void free_large(cgc__span *s)
  * by the cache's next allocation. */
 static void free_in_own_cache(cgc__span *s, uint32_t idx)
 {
-    for (uint32_t i = 0; i < s->freeindex; i++)
-        s->allocbits[i >> 6] |= (uint64_t)1 << (i & 63);
+    set_alloc_prefix(s, s->freeindex);
     s->allocbits[idx >> 6] &= ~((uint64_t)1 << (idx & 63));
     if (idx < s->freeindex) {
         s->freeindex = idx;

@@ -116,8 +116,9 @@ struct cgc__span {
     uint32_t  sweepgen;       /* == heap sweepgen: swept; +2 lag: needs sweeping */
     uint64_t  alloc_cache;    /* ~allocbits word of freeindex, shifted so bit 0 is freeindex */
     cgc__span *next, *prev;   /* list links */
+    uint8_t  *marks;          /* one mark byte per slot (see mark.c) */
+    uint8_t   mark_inline[8]; /* large spans: marks points here */
     uint64_t  allocbits[CGC_BITMAP_WORDS];
-    uint64_t  markbits[CGC_BITMAP_WORDS];
 };
 
 /* ---- arenas and the page heap (pageheap.c) ----------------------------- */
@@ -281,6 +282,8 @@ typedef struct cgc__mark_result {
 } cgc__mark_result;
 
 void cgc__mark_init(int nmarkers);
+uint8_t *cgc__marks_alloc(uint32_t nelems);               /* zeroed mark bytes, or NULL */
+void cgc__marks_release(uint8_t *marks, uint32_t nelems);
 void cgc__mark_prepare(void);                  /* world running: start helper threads */
 void cgc__mark(cgc__mark_result *out);         /* world stopped, heap_lock held */
 void cgc__mark_set_stack_limit(size_t entries); /* testing: small limit forces overflow */

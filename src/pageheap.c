@@ -334,6 +334,9 @@ cgc__span *cgc__heap_alloc_span(size_t npages, bool *zeroed)
 
 void cgc__heap_free_span_locked(cgc__span *s)
 {
+    if (s->marks && s->marks != s->mark_inline)
+        cgc__marks_release(s->marks, s->nelems);
+    s->marks = NULL;
     cgc__arena *a = arena_of(s->start);
     size_t p = page_of(a, s->start);
     atomic_fetch_sub(&cgc__mem.heap_inuse, (uint64_t)s->npages * CGC_PAGE_SIZE);

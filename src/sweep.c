@@ -38,8 +38,8 @@ bool cgc__sweep_span(cgc__span *s)
 {
     s->sweepgen = atomic_load(&cgc__sweepgen);
     if (s->state == CGC_SPAN_LARGE) {
-        if (s->markbits[0] & 1) {
-            s->markbits[0] = 0;
+        if (s->marks[0]) {
+            s->marks[0] = 0;
             return false;
         }
         atomic_fetch_add(&cgc__swept_nfree, 1);
@@ -54,14 +54,19 @@ bool cgc__sweep_span(cgc__span *s)
         /* Poison what is being freed, so a wrongly freed object shows up as
          * corrupted contents in the tests rather than as silent sharing. */
         for (uint32_t i = 0; i < s->nelems; i++)
-            if (cgc__bit(s->allocbits, i) && !cgc__bit(s->markbits, i))
+            if (cgc__bit(s->allocbits, i) && !s->marks[i])
                 memset((void *)(s->start + (uintptr_t)i * s->elemsize), 0xdb, s->elemsize);
 #endif
-        for (uint32_t w = 0; w < words; w++)
-            s->allocbits[w] = s->markbits[w];
+        /* The marked objects are exactly the allocated ones now. */
+        for (uint32_t w = 0; w < words; w++) {
+            uint64_t bits = 0;
+            uint32_t n = s->nelems - w * 64 < 64 ? s->nelems - w * 64 : 64;
+            for (uint32_t i = 0; i < n; i++)
+                bits |= (uint64_t)(s->marks[w * 64 + i] != 0) << i;
+            s->allocbits[w] = bits;
+        }
     }
-    for (uint32_t w = 0; w < words; w++)
-        s->markbits[w] = 0;
+    memset(s->marks, 0, s->nelems);
     uint32_t after = popcount_bits(s->allocbits, s->nelems);
     uint32_t freed = before - after;
     if (freed) {
