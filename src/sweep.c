@@ -34,6 +34,23 @@ static uint32_t popcount_bits(const uint64_t *bits, uint32_t nelems)
     return n;
 }
 
+/* Packs n (<= 64) mark bytes, each 0 or 1, into a bitmap word: eight
+ * bytes at a time, gathering the low bit of each byte with a multiply
+ * (0x0102040810204080 moves byte i's low bit to bit 56 + i). */
+static uint64_t marks_to_bits(const uint8_t *m, uint32_t n)
+{
+    uint64_t bits = 0;
+    uint32_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, m + i, 8);
+        bits |= (((x & 0x0101010101010101ull) * 0x0102040810204080ull) >> 56) << i;
+    }
+    for (; i < n; i++)
+        bits |= (uint64_t)(m[i] & 1) << i;
+    return bits;
+}
+
 bool cgc__sweep_span(cgc__span *s)
 {
     s->sweepgen = atomic_load(&cgc__sweepgen);
@@ -58,13 +75,9 @@ bool cgc__sweep_span(cgc__span *s)
                 memset((void *)(s->start + (uintptr_t)i * s->elemsize), 0xdb, s->elemsize);
 #endif
         /* The marked objects are exactly the allocated ones now. */
-        for (uint32_t w = 0; w < words; w++) {
-            uint64_t bits = 0;
-            uint32_t n = s->nelems - w * 64 < 64 ? s->nelems - w * 64 : 64;
-            for (uint32_t i = 0; i < n; i++)
-                bits |= (uint64_t)(s->marks[w * 64 + i] != 0) << i;
-            s->allocbits[w] = bits;
-        }
+        for (uint32_t w = 0; w < words; w++)
+            s->allocbits[w] = marks_to_bits(s->marks + w * 64,
+                                            s->nelems - w * 64 < 64 ? s->nelems - w * 64 : 64);
     }
     memset(s->marks, 0, s->nelems);
     uint32_t after = popcount_bits(s->allocbits, s->nelems);
