@@ -607,3 +607,52 @@ CGC_API void *cgc_realloc(void *p, size_t n)
     cgc_free(p);
     return q;
 }
+
+/* ---- debug checks --------------------------------------------------------- */
+
+static void fail(const char *what, const cgc__span *s)
+{
+    fprintf(stderr, "cgc: span invariant: %s (span %p, class %u, kind %u)\n", what,
+            (void *)s->start, s->sizeclass, s->kind);
+    abort();
+}
+
+/* Every span on a central list is a swept, uncached small span of that
+ * list's class and kind; partial spans have a free slot, full ones none;
+ * nfree agrees with the alloc bits; marked slots are allocated. */
+void cgc__check_spans(void)
+{
+    uint32_t gen = atomic_load(&cgc__sweepgen);
+    for (int c = 0; c < cgc__nclasses; c++) {
+        for (int k = 0; k < CGC_NKINDS; k++) {
+            cgc__central *cen = &cgc__centrals[c * CGC_NKINDS + k];
+            cgc__span *lists[3] = {cen->partial, cen->full, cen->unswept};
+            for (int l = 0; l < 3; l++) {
+                for (cgc__span *s = lists[l]; s; s = s->next) {
+                    if (s->state != CGC_SPAN_SMALL || s->sizeclass != c || s->kind != k)
+                        fail("span on the wrong central list", s);
+                    if (s->cached)
+                        fail("cached span on a central list", s);
+                    if (l < 2 && s->sweepgen != gen)
+                        fail("unswept span on a swept list", s);
+                    uint32_t used = 0;
+                    for (uint32_t w = 0; w < (s->nelems + 63) / 64; w++)
+                        used += (uint32_t)__builtin_popcountll(s->allocbits[w]);
+                    if (l < 2 && used + s->nfree != s->nelems)
+                        fail("nfree disagrees with the alloc bits", s);
+                    if (l == 0 && s->nfree == 0)
+                        fail("partial span without a free slot", s);
+                    if (l == 1 && s->nfree != 0)
+                        fail("full span with a free slot", s);
+                    for (uint32_t i = 0; i < s->nelems; i++)
+                        if (s->marks[i] && !cgc__bit(s->allocbits, i))
+                            fail("marked slot not allocated", s);
+                }
+            }
+        }
+    }
+    for (cgc__thread *t = cgc__threads; t; t = t->next)
+        for (int i = 0; i < CGC_MAX_CLASSES * 2; i++)
+            if (t->tc.spans[i])
+                fail("thread cache not flushed", t->tc.spans[i]);
+}

@@ -214,6 +214,7 @@ void cgc__collect_internal(bool forced)
 
 #ifdef CGC_DEBUG_BUILD
     cgc__heap_check_invariants();
+    cgc__check_spans();
 #endif
     cgc__sweep_start_cycle();
     atomic_store(&cgc__gc.heap_live, res.marked_bytes);

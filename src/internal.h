@@ -261,6 +261,7 @@ extern pthread_mutex_t cgc__large_lock;
 extern cgc__span *cgc__large_swept, *cgc__large_unswept;
 
 void  cgc__alloc_init(void);
+void  cgc__check_spans(void);                 /* debug: world stopped, caches flushed */
 void  cgc__tcache_flush(cgc__thread *t);       /* world stopped or thread exiting */
 void  cgc__span_list_push(cgc__span **head, cgc__span *s);
 void  cgc__span_list_remove(cgc__span **head, cgc__span *s);
