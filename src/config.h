@@ -36,6 +36,13 @@ typedef struct cgc__config {
  * line naming the variable, the value and the accepted forms, then exit(2). */
 void cgc__config_load(cgc__config *cfg);
 
+/* The pure parsers behind the table (0 on success, -1 if malformed), for
+ * tests and the fuzz target. */
+int cgc__parse_bytes(const char *s, int64_t *out);
+int cgc__parse_memlimit(const char *s, int64_t *out, int *percent, int *is_off);
+int cgc__parse_debug(const char *s, int *gctrace, int *scavtrace);
+int cgc__parse_addr(const char *s);
+
 /* Re-reads the container memory limit for N%/auto limits; returns the new
  * soft limit in bytes (INT64_MAX if none), or -1 if it could not be read. */
 int64_t cgc__config_refresh_limit(const cgc__config *cfg);

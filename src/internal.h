@@ -144,7 +144,12 @@ typedef struct cgc__heap_counters {
 } cgc__heap_counters;
 
 extern cgc__heap_counters cgc__mem;
-extern uintptr_t cgc__heap_lo, cgc__heap_hi;     /* bounds of all arenas (racy reads fine) */
+/* Bounds of all arenas (racy reads are fine: they only grow). The low bound
+ * is stored inverted: our own globals are scanned as roots like any data
+ * segment, and a plain copy of the lowest arena address would keep the
+ * object that starts there alive forever. */
+extern uintptr_t cgc__heap_lo_inv, cgc__heap_hi;
+static inline uintptr_t cgc__heap_lo(void) { return ~cgc__heap_lo_inv; }
 extern cgc__arena **cgc__radix[1 << CGC_RADIX_L1_BITS];
 extern pthread_mutex_t cgc__heap_lock;
 
@@ -169,7 +174,8 @@ void       cgc__heap_foreach_inuse(void (*fn)(cgc__span *, void *), void *arg); 
 /* O(1): the span holding address p, or NULL. */
 static inline cgc__span *cgc__span_of(uintptr_t p)
 {
-    if (p - cgc__heap_lo >= cgc__heap_hi - cgc__heap_lo)
+    uintptr_t lo = cgc__heap_lo();
+    if (p - lo >= cgc__heap_hi - lo)
         return NULL;
     uintptr_t key = p >> CGC_ARENA_SHIFT;
     cgc__arena **l2 = cgc__radix[(key >> CGC_RADIX_L2_BITS) & ((1u << CGC_RADIX_L1_BITS) - 1)];

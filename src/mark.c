@@ -197,7 +197,7 @@ static inline void mark_in_span(marker *m, cgc__span *s, uintptr_t v, bool atomi
  * remembered and the page-map walk is skipped when v falls inside it. */
 static void scan(marker *m, uintptr_t lo, uintptr_t hi, bool atomic_bits)
 {
-    const uintptr_t hlo = cgc__heap_lo, hlen = cgc__heap_hi - cgc__heap_lo;
+    const uintptr_t hlo = cgc__heap_lo(), hlen = cgc__heap_hi - hlo;
     cgc__span *last = NULL;
     uintptr_t last_start = 0, last_len = 0;
     m->scanned_bytes += hi - lo;

@@ -28,7 +28,7 @@
 #define NSMALL_FREE 128
 
 cgc__heap_counters cgc__mem;
-uintptr_t cgc__heap_lo = UINTPTR_MAX, cgc__heap_hi = 0;
+uintptr_t cgc__heap_lo_inv = 0, cgc__heap_hi = 0;   /* lo starts at UINTPTR_MAX */
 cgc__arena **cgc__radix[1 << CGC_RADIX_L1_BITS];
 pthread_mutex_t cgc__heap_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -157,8 +157,8 @@ static bool arena_grow(size_t npages)
     set_bits(rel, 0, pages, true);
     a->next = arenas;
     arenas = a;
-    if (base < cgc__heap_lo)
-        cgc__heap_lo = base;
+    if (base < cgc__heap_lo())
+        cgc__heap_lo_inv = ~base;
     if (base + bytes > cgc__heap_hi)
         cgc__heap_hi = base + bytes;
 

@@ -34,11 +34,23 @@ static inline void *unhide(uintptr_t h) { return (void *)~h; }
 
 /* Overwrites a stretch of dead stack below the caller, so that pointers
  * left there by earlier calls do not keep objects alive. */
-static void __attribute__((noinline)) clear_stack(void)
+static void __attribute__((noinline, unused)) clear_stack(void)
 {
     volatile char buf[16384];
     memset((char *)buf, 0, sizeof buf);
     __asm__ volatile("" ::"r"(buf) : "memory");
+}
+
+/* Runs fn with at least 1 KiB of stack between it and the caller, so the
+ * pointers fn leaves in dead stack (saved registers, spills) lie where
+ * clear_stack() overwrites them, not in the caller's own frame area. */
+static uintptr_t __attribute__((noinline, unused)) deep_call(uintptr_t (*fn)(uintptr_t), uintptr_t arg)
+{
+    volatile char pad[1024];
+    pad[0] = 0;
+    uintptr_t r = fn(arg);
+    __asm__ volatile("" ::"r"(pad) : "memory");
+    return r;
 }
 
 #endif

@@ -235,6 +235,14 @@ static void test_other_thread_stack(void)
     CHECK(ok == (void *)1, "the thread sees its object intact");
 }
 
+static void count_allocated(cgc__span *s, void *arg)
+{
+    uint64_t *b = arg;
+    for (uint32_t i = 0; i < s->nelems; i++)
+        if (cgc__bit(s->allocbits, i) || (s->cached && i < s->freeindex))
+            *b += s->elemsize;
+}
+
 static void test_memstats_identities(void)
 {
     cgc_collect();
@@ -252,14 +260,7 @@ static void test_memstats_identities(void)
      * slots: walk the heap and compare. */
     struct { uint64_t bytes; } w = {0};
     pthread_mutex_lock(&cgc__heap_lock);
-    void count(cgc__span *s, void *arg)
-    {
-        uint64_t *b = arg;
-        for (uint32_t i = 0; i < s->nelems; i++)
-            if (cgc__bit(s->allocbits, i) || (s->cached && i < s->freeindex))
-                *b += s->elemsize;
-    }
-    cgc__heap_foreach_inuse(count, &w.bytes);
+    cgc__heap_foreach_inuse(count_allocated, &w.bytes);
     pthread_mutex_unlock(&cgc__heap_lock);
     CHECK(w.bytes == m.heap_alloc, "heap_alloc %llu equals bytes of allocated slots %llu",
           (unsigned long long)m.heap_alloc, (unsigned long long)w.bytes);
