@@ -246,7 +246,12 @@ void cgc__collect_internal(bool forced)
     cgc__pacer_lock();
     cgc__stats_record_pause(pause, (uint64_t)cgc__unix_ns());
     cgc__gc.gc_cpu_ns_total += (int64_t)pause * ncpu;
-    cgc__limiter_update(&cgc__gc.limiter, t3, (int64_t)pause * ncpu);
+    /* The limiter sees the pause on every CPU plus what the background
+     * sweeper and scavenger spent since the last cycle. */
+    static int64_t seen_total;
+    int64_t gc_cpu = cgc__gc.gc_cpu_ns_total - seen_total;
+    seen_total = cgc__gc.gc_cpu_ns_total;
+    cgc__limiter_update(&cgc__gc.limiter, t3, gc_cpu);
     cgc__gc.limited_this_cycle = 0;
     cgc__pacer_unlock();
 

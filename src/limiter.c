@@ -5,9 +5,12 @@
  * counts d * ncpu: nothing else could run). The bucket fills by g - (total -
  * g) = 2g - total, which is positive only while collection takes more than
  * half of the available CPU, and drains otherwise. It is clamped to
- * [0, capacity] with capacity = 1 CPU-second per CPU, so an idle stretch
- * cannot be banked against a later spike, and a full bucket means "more than
- * half the CPU for about a second". While it is full the collector lets the
+ * [0, capacity] with capacity = half a CPU-second per CPU, so an idle
+ * stretch cannot be banked against a later spike. A full bucket means "more
+ * than half the CPU for about a second": at 100% GC it fills in 0.5 s, at
+ * 75% in 1 s, at 60% in 2.5 s. (Go's bucket holds a whole CPU-second per P;
+ * half reacts twice as fast, which a stop-the-world collector, whose pauses
+ * take every CPU at once, needs.) While it is full the collector lets the
  * heap overshoot instead of collecting again; it switches off again once
  * the bucket has drained below 90% (hysteresis, so it does not flap on every
  * check).
@@ -20,7 +23,7 @@ void cgc__limiter_init(cgc__limiter *l, int ncpu, int64_t now_ns)
 {
     memset(l, 0, sizeof *l);
     l->ncpu = ncpu > 0 ? ncpu : 1;
-    l->capacity_ns = (int64_t)1000000000 * l->ncpu;
+    l->capacity_ns = (int64_t)500000000 * l->ncpu;
     l->last_ns = now_ns;
 }
 

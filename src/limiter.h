@@ -9,7 +9,7 @@
 
 typedef struct cgc__limiter {
     int      ncpu;             /* CPUs the process may use */
-    int64_t  capacity_ns;      /* bucket size: 1 s of CPU per available CPU */
+    int64_t  capacity_ns;      /* bucket size: 0.5 s of CPU per available CPU */
     int64_t  fill_ns;          /* current fill, 0 .. capacity_ns */
     int64_t  last_ns;          /* monotonic time of the last update */
     int      enabled;          /* 1 while the bucket is full */
