@@ -45,6 +45,11 @@ void cgc__span_list_push(cgc__span **head, cgc__span *s)
     *head = s;
 }
 
+void cgc__unswept_remove(cgc__central *c, cgc__span *s)
+{
+    cgc__span_list_remove(c->unswept[1] == s ? &c->unswept[1] : &c->unswept[0], s);
+}
+
 void cgc__span_list_remove(cgc__span **head, cgc__span *s)
 {
     if (s->prev)
@@ -117,9 +122,17 @@ static void set_alloc_prefix(cgc__span *s, uint32_t n)
         s->allocbits[w] |= ((uint64_t)1 << (n & 63)) - 1;
 }
 
+/* Makes the slot state bytes agree with the alloc bits again. */
+static void sync_slot_bytes(cgc__span *s)
+{
+    for (uint32_t i = 0; i < s->nelems; i++)
+        s->marks[i] = (uint8_t)((s->marks[i] & ~CGC_SLOT_ALLOCATED) | cgc__bit(s->allocbits, i));
+}
+
 void cgc__uncache_span(cgc__span *s)
 {
     set_alloc_prefix(s, s->freeindex);
+    sync_slot_bytes(s);
     uint32_t used = 0;
     for (uint32_t w = 0; w < (s->nelems + 63) / 64; w++)
         used += (uint32_t)__builtin_popcountll(s->allocbits[w]);
@@ -195,8 +208,8 @@ static cgc__span *central_get(int cls, int kind)
     if (s) {
         cgc__span_list_remove(&c->partial, s);
     } else {
-        while ((s = c->unswept) != NULL) {
-            cgc__span_list_remove(&c->unswept, s);
+        while ((s = cgc__unswept_first(c)) != NULL) {
+            cgc__unswept_remove(c, s);
             if (cgc__sweep_span(s))
                 continue;           /* entirely free: went back to the page heap */
             if (s->nfree)
@@ -292,6 +305,7 @@ static void *uncollectable_alloc(cgc__thread *t, int cls)
     while (cgc__bit(s->allocbits, idx))
         idx++;
     s->allocbits[idx >> 6] |= (uint64_t)1 << (idx & 63);
+    s->marks[idx] = CGC_SLOT_ALLOCATED;
     s->nfree--;
     cgc__span_list_push(s->nfree ? &c->partial : &c->full, s);
     pthread_mutex_unlock(&c->lock);
@@ -317,7 +331,7 @@ static void *large_alloc(size_t n, int kind)
     s->divmul = 0;
     s->allocbits[0] = 1;
     s->marks = s->mark_inline;
-    s->mark_inline[0] = 0;
+    s->mark_inline[0] = CGC_SLOT_ALLOCATED;
     s->sweepgen = atomic_load(&cgc__sweepgen);
     pthread_mutex_lock(&cgc__large_lock);
     cgc__span_list_push(&cgc__large_swept, s);
@@ -520,7 +534,7 @@ static bool free_in_central(cgc__span *s, uint32_t idx)
         return false;
     }
     if (s->sweepgen != atomic_load(&cgc__sweepgen)) {
-        cgc__span_list_remove(&c->unswept, s);
+        cgc__unswept_remove(c, s);
         if (cgc__sweep_span(s) || !cgc__bit(s->allocbits, idx)) {
             /* The collector found it unreachable already. */
             if (s->state == CGC_SPAN_SMALL)
@@ -536,6 +550,7 @@ static bool free_in_central(cgc__span *s, uint32_t idx)
     }
     cgc__span_list_remove(s->nfree ? &c->partial : &c->full, s);
     s->allocbits[idx >> 6] &= ~((uint64_t)1 << (idx & 63));
+    s->marks[idx] = 0;
     s->nfree++;
     s->needzero = 1;
     if (s->nfree == s->nelems)
@@ -626,8 +641,8 @@ void cgc__check_spans(void)
     for (int c = 0; c < cgc__nclasses; c++) {
         for (int k = 0; k < CGC_NKINDS; k++) {
             cgc__central *cen = &cgc__centrals[c * CGC_NKINDS + k];
-            cgc__span *lists[3] = {cen->partial, cen->full, cen->unswept};
-            for (int l = 0; l < 3; l++) {
+            cgc__span *lists[4] = {cen->partial, cen->full, cen->unswept[0], cen->unswept[1]};
+            for (int l = 0; l < 4; l++) {
                 for (cgc__span *s = lists[l]; s; s = s->next) {
                     if (s->state != CGC_SPAN_SMALL || s->sizeclass != c || s->kind != k)
                         fail("span on the wrong central list", s);
@@ -644,9 +659,12 @@ void cgc__check_spans(void)
                         fail("partial span without a free slot", s);
                     if (l == 1 && s->nfree != 0)
                         fail("full span with a free slot", s);
-                    for (uint32_t i = 0; i < s->nelems; i++)
-                        if (s->marks[i] && !cgc__bit(s->allocbits, i))
+                    for (uint32_t i = 0; i < s->nelems; i++) {
+                        if ((s->marks[i] & CGC_SLOT_ALLOCATED) != cgc__bit(s->allocbits, i))
+                            fail("slot byte disagrees with the alloc bit", s);
+                        if ((s->marks[i] & CGC_SLOT_MARKED) && !cgc__bit(s->allocbits, i))
                             fail("marked slot not allocated", s);
+                    }
                 }
             }
         }

@@ -98,25 +98,33 @@ typedef enum cgc__span_state {
 } cgc__span_state;
 
 typedef struct cgc__span cgc__span;
+/* Slot state bytes (span->marks[i]), what marking reads: bit 0 = the slot
+ * holds an object (kept equal to the alloc bit whenever the span is not in a
+ * thread cache), bit 1 = marked in this cycle. One byte answers both "is it
+ * allocated" and "is it marked" with one memory access. */
+#define CGC_SLOT_ALLOCATED 1
+#define CGC_SLOT_MARKED 2
+
 struct cgc__span {
+    /* First cache line: everything the mark path reads. */
     uintptr_t start;          /* address of the first page */
-    uint32_t  npages;
+    uint64_t  elemsize;       /* bytes per object; large: npages * page */
+    uint8_t  *marks;          /* slot state bytes, see above */
+    uint32_t  divmul;
+    uint32_t  nelems;
     uint8_t   state;          /* cgc__span_state */
     uint8_t   kind;           /* cgc__kind */
     uint8_t   sizeclass;      /* small spans */
     uint8_t   cached;         /* 1 while a thread cache allocates from it */
-    uint8_t   list;           /* which central/large list holds it (debug) */
     uint8_t   needzero;       /* 0 if its free slots are known to hold zeros */
-    uint16_t  pad;
-    uint32_t  nelems;
-    uint64_t  elemsize;       /* bytes per object; large: npages * page */
-    uint32_t  divmul;
+    uint8_t   pad[3];
+    uint32_t  npages;
     uint32_t  freeindex;      /* while cached: slots below were allocated (alloc bits lag) */
     uint32_t  nfree;          /* free slots as of the last sweep/uncache */
     uint32_t  sweepgen;       /* == heap sweepgen: swept; +2 lag: needs sweeping */
+    /* Allocation and lists. */
     uint64_t  alloc_cache;    /* ~allocbits word of freeindex, shifted so bit 0 is freeindex */
     cgc__span *next, *prev;   /* list links */
-    uint8_t  *marks;          /* one mark byte per slot (see mark.c) */
     uint8_t   mark_inline[8]; /* large spans: marks points here */
     uint64_t  allocbits[CGC_BITMAP_WORDS];
 };
@@ -258,8 +266,16 @@ typedef struct cgc__central {
     pthread_mutex_t lock;
     cgc__span *partial;   /* swept, has free slots */
     cgc__span *full;      /* swept, no free slots (or cached) */
-    cgc__span *unswept;   /* needs sweeping before use */
+    cgc__span *unswept[2]; /* need sweeping before use: last cycle's partial and full */
 } cgc__central;
+
+/* Removes s from whichever unswept list of c holds it. */
+void cgc__unswept_remove(cgc__central *c, cgc__span *s);
+/* The first unswept span of c, or NULL. */
+static inline cgc__span *cgc__unswept_first(const cgc__central *c)
+{
+    return c->unswept[0] ? c->unswept[0] : c->unswept[1];
+}
 
 /* index: class * CGC_NKINDS + kind */
 extern cgc__central cgc__centrals[CGC_MAX_CLASSES * CGC_NKINDS];

@@ -18,8 +18,11 @@
  *
  * Conservative test for a word v: range check against the heap bounds, then
  * the span of v (cgc__span_of, O(1)); a small span gives the slot index by a
- * multiply; the slot must be allocated (alloc bit) — a pointer into a free
- * slot or free span marks nothing. Interior pointers count.
+ * multiply; the slot's state byte must say "allocated, unmarked" — a pointer
+ * into a free slot or free span marks nothing. Interior pointers count. The
+ * span fields read here share its first cache line, and the state byte
+ * holds both the alloc and the mark bit, so a new pointer costs two misses
+ * at most before the object itself, which is prefetched.
  *
  * Parallel marking: each marker drains its own stack. A marker that runs
  * out of work raises `want_work`; busy markers then donate half of their
@@ -48,9 +51,23 @@ typedef struct packet {
     entry e[PACKET_ENTRIES];
 } packet;
 
+/* The two stages of the candidate pipeline (see scan). */
+#define PIPE 8
+typedef struct candidate {
+    uintptr_t  v;
+    cgc__span *s;
+} candidate;
+typedef struct slot_ref {
+    cgc__span *s;
+    uint32_t   idx;
+} slot_ref;
+
 typedef struct marker {
     entry   *stack;
     size_t   n, cap;
+    candidate c1[PIPE];       /* stage 1: span header being fetched */
+    slot_ref  c2[PIPE];       /* stage 2: slot byte being fetched */
+    unsigned  c1h, c1n, c2h, c2n;
     bool     overflowed;
     uint64_t marked_bytes, marked_objects, scanned_bytes;
     int64_t  cpu_ns;
@@ -59,7 +76,9 @@ typedef struct marker {
 } marker;
 
 #define MAX_MARKERS 256
-static marker markers[MAX_MARKERS];
+/* Marker state lives in metadata, not in our bss: the pipelines hold
+ * pointers into the heap, and bss is scanned as a root. */
+static marker *markers;
 static int nmarkers = 1;
 static int helpers_started;
 static size_t stack_limit = (size_t)1 << 24;   /* entries per marker: 256 MiB */
@@ -168,22 +187,13 @@ static inline void push(marker *m, uintptr_t lo, uintptr_t hi)
 
 /* ---- the conservative test -------------------------------------------- */
 
-/* Marks the object of span s that v points into, if it is allocated. */
-static inline void mark_in_span(marker *m, cgc__span *s, uintptr_t v, bool atomic_bits)
+/* Stage 2 done: the slot byte is (hopefully) in cache. Marks the object
+ * if it is allocated and not marked yet, and queues it for scanning. */
+static inline void mark_slot(marker *m, cgc__span *s, uint32_t idx)
 {
-    uint32_t idx;
-    if (LIKELY(s->state == CGC_SPAN_SMALL)) {
-        idx = cgc__span_index(s, v);
-        if (idx >= s->nelems)
-            return;   /* in the span's unused tail */
-    } else if (s->state == CGC_SPAN_LARGE) {
-        idx = 0;
-    } else {
-        return;       /* free memory */
-    }
-    if (!((s->allocbits[idx >> 6] >> (idx & 63)) & 1) || s->marks[idx])
-        return;
-    s->marks[idx] = 1;
+    if (s->marks[idx] != CGC_SLOT_ALLOCATED)
+        return;   /* free, or marked already */
+    s->marks[idx] = CGC_SLOT_ALLOCATED | CGC_SLOT_MARKED;
     m->marked_bytes += s->elemsize;
     m->marked_objects++;
     if (s->kind != CGC_KIND_ATOMIC) {
@@ -192,9 +202,67 @@ static inline void mark_in_span(marker *m, cgc__span *s, uintptr_t v, bool atomi
     }
 }
 
-/* Scans the words of [lo, hi). Neighbouring pointers tend to point into
- * the same span (objects allocated together), so the last span found is
- * remembered and the page-map walk is skipped when v falls inside it. */
+static inline void stage2_pop(marker *m)
+{
+    slot_ref r = m->c2[m->c2h];
+    m->c2h = (m->c2h + 1) % PIPE;
+    m->c2n--;
+    mark_slot(m, r.s, r.idx);
+}
+
+/* Stage 1 done: the span header is (hopefully) in cache. Finds the slot v
+ * points into and starts fetching its state byte. */
+static inline void stage1_pop(marker *m)
+{
+    candidate c = m->c1[m->c1h];
+    m->c1h = (m->c1h + 1) % PIPE;
+    m->c1n--;
+    cgc__span *s = c.s;
+    uint32_t idx;
+    if (LIKELY(s->state == CGC_SPAN_SMALL)) {
+        idx = cgc__span_index(s, c.v);
+        if (idx >= s->nelems)
+            return;   /* in the span's unused tail */
+    } else if (s->state == CGC_SPAN_LARGE) {
+        idx = 0;
+    } else {
+        return;       /* free memory */
+    }
+    __builtin_prefetch(&s->marks[idx], 1);
+    if (m->c2n == PIPE)
+        stage2_pop(m);
+    m->c2[(m->c2h + m->c2n) % PIPE] = (slot_ref){s, idx};
+    m->c2n++;
+}
+
+/* A word that points into a span: start fetching the span's header. */
+static inline void candidate_push(marker *m, uintptr_t v, cgc__span *s)
+{
+    __builtin_prefetch(s);
+    if (m->c1n == PIPE)
+        stage1_pop(m);
+    m->c1[(m->c1h + m->c1n) % PIPE] = (candidate){v, s};
+    m->c1n++;
+}
+
+/* Empties the pipeline (which may push objects on the stack). */
+static void flush_pipeline(marker *m)
+{
+    while (m->c1n)
+        stage1_pop(m);
+    while (m->c2n)
+        stage2_pop(m);
+}
+
+/* Scans the words of [lo, hi). Each word that points into the heap goes
+ * through a two-stage pipeline: the span header is prefetched when the
+ * word is found and read PIPE candidates later; then the slot's state byte
+ * is prefetched and read PIPE candidates later still. Marking a new object
+ * costs two cache misses before its contents (span header, state byte);
+ * the pipeline overlaps them with the work on other candidates instead of
+ * stalling on each (measured: the three misses were 80% of marking time).
+ * Neighbouring pointers tend to point into the same span, so the last span
+ * found is remembered and the page-map walk skipped when v falls in it. */
 static void scan(marker *m, uintptr_t lo, uintptr_t hi, bool atomic_bits)
 {
     const uintptr_t hlo = cgc__heap_lo(), hlen = cgc__heap_hi - hlo;
@@ -216,7 +284,7 @@ static void scan(marker *m, uintptr_t lo, uintptr_t hi, bool atomic_bits)
             last_start = s->start;
             last_len = (uintptr_t)s->npages << CGC_PAGE_SHIFT;
         }
-        mark_in_span(m, s, v, atomic_bits);
+        candidate_push(m, v, s);
     }
 }
 
@@ -292,13 +360,18 @@ static void drain(marker *m, bool atomic_bits)
                 push(m, e.lo + CHUNK_BYTES, e.hi);   /* cannot fail: a slot was just freed */
                 e.hi = e.lo + CHUNK_BYTES;
             }
-            __builtin_prefetch((const void *)e.lo);
+            for (uintptr_t l = e.lo; l < e.hi && l < e.lo + 256; l += 64)
+                __builtin_prefetch((const void *)l);
             ring[(head + count) % PREFETCH] = e;
             count++;
             continue;
         }
-        if (!count)
-            break;
+        if (!count) {
+            if (!m->c1n && !m->c2n)
+                break;
+            flush_pipeline(m);   /* may push more work */
+            continue;
+        }
         entry e = ring[head];
         head = (head + 1) % PREFETCH;
         count--;
@@ -370,6 +443,9 @@ void cgc__mark_init(int n)
         n = 1;
     if (n > MAX_MARKERS)
         n = MAX_MARKERS;
+    markers = cgc__meta_alloc(sizeof(marker) * (size_t)n, &cgc__mem.gc_sys);
+    if (!markers)
+        cgc__fatal("out of memory for %d markers' state", n);
     nmarkers = n;
     for (int i = 0; i < n; i++)
         markers[i].id = i;
@@ -423,13 +499,7 @@ static void mark_uncollectable(cgc__span *s, void *arg)
     if (s->kind != CGC_KIND_UNCOLLECTABLE)
         return;
     for (uint32_t i = 0; i < s->nelems; i++) {
-        if (!cgc__bit(s->allocbits, i) || s->marks[i])
-            continue;
-        s->marks[i] = 1;
-        m->marked_bytes += s->elemsize;
-        m->marked_objects++;
-        uintptr_t base = s->start + (uintptr_t)i * s->elemsize;
-        push(m, base, base + s->elemsize);
+        mark_slot(m, s, i);
     }
 }
 
@@ -440,7 +510,7 @@ static void rescan_marked(cgc__span *s, void *arg)
     if (s->kind == CGC_KIND_ATOMIC)
         return;
     for (uint32_t i = 0; i < s->nelems; i++) {
-        if (s->marks[i]) {
+        if (s->marks[i] & CGC_SLOT_MARKED) {
             uintptr_t base = s->start + (uintptr_t)i * s->elemsize;
             scan(m, base, base + s->elemsize, false);
             drain(m, false);

@@ -34,8 +34,8 @@ static uint32_t popcount_bits(const uint64_t *bits, uint32_t nelems)
     return n;
 }
 
-/* Packs n (<= 64) mark bytes, each 0 or 1, into a bitmap word: eight
- * bytes at a time, gathering the low bit of each byte with a multiply
+/* Packs the mark bits of n (<= 64) slot bytes into a bitmap word: eight
+ * bytes at a time, gathering bit 1 of each byte with a shift and a multiply
  * (0x0102040810204080 moves byte i's low bit to bit 56 + i). */
 static uint64_t marks_to_bits(const uint8_t *m, uint32_t n)
 {
@@ -44,10 +44,10 @@ static uint64_t marks_to_bits(const uint8_t *m, uint32_t n)
     for (; i + 8 <= n; i += 8) {
         uint64_t x;
         memcpy(&x, m + i, 8);
-        bits |= (((x & 0x0101010101010101ull) * 0x0102040810204080ull) >> 56) << i;
+        bits |= ((((x >> 1) & 0x0101010101010101ull) * 0x0102040810204080ull) >> 56) << i;
     }
     for (; i < n; i++)
-        bits |= (uint64_t)(m[i] & 1) << i;
+        bits |= (uint64_t)((m[i] >> 1) & 1) << i;
     return bits;
 }
 
@@ -55,8 +55,8 @@ bool cgc__sweep_span(cgc__span *s)
 {
     s->sweepgen = atomic_load(&cgc__sweepgen);
     if (s->state == CGC_SPAN_LARGE) {
-        if (s->marks[0]) {
-            s->marks[0] = 0;
+        if (s->marks[0] & CGC_SLOT_MARKED) {
+            s->marks[0] = CGC_SLOT_ALLOCATED;
             return false;
         }
         atomic_fetch_add(&cgc__swept_nfree, 1);
@@ -71,7 +71,7 @@ bool cgc__sweep_span(cgc__span *s)
         /* Poison what is being freed, so a wrongly freed object shows up as
          * corrupted contents in the tests rather than as silent sharing. */
         for (uint32_t i = 0; i < s->nelems; i++)
-            if (cgc__bit(s->allocbits, i) && !s->marks[i])
+            if (cgc__bit(s->allocbits, i) && !(s->marks[i] & CGC_SLOT_MARKED))
                 memset((void *)(s->start + (uintptr_t)i * s->elemsize), 0xdb, s->elemsize);
 #endif
         /* The marked objects are exactly the allocated ones now. */
@@ -79,7 +79,9 @@ bool cgc__sweep_span(cgc__span *s)
             s->allocbits[w] = marks_to_bits(s->marks + w * 64,
                                             s->nelems - w * 64 < 64 ? s->nelems - w * 64 : 64);
     }
-    memset(s->marks, 0, s->nelems);
+    /* Slot bytes start the next cycle as "allocated, unmarked" or free. */
+    for (uint32_t i = 0; i < s->nelems; i++)
+        s->marks[i] = (uint8_t)cgc__bit(s->allocbits, i);
     uint32_t after = popcount_bits(s->allocbits, s->nelems);
     uint32_t freed = before - after;
     if (freed) {
@@ -99,10 +101,10 @@ bool cgc__sweep_span(cgc__span *s)
  * Returns false if there was none. */
 static bool sweep_one(cgc__central *c)
 {
-    cgc__span *s = c->unswept;
+    cgc__span *s = cgc__unswept_first(c);
     if (!s)
         return false;
-    cgc__span_list_remove(&c->unswept, s);
+    cgc__unswept_remove(c, s);
     if (cgc__sweep_span(s))
         return true;
     cgc__span_list_push(s->nfree ? &c->partial : &c->full, s);
@@ -132,7 +134,7 @@ void cgc__sweep_finish(void)
     int n = cgc__nclasses * CGC_NKINDS;
     for (int i = 0; i < n; i++) {
         cgc__central *c = &cgc__centrals[i];
-        if (!c->unswept)
+        if (!cgc__unswept_first(c))
             continue;
         pthread_mutex_lock(&c->lock);
         while (sweep_one(c))
@@ -143,27 +145,22 @@ void cgc__sweep_finish(void)
         ;
 }
 
-/* World stopped: every in-use span needs sweeping before it is used again. */
+/* World stopped: every in-use span needs sweeping before it is used again.
+ * The unswept lists are empty here (the collector finished the previous
+ * sweep before stopping the world, and nothing makes new unswept spans), so
+ * the swept lists simply become the unswept ones: O(classes), not O(spans). */
 void cgc__sweep_start_cycle(void)
 {
     atomic_fetch_add(&cgc__sweepgen, 2);
     int n = cgc__nclasses * CGC_NKINDS;
     for (int i = 0; i < n; i++) {
         cgc__central *c = &cgc__centrals[i];
-        cgc__span **lists[2] = {&c->partial, &c->full};
-        for (int l = 0; l < 2; l++) {
-            while (*lists[l]) {
-                cgc__span *s = *lists[l];
-                cgc__span_list_remove(lists[l], s);
-                cgc__span_list_push(&c->unswept, s);
-            }
-        }
+        c->unswept[0] = c->partial;
+        c->unswept[1] = c->full;
+        c->partial = c->full = NULL;
     }
-    while (cgc__large_swept) {
-        cgc__span *s = cgc__large_swept;
-        cgc__span_list_remove(&cgc__large_swept, s);
-        cgc__span_list_push(&cgc__large_unswept, s);
-    }
+    cgc__large_unswept = cgc__large_swept;
+    cgc__large_swept = NULL;
 }
 
 /* ---- the background sweeper -------------------------------------------- */
@@ -188,7 +185,7 @@ static void *sweeper_main(void *arg)
         for (int i = 0; i < n; i++) {
             cgc__central *c = &cgc__centrals[i];
             for (;;) {
-                if (!c->unswept)
+                if (!cgc__unswept_first(c))
                     break;
                 pthread_mutex_lock(&cgc__sweeper_lock);
                 pthread_mutex_lock(&c->lock);
