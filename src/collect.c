@@ -147,6 +147,17 @@ void cgc__limit_before_grow(uint64_t bytes)
         cgc__heap_release_locked(mapped + bytes - (uint64_t)(limit > 0 ? limit : 0));
 }
 
+void cgc__release_over_limit(void)
+{
+    int64_t limit = atomic_load(&mem_limit);
+    if (limit == INT64_MAX)
+        return;
+    uint64_t mapped = cgc__mapped_bytes();
+    uint64_t target = (uint64_t)(limit > 0 ? limit : 0) / 100 * 95;
+    if (mapped > (uint64_t)limit)
+        cgc__heap_release(mapped - target);
+}
+
 void cgc__maybe_collect(void)
 {
     uint64_t live = atomic_load(&cgc__gc.heap_live);

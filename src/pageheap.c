@@ -306,12 +306,13 @@ cgc__span *cgc__heap_alloc_span(size_t npages, bool *zeroed)
     free_list_remove(s);
     cgc__arena *a = arena_of(s->start);
     size_t p = page_of(a, s->start);
+    /* Pages that are not resident will fault in: keep the total under the
+     * limit by releasing other free pages first (s is off the lists, so it
+     * is not among them). Checked on every span allocation, not only on
+     * growth, so memory freed by sweeping goes back as soon as the heap is
+     * over the limit, as Go's allocSpan does. */
     size_t nonresident = count_bits(a->released, p, p + npages);
-    if (nonresident) {
-        /* Those pages will fault in: keep the total under the limit by
-         * releasing other free pages (s is off the lists, so it is safe). */
-        cgc__limit_before_grow(nonresident * CGC_PAGE_SIZE);
-    }
+    cgc__limit_before_grow(nonresident * CGC_PAGE_SIZE);
     cgc__span *r = carve(a, s, npages, zeroed);
     if (!r) {
         map_free_span(a, s);

@@ -203,6 +203,9 @@ static void *sweeper_main(void *arg)
             if (!did)
                 break;
         }
+        /* Sweeping freed pages; if the total is over the limit, they go
+         * back to the OS now rather than at the scavenger's pace. */
+        cgc__release_over_limit();
         int64_t spent = cgc__thread_cpu_ns() - c0;
         pthread_mutex_lock(&cgc__gc.pacer_lock);
         cgc__gc.gc_cpu_ns_total += spent;
