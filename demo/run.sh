@@ -1,0 +1,585 @@
+#!/usr/bin/env bash
+# demo/run.sh — the Kubernetes memory-limit experiment, on one machine.
+#
+# A well-known experiment ran a Go service in a pod under memory limits of
+# 18, 23, 36 and 72 MiB, with and without GOMEMLIMIT, drove 1000 requests
+# through it with hey and counted OOM kills. This script does the same with
+# real memory cgroups (v1 or v2) for two services that do the same work over
+# the same SQLite data: the C shop service on cgc (examples/service) and its
+# Go twin (examples/go-service).
+#
+# For each service it
+#   1. measures the peak memory of the default configuration with no limit,
+#   2. bisects for the smallest cgroup limit at which the default
+#      configuration survives the load without an OOM kill,
+#   3. runs at that minimum, at the default's peak, at 2x and 4x the minimum,
+#      each in three configurations:
+#        off      no soft limit          CGC_MEMLIMIT=off    / Go's default
+#        default  the runtime's default  (cgc: 90% of the cgroup limit; Go: none)
+#        limit    soft limit = cgroup limit, proportional pacing off
+#                                        CGC_GC=off CGC_MEMLIMIT=L / GOGC=off GOMEMLIMIT=L
+# driving a fixed number of requests at fixed concurrency with hey (a mix
+# that includes the memory-hungry /report), sampling the cgroup's memory and
+# /debug/vars, restarting the service after each OOM kill, as Kubernetes
+# would. It prints one table, writes demo/results/results.csv and plots
+# (PNG and SVG) of memory over time against the limit, one panel per run.
+#
+# Usage: demo/run.sh [--quick] [--no-build] [--build-dir DIR] [--out DIR]
+#                    [--services "c go"]
+#   --quick   the C service only, minimal limit only (under a minute), and
+#             assert the headline: at the minimal limit CGC_MEMLIMIT=off is
+#             OOM-killed at least once, while cgc's default and the soft
+#             limit complete every request, with no OOM kill, under the limit.
+# Exit status: 0 success, 1 failure (or the headline does not hold),
+# 77 skipped (no writable memory cgroup, or hey missing).
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+MODE=full
+DO_BUILD=1
+BUILD_DIR=$ROOT/build-demo
+OUT=
+SERVICES="c go"
+SKIP=77
+
+while (($#)); do
+    case $1 in
+    --quick) MODE=quick ;;
+    --no-build) DO_BUILD=0 ;;
+    --build-dir) BUILD_DIR=$2; shift ;;
+    --out) OUT=$2; shift ;;
+    --services) SERVICES=$2; shift ;;
+    -h | --help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+[[ $MODE == quick ]] && SERVICES=c
+[[ -z $OUT ]] && { [[ $MODE == quick ]] && OUT=$BUILD_DIR/demo-quick || OUT=$ROOT/demo/results; }
+
+# ---- the workload ---------------------------------------------------------
+# Data set size (rows in orders; customers = /6, products = /12), and the
+# request mix: "name count concurrency method path [body]". The report is
+# what makes memory spike: each one holds ~10 MiB of transient objects.
+DEMO_ORDERS=30000
+MIX=(
+    "report 40 4 GET /report"
+    "list 400 2 GET /products?page=7&per_page=50"
+    "search 200 1 GET /products/search?q=quiet&limit=50"
+    "fetch 400 1 GET /products/1234"
+    "create 100 1 POST /orders {\"customer_id\":42,\"product_id\":7,\"quantity\":2}"
+)
+if [[ $MODE == quick ]]; then
+    MIX=(
+        "report 16 4 GET /report"
+        "list 150 2 GET /products?page=7&per_page=50"
+        "search 100 1 GET /products/search?q=quiet&limit=50"
+        "create 50 1 POST /orders {\"customer_id\":42,\"product_id\":7,\"quantity\":2}"
+    )
+fi
+CONFIGS=(off default limit)
+MiB=1048576
+
+log() { printf '%s\n' "$*" >&2; }
+die() { log "run.sh: $*"; exit 1; }
+skip() { log "run.sh: SKIPPED: $*"; exit $SKIP; }
+
+# ---- tools ----------------------------------------------------------------
+check_tools() {
+    command -v hey >/dev/null || skip "hey is not installed (Debian: apt-get install hey)"
+    local missing=() t
+    for t in curl jq awk sort; do command -v $t >/dev/null || missing+=($t); done
+    ((DO_BUILD)) && { command -v cmake >/dev/null || missing+=(cmake); }
+    [[ " $SERVICES " == *" go "* ]] && { command -v go >/dev/null || missing+=(golang-go); }
+    ((${#missing[@]})) && die "missing tools: ${missing[*]} (Debian: apt-get install ${missing[*]})"
+    HAVE_GNUPLOT=1
+    command -v gnuplot >/dev/null || { HAVE_GNUPLOT=0; log "run.sh: gnuplot not found: no plots (apt-get install gnuplot-nox)"; }
+}
+
+# ---- build ----------------------------------------------------------------
+C_BIN=; GO_BIN=
+build() {
+    C_BIN=$BUILD_DIR/examples/service/cgc-shop
+    GO_BIN=$BUILD_DIR/demo-go/go-shop
+    if ((DO_BUILD)); then
+        log "== building (cmake, $BUILD_DIR)"
+        cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >"$BUILD_DIR.cmake.log" 2>&1 ||
+            { cat "$BUILD_DIR.cmake.log" >&2; die "cmake configure failed"; }
+        cmake --build "$BUILD_DIR" -j"$(nproc)" --target cgc-shop >>"$BUILD_DIR.cmake.log" 2>&1 ||
+            { tail -30 "$BUILD_DIR.cmake.log" >&2; die "build failed"; }
+    fi
+    [[ -x $C_BIN ]] || die "$C_BIN not built (needs libmicrohttpd-dev libsqlite3-dev libjansson-dev pkg-config)"
+    if [[ " $SERVICES " == *" go "* ]]; then
+        # GOPATH mode against Debian's packaged sources: no network needed.
+        log "== building the Go service (go $(go env GOVERSION))"
+        mkdir -p "$(dirname "$GO_BIN")"
+        (cd "$ROOT/examples/go-service" &&
+            GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= GOCACHE="$BUILD_DIR/demo-go/cache" \
+                go build -tags libsqlite3 -o "$GO_BIN" .) >&2 ||
+            die "go build failed (needs golang-go golang-github-mattn-go-sqlite3-dev libsqlite3-dev)"
+    fi
+}
+
+# ---- cgroups --------------------------------------------------------------
+# CGV (1 or 2), CG_PARENT (a cgroup we create under our own), and the names
+# of the files that hold the limit, the usage, the peak and the OOM count.
+CGV=; CG_PARENT=
+setup_cgroups() {
+    local line path mnt root
+    if line=$(grep -E '^[0-9]+:([^:]*,)?memory(,[^:]*)?:' /proc/self/cgroup); then
+        CGV=1
+        path=${line#*:*:}
+        # Mount point and root of the v1 memory hierarchy from mountinfo.
+        read -r root mnt < <(awk '$9 == "cgroup" && $NF ~ /(^|,)memory(,|$)/ {print $4, $5; exit}' /proc/self/mountinfo)
+        [[ -n ${mnt:-} ]] || skip "cgroup v1 memory controller is not mounted"
+        [[ $root != / ]] && path=${path#"$root"}
+        CG_OWN=$mnt$path
+    elif line=$(grep -E '^0::' /proc/self/cgroup) && [[ -e /sys/fs/cgroup/cgroup.controllers ]]; then
+        CGV=2
+        path=${line#0::}
+        CG_OWN=/sys/fs/cgroup${path%/}
+        grep -qw memory "$CG_OWN/cgroup.controllers" 2>/dev/null ||
+            skip "the memory controller is not available in $CG_OWN (cgroup v2 delegation needed)"
+    else
+        skip "no memory cgroup found in /proc/self/cgroup"
+    fi
+    CG_PARENT=$CG_OWN/cgc-demo-$$
+    mkdir "$CG_PARENT" 2>/dev/null || skip "cannot create a child cgroup under $CG_OWN (not permitted)"
+    if ((CGV == 2)); then
+        # Children of CG_PARENT need the memory controller enabled in it, and
+        # it in CG_OWN; v2's no-internal-process rule may forbid the latter.
+        grep -qw memory "$CG_OWN/cgroup.subtree_control" || echo +memory >"$CG_OWN/cgroup.subtree_control" 2>/dev/null
+        echo +memory >"$CG_PARENT/cgroup.subtree_control" 2>/dev/null ||
+            { rmdir "$CG_PARENT"; skip "cannot enable the memory controller under $CG_OWN (cgroup v2: delegate it, e.g. systemd-run --scope -p Delegate=yes)"; }
+        LIMIT_FILE=memory.max USAGE_FILE=memory.current PEAK_FILE=memory.peak
+    else
+        LIMIT_FILE=memory.limit_in_bytes USAGE_FILE=memory.usage_in_bytes PEAK_FILE=memory.max_usage_in_bytes
+    fi
+    log "== cgroup v$CGV, experiments under $CG_PARENT"
+}
+
+# Creates the cgroup for one run with limit $2 bytes (0: none); prints path.
+make_cgroup() {
+    local cg=$CG_PARENT/$1 limit=$2
+    mkdir "$cg" || return 1
+    if ((limit > 0)); then
+        echo "$limit" >"$cg/$LIMIT_FILE" || return 1
+        # No swap: past the limit the process must be OOM-killed, not paged out.
+        if ((CGV == 1)); then
+            [[ -e $cg/memory.memsw.limit_in_bytes ]] && echo "$limit" >"$cg/memory.memsw.limit_in_bytes" 2>/dev/null
+        else
+            [[ -e $cg/memory.swap.max ]] && echo 0 >"$cg/memory.swap.max"
+        fi
+    fi
+    echo "$cg"
+}
+
+oom_kills() {
+    if ((CGV == 1)); then
+        awk '$1 == "oom_kill" {print $2; f=1} END {if (!f) print 0}' "$1/memory.oom_control"
+    else
+        awk '$1 == "oom_kill" {print $2; f=1} END {if (!f) print 0}' "$1/memory.events"
+    fi
+}
+
+# Peak usage of a finished run: the kernel's own high-water mark where there
+# is one (v1; v2 since Linux 5.19), else the highest sample.
+peak_bytes() {
+    local cg=$1 samples=$2
+    if [[ -r $cg/$PEAK_FILE ]]; then cat "$cg/$PEAK_FILE"
+    else awk 'BEGIN {m = 0} $2 > m {m = $2} END {print m}' "$samples"; fi
+}
+
+remove_cgroup() {
+    local cg=$1 i
+    for i in 1 2 3 4 5 6 7 8 9 10; do rmdir "$cg" 2>/dev/null && return; sleep 0.1; done
+    log "run.sh: could not remove $cg"
+}
+
+cleanup() {
+    local pid
+    for pid in $(jobs -p); do kill "$pid" 2>/dev/null; done
+    if [[ -n $CG_PARENT && -d $CG_PARENT ]]; then
+        local cg
+        for cg in "$CG_PARENT"/*/; do
+            [[ -d $cg ]] || continue
+            for pid in $(cat "$cg/cgroup.procs" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+            remove_cgroup "${cg%/}"
+        done
+        rmdir "$CG_PARENT" 2>/dev/null
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- one run ----------------------------------------------------------------
+PORT=
+pick_port() {
+    local p
+    for p in $(seq $((20000 + $$ % 20000)) $((20100 + $$ % 20000))); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { PORT=$p; return; }
+    done
+    die "no free port"
+}
+
+# The environment of service $1 in configuration $2 under limit $3 bytes.
+config_env() {
+    local svc=$1 conf=$2 limit=$3
+    case $svc:$conf in
+    c:off) echo "CGC_MEMLIMIT=off" ;;
+    c:default) echo "" ;;
+    c:limit) echo "CGC_GC=off CGC_MEMLIMIT=$limit" ;;
+    go:off) echo "GOMEMLIMIT=off" ;;
+    go:default) echo "" ;;
+    go:limit) echo "GOGC=off GOMEMLIMIT=$limit" ;;
+    esac
+}
+
+# Starts the service in cgroup $CG with a clean environment: nothing from
+# the caller's CGC_* / GO* variables may leak into a configuration.
+start_service() {
+    local rundir=$1
+    # shellcheck disable=SC2086
+    (
+        echo "$BASHPID" >"$CG/cgroup.procs" || exit 126
+        exec env -i PATH="$PATH" HOME="${HOME:-/tmp}" HOST=127.0.0.1 PORT="$PORT" \
+            DB_PATH="$rundir/shop.db" DEMO_ORDERS=$DEMO_ORDERS $RUN_ENV "$RUN_BIN"
+    ) >>"$rundir/service.log" 2>&1 &
+    SVC_PID=$!
+}
+
+# Runs in the background for the length of a run: (re)starts the service,
+# waits for it, records every exit; after an OOM kill it starts it again at
+# once, as Kubernetes restarts a killed container.
+supervise() {
+    local rundir=$1 n=0 rc
+    while :; do
+        start_service "$rundir"
+        echo "$SVC_PID" >"$rundir/pid"
+        wait "$SVC_PID"
+        rc=$?
+        echo "$EPOCHREALTIME $rc" >>"$rundir/exits"
+        [[ -e $rundir/stop ]] && break
+        ((++n > 100)) && break
+    done
+}
+
+# Samples the cgroup's usage every 50 ms (a file read) and /debug/vars
+# every 100 ms (an HTTP request), in two loops so a slow answer from a
+# service under memory pressure does not thin out the usage series.
+sample() {
+    local rundir=$1 t u v
+    while [[ ! -e $rundir/stop ]]; do
+        u=$(<"$CG/$USAGE_FILE")
+        echo "$EPOCHREALTIME $u" >>"$rundir/cgroup.tsv"
+        sleep 0.05
+    done &
+    while [[ ! -e $rundir/stop ]]; do
+        t=$EPOCHREALTIME
+        v=$(curl -s --max-time 0.5 "http://127.0.0.1:$PORT/debug/vars") && [[ $v == \{* ]] &&
+            printf '{"t":%s,"v":%s}\n' "$t" "$v" >>"$rundir/vars.jsonl"
+        sleep 0.1
+    done
+    wait
+}
+
+wait_ready() {
+    local i
+    for i in $(seq 300); do
+        curl -sf --max-time 1 "http://127.0.0.1:$PORT/healthz" >/dev/null && return 0
+        [[ -s $1/exits ]] && return 1
+        sleep 0.05
+    done
+    return 1
+}
+
+# run_one SERVICE CONFIG LIMIT_BYTES PHASE: one complete run; appends a
+# line to $WORK/runs.csv and leaves the series for the plot.
+RUN_SEQ=0
+run_one() {
+    local svc=$1 conf=$2 limit=$3 phase=$4
+    local name rundir cg i
+    RUN_SEQ=$((RUN_SEQ + 1))
+    name=$(printf '%02d-%s-%s-%s' $RUN_SEQ "$svc" "$((limit / MiB))" "$conf")
+    rundir=$WORK/$name
+    mkdir -p "$rundir"
+    RUN_BIN=$C_BIN; [[ $svc == go ]] && RUN_BIN=$GO_BIN
+    RUN_ENV=$(config_env "$svc" "$conf" "$limit")
+    cp "$WORK/seed.db" "$rundir/shop.db"   # page cache charged here, not to the run
+    CG=$(make_cgroup "$name" "$limit") || die "cannot create cgroup $name"
+
+    supervise "$rundir" 2>/dev/null &   # no "Killed" job notices: kills are counted
+    local sup=$!
+    wait_ready "$rundir" || { touch "$rundir/stop"; kill "$(cat "$rundir/pid")" 2>/dev/null; wait $sup;
+        cat "$rundir/service.log" >&2; die "$svc did not start (limit $((limit / MiB)) MiB)"; }
+    sample "$rundir" &
+    local smp=$!
+
+    local t0 t1 pids=() line ename n c method path body
+    t0=$EPOCHREALTIME
+    for line in "${MIX[@]}"; do
+        read -r ename n c method path body <<<"$line"
+        if [[ $method == POST ]]; then
+            hey -n "$n" -c "$c" -t 30 -o csv -m POST -T application/json -d "$body" \
+                "http://127.0.0.1:$PORT$path" >"$rundir/hey-$ename.csv" 2>/dev/null &
+        else
+            hey -n "$n" -c "$c" -t 30 -o csv "http://127.0.0.1:$PORT$path" >"$rundir/hey-$ename.csv" 2>/dev/null &
+        fi
+        pids+=($!)
+    done
+    wait "${pids[@]}"
+    t1=$EPOCHREALTIME
+    # One last sample of the runtime's counters, then a clean stop.
+    v=$(curl -s --max-time 2 "http://127.0.0.1:$PORT/debug/vars") && [[ $v == \{* ]] &&
+        printf '{"t":%s,"v":%s}\n' "$EPOCHREALTIME" "$v" >>"$rundir/vars.jsonl"
+    touch "$rundir/stop"
+    for i in $(seq 100); do
+        kill -TERM "$(cat "$rundir/pid")" 2>/dev/null
+        kill -0 $sup 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$(cat "$rundir/pid")" 2>/dev/null
+    wait $sup $smp 2>/dev/null
+
+    local kills peak restarts
+    kills=$(oom_kills "$CG")
+    peak=$(peak_bytes "$CG" "$rundir/cgroup.tsv")
+    # The last exit is our SIGTERM; exit 137 before it are kills.
+    restarts=$(awk 'NR > 1 {print prev} {prev = $2}' "$rundir/exits" | awk '$1 == 137 {n++} END {print n + 0}')
+    remove_cgroup "$CG"
+    rm -f "$rundir"/shop.db*
+
+    summarize "$rundir" "$svc" "$conf" "$limit" "$phase" "$t0" "$t1" "$kills" "$restarts" "$peak"
+}
+
+# Latency and throughput from hey's CSVs (hey lists only requests that got
+# a response; transport errors are the difference to the count asked for),
+# collections from /debug/vars (NumGC restarts at 0 after each restart, so
+# each incarnation's last value is added). Appends one CSV line.
+summarize() {
+    local rundir=$1 svc=$2 conf=$3 limit=$4 phase=$5 t0=$6 t1=$7 kills=$8 restarts=$9 peak=${10}
+    local total=0 line ename n rest
+    for line in "${MIX[@]}"; do read -r ename n rest <<<"$line"; total=$((total + n)); done
+    local lat
+    lat=$(for f in "$rundir"/hey-*.csv; do tail -n +2 "$f"; done |
+        awk -F, '$7 >= 200 && $7 < 300 {print $1}' | sort -g |
+        awk -v total="$total" -v secs="$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')" '
+            {x[NR] = $1; s += $1}
+            END {
+                n = NR; i = int(0.99 * n + 0.999); if (i < 1) i = 1
+                printf "%d %d %.1f %.1f %.1f %.2f\n", n, total - n, (secs > 0 ? n / secs : 0),
+                    (n ? 1000 * s / n : 0), (n ? 1000 * x[i] : 0), secs
+            }')
+    local completed failed rps avg p99 secs
+    read -r completed failed rps avg p99 secs <<<"$lat"
+    # Collections and the runtime's own peak (Sys - HeapReleased, what the
+    # soft limit counts) from the /debug/vars samples.
+    local gcs=0 rtpeak=0
+    if [[ -s $rundir/vars.jsonl ]]; then
+        read -r gcs rtpeak < <(jq -r '[.v.memstats.NumGC, (.v.memstats.Sys - .v.memstats.HeapReleased)] | @tsv' \
+            "$rundir/vars.jsonl" | awk '
+                {if ($1 < last) sum += last; last = $1; if ($2 > m) m = $2}
+                END {printf "%d %d\n", sum + last, m}')
+    fi
+    # The series for the plot: seconds since the load began, MiB.
+    awk -v t0="$t0" '{printf "%.2f %.2f\n", $1 - t0, $2 / 1048576}' "$rundir/cgroup.tsv" >"$rundir/cgroup.dat"
+    jq -r --arg t0 "$t0" '[(.t - ($t0 | tonumber)), .v.memstats.HeapAlloc / 1048576,
+        (.v.memstats.Sys - .v.memstats.HeapReleased) / 1048576] | @tsv' "$rundir/vars.jsonl" \
+        >"$rundir/vars.dat" 2>/dev/null || : >"$rundir/vars.dat"
+    awk -v t0="$t0" 'NR > 1 && prev == 137 {print pt - t0} {prev = $2; pt = $1}' "$rundir/exits" >"$rundir/kills.dat"
+
+    printf '%s,%s,%d,%s,%s,%d,%d,%d,%d,%d,%s,%s,%s,%.1f,%.1f,%d,%s,%s\n' \
+        "$phase" "$svc" $((limit / MiB)) "$conf" "\"$RUN_ENV\"" "$kills" "$restarts" "$total" "$completed" "$failed" \
+        "$rps" "$avg" "$p99" "$(awk -v p="$peak" 'BEGIN {print p / 1048576}')" \
+        "$(awk -v p="$rtpeak" 'BEGIN {print p / 1048576}')" "$gcs" "$secs" "$(basename "$rundir")" >>"$WORK/runs.csv"
+    log "$(printf '   %-3s %5s MiB %-8s oom=%-2s ok=%-4s failed=%-4s %6s req/s peak %6.1f MiB  gc=%s' \
+        "$svc" $((limit / MiB)) "$conf" "$kills" "$completed" "$failed" "$rps" \
+        "$(awk -v p="$peak" 'BEGIN {print p / 1048576}')" "$gcs")"
+}
+
+# The last run had no OOM kill and every request completed.
+survived() { (($(last_field 6) == 0 && $(last_field 10) == 0)); }
+
+# Whether the default configuration survives limit $2 MiB, twice in a row:
+# near the boundary the outcome depends on how many reports happen to
+# overlap, and one lucky run must not set the minimum.
+survives_default() {
+    local svc=$1 mib=$2 i
+    for i in $(seq "$BISECT_TRIALS"); do
+        run_one "$svc" default $((mib * MiB)) bisect
+        survived || return 1
+    done
+}
+
+# Field $1 of the last line of runs.csv (1-based CSV column).
+last_field() { tail -1 "$WORK/runs.csv" | awk -F, -v f="$1" '{print $f}'; }
+
+# ---- the experiment for one service ------------------------------------------
+# Sets LIMITS_<svc> (MiB, ascending) and MIN_<svc>.
+experiment() {
+    local svc=$1
+    log "== $svc: peak of the default configuration with no limit"
+    run_one "$svc" default 0 peak
+    local peak_mib
+    peak_mib=$(awk -v p="$(last_field 14)" 'BEGIN {printf "%d", p + 0.999}')
+
+    # Bisection for the smallest limit (MiB) at which the default
+    # configuration completes the load with no OOM kill. hi must survive;
+    # if the peak itself does not (a limit also changes cgc's default),
+    # step up first.
+    log "== $svc: bisecting for the minimal limit (default configuration)"
+    local lo=$((peak_mib / 5)) hi=$peak_mib mid
+    while :; do
+        survives_default "$svc" $hi && break
+        lo=$hi; hi=$((hi * 5 / 4 + 1))
+        ((hi > 4 * peak_mib + 64)) && die "$svc: no limit up to $hi MiB survives"
+    done
+    local steps=$BISECT_STEPS
+    while ((steps-- > 0 && hi - lo > 1 && (hi - lo) * 100 > 4 * hi)); do
+        mid=$(((lo + hi) / 2))
+        if survives_default "$svc" $mid; then hi=$mid; else lo=$mid; fi
+    done
+    local min=$hi
+    eval "MIN_$svc=$min"
+    log "== $svc: minimal limit $min MiB (default configuration peak $peak_mib MiB)"
+
+    local limits
+    if [[ $MODE == quick ]]; then limits=$min
+    else limits=$(printf '%s\n' $min $peak_mib $((2 * min)) $((4 * min)) | sort -n | uniq | tr '\n' ' '); fi
+    eval "LIMITS_$svc=\"$limits\""
+    local l conf
+    for l in $limits; do
+        log "== $svc at $l MiB"
+        for conf in "${CONFIGS[@]}"; do run_one "$svc" "$conf" $((l * MiB)) matrix; done
+    done
+}
+
+# ---- output ----------------------------------------------------------------
+print_table() {
+    local csv=$1
+    printf '\n%-7s %9s  %-8s %4s  %11s %6s  %7s  %8s %8s  %9s  %5s\n' service limit config OOM 'done/total' failed 'req/s' \
+        'avg ms' 'p99 ms' 'peak MiB' GCs
+    awk -F, '$1 == "matrix" {
+        svc = ($2 == "c") ? "C/cgc" : "Go"
+        printf "%-7s %5d MiB  %-8s %4d  %5d/%-5d %6d  %7.1f  %8.1f %8.1f  %9.1f  %5d\n",
+            svc, $3, $4, $6, $9, $8, $10, $11, $12, $13, $14, $16 }' "$csv"
+    printf '\nconfig: off = no soft limit (CGC_MEMLIMIT=off; Go default GOGC=100)\n'
+    printf '        default = runtime default (cgc: soft limit 90%% of the cgroup limit; Go: no limit)\n'
+    printf '        limit = soft limit at the cgroup limit, pacing off (CGC_GC=off CGC_MEMLIMIT=L; GOGC=off GOMEMLIMIT=L)\n'
+}
+
+plot() {
+    local svc=$1 title=$2 limits=$3 base=$4
+    ((HAVE_GNUPLOT)) || return 0
+    local nl ncol=${#CONFIGS[@]} script=$WORK/plot-$svc.gp l conf dir
+    nl=$(wc -w <<<"$limits")
+    {
+        # Screen fractions for fixed pixel margins: room for the title and
+        # the one shared key at the top.
+        awk -v n="$nl" -v c="$ncol" -v t="$title" 'BEGIN {
+            h = n * 260 + 90
+            printf "set multiplot layout %d,%d title \"%s: memory over time against the cgroup limit\" font \",14\"", n, c, t
+            printf " margins 0.05,0.98,%.4f,%.4f spacing 0.06,%.4f\n", 45 / h, 1 - 80 / h, 75 / h
+            printf "set key at screen 0.5, screen %.4f center horizontal font \",10\"\n", 1 - 50 / h
+        }'
+        echo "set xlabel 's' offset 0,0.5 font ',9'; set ylabel 'MiB' offset 1.5,0 font ',9'"
+        echo "set tics font ',8'; set grid lc rgb '#dddddd'"
+        for l in $limits; do
+            for conf in "${CONFIGS[@]}"; do
+                dir=$(awk -F, -v s="$svc" -v l="$l" -v c="$conf" '$1 == "matrix" && $2 == s && $3 == l && $4 == c {print $18}' \
+                    "$WORK/runs.csv" | tail -1)
+                local kills
+                kills=$(awk -F, -v d="$dir" '$18 == d {print $6}' "$WORK/runs.csv")
+                echo "set title '$l MiB, $conf (OOM kills: $kills)' font ',10'"
+                echo "set yrange [0:$((l * 5 / 4 + 4))]"
+                local p="plot $l w l lw 2 lc rgb '#cc0000' t 'cgroup limit'"
+                p+=", '$base/$dir/cgroup.dat' u 1:2 w l lw 1.5 lc rgb '#1f77b4' t 'cgroup usage'"
+                [[ -s $base/$dir/vars.dat ]] &&
+                    p+=", '$base/$dir/vars.dat' u 1:3 w l lc rgb '#2ca02c' t 'runtime (Sys-HeapReleased)', '' u 1:2 w l lc rgb '#999999' t 'HeapAlloc'"
+                [[ -s $base/$dir/kills.dat ]] &&
+                    p+=", '$base/$dir/kills.dat' u 1:($l) w p pt 7 ps 1.2 lc rgb '#cc0000' t 'OOM kill'"
+                echo "$p"
+                echo "unset key"
+            done
+        done
+        echo "unset multiplot"
+    } >"$script"
+    local h=$((nl * 260 + 90))
+    gnuplot -e "set terminal pngcairo size 1500,$h; set output '$OUT/memory-$svc.png'; load '$script'" 2>>"$WORK/gnuplot.log" &&
+        gnuplot -e "set terminal svg size 1500,$h dynamic; set output '$OUT/memory-$svc.svg'; load '$script'" 2>>"$WORK/gnuplot.log" ||
+        log "run.sh: gnuplot failed (see $WORK/gnuplot.log)"
+}
+
+# ---- main ---------------------------------------------------------------------
+main() {
+    check_tools
+    build
+    setup_cgroups
+    mkdir -p "$OUT"
+    WORK=$BUILD_DIR/demo-work
+    rm -rf "$WORK"; mkdir -p "$WORK"
+    BISECT_STEPS=4 BISECT_TRIALS=2
+    [[ $MODE == quick ]] && BISECT_STEPS=3
+    echo "phase,service,limit_mib,config,env,oom_kills,restarts,requests,completed,failed,req_per_s,avg_ms,p99_ms,peak_mib,runtime_peak_mib,collections,seconds,run" \
+        >"$WORK/runs.csv"
+    pick_port
+
+    # Seed the database once, outside any limited cgroup; every run starts
+    # from a copy. Both services generate the same rows from the same seed.
+    log "== seeding the data set ($DEMO_ORDERS orders)"
+    CG=$CG_PARENT; RUN_ENV=""; RUN_BIN=$C_BIN
+    mkdir -p "$WORK/seed"
+    env -i PATH="$PATH" HOST=127.0.0.1 PORT="$PORT" DB_PATH="$WORK/seed.db" DEMO_ORDERS=$DEMO_ORDERS \
+        "$C_BIN" 2>"$WORK/seed.log" &
+    local sp=$!
+    for _ in $(seq 200); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.05; done
+    kill -TERM $sp; wait $sp || die "seeding failed: $(cat "$WORK/seed.log")"
+
+    local start=$SECONDS svc
+    for svc in $SERVICES; do experiment "$svc"; done
+
+    cp "$WORK/runs.csv" "$OUT/results.csv"
+    local table
+    table=$(print_table "$WORK/runs.csv")
+    printf '%s\n' "$table"
+    {
+        echo "# cgc demo: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, cgroup v$CGV, mode $MODE"
+        echo "# command: bash demo/run.sh${MODE/full/}"
+        printf '%s\n' "$table"
+    } >"$OUT/table.txt"
+    for svc in $SERVICES; do
+        local var=LIMITS_$svc label=C/cgc
+        [[ $svc == go ]] && label="Go $(go env GOVERSION)"
+        plot "$svc" "$label" "${!var}" "$WORK"
+    done
+    log ""
+    log "results: $OUT/results.csv, $OUT/table.txt"
+    ((HAVE_GNUPLOT)) && for svc in $SERVICES; do log "plot:    $OUT/memory-$svc.png (.svg)"; done
+    log "took $((SECONDS - start)) s"
+
+    [[ $MODE == quick ]] && assert_headline
+    return 0
+}
+
+# The headline, checked on the quick run's rows at the minimal limit.
+assert_headline() {
+    local ok=1 l=$MIN_c row
+    row() { awk -F, -v c="$1" -v l="$l" '$1 == "matrix" && $2 == "c" && $3 == l && $4 == c' "$WORK/runs.csv"; }
+    local off def lim
+    off=$(row off); def=$(row default); lim=$(row limit)
+    if ! awk -F, '{exit !($6 >= 1)}' <<<"$off"; then
+        log "FAIL: at $l MiB the C service with CGC_MEMLIMIT=off was not OOM-killed"; ok=0
+    fi
+    local r name
+    for name in default limit; do
+        [[ $name == default ]] && r=$def || r=$lim
+        awk -F, -v l="$l" '{exit !($6 == 0 && $10 == 0 && $14 < l)}' <<<"$r" || {
+            log "FAIL: at $l MiB the C service with the $name configuration: $(awk -F, '{printf "%d OOM kills, %d failed, peak %.1f MiB", $6, $10, $14}' <<<"$r")"
+            ok=0
+        }
+    done
+    ((ok)) || exit 1
+    log "headline holds at $l MiB: CGC_MEMLIMIT=off is OOM-killed; cgc's default and the soft limit complete every request under the limit"
+}
+
+main
