@@ -62,7 +62,7 @@ typedef struct slot_ref {
     uint32_t   idx;
 } slot_ref;
 
-typedef struct marker {
+typedef struct __attribute__((aligned(128))) marker {
     entry   *stack;
     size_t   n, cap;
     candidate c1[PIPE];       /* stage 1: span header being fetched */
@@ -102,6 +102,15 @@ void cgc__mark_set_stack_limit(size_t entries)
 int cgc__mark_nmarkers(void)
 {
     return nmarkers;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
 }
 
 static int64_t thread_cpu_ns(void)
@@ -210,6 +219,16 @@ static inline void stage2_pop(marker *m)
     mark_slot(m, r.s, r.idx);
 }
 
+/* The slot of span s that v points into, or -1 (unused tail, free span). */
+static inline int64_t slot_of(const cgc__span *s, uintptr_t v)
+{
+    if (LIKELY(s->state == CGC_SPAN_SMALL)) {
+        uint32_t idx = cgc__span_index(s, v);
+        return idx < s->nelems ? (int64_t)idx : -1;
+    }
+    return s->state == CGC_SPAN_LARGE ? 0 : -1;
+}
+
 /* Stage 1 done: the span header is (hopefully) in cache. Finds the slot v
  * points into and starts fetching its state byte. */
 static inline void stage1_pop(marker *m)
@@ -218,16 +237,10 @@ static inline void stage1_pop(marker *m)
     m->c1h = (m->c1h + 1) % PIPE;
     m->c1n--;
     cgc__span *s = c.s;
-    uint32_t idx;
-    if (LIKELY(s->state == CGC_SPAN_SMALL)) {
-        idx = cgc__span_index(s, c.v);
-        if (idx >= s->nelems)
-            return;   /* in the span's unused tail */
-    } else if (s->state == CGC_SPAN_LARGE) {
-        idx = 0;
-    } else {
-        return;       /* free memory */
-    }
+    int64_t i = slot_of(s, c.v);
+    if (i < 0)
+        return;
+    uint32_t idx = (uint32_t)i;
     __builtin_prefetch(&s->marks[idx], 1);
     if (m->c2n == PIPE)
         stage2_pop(m);
@@ -273,17 +286,23 @@ static void scan(marker *m, uintptr_t lo, uintptr_t hi, bool atomic_bits)
         uintptr_t v = *(const uintptr_t *)p;
         if (LIKELY(v - hlo >= hlen))
             continue;
-        cgc__span *s;
         if (v - last_start < last_len) {
-            s = last;
-        } else {
-            s = cgc__span_of(v);
-            if (!s)
-                continue;
-            last = s;
-            last_start = s->start;
-            last_len = (uintptr_t)s->npages << CGC_PAGE_SHIFT;
+            /* Same span as the last pointer: its header is in cache, and
+             * objects allocated together (trees, lists) are usually marked
+             * in allocation order, so the slot byte is close too. Going
+             * straight to it keeps depth-first order, which the pipeline
+             * would scramble (measured: binary-trees marked 2x slower). */
+            int64_t i = slot_of(last, v);
+            if (i >= 0)
+                mark_slot(m, last, (uint32_t)i);
+            continue;
         }
+        cgc__span *s = cgc__span_of(v);
+        if (!s)
+            continue;
+        last = s;
+        last_start = s->start;
+        last_len = (uintptr_t)s->npages << CGC_PAGE_SHIFT;
         candidate_push(m, v, s);
     }
 }
@@ -402,6 +421,14 @@ static void mark_loop(marker *m)
             break;
         }
         atomic_store(&want_work, 1);
+        /* Spin a little before sleeping: work usually arrives within
+         * microseconds, and a futex sleep and wake-up per donation cost
+         * more than the donated work is worth. */
+        pthread_mutex_unlock(&work_lock);
+        for (int spin = 0; spin < 4000 && !__atomic_load_n(&work, __ATOMIC_ACQUIRE) &&
+                           !__atomic_load_n(&done, __ATOMIC_ACQUIRE); spin++)
+            cpu_relax();
+        pthread_mutex_lock(&work_lock);
         while (!work && !done)
             pthread_cond_wait(&work_cv, &work_lock);
         if (done) {
@@ -443,7 +470,9 @@ void cgc__mark_init(int n)
         n = 1;
     if (n > MAX_MARKERS)
         n = MAX_MARKERS;
-    markers = cgc__meta_alloc(sizeof(marker) * (size_t)n, &cgc__mem.gc_sys);
+    /* Each marker on its own cache lines: they are written constantly. */
+    uint8_t *raw = cgc__meta_alloc(sizeof(marker) * (size_t)n + 128, &cgc__mem.gc_sys);
+    markers = raw ? (marker *)(((uintptr_t)raw + 127) & ~(uintptr_t)127) : NULL;
     if (!markers)
         cgc__fatal("out of memory for %d markers' state", n);
     nmarkers = n;
