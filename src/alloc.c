@@ -218,8 +218,10 @@ static cgc__span *central_get(int cls, int kind)
         }
     }
     pthread_mutex_unlock(&c->lock);
-    if (!s)
+    if (!s) {
         s = new_span(cls, kind);
+        cgc__pacer_heap_grew();
+    }
     return s;
 }
 
@@ -339,6 +341,7 @@ static void *large_alloc(size_t n, int kind)
     atomic_fetch_add(&cgc__gc.heap_live, s->elemsize);
     atomic_fetch_add(&cgc__gc.large_nmalloc, 1);
     atomic_fetch_add(&cgc__gc.large_bytes_malloc, s->elemsize);
+    cgc__pacer_heap_grew();
     return (void *)s->start;
 }
 

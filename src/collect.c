@@ -130,6 +130,16 @@ static void recompute_locked(uint64_t heap_alloc)
     atomic_store(&cgc__gc.trigger, goal);
 }
 
+/* The limit goal depends on memory outside heap objects (metadata, the
+ * unused parts of spans), which grows with the heap; Go recomputes it every
+ * time it looks at the goal. We do it whenever a span comes from the page
+ * heap (that is when mapped memory changes), and only with a limit set. */
+void cgc__pacer_heap_grew(void)
+{
+    if (atomic_load(&mem_limit) != INT64_MAX)
+        cgc__pacer_recompute();
+}
+
 void cgc__pacer_recompute(void)
 {
     cgc__pacer_lock();

@@ -226,7 +226,7 @@ struct cgc__thread {
     pthread_t   pthread;
     uintptr_t   stack_hi;        /* highest address of the stack */
     uintptr_t   stack_lo;        /* lowest live address, valid while stopped */
-    volatile sig_atomic_t in_cgc;            /* inside a non-suspendable section */
+    volatile sig_atomic_t in_cgc;            /* depth of non-suspendable sections */
     volatile sig_atomic_t suspend_pending;   /* a stop request arrived while in_cgc */
     _Atomic unsigned stopped_epoch;          /* epoch this thread acknowledged */
     int         created_by_cgc;
@@ -246,18 +246,20 @@ void cgc__start_world(void);     /* thread_lock held */
 void cgc__suspend_self(void);    /* a pending stop request: park until restart */
 int  cgc__nthreads(void);
 
-/* Enter/leave a section in which this thread must not be suspended. */
+/* Enter/leave a section in which this thread must not be suspended.
+ * Sections nest (in_cgc counts), so a helper that takes its own section can
+ * be called from inside another. */
 static inline void cgc__enter(cgc__thread *t)
 {
-    t->in_cgc = 1;
+    t->in_cgc++;
     atomic_signal_fence(memory_order_seq_cst);
 }
 static inline void cgc__leave(cgc__thread *t)
 {
     atomic_signal_fence(memory_order_seq_cst);
-    t->in_cgc = 0;
+    t->in_cgc--;
     atomic_signal_fence(memory_order_seq_cst);
-    if (UNLIKELY(t->suspend_pending))
+    if (UNLIKELY(t->suspend_pending) && t->in_cgc == 0)
         cgc__suspend_self();
 }
 
@@ -358,6 +360,7 @@ void cgc__ensure_init(void);
 void cgc__maybe_collect(void);
 void cgc__collect_internal(bool forced);
 void cgc__pacer_recompute(void);
+void cgc__pacer_heap_grew(void);  /* a span came from the page heap */
 void cgc__pacer_lock(void);      /* in a cgc section if the caller is registered */
 void cgc__pacer_unlock(void);
 int64_t cgc__now_ns(void);          /* CLOCK_MONOTONIC */
