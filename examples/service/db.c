@@ -1,7 +1,9 @@
 /* db.c — the service's SQLite access: one connection per server thread,
  * and the queries behind list, search, fetch one and create.
  *
- * Values read from SQLite are copied into collected memory (jansson's
+ * Handlers take a connection with svc_db() and give it back with
+ * svc_db_release() (router.c does after each request; the report as soon
+ * as its rows are loaded). Values read from SQLite are copied into collected memory (jansson's
  * allocator is cgc_malloc, see main.c) before the statement moves on, since
  * SQLite owns the text it returns only until the next step.
  */
@@ -10,32 +12,47 @@
 #include <cgc.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-static __thread sqlite3 *thread_db;
-static pthread_key_t close_key;
-static pthread_once_t close_once = PTHREAD_ONCE_INIT;
+/* A fixed pool of connections, opened at start-up, as database/sql keeps
+ * one in Go: SQLite's memory then depends on the pool size, not on the
+ * number of clients (libmicrohttpd runs a thread per client connection). */
+static sqlite3 **pool;
+static int pool_size, pool_free;
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pool_cv = PTHREAD_COND_INITIALIZER;
+static __thread sqlite3 *held;   /* the connection this thread holds, if any */
 
-/* Closes a server thread's connection when the thread exits (libmicrohttpd
- * ends a connection's thread when the client goes away). */
-static void close_thread_db(void *db)
+/* SQLite's allocator: uncollectable cgc objects. SQLite frees explicitly,
+ * so it needs no collection, but routing it through cgc puts its page
+ * cache and statements under the soft limit: the limit then counts nearly
+ * all of the service's memory (not thread stacks, libmicrohttpd's buffers,
+ * code), which is what makes "soft limit = container limit" safe. The
+ * objects are scanned like any uncollectable object; SQLite's few MiB add
+ * little to a mark. Must run before SQLite initialises. */
+static void *sq_malloc(int n) { return cgc_malloc_uncollectable((size_t)n); }
+static void sq_free(void *p) { cgc_free(p); }
+static void *sq_realloc(void *p, int n) { return cgc_realloc(p, (size_t)n); }
+static int sq_size(void *p) { return (int)cgc_size(p); }
+static int sq_roundup(int n) { return (n + 15) & ~15; }   /* cgc aligns every object to 16 */
+static int sq_init(void *unused) { return SQLITE_OK; }
+static void sq_shutdown(void *unused) {}
+
+static int use_cgc_for_sqlite(void)
 {
-    sqlite3_close_v2(db);
+    static const sqlite3_mem_methods methods = {sq_malloc, sq_free, sq_realloc, sq_size,
+                                                sq_roundup, sq_init, sq_shutdown, NULL};
+    return sqlite3_config(SQLITE_CONFIG_MALLOC, &methods) == SQLITE_OK ? 0 : -1;
 }
 
-static void make_close_key(void)
-{
-    pthread_key_create(&close_key, close_thread_db);
-}
-
-/* Opens DB_PATH with settings chosen to keep SQLite's own (malloc) memory
- * small and bounded, because that memory counts against the container's
- * limit but not against cgc's soft limit: a 256 KiB page cache, and reads
- * through mmap of the file, whose pages the kernel can drop under pressure. */
+/* Opens DB_PATH with settings chosen to keep SQLite's memory small and
+ * bounded: a 256 KiB page cache, and reads through mmap of the file, whose
+ * pages the kernel can drop under memory pressure. */
 static sqlite3 *open_db(void)
 {
     sqlite3 *db = NULL;
-    if (sqlite3_open_v2(svc_cfg.db_path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+    if (sqlite3_open_v2(svc_cfg.db_path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                         NULL) != SQLITE_OK) {
         fprintf(stderr, "shop: cannot open %s: %s\n", svc_cfg.db_path, db ? sqlite3_errmsg(db) : "out of memory");
         sqlite3_close_v2(db);
@@ -48,23 +65,48 @@ static sqlite3 *open_db(void)
 
 sqlite3 *svc_db(void)
 {
-    if (!thread_db) {
-        pthread_once(&close_once, make_close_key);
-        thread_db = open_db();
-        if (thread_db)
-            pthread_setspecific(close_key, thread_db);
-    }
-    return thread_db;
+    if (held)
+        return held;
+    pthread_mutex_lock(&pool_lock);
+    while (pool_free == 0)
+        pthread_cond_wait(&pool_cv, &pool_lock);
+    held = pool[--pool_free];
+    pthread_mutex_unlock(&pool_lock);
+    return held;
+}
+
+void svc_db_release(void)
+{
+    if (!held)
+        return;
+    pthread_mutex_lock(&pool_lock);
+    pool[pool_free++] = held;
+    held = NULL;
+    pthread_cond_signal(&pool_cv);
+    pthread_mutex_unlock(&pool_lock);
 }
 
 int svc_db_open_and_seed(void)
 {
-    sqlite3 *db = open_db();
-    if (!db)
+    if (use_cgc_for_sqlite() < 0) {
+        fprintf(stderr, "shop: SQLite refused the cgc allocator\n");
         return -1;
-    int rc = svc_seed(db, svc_cfg.orders);
-    sqlite3_close_v2(db);
+    }
+    pool_size = svc_cfg.db_connections;
+    pool = cgc_malloc_uncollectable((size_t)pool_size * sizeof *pool);
+    for (pool_free = 0; pool_free < pool_size; pool_free++)
+        if (!(pool[pool_free] = open_db()))
+            return -1;
+    int rc = svc_seed(svc_db(), svc_cfg.orders);
+    svc_db_release();
     return rc;
+}
+
+void svc_db_close(void)
+{
+    for (int i = 0; i < pool_free; i++)
+        sqlite3_close_v2(pool[i]);
+    pool_free = 0;
 }
 
 /* Prepares sql on the thread's connection; NULL (status 500) on failure. */
@@ -72,9 +114,8 @@ static sqlite3_stmt *prepare(const char *sql, int *status)
 {
     sqlite3 *db = svc_db();
     sqlite3_stmt *st = NULL;
-    if (!db || sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        if (db)
-            fprintf(stderr, "shop: %s\n", sqlite3_errmsg(db));
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "shop: %s\n", sqlite3_errmsg(db));
         *status = 500;
         return NULL;
     }
@@ -221,10 +262,6 @@ static int lookup(const char *sql, int64_t arg, int64_t *out, int *status)
 json_t *svc_create_order(int64_t customer_id, int64_t product_id, int quantity, int *status)
 {
     sqlite3 *db = svc_db();
-    if (!db) {
-        *status = 500;
-        return NULL;
-    }
     /* IMMEDIATE takes the write lock now, so the price read and the insert
      * see the same product row; busy_timeout queues concurrent creators. */
     if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {

@@ -2,7 +2,7 @@
  *
  * Configuration comes only from the environment (twelve-factor, as a
  * container would give it): PORT, HOST, DB_PATH, DEMO_ORDERS,
- * LOG_REQUESTS, and cgc's own CGC_MEMLIMIT, CGC_GC, CGC_DEBUG,
+ * DB_CONNECTIONS, LOG_REQUESTS, and cgc's own CGC_MEMLIMIT, CGC_GC, CGC_DEBUG,
  * CGC_DEBUG_ADDR, which the collector reads itself. SIGTERM or SIGINT stop
  * the server cleanly: in-flight requests finish, then exit status 0.
  */
@@ -50,6 +50,7 @@ int main(int argc, char **argv)
     svc_cfg.db_path = env_str("DB_PATH", "shop.db");
     svc_cfg.orders = env_int("DEMO_ORDERS", 60000, 12, 10000000);
     svc_cfg.log_requests = env_int("LOG_REQUESTS", 0, 0, 1);
+    svc_cfg.db_connections = env_int("DB_CONNECTIONS", 4, 1, 64);
 
     /* Every JSON value lives in collected memory; jansson's decref frees
      * early when a count reaches zero, the rest is the collector's. */
@@ -74,6 +75,7 @@ int main(int argc, char **argv)
     int sig = 0;
     sigwait(&stop, &sig);
     fprintf(stderr, "shop: %s, shutting down\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    MHD_stop_daemon(d);
+    MHD_stop_daemon(d);   /* waits for in-flight requests */
+    svc_db_close();
     return 0;
 }

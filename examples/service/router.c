@@ -295,6 +295,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     }
     int status = 0;
     enum MHD_Result rc = route(conn, url, method, r, &status);
+    svc_db_release();
     if (svc_cfg.log_requests)
         fprintf(stderr, "%s %s %d %.2fms\n", method, url, status, ms_since(&r->start));
     return rc;

@@ -22,6 +22,7 @@ typedef struct svc_config {
     const char *db_path;    /* DB_PATH, default shop.db */
     int orders;             /* DEMO_ORDERS: rows in the seeded orders table */
     int log_requests;       /* LOG_REQUESTS=1: one line per request on stderr */
+    int db_connections;     /* DB_CONNECTIONS: size of the SQLite connection pool, default 4 */
 } svc_config;
 
 extern svc_config svc_cfg;
@@ -36,10 +37,12 @@ extern svc_config svc_cfg;
 int svc_seed(sqlite3 *db, int orders);
 
 /* ---- database access (db.c) --------------------------------------------- */
-/* The calling thread's connection (opened on first use, closed when the
- * thread exits), or NULL with a message on stderr. */
+/* A connection from the pool for the calling thread, waiting for one if
+ * all are taken; the same one until svc_db_release(). */
 sqlite3 *svc_db(void);
+void svc_db_release(void);
 int svc_db_open_and_seed(void);  /* at start-up, in the main thread */
+void svc_db_close(void);         /* at shutdown, after the server stopped */
 
 /* Each returns a new JSON value in collected memory or NULL with *status set
  * to the HTTP status to answer (404 not found, 422 unknown reference, 500). */

@@ -1,0 +1,17 @@
+# The demo's headline as a test (issue 6): demo/run.sh --quick runs the C
+# shop service under real memory cgroups and asserts that at the minimal
+# limit CGC_MEMLIMIT=off is OOM-killed while cgc's default and the soft
+# limit complete every request with no OOM kill, under the limit.
+# It exits 77 (skipped) where it cannot run: no writable memory cgroup, hey
+# missing, or the service not built (CGC_BUILD_EXAMPLES=OFF, or
+# libmicrohttpd/SQLite/jansson missing).
+find_program(CGC_BASH bash)
+if(CGC_BASH)
+  add_test(NAME demo_quick
+    COMMAND ${CGC_BASH} ${PROJECT_SOURCE_DIR}/demo/run.sh --quick --no-build --build-dir ${PROJECT_BINARY_DIR})
+  set_tests_properties(demo_quick PROPERTIES
+    SKIP_RETURN_CODE 77
+    TIMEOUT 180
+    RUN_SERIAL TRUE      # it measures memory and latency: nothing else may run
+    LABELS demo)
+endif()
