@@ -1,0 +1,114 @@
+/* churn.c — the pause benchmark: a large live heap of small objects under
+ * steady random replacement, the case where a stop-the-world collector's
+ * pauses grow with the live heap.
+ *
+ * A table of `slots` pointers each holds one record: a pointer-bearing
+ * object of 16..143 bytes whose first word points to an optional child, a
+ * pointer-free buffer of 16..1515 bytes (one record in 16 has one). Each
+ * step replaces a random slot's record with a new one, so the live heap
+ * stays at slots * (E[record] + E[child]/16) = slots * (79.5 + 765.5/16)
+ * ~= slots * 127 bytes: 2^19 slots ~= 64 MiB (more once rounded to size
+ * classes), while allocation never stops.
+ *
+ * Sizes and slots come from a fixed-seed xorshift64 generator, so every
+ * variant allocates exactly the same sequence and ends with the same
+ * table; the checksum over the final table's contents must agree between
+ * variants (a collector that freed a live object would corrupt it).
+ *
+ * Usage: churn [slots_log2 [allocations]]   (default 19 and 20000000) */
+#include "result.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct record {
+    unsigned char *child;   /* pointer-free buffer or NULL */
+    uint32_t size;          /* bytes of this record */
+    uint32_t child_size;
+    uint64_t tag;           /* the step that made it */
+} record;
+
+static uint64_t rng_state = 88172645463325252ull;
+
+/* xorshift64 (Marsaglia 2003): a full-period 2^64-1 generator; fixed seed. */
+static uint64_t rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+/* Make the record of step `step`, with contents derived from it. */
+static record *make_record(uint64_t step)
+{
+    uint32_t size = 16 + (uint32_t)(rng() % 128);
+    if (size < sizeof(record))
+        size = sizeof(record);
+    record *r = bench_alloc(size);
+    r->size = size;
+    r->tag = step;
+    r->child = NULL;
+    r->child_size = 0;
+    if (rng() % 16 == 0) {
+        uint32_t cs = 16 + (uint32_t)(rng() % 1500);
+        r->child = bench_alloc_atomic(cs);
+        r->child_size = cs;
+        /* Fill the first and last bytes so the checksum sees them. */
+        r->child[0] = (unsigned char)step;
+        r->child[cs - 1] = (unsigned char)(step >> 8);
+    }
+    return r;
+}
+
+/* Drop a record: freed by hand under malloc, garbage otherwise. */
+static void drop(record *r)
+{
+    if (r && BENCH_MANUAL) {
+        bench_free(r->child);
+        bench_free(r);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    int slots_log2 = argc > 1 ? atoi(argv[1]) : 19;
+    long allocations = argc > 2 ? atol(argv[2]) : 20000000L;
+    if (slots_log2 < 4 || slots_log2 > 28)
+        slots_log2 = 19;
+    size_t nslots = (size_t)1 << slots_log2;
+    bench_start();
+
+    record **table = bench_alloc(nslots * sizeof *table);
+    memset(table, 0, nslots * sizeof *table);
+    /* Fill the table first so the live heap is at its size for the whole run. */
+    for (size_t i = 0; i < nslots; i++)
+        table[i] = make_record(i);
+    for (long step = 0; step < allocations; step++) {
+        size_t k = rng() & (nslots - 1);
+        record *old = table[k];
+        table[k] = make_record(nslots + (uint64_t)step);
+        drop(old);
+    }
+
+    /* Checksum of the final table: every field and child byte we wrote. */
+    uint64_t sum = 0, live = 0;
+    for (size_t i = 0; i < nslots; i++) {
+        const record *r = table[i];
+        sum = sum * 31 + r->tag + r->size + r->child_size;
+        live += r->size;
+        if (r->child) {
+            sum += r->child[0] * 7u + r->child[r->child_size - 1];
+            live += r->child_size;
+        }
+    }
+    printf("churn slots=%zu allocations=%ld live_bytes=%llu checksum=%016llx\n", nslots,
+           allocations, (unsigned long long)live, (unsigned long long)sum);
+    for (size_t i = 0; i < nslots; i++)
+        drop(table[i]);
+    bench_free(table);
+
+    bench_finish("churn");
+    return 0;
+}

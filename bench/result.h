@@ -1,0 +1,93 @@
+/* result.h — what every C benchmark measures and how it reports it.
+ *
+ * One source file per benchmark is built three times: -DUSE_CGC (cgc),
+ * -DUSE_BOEHM (the Boehm-Demers-Weiser collector) and neither (glibc
+ * malloc/free). The allocation calls below are the only place the variants
+ * differ; the benchmark decides where bench_free() goes (it is a no-op under
+ * a collector, so the collector really has to find the garbage).
+ *
+ * Each run ends with one line that bench/run.sh parses:
+ *   RESULT bench=B impl=I wall_s=W cpu_s=C maxrss_kb=K gcs=N
+ *          pause_p50_ms=P pause_p99_ms=Q pause_max_ms=M
+ */
+#ifndef BENCH_RESULT_H
+#define BENCH_RESULT_H
+
+#include <stddef.h>
+#include <stdlib.h>
+
+#if defined(USE_CGC)
+#include "cgc.h"
+#define BENCH_IMPL "cgc"
+#elif defined(USE_BOEHM)
+#include <gc.h>
+#define BENCH_IMPL "boehm"
+#else
+#define BENCH_IMPL "malloc"
+#endif
+
+/* cgc keeps only the last 256 pauses, so the benchmark reads them every
+ * BENCH_POLL_EVERY allocations. A cycle needs at least a few MiB of new
+ * allocation (tens of thousands of objects), so 256 cycles can never fit
+ * between two polls, and reading the stats this rarely costs nothing
+ * measurable. */
+#define BENCH_POLL_EVERY 4096
+extern unsigned bench__allocs;
+
+void bench_start(void);                /* initialise the collector, start the clocks */
+void bench_poll(void);                 /* collect the pauses that happened since the last poll */
+void bench_finish(const char *bench);  /* print the RESULT line */
+
+/* Allocate n bytes that may hold pointers; the caller initialises them. */
+static inline void *bench_alloc(size_t n)
+{
+#if defined(USE_CGC)
+    if (++bench__allocs >= BENCH_POLL_EVERY)
+        bench_poll();
+    return cgc_malloc(n);
+#elif defined(USE_BOEHM)
+    return GC_MALLOC(n);
+#else
+    void *p = malloc(n);
+    if (!p)
+        abort();
+    return p;
+#endif
+}
+
+/* Allocate n bytes that never hold pointers (not scanned by a collector). */
+static inline void *bench_alloc_atomic(size_t n)
+{
+#if defined(USE_CGC)
+    if (++bench__allocs >= BENCH_POLL_EVERY)
+        bench_poll();
+    return cgc_malloc_atomic(n);
+#elif defined(USE_BOEHM)
+    return GC_MALLOC_ATOMIC(n);
+#else
+    void *p = malloc(n);
+    if (!p)
+        abort();
+    return p;
+#endif
+}
+
+/* Release p explicitly where there is no collector; garbage otherwise. */
+static inline void bench_free(void *p)
+{
+#if !defined(USE_CGC) && !defined(USE_BOEHM)
+    free(p);
+#else
+    (void)p;
+#endif
+}
+
+/* 1 when the variant frees memory by hand (the benchmark must then walk
+ * dead structures to free them). */
+#if !defined(USE_CGC) && !defined(USE_BOEHM)
+#define BENCH_MANUAL 1
+#else
+#define BENCH_MANUAL 0
+#endif
+
+#endif /* BENCH_RESULT_H */
