@@ -1,0 +1,294 @@
+/* server.c — the HTTP side of cgc_http on libmicrohttpd: a daemon on one
+ * internal polling thread (epoll/poll), loopback unless told otherwise,
+ * answering GET and HEAD of /debug/vars and /metrics and nothing else.
+ *
+ * Hostile or broken clients must never crash or block the service, so:
+ *   - MHD parses HTTP (no hand-written parser); a malformed request line or
+ *     header gets MHD's own 400, headers over the per-connection memory
+ *     limit get 431/413 and the connection is closed;
+ *   - every connection may use at most CONN_MEMORY bytes, idles out after
+ *     CONN_TIMEOUT seconds (slow clients are cut off), and at most
+ *     CONN_LIMIT connections are open at once;
+ *   - one polling thread serves all connections without blocking on any of
+ *     them, so a slow client does not delay the others;
+ *   - a request with a body is refused (413) before the body is read;
+ *   - each body is rendered into a buffer allocated once, at start, with the
+ *     worst-case size of its document: no allocation proportional to the
+ *     request, and no truncated document. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+
+#include "cgc_http.h"
+#include "internal.h"
+
+#define CONN_MEMORY  (32 * 1024) /* bytes per connection: request line, headers, MHD bookkeeping */
+#define CONN_TIMEOUT 5           /* seconds of inactivity before a connection is closed */
+#define CONN_LIMIT   128         /* simultaneous connections; more are accepted and closed at once */
+
+#define TYPE_JSON    "application/json; charset=utf-8"
+#define TYPE_METRICS "text/plain; version=0.0.4; charset=utf-8"
+
+#if MHD_VERSION < 0x00097002
+typedef int mhd_result;
+#else
+typedef enum MHD_Result mhd_result;
+#endif
+
+static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct MHD_Daemon *daemon_;
+static int port_ = -1;
+/* The daemon's buffers: used only by its single polling thread. */
+static char *vars_mem, *metrics_mem;
+static size_t vars_cap, metrics_cap;
+
+/* Which of our documents url names: 1 vars, 2 metrics, 0 neither. */
+static int which(const char *url)
+{
+    if (!url)
+        return 0;
+    if (strcmp(url, "/debug/vars") == 0)
+        return 1;
+    if (strcmp(url, "/metrics") == 0)
+        return 2;
+    return 0;
+}
+
+/* Renders document w into mem (capacity cap); returns its length or -1. */
+static long render(int w, char *mem, size_t cap)
+{
+    cgc__buf b = {mem, 0, cap, 0};
+    int r = w == 1 ? cgc__http_render_vars(&b) : cgc__http_render_metrics(&b);
+    return r == 0 && !b.overflow ? (long)b.len : -1;
+}
+
+int cgc_http_render(const char *url, char **text, size_t *len, const char **content_type)
+{
+    int w = which(url);
+    *text = NULL;
+    *len = 0;
+    if (!w)
+        return 404;
+    size_t cap = w == 1 ? cgc_http_vars_capacity() : cgc_http_metrics_capacity();
+    char *mem = malloc(cap);
+    if (!mem)
+        return -1;
+    long n = render(w, mem, cap);
+    if (n < 0) {
+        free(mem);
+        return -1;
+    }
+    *text = mem;
+    *len = (size_t)n;
+    if (content_type)
+        *content_type = w == 1 ? TYPE_JSON : TYPE_METRICS;
+    return 200;
+}
+
+/* Queues a short fixed text answer (errors), with extra header if given. */
+static mhd_result answer_text(struct MHD_Connection *c, unsigned status, const char *text, const char *hname,
+                              const char *hvalue)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+    if (hname)
+        MHD_add_response_header(r, hname, hvalue);
+    mhd_result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* Checks method and body; queues the error answer and returns 1 if the
+ * request is refused, 0 if it may be served. */
+static int refuse(struct MHD_Connection *c, const char *method, mhd_result *ret)
+{
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        *ret = answer_text(c, 405, "method not allowed: GET or HEAD only\n", MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+        return 1;
+    }
+    /* GET has no meaningful body; refusing one here means its bytes are
+     * never read (MHD closes the connection after this answer). */
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    if (te || (cl && strspn(cl, "0") != strlen(cl))) {
+        *ret = answer_text(c, 413, "request body not accepted\n", NULL, NULL);
+        return 1;
+    }
+    return 0;
+}
+
+/* Queues a rendered document (len bytes at mem, copied or handed over). */
+static mhd_result answer_doc(struct MHD_Connection *c, int w, char *mem, long len, enum MHD_ResponseMemoryMode mode)
+{
+    if (len < 0)
+        return answer_text(c, 500, "statistics did not fit the response buffer\n", NULL, NULL);
+    struct MHD_Response *r = MHD_create_response_from_buffer((size_t)len, mem, mode);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, w == 1 ? TYPE_JSON : TYPE_METRICS);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    mhd_result ret = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+int cgc_http_respond(struct MHD_Connection *c, const char *url, const char *method)
+{
+    int w = which(url);
+    if (!w)
+        return -1;
+    mhd_result ret;
+    if (refuse(c, method, &ret))
+        return (int)ret;
+    /* The application's threads may call this concurrently: a buffer per
+     * call, of the document's fixed worst-case size, freed by MHD. */
+    size_t cap = w == 1 ? cgc_http_vars_capacity() : cgc_http_metrics_capacity();
+    char *mem = malloc(cap);
+    if (!mem)
+        return (int)answer_text(c, 500, "out of memory\n", NULL, NULL);
+    long n = render(w, mem, cap);
+    if (n < 0) {
+        free(mem);
+        return (int)answer_text(c, 500, "statistics did not fit the response buffer\n", NULL, NULL);
+    }
+    return (int)answer_doc(c, w, mem, n, MHD_RESPMEM_MUST_FREE);
+}
+
+/* The daemon's request handler. Answers on the first call for every
+ * request (before any body is read), so no per-request state is kept. */
+static mhd_result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                         const char *version, const char *upload_data, size_t *upload_size, void **state)
+{
+    mhd_result ret;
+    if (refuse(c, method, &ret))
+        return ret;
+    int w = which(url);
+    if (!w)
+        return answer_text(c, 404, "not found: /debug/vars and /metrics only\n", NULL, NULL);
+    char *mem = w == 1 ? vars_mem : metrics_mem;
+    long n = render(w, mem, w == 1 ? vars_cap : metrics_cap);
+    return answer_doc(c, w, mem, n, MHD_RESPMEM_MUST_COPY);
+}
+
+/* Parses "host:port", "[ipv6]:port" or ":port" into sa; the host is
+ * numeric or a name resolved now (e.g. "localhost"), empty = 127.0.0.1.
+ * Returns 0, or -1 (EINVAL) if malformed or unresolvable. */
+static int parse_addr(const char *addr, struct sockaddr_storage *sa, socklen_t *salen)
+{
+    char host[256];
+    const char *colon;
+    if (!addr || !*addr)
+        addr = "127.0.0.1:0";
+    if (addr[0] == '[') {
+        const char *close = strchr(addr, ']');
+        if (!close || close[1] != ':' || (size_t)(close - addr - 1) >= sizeof host)
+            return -1;
+        memcpy(host, addr + 1, (size_t)(close - addr - 1));
+        host[close - addr - 1] = 0;
+        colon = close + 1;
+    } else {
+        colon = strrchr(addr, ':');
+        if (!colon || (size_t)(colon - addr) >= sizeof host || memchr(addr, ':', (size_t)(colon - addr)))
+            return -1;
+        memcpy(host, addr, (size_t)(colon - addr));
+        host[colon - addr] = 0;
+    }
+    const char *p = colon + 1;
+    if (!*p || strlen(p) > 5 || strspn(p, "0123456789") != strlen(p))
+        return -1;
+    long port = strtol(p, NULL, 10);
+    if (port > 65535)
+        return -1;
+    if (!host[0])
+        strcpy(host, "127.0.0.1");
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
+    if (getaddrinfo(host, p, &hints, &res) != 0 || !res)
+        return -1;
+    memcpy(sa, res->ai_addr, res->ai_addrlen);
+    *salen = res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
+
+int cgc_http_start(const char *addr)
+{
+    struct sockaddr_storage sa;
+    socklen_t salen;
+    if (parse_addr(addr, &sa, &salen) != 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    pthread_mutex_lock(&state_lock);
+    if (daemon_) {
+        pthread_mutex_unlock(&state_lock);
+        errno = EALREADY;
+        return -1;
+    }
+    vars_cap = cgc_http_vars_capacity();
+    metrics_cap = cgc_http_metrics_capacity();
+    vars_mem = malloc(vars_cap);
+    metrics_mem = malloc(metrics_cap);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO;
+    if (sa.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    if (vars_mem && metrics_mem)
+        daemon_ = MHD_start_daemon(flags, 0, NULL, NULL, handle, NULL,
+                                   MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+                                   MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
+                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT,
+                                   MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT,
+                                   MHD_OPTION_END);
+    if (!daemon_) {
+        int e = errno ? errno : EADDRNOTAVAIL;
+        free(vars_mem), free(metrics_mem);
+        vars_mem = metrics_mem = NULL;
+        pthread_mutex_unlock(&state_lock);
+        errno = e;
+        return -1;
+    }
+    /* The port actually bound (port 0 picks one): from the listening socket. */
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_LISTEN_FD);
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof bound;
+    port_ = -1;
+    if (info && getsockname(info->listen_fd, (struct sockaddr *)&bound, &blen) == 0)
+        port_ = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                  : ((struct sockaddr_in *)&bound)->sin_port);
+    pthread_mutex_unlock(&state_lock);
+    return 0;
+}
+
+int cgc_http_port(void)
+{
+    pthread_mutex_lock(&state_lock);
+    int p = daemon_ ? port_ : -1;
+    pthread_mutex_unlock(&state_lock);
+    return p;
+}
+
+void cgc_http_stop(void)
+{
+    pthread_mutex_lock(&state_lock);
+    if (daemon_) {
+        MHD_stop_daemon(daemon_);
+        daemon_ = NULL;
+        port_ = -1;
+        free(vars_mem), free(metrics_mem);
+        vars_mem = metrics_mem = NULL;
+    }
+    pthread_mutex_unlock(&state_lock);
+}

@@ -1,0 +1,23 @@
+# cgc_http tests (SPEC §8). Each script exits 77 (CTest: skipped) with a
+# message when a tool it needs (curl, jq, promtool, python3) is missing.
+if(TARGET cgc_http)
+  set(HTTP_T ${CMAKE_CURRENT_SOURCE_DIR}/http)
+
+  # The program the tests talk to (see tests/http/server.c).
+  add_executable(http_test_server ${HTTP_T}/server.c)
+  target_link_libraries(http_test_server PRIVATE cgc_static cgc_http)
+
+  # A program that links cgc_http and never calls it: CGC_DEBUG_ADDR alone
+  # must start the endpoint.
+  add_executable(http_test_plain ${HTTP_T}/plain.c)
+  target_link_libraries(http_test_plain PRIVATE cgc_static cgc_http)
+
+  add_test(NAME http_documents
+    COMMAND bash ${HTTP_T}/documents.sh $<TARGET_FILE:http_test_server> ${HTTP_T})
+  add_test(NAME http_hostile
+    COMMAND python3 ${HTTP_T}/hostile.py $<TARGET_FILE:http_test_server>)
+  add_test(NAME http_autostart
+    COMMAND bash ${HTTP_T}/autostart.sh $<TARGET_FILE:http_test_plain>)
+  set_tests_properties(http_documents http_hostile http_autostart PROPERTIES
+    SKIP_RETURN_CODE 77 TIMEOUT 60 LABELS http)
+endif()

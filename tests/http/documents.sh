@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# documents.sh — /debug/vars and /metrics as users read them:
+#   /debug/vars is JSON of Go's expvar shape, with sane types and relations,
+#   and equals the program's own cgc_read_memstats taken around the request;
+#   /metrics passes `promtool check metrics` and a strict line parser;
+#   HEAD works, other paths are 404, and Content-Types are right.
+# Usage: documents.sh <http_test_server> <tests/http dir>
+set -u
+server=$1 dir=$2
+for tool in curl jq promtool python3; do
+    if ! command -v "$tool" >/dev/null; then
+        echo "SKIP: $tool not installed (Debian: curl, jq, prometheus, python3)"
+        exit 77
+    fi
+done
+fail() { echo "FAIL: $*"; exit 1; }
+
+coproc SRV { exec "$server"; }
+srv_pid=$SRV_PID
+trap "kill $srv_pid 2>/dev/null" EXIT
+read -r -t 20 word port <&"${SRV[0]}" || fail "server did not start"
+[ "$word" = port ] && [ "$port" -gt 0 ] || fail "server said '$word $port'"
+base=http://127.0.0.1:$port
+tmp=$(mktemp -d)
+trap 'kill $srv_pid 2>/dev/null; rm -rf "$tmp"' EXIT
+
+# ---- /debug/vars while the program allocates -----------------------------
+curl -sS --max-time 5 -D "$tmp/vh" -o "$tmp/vars.json" "$base/debug/vars" || fail "GET /debug/vars"
+grep -qi '^content-type: application/json' "$tmp/vh" || fail "/debug/vars content type: $(cat "$tmp/vh")"
+jq -e '
+  (.cmdline | type == "array" and length >= 1 and all(.[]; type == "string")) and
+  (.cmdline[0] | endswith("http_test_server")) and
+  (.memstats | type == "object") and
+  (.memstats as $m |
+     ["Alloc","TotalAlloc","Sys","Lookups","Mallocs","Frees","HeapAlloc","HeapSys","HeapIdle",
+      "HeapInuse","HeapReleased","HeapObjects","StackInuse","StackSys","MSpanInuse","MSpanSys",
+      "MCacheInuse","MCacheSys","BuckHashSys","GCSys","OtherSys","NextGC","LastGC","PauseTotalNs",
+      "NumGC","NumForcedGC","MemLimit","GCPercent","GCLimiterCycles"]
+     | all(. as $k | $m[$k] | type == "number" and . == floor)) and
+  (.memstats.GCCPUFraction | type == "number" and . >= 0 and . <= 1) and
+  (.memstats.EnableGC == true) and (.memstats.DebugGC | type == "boolean") and
+  (.memstats.PauseNs | type == "array" and length == 256 and all(.[]; type == "number" and . >= 0)) and
+  (.memstats.PauseEnd | type == "array" and length == 256) and
+  (.memstats.NumGC > 0) and (.memstats.NumForcedGC >= 1) and
+  (.memstats.HeapAlloc <= .memstats.HeapSys) and
+  (.memstats.HeapInuse + .memstats.HeapIdle == .memstats.HeapSys) and
+  (.memstats.HeapReleased <= .memstats.HeapIdle) and
+  (.memstats.Mallocs >= .memstats.Frees) and
+  (.memstats.PauseTotalNs >= (.memstats.PauseNs | max)) and
+  (.memstats.LastGC > 1500000000000000000) and
+  (.memstats.GCPercent == 100)
+' "$tmp/vars.json" >/dev/null || { head -c 3000 "$tmp/vars.json"; fail "/debug/vars shape or values"; }
+
+# ---- /metrics: promtool and the strict parser -----------------------------
+curl -sS --max-time 5 -D "$tmp/mh" -o "$tmp/metrics.txt" "$base/metrics" || fail "GET /metrics"
+grep -qi '^content-type: text/plain; version=0.0.4' "$tmp/mh" || fail "/metrics content type: $(cat "$tmp/mh")"
+promtool check metrics < "$tmp/metrics.txt" > "$tmp/promtool.out" 2>&1 ||
+    { cat "$tmp/promtool.out"; fail "promtool check metrics"; }
+python3 "$dir/promparse.py" "$tmp/metrics.txt" || fail "strict parser"
+for name in cgc_memstats_alloc_bytes cgc_memstats_sys_bytes cgc_memstats_heap_alloc_bytes \
+    cgc_memstats_heap_sys_bytes cgc_memstats_heap_idle_bytes cgc_memstats_heap_inuse_bytes \
+    cgc_memstats_heap_released_bytes cgc_memstats_heap_objects cgc_memstats_mallocs_total \
+    cgc_memstats_frees_total cgc_memstats_next_gc_bytes cgc_memstats_last_gc_time_seconds \
+    cgc_gc_duration_seconds_count cgc_gc_memory_limit_bytes cgc_gc_gogc_percent cgc_gc_cycles_total \
+    cgc_gc_limiter_cycles_total cgc_gc_cpu_seconds_total cgc_gc_cpu_fraction cgc_gc_heap_goal_bytes \
+    cgc_gc_pauses_seconds_count; do
+    grep -q "^$name " "$tmp/metrics.txt" || fail "/metrics lacks $name"
+done
+grep -q '^cgc_gc_duration_seconds{quantile="0.5"} ' "$tmp/metrics.txt" || fail "no median pause"
+grep -q '^cgc_gc_pauses_seconds_bucket{le="+Inf"} ' "$tmp/metrics.txt" || fail "no +Inf bucket"
+
+# ---- HEAD, 404, 405 ------------------------------------------------------
+code=$(curl -sS --max-time 5 -I -o "$tmp/head" -w '%{http_code}' "$base/metrics")
+[ "$code" = 200 ] || fail "HEAD /metrics: $code"
+code=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' "$base/debug/pprof")
+[ "$code" = 404 ] || fail "GET /debug/pprof: $code"
+code=$(curl -sS --max-time 5 -X POST -D "$tmp/ph" -o /dev/null -w '%{http_code}' "$base/debug/vars")
+[ "$code" = 405 ] || fail "POST /debug/vars: $code"
+grep -qi '^allow: GET, HEAD' "$tmp/ph" || fail "405 without Allow"
+
+# ---- /debug/vars equals cgc_read_memstats at the same moment -------------
+# Quiesced (nothing allocates), the program reads its memstats, the test
+# fetches /debug/vars, the program reads again: each value from the
+# endpoint must lie between the two direct reads (counters exactly; sizes
+# within 1% more, for background sweeping and scavenging).
+echo quiesce >&"${SRV[1]}"
+read -r -t 10 word <&"${SRV[0]}" && [ "$word" = quiet ] || fail "quiesce"
+echo stats >&"${SRV[1]}"; read -r -t 10 -a s1 <&"${SRV[0]}" || fail "stats 1"
+curl -sS --max-time 5 -o "$tmp/vars2.json" "$base/debug/vars" || fail "GET /debug/vars (quiet)"
+echo stats >&"${SRV[1]}"; read -r -t 10 -a s2 <&"${SRV[0]}" || fail "stats 2"
+# Python reads the JSON integers exactly (jq would round 2^63-1 to a double).
+python3 - "$tmp/vars2.json" "${s1[*]}" "${s2[*]}" <<'PY' || fail "/debug/vars differs from cgc_read_memstats"
+import json, sys
+m = json.load(open(sys.argv[1]))["memstats"]
+s1, s2 = [list(map(int, a.split()[1:])) for a in sys.argv[2:4]]
+names = ["HeapAlloc", "HeapSys", "Sys", "TotalAlloc", "Mallocs", "NextGC", "NumGC", "PauseTotalNs",
+         "MemLimit", "GCPercent", "HeapObjects", "LastGC"]
+exact = {"TotalAlloc", "Mallocs", "NumGC", "PauseTotalNs", "MemLimit", "GCPercent", "LastGC"}
+bad = 0
+for i, name in enumerate(names):
+    a, b, x = s1[i], s2[i], m[name]
+    lo, hi = min(a, b), max(a, b)
+    slack = 0 if name in exact else hi // 100
+    if not (lo - slack <= x <= hi + slack):
+        print(f"{name}: endpoint {x}, direct reads {a} and {b}")
+        bad = 1
+sys.exit(bad)
+PY
+
+# ---- and the endpoint still answers after all that; clean stop ------------
+echo quit >&"${SRV[1]}"
+wait "$srv_pid" || fail "server exit status $?"
+echo "OK: /debug/vars and /metrics on port $port"
