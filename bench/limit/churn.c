@@ -1,0 +1,237 @@
+/* churn.c — the soft-limit workload: a live heap of a fixed size whose
+ * parts are replaced at random until a fixed amount has been allocated.
+ * bench/limit/churn.go is the same algorithm in Go, step for step (same
+ * random sequence, same sizes, same graph), so the three collectors do the
+ * same work.
+ *
+ * Built twice from this file: against cgc (default) and, with
+ * -DCHURN_BOEHM, against the Boehm collector (GC_MALLOC).
+ *
+ *   churn [--live-mib N] [--alloc-mib N | --alloc-gib N] [--seed N]
+ *
+ * The heap: a table of slots; each occupied slot holds an item, a chain of
+ * 1..4 nodes (scanned, 32 bytes: next, blob, words, seed); each node owns a
+ * blob (pointer-free, 16 B .. 64 KiB, three quarters of them under 512 B)
+ * filled with words derived from the node's seed. A step picks a random
+ * slot, verifies and drops the item there, and, while the live total is
+ * under the target, puts a new item in it. The table has about twice as
+ * many slots as items fit in the target, so the live total settles at the
+ * target. Sizes are counted as requested (32 per node + the blob).
+ *
+ * Prints one line at exit:
+ *   RESULT impl=cgc live_mib=.. alloc_mib=.. wall_s=.. cpu_s=.. maxrss_mib=..
+ *          collections=.. checks=.. [collector's own numbers]
+ * Exit status: 0 done, 2 bad usage, 3 a corrupted object, 4 the allocator
+ * returned NULL (the Boehm collector under GC_MAXIMUM_HEAP_SIZE does).
+ */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#ifdef CHURN_BOEHM
+#include <gc.h>
+#define IMPL "boehm"
+#define alloc_scanned(n) GC_MALLOC(n)
+#define alloc_atomic(n) GC_MALLOC_ATOMIC(n)
+#else
+#include "cgc.h"
+#define IMPL "cgc"
+#define alloc_scanned(n) cgc_malloc(n)
+#define alloc_atomic(n) cgc_malloc_atomic(n)
+#endif
+
+typedef struct node {
+    struct node *next;
+    uint64_t *blob;
+    uint64_t words;
+    uint64_t seed;
+} node;
+
+/* The average item, for sizing the table: blobs average
+ * 3/4 * 149 + 3/16 * 2880 + 1/16 * 28672 ≈ 2444 bytes (each range's mean is
+ * 1.5 x the mean of its powers of two), 2.5 nodes per item. */
+#define MEAN_ITEM_BYTES (5 * (2444 + 32) / 2)
+
+/* Multiplier of the fill pattern: word j of a blob is (seed + j) * K. */
+#define FILL_K 0x9E3779B97F4A7C15ull
+
+static uint64_t rng_state;
+
+/* xorshift64*: the generator churn.go reproduces bit for bit. */
+static uint64_t rnd(void)
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 2685821657736338717ull;
+}
+
+/* A blob size: an exponent uniform within the range's powers of two, then a
+ * size uniform within [2^e, 2^(e+1)), rounded up to 16 bytes. Integer-only
+ * so C and Go draw the same sizes. */
+static uint64_t blob_size(void)
+{
+    uint64_t r = rnd(), lo, n;
+    switch (r % 16) {
+    case 0: lo = 13; n = 3; break;                        /* 8 .. 64 KiB, 1/16 */
+    case 1: case 2: case 3: lo = 9; n = 4; break;         /* 512 B .. 8 KiB, 3/16 */
+    default: lo = 4; n = 5; break;                        /* 16 .. 512 B, 3/4 */
+    }
+    uint64_t e = lo + (r >> 8) % n;
+    uint64_t size = (1ull << e) + (r >> 16) % (1ull << e);
+    return (size + 15) & ~15ull;
+}
+
+static void die_null(uint64_t allocated)
+{
+    printf("RESULT impl=%s status=alloc-failed alloc_mib=%" PRIu64 "\n", IMPL, allocated >> 20);
+    fprintf(stderr, "churn: the allocator returned NULL after %" PRIu64 " MiB\n", allocated >> 20);
+    exit(4);
+}
+
+/* Builds one item; adds its bytes to *bytes. */
+static node *make_item(uint64_t *bytes, uint64_t allocated)
+{
+    unsigned k = 1 + (unsigned)(rnd() % 4);
+    node *head = NULL;
+    for (unsigned i = 0; i < k; i++) {
+        node *n = alloc_scanned(sizeof(node));
+        if (!n)
+            die_null(allocated);
+        uint64_t size = blob_size();
+        n->words = size / 8;
+        n->seed = rnd();
+        n->blob = alloc_atomic(size);
+        if (!n->blob)
+            die_null(allocated);
+        for (uint64_t j = 0; j < n->words; j++)
+            n->blob[j] = (n->seed + j) * FILL_K;
+        n->next = head;
+        head = n;
+        *bytes += sizeof(node) + size;
+    }
+    return head;
+}
+
+/* Checks every word of an item; returns its bytes, exits 3 on a mismatch. */
+static uint64_t verify_item(const node *n)
+{
+    uint64_t bytes = 0;
+    for (; n; n = n->next) {
+        for (uint64_t j = 0; j < n->words; j++) {
+            if (n->blob[j] != (n->seed + j) * FILL_K) {
+                fprintf(stderr, "churn: corrupted blob %p word %" PRIu64 "\n", (void *)n->blob, j);
+                exit(3);
+            }
+        }
+        bytes += sizeof(node) + n->words * 8;
+    }
+    return bytes;
+}
+
+static double seconds(const struct timeval *t) { return (double)t->tv_sec + (double)t->tv_usec / 1e6; }
+
+/* The collector's own numbers for the RESULT line. */
+static void print_collector(void)
+{
+#ifdef CHURN_BOEHM
+    printf(" collections=%lu heap_mib=%.1f", (unsigned long)GC_get_gc_no(), (double)GC_get_heap_size() / 1048576);
+#else
+    cgc_memstats m;
+    cgc_read_memstats(&m);
+    printf(" collections=%u sys_mib=%.1f heap_released_mib=%.1f retained_mib=%.1f heap_alloc_mib=%.1f"
+           " next_gc_mib=%.1f mem_limit=%" PRId64 " gc_percent=%d gc_cpu_fraction=%.3f gc_limiter_cycles=%" PRIu64
+           " pause_total_ms=%.1f",
+           m.num_gc, (double)m.sys / 1048576, (double)m.heap_released / 1048576,
+           (double)(m.sys - m.heap_released) / 1048576, (double)m.heap_alloc / 1048576,
+           (double)m.next_gc / 1048576, m.mem_limit, m.gc_percent, m.gc_cpu_fraction,
+           m.gc_limiter_cycles, (double)m.pause_total_ns / 1e6);
+#endif
+}
+
+/* The largest retained memory seen at the samples (cgc: sys - heap_released). */
+#ifndef CHURN_BOEHM
+static uint64_t retained_max;
+#endif
+static void sample_retained(void)
+{
+#ifndef CHURN_BOEHM
+    cgc_memstats m;
+    cgc_read_memstats(&m);
+    if (m.sys - m.heap_released > retained_max)
+        retained_max = m.sys - m.heap_released;
+#endif
+}
+
+int main(int argc, char **argv)
+{
+    uint64_t live_mib = 60, alloc_mib = 4096, seed = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (v && strcmp(a, "--live-mib") == 0)
+            live_mib = strtoull(v, NULL, 10), i++;
+        else if (v && strcmp(a, "--alloc-mib") == 0)
+            alloc_mib = strtoull(v, NULL, 10), i++;
+        else if (v && strcmp(a, "--alloc-gib") == 0)
+            alloc_mib = strtoull(v, NULL, 10) << 10, i++;
+        else if (v && strcmp(a, "--seed") == 0)
+            seed = strtoull(v, NULL, 10), i++;
+        else {
+            fprintf(stderr, "usage: churn [--live-mib N] [--alloc-mib N | --alloc-gib N] [--seed N]\n");
+            return 2;
+        }
+    }
+#ifdef CHURN_BOEHM
+    GC_INIT();
+#endif
+    rng_state = seed * 0x2545F4914F6CDD1Dull + 1;
+    const uint64_t target = live_mib << 20, budget = alloc_mib << 20;
+    const uint64_t nslots = 2 * target / MEAN_ITEM_BYTES + 64;
+    node **slots = alloc_scanned(nslots * sizeof(node *));
+    if (!slots)
+        die_null(0);
+
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    uint64_t live = 0, allocated = 0, checks = 0, next_sample = 0;
+    while (allocated < budget) {
+        uint64_t i = rnd() % nslots;
+        if (slots[i]) {
+            live -= verify_item(slots[i]);
+            slots[i] = NULL;
+            checks++;
+        }
+        if (live < target) {
+            uint64_t bytes = 0;
+            slots[i] = make_item(&bytes, allocated);
+            live += bytes;
+            allocated += bytes;
+        }
+        if (allocated >= next_sample) {
+            sample_retained();
+            next_sample += 16 << 20;
+        }
+    }
+    for (uint64_t i = 0; i < nslots; i++)
+        if (slots[i])
+            verify_item(slots[i]), checks++;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("RESULT impl=%s status=ok live_mib=%.1f alloc_mib=%" PRIu64 " wall_s=%.3f cpu_s=%.3f maxrss_mib=%.1f checks=%" PRIu64,
+           IMPL, (double)live / 1048576, allocated >> 20,
+           (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+           seconds(&ru.ru_utime) + seconds(&ru.ru_stime), (double)ru.ru_maxrss / 1024, checks);
+    print_collector();
+#ifndef CHURN_BOEHM
+    printf(" retained_max_mib=%.1f", (double)retained_max / 1048576);
+#endif
+    printf("\n");
+    return 0;
+}

@@ -1,0 +1,104 @@
+/* test_limit_spiral.c — the death spiral (SPEC §4, CPU limiter): a soft
+ * limit below the live heap must cost throughput, not the program.
+ *
+ * The live heap is 48 MiB and the limit 24 MiB, so every heap goal is the
+ * live heap itself and, without the limiter, the collector would run on
+ * nearly every allocation. The program churns 512 MiB and must complete
+ * within MAX_WALL_S, with
+ *   - memstats gc_cpu_fraction <= MAX_GC_SHARE (the limiter caps collection
+ *     at 50% of the available CPU over about a second, plus slack for the
+ *     window edges),
+ *   - the same share measured from outside the collector's bookkeeping:
+ *     (process CPU from getrusage - the CPU the same mutator work takes
+ *     with libc malloc/free and no collector at all) / (wall x CPUs)
+ *     <= MAX_RUSAGE_SHARE (looser: it also charges cgc's allocation path and
+ *     lazy sweeping, and the difference between allocators, to the GC),
+ *   - gc_limiter_cycles > 0 and /gc/limiter/last-enabled:gc-cycle > 0: the
+ *     limiter's engagement is counted,
+ *   - every blob intact. */
+#define _GNU_SOURCE
+#include "check.h"
+#include "limit/limit_workload.h"
+
+#include <sched.h>
+#include <sys/resource.h>
+
+#define LIVE (48 * MIB)
+#define LIMIT (24 * MIB)
+#define CHURN (512 * MIB)
+#define MAX_GC_SHARE 0.55
+#define MAX_RUSAGE_SHARE 0.60
+/* With the limiter the spiral costs at most about twice the mutator's
+ * time (under a second here); a collector that thrashes would take minutes,
+ * so the run stops at this deadline and fails instead of hanging the CI. */
+#define MAX_WALL_S 20.0
+
+static double cpu_s(int who)
+{
+    struct rusage ru;
+    getrusage(who, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* CPUs the process may use (its affinity mask), as the limiter counts them
+ * where no cgroup CPU quota applies. */
+static int cpus(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0)
+        return 1;
+    int n = CPU_COUNT(&set);
+    return n > 0 ? n : 1;
+}
+
+int main(void)
+{
+    /* The reference: the same mutator work with malloc/free, on this
+     * thread, timed by this thread's CPU clock. */
+    heap ref;
+    double c0 = cpu_s(RUSAGE_THREAD);
+    heap_init(&ref, LIVE, 3, 1);
+    heap_fill(&ref);
+    heap_churn(&ref, CHURN - ref.allocated);
+    double ref_cpu = cpu_s(RUSAGE_THREAD) - c0;
+    CHECK(heap_verify_all(&ref) == 0, "reference run corrupted");
+    for (uint64_t i = 0; i < ref.nslots; i++)
+        free(ref.slots[i]);
+    free(ref.slots);
+
+    /* The spiral. */
+    cgc_set_memory_limit((int64_t)LIMIT);
+    double p0 = cpu_s(RUSAGE_SELF), t0 = now_s();
+    heap h;
+    heap_init(&h, LIVE, 3, 0);
+    heap_fill(&h);
+    while (h.allocated < CHURN && now_s() - t0 < MAX_WALL_S)
+        heap_churn(&h, 4 * MIB);
+    double wall = now_s() - t0, cpu = cpu_s(RUSAGE_SELF) - p0;
+
+    cgc_memstats m;
+    cgc_read_memstats(&m);
+    cgc_metric_sample s = {.name = "/gc/limiter/last-enabled:gc-cycle"};
+    cgc_metrics_read(&s, 1);
+    int n = cpus();
+    double rusage_share = (cpu - ref_cpu) / (wall * n);
+    printf("death spiral: live %.0f MiB, limit %.0f MiB, %.0f MiB churned in %.2f s wall, %.2f s CPU "
+           "(mutator alone %.2f s), %d CPUs; %u collections, gc_cpu_fraction %.3f, share by getrusage %.3f, "
+           "limiter cycles %llu (last %llu), counted memory %.1f MiB\n",
+           mib(LIVE), mib(LIMIT), mib(h.allocated), wall, cpu, ref_cpu, n, m.num_gc, m.gc_cpu_fraction,
+           rusage_share, (unsigned long long)m.gc_limiter_cycles, (unsigned long long)s.value.u64,
+           mib(m.sys - m.heap_released));
+
+    CHECK(heap_verify_all(&h) == 0, "%d blobs corrupted", h.corrupt);
+    CHECK(m.mem_limit == (int64_t)LIMIT, "mem_limit %lld", (long long)m.mem_limit);
+    CHECK(h.allocated >= CHURN, "only %.0f of %.0f MiB churned in %.1f s: the collector thrashes",
+          mib(h.allocated), mib(CHURN), wall);
+    CHECK(m.num_gc > 0, "collections ran");
+    CHECK(m.gc_cpu_fraction <= MAX_GC_SHARE, "gc_cpu_fraction %.3f > %.2f", m.gc_cpu_fraction, MAX_GC_SHARE);
+    CHECK(rusage_share <= MAX_RUSAGE_SHARE, "GC share by getrusage %.3f > %.2f", rusage_share, MAX_RUSAGE_SHARE);
+    CHECK(m.gc_limiter_cycles > 0, "gc_limiter_cycles is 0: the limiter never engaged");
+    CHECK(s.kind == CGC_METRIC_UINT64 && s.value.u64 > 0, "/gc/limiter/last-enabled:gc-cycle %llu",
+          (unsigned long long)s.value.u64);
+    return check_done();
+}
