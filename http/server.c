@@ -171,6 +171,10 @@ static mhd_result handle(void *cls, struct MHD_Connection *c, const char *url, c
                          const char *version, const char *upload_data, size_t *upload_size, void **state)
 {
     mhd_result ret;
+    /* RFC 9112 §3.2: an HTTP/1.1 request without Host is answered 400. */
+    if (strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
+        !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))
+        return answer_text(c, 400, "HTTP/1.1 request without Host\n", NULL, NULL);
     if (refuse(c, method, &ret))
         return ret;
     int w = which(url);
@@ -179,6 +183,14 @@ static mhd_result handle(void *cls, struct MHD_Connection *c, const char *url, c
     char *mem = w == 1 ? vars_mem : metrics_mem;
     long n = render(w, mem, w == 1 ? vars_cap : metrics_cap);
     return answer_doc(c, w, mem, n, MHD_RESPMEM_MUST_COPY);
+}
+
+/* MHD's unescape callback: leaves the URL as sent. Our two paths contain
+ * nothing to unescape, and decoding would let "/debug/vars%00" reach us as
+ * the C string "/debug/vars"; undecoded, anything escaped is simply 404. */
+static size_t keep_escaped(void *cls, struct MHD_Connection *c, char *s)
+{
+    return strlen(s);
 }
 
 /* Parses "host:port", "[ipv6]:port" or ":port" into sa; the host is
@@ -251,6 +263,7 @@ int cgc_http_start(const char *addr)
                                    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
                                    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT,
                                    MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT,
+                                   MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
                                    MHD_OPTION_END);
     if (!daemon_) {
         int e = errno ? errno : EADDRNOTAVAIL;
