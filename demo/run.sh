@@ -523,7 +523,7 @@ main() {
     WORK=$BUILD_DIR/demo-work
     rm -rf "$WORK"; mkdir -p "$WORK"
     BISECT_STEPS=4 BISECT_TRIALS=2
-    [[ $MODE == quick ]] && BISECT_STEPS=3
+    [[ $MODE == quick ]] && BISECT_STEPS=3 BISECT_TRIALS=3
     echo "phase,service,limit_mib,config,env,oom_kills,restarts,requests,completed,failed,req_per_s,avg_ms,p99_ms,peak_mib,runtime_peak_mib,collections,seconds,run" \
         >"$WORK/runs.csv"
     pick_port

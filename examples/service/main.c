@@ -10,6 +10,7 @@
 
 #include <cgc.h>
 #include <errno.h>
+#include <malloc.h>
 #include <microhttpd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,7 +18,6 @@
 #include <string.h>
 
 svc_config svc_cfg;
-char **svc_argv;
 
 /* Reads an integer variable in [lo, hi]; exits with status 2 on a bad
  * value, as cgc does for its own variables: a typo must not pass silently. */
@@ -44,13 +44,19 @@ static const char *env_str(const char *name, const char *def)
 
 int main(int argc, char **argv)
 {
-    svc_argv = argv;
     svc_cfg.host = env_str("HOST", "127.0.0.1");
     svc_cfg.port = env_int("PORT", 8080, 1, 65535);
     svc_cfg.db_path = env_str("DB_PATH", "shop.db");
     svc_cfg.orders = env_int("DEMO_ORDERS", 60000, 12, 10000000);
     svc_cfg.log_requests = env_int("LOG_REQUESTS", 0, 0, 1);
     svc_cfg.db_connections = env_int("DB_CONNECTIONS", 4, 1, 64);
+
+#ifdef M_ARENA_MAX
+    /* What little still uses malloc (libmicrohttpd's connection buffers)
+     * shares one arena instead of one per thread: each arena keeps its
+     * own free pages, which count against the container's limit. */
+    mallopt(M_ARENA_MAX, 1);
+#endif
 
     /* Every JSON value lives in collected memory; jansson's decref frees
      * early when a count reaches zero, the rest is the collector's. */

@@ -8,7 +8,7 @@
  *   POST /orders                        {"customer_id":..,"product_id":..,"quantity":..}
  *   GET  /report                        the large aggregate (report.c)
  *   GET  /healthz
- *   GET  /debug/vars, /metrics          the collector's statistics (cgc_http)
+ *   GET  /debug/vars, /metrics          the collector's statistics (cgc_http_respond)
  *
  * Threads: libmicrohttpd creates its threads itself, so each one registers
  * with cgc the first time it runs a handler (SPEC §3: a thread holding
@@ -27,9 +27,7 @@
 #include <string.h>
 #include <time.h>
 
-#ifdef SVC_HAVE_CGC_HTTP
 #include <cgc_http.h>
-#endif
 
 #define MAX_BODY 65536
 
@@ -181,29 +179,6 @@ static enum MHD_Result create_order(struct MHD_Connection *conn, request *r)
     return send_json(conn, 201, order, NULL);
 }
 
-#ifdef SVC_HAVE_CGC_HTTP
-static enum MHD_Result debug_endpoint(struct MHD_Connection *conn, const char *url)
-{
-    size_t len = 0;
-    char *text = NULL;
-    const char *type = NULL;
-    int status = cgc_http_render(url, &text, &len, &type);
-    if (status <= 0 || !text)
-        return send_error(conn, 500, "cgc_http failed", NULL);
-    /* cgc_http_render's text is malloc memory; copy into our response kind. */
-    char *copy = cgc_malloc_uncollectable(len + 1);
-    memcpy(copy, text, len);
-    free(text);
-    return send_text(conn, status, copy, len, type, NULL);
-}
-#else
-static enum MHD_Result debug_endpoint(struct MHD_Connection *conn, const char *url)
-{
-    if (strcmp(url, "/debug/vars") == 0)
-        return send_json(conn, 200, svc_debug_vars(), NULL);
-    return send_error(conn, 404, "/metrics needs cgc_http (build with CGC_BUILD_HTTP=ON)", NULL);
-}
-#endif
 
 /* Dispatches a complete request; returns the status sent through *status. */
 static enum MHD_Result route(struct MHD_Connection *conn, const char *url, const char *method, request *r,
@@ -212,6 +187,14 @@ static enum MHD_Result route(struct MHD_Connection *conn, const char *url, const
     int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
     json_t *v = NULL;
     *status = 200;
+
+    /* The collector's own endpoints, answered by cgc_http on this server's
+     * connection: one port for the service and its statistics. */
+    if (strcmp(url, "/debug/vars") == 0 || strcmp(url, "/metrics") == 0) {
+        int rc = cgc_http_respond(conn, url, method);
+        if (rc >= 0)
+            return (enum MHD_Result)rc;
+    }
 
     if (strcmp(url, "/orders") == 0) {
         if (!post)
@@ -249,8 +232,6 @@ static enum MHD_Result route(struct MHD_Connection *conn, const char *url, const
         v = svc_get_product(id, status);
     } else if (strcmp(url, "/report") == 0) {
         v = svc_report(status);
-    } else if (strcmp(url, "/debug/vars") == 0 || strcmp(url, "/metrics") == 0) {
-        return debug_endpoint(conn, url);
     } else {
         *status = 404;
         return send_error(conn, 404, "no such endpoint", NULL);

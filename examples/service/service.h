@@ -62,7 +62,4 @@ struct MHD_Daemon *svc_http_start(void);
  * router.c for why uncollectable); returns it and its length in *len. */
 char *svc_json_text(json_t *v, size_t *len);
 
-/* ---- /debug/vars and /metrics when cgc_http is not built (debugvars.c) -- */
-json_t *svc_debug_vars(void);
-
 #endif
