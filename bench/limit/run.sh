@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# bench/limit/run.sh — the soft-limit benchmark (issue 4), one command:
+# the same churn workload (bench/limit/churn.c, churn.go) under the same
+# memory cgroup limit L for cgc, Go and the Boehm collector.
+#
+#   bench/limit/run.sh [--limit-mib 256] [--live-pct 60] [--alloc-gib 4]
+#                      [--runs 3] [--impls "cgc go boehm"] [--timeout 120]
+#                      [--build-dir DIR] [--no-build] [--out DIR]
+#
+# Builds (CMake into build-limit/, Go with `go build`), then runs each
+# configuration --runs times, each in its own fresh memory cgroup of L
+# (bench/limit/cgroup.sh), live heap --live-pct of L:
+#   cgc    off       CGC_MEMLIMIT=off                  (Go's default: no limit)
+#   cgc    soft90    CGC_MEMLIMIT=90% of L (bytes)
+#   cgc    gcoff+L   CGC_GC=off CGC_MEMLIMIT=L
+#   cgc    default   CGC_MEMLIMIT unset (container-aware: 90% of L)
+#   go     default   GOMEMLIMIT unset
+#   go     soft90    GOMEMLIMIT=90% of L
+#   go     gcoff+L   GOGC=off GOMEMLIMIT=L
+#   boehm  default   no limit
+#   boehm  maxheap   GC_MAXIMUM_HEAP_SIZE=L (a hard cap: allocation fails)
+# and prints one table: outcome (completed / OOM-killed / alloc-failed /
+# timeout, with counts), median wall time and CPU of completed runs, median
+# cgroup peak memory (and as % of L), collections; then checks the target
+# (cgc survives every configuration that sets a limit, peak < L, in at most
+# half of Go's wall time with the same limit). Writes DIR/latest.md and
+# DIR/latest.csv (default DIR: bench/limit/results).
+#
+# Exit status: 0 done (the target line says whether it was met), 1 a build
+# or workload failure, 77 no writable memory cgroup here.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+LIMIT_MIB=256 LIVE_PCT=60 ALLOC_GIB=4 RUNS=3 IMPLS="cgc go boehm" TIMEOUT=120
+BUILD=$ROOT/build-limit OUT=$HERE/results DO_BUILD=1
+
+while (($#)); do
+    case $1 in
+    --limit-mib) LIMIT_MIB=$2; shift ;;
+    --live-pct) LIVE_PCT=$2; shift ;;
+    --alloc-gib) ALLOC_GIB=$2; shift ;;
+    --runs) RUNS=$2; shift ;;
+    --impls) IMPLS=$2; shift ;;
+    --timeout) TIMEOUT=$2; shift ;;
+    --build-dir) BUILD=$2; shift ;;
+    --out) OUT=$2; shift ;;
+    --no-build) DO_BUILD=0 ;;
+    -h | --help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+# shellcheck source=cgroup.sh
+source "$HERE/cgroup.sh"
+die() { echo "run.sh: $*" >&2; exit 1; }
+has() { [[ " $IMPLS " == *" $1 "* ]]; }
+
+L=$((LIMIT_MIB << 20))
+L90=$((L * 9 / 10))
+LIVE_MIB=$((LIMIT_MIB * LIVE_PCT / 100))
+ALLOC_MIB=$((ALLOC_GIB << 10))
+BIN_CGC=$BUILD/tests/limit_churn_cgc
+BIN_BOEHM=$BUILD/tests/limit_churn_boehm
+BIN_GO=$BUILD/limit-bench/churn-go
+
+# ---- build -----------------------------------------------------------------
+if ((DO_BUILD)); then
+    echo "== building into $BUILD" >&2
+    cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >"$BUILD.cmake.log" 2>&1 ||
+        die "cmake configure failed: see $BUILD.cmake.log"
+    targets=(limit_churn_cgc)
+    has boehm && targets+=(limit_churn_boehm)
+    cmake --build "$BUILD" -j2 --target "${targets[@]}" >>"$BUILD.cmake.log" 2>&1 ||
+        die "build failed: see $BUILD.cmake.log (Boehm needs libgc-dev)"
+    if has go; then
+        mkdir -p "$BUILD/limit-bench"
+        (cd "$HERE" && GO111MODULE=off GOCACHE=$BUILD/limit-bench/gocache go build -o "$BIN_GO" churn.go) ||
+            die "go build failed (needs golang-go)"
+    fi
+fi
+for i in cgc go boehm; do
+    has $i || continue
+    b=BIN_${i^^}
+    [[ -x ${!b} ]] || die "missing ${!b} (build it, or leave $i out with --impls)"
+done
+
+# ---- the configurations -----------------------------------------------------
+# impl|config|environment (space-separated assignments)
+CONFIGS=()
+has cgc && CONFIGS+=("cgc|off|CGC_MEMLIMIT=off" "cgc|soft90|CGC_MEMLIMIT=$L90"
+    "cgc|gcoff+L|CGC_GC=off CGC_MEMLIMIT=$L" "cgc|default|")
+has go && CONFIGS+=("go|default|" "go|soft90|GOMEMLIMIT=$L90" "go|gcoff+L|GOGC=off GOMEMLIMIT=$L")
+has boehm && CONFIGS+=("boehm|default|" "boehm|maxheap|GC_MAXIMUM_HEAP_SIZE=$L")
+
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
+
+mkdir -p "$OUT"
+CSV=$OUT/latest.csv MD=$OUT/latest.md
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+echo "impl,config,env,run,outcome,status,oom_kills,wall_s,cpu_s,peak_bytes,limit_bytes,collections,maxrss_mib,retained_max_mib" >"$CSV"
+echo "== cgroup limit $LIMIT_MIB MiB, live heap $LIVE_MIB MiB ($LIVE_PCT%), $ALLOC_MIB MiB allocated, $RUNS run(s) each" >&2
+
+for c in "${CONFIGS[@]}"; do
+    IFS='|' read -r impl config envs <<<"$c"
+    b=BIN_${impl^^}
+    for ((r = 1; r <= RUNS; r++)); do
+        # shellcheck disable=SC2086
+        run_in_cgroup --quiet --timeout "$TIMEOUT" --report "$work/report" "$L" -- \
+            env -u CGC_MEMLIMIT -u CGC_GC -u CGC_DEBUG -u GOGC -u GOMEMLIMIT -u GC_MAXIMUM_HEAP_SIZE $envs \
+            "${!b}" --live-mib "$LIVE_MIB" --alloc-mib "$ALLOC_MIB" >"$work/out" 2>"$work/err"
+        rc=$?
+        if ((rc == 77)); then
+            cat "$work/err" >&2
+            exit 77
+        fi
+        # shellcheck disable=SC1091
+        source "$work/report"
+        res=$(grep '^RESULT ' "$work/out" | tail -1)
+        outcome=$CG_VERDICT
+        [[ $CG_STATUS == 4 && $res == *alloc-failed* ]] && outcome=alloc-failed
+        [[ $outcome == failed ]] && { echo "-- $impl $config run $r failed (status $CG_STATUS):" >&2; tail -3 "$work/err" >&2; }
+        wall=$CG_WALL_S cpu= gc= rss= ret=
+        if [[ $outcome == completed ]]; then
+            wall=$(field wall_s "$res") cpu=$(field cpu_s "$res") gc=$(field collections "$res")
+            rss=$(field maxrss_mib "$res") ret=$(field retained_max_mib "$res")
+        fi
+        echo "$impl,$config,\"$envs\",$r,$outcome,$CG_STATUS,$CG_OOM_KILLS,$wall,$cpu,$CG_PEAK_BYTES,$L,$gc,$rss,$ret" >>"$CSV"
+        printf '   %-6s %-8s run %d: %-12s wall %6ss  peak %4d MiB  %s\n' "$impl" "$config" "$r" "$outcome" \
+            "$wall" $((CG_PEAK_BYTES >> 20)) "${gc:+$gc collections}" >&2
+    done
+done
+
+table() {
+    local cfg impl config envs
+    echo "| impl | config | environment | outcome (runs) | wall s (median) | CPU s | cgroup peak MiB | peak / limit | collections |"
+    echo "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"
+    for cfg in "${CONFIGS[@]}"; do
+        IFS='|' read -r impl config envs <<<"$cfg"
+        awk -F, -v i="$impl" -v c="$config" -v L="$L" -v envs="${envs:-(none)}" '
+            function med(a, n,   t, j, k) {   # median of a[1..n]
+                if (!n) return "-"
+                for (j = 1; j <= n; j++) for (k = j + 1; k <= n; k++) if (a[k] < a[j]) { t = a[j]; a[j] = a[k]; a[k] = t }
+                return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+            }
+            $1 == i && $2 == c {
+                runs++; out[$5]++
+                np++; p[np] = $10
+                if ($5 == "completed") { nw++; w[nw] = $8; cp[nw] = $9; g[nw] = $12 }
+            }
+            END {
+                s = ""
+                for (o in out) s = s (s == "" ? "" : ", ") o " " out[o] "/" runs
+                mp = med(p, np)
+                printf "| %s | %s | `%s` | %s | %s | %s | %.0f | %.0f%% | %s |\n", i, c, envs, s,
+                    med(w, nw), med(cp, nw), mp / 1048576, 100 * mp / L, med(g, nw)
+            }' "$CSV"
+    done
+}
+# The target (issue 4): every cgc configuration that sets a limit completes
+# every run with peak < L, in at most half of Go's median wall time with
+# the same limit (cgc's default sets 90% of L, as go soft90 does).
+target() {
+    local ok=1 line c g
+    for pair in "soft90 soft90" "gcoff+L gcoff+L" "default soft90"; do
+        read -r c g <<<"$pair"
+        line=$(awk -F, -v c="$c" -v g="$g" -v L="$L" '
+            $1 == "cgc" && $2 == c { n++; if ($5 == "completed" && $10 < L) { ok++; w[ok] = $8 } }
+            $1 == "go" && $2 == g && $5 == "completed" { gn++; gw[gn] = $8 }
+            function med(a, n,   t, j, k) {
+                if (!n) return -1
+                for (j = 1; j <= n; j++) for (k = j + 1; k <= n; k++) if (a[k] < a[j]) { t = a[j]; a[j] = a[k]; a[k] = t }
+                return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+            }
+            END {
+                cw = (ok == n && n) ? med(w, ok) : -1; goW = med(gw, gn)
+                verdict = (ok == n && n && goW > 0 && cw <= goW / 2) ? "MET" : "NOT MET"
+                if (n && ok == n && goW < 0) verdict = "MET (go did not complete)"
+                printf "cgc %s vs go %s: cgc completed %d/%d under the limit, wall %s s vs go %s s (ratio %s): %s\n", c, g, ok, n,
+                    cw < 0 ? "-" : cw, goW < 0 ? "-" : goW, (cw > 0 && goW > 0) ? sprintf("%.2f", cw / goW) : "-", verdict
+            }' "$CSV")
+        echo "- $line"
+        [[ $line == *": MET"* ]] || ok=0
+    done
+    ((ok)) && echo "- **target met**" || echo "- **target not met**"
+}
+
+{
+    echo "# Soft-limit benchmark: churn under a memory cgroup"
+    echo
+    echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet HEAD -- src 2>/dev/null || echo ' (src/ modified)')"
+    echo "- command: \`bench/limit/run.sh --limit-mib $LIMIT_MIB --live-pct $LIVE_PCT --alloc-gib $ALLOC_GIB --runs $RUNS\`"
+    echo "- machine: $(nproc) CPUs, $(uname -r), cgroup v${CG_VERSION:-?}; load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "- workload: live heap $LIVE_MIB MiB ($LIVE_PCT% of the $LIMIT_MIB MiB cgroup limit), $ALLOC_MIB MiB allocated in objects of 16 B .. 64 KiB, every object verified"
+    echo "- wall, CPU and collections are medians over completed runs; peak is the cgroup's own high-water mark (memory.max_usage_in_bytes / memory.peak), median over all runs"
+    echo
+    table
+    echo
+    echo "Target (issue 4):"
+    echo
+    target
+} >"$MD"
+cat "$MD"
+echo >&2
+echo "wrote $MD and $CSV" >&2
