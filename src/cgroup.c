@@ -11,249 +11,389 @@
  * A limit set on any ancestor also applies, so we walk from the process's
  * directory up to the mount point and take the smallest limit. v2 writes
  * "max" for none; v1 writes a huge number (PAGE_COUNTER_MAX pages, about
- * 2^63 rounded down to a page), so anything at or above 2^62 means none.
+ * 2^63 rounded down to a page: 9223372036854771712 with 4 KiB pages), so
+ * anything at or above 2^62 means none.
+ *
+ * Everything here reads small kernel files with fixed buffers and no heap
+ * (cgc calls it while initialising, and later from its background thread).
+ * The buffers are static rather than on the stack, because the first
+ * allocation may come from a thread with a small stack; a mutex makes the
+ * two callers safe against each other.
  */
 #define _GNU_SOURCE
 #include "cgroup.h"
 
 #include <limits.h>
-#include <stdbool.h>
+#include <pthread.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define UNLIMITED_V1 ((int64_t)1 << 62)
 
-typedef struct hierarchy {
-    char mount[PATH_MAX];   /* where it is mounted */
-    char root[PATH_MAX];    /* the part of the hierarchy the mount shows */
-    char path[PATH_MAX];    /* the process's cgroup, from /proc/self/cgroup */
-    int  found;
-} hierarchy;
+/* Scratch space for one lookup (about 30 KiB), guarded by scratch_lock. */
+static struct {
+    char line[8192];            /* one line of a /proc file */
+    char file[PATH_MAX];        /* a file name being opened */
+    char cgpath[PATH_MAX];      /* the process's cgroup, from /proc/self/cgroup */
+    char mount[PATH_MAX];       /* where the hierarchy is mounted (with root prefix) */
+    char dir[PATH_MAX];         /* the directory being read in a walk */
+    char value[256];            /* a limit file's first line */
+    char value2[256];
+} s;
+static pthread_mutex_t scratch_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Reads one line of a small file into buf; 0 on success. */
-static int read_line(const char *path, char *buf, size_t n)
+/* ---- reading files ------------------------------------------------------ */
+
+/* Reads the next line of f into buf without its newline; returns 0 at end
+ * of file. A line longer than buf is skipped whole: a truncated line could
+ * be misread (its tail even looks like a line of its own). */
+static int next_line(FILE *f, char *buf, size_t n)
+{
+    while (fgets(buf, (int)n, f)) {
+        size_t len = strlen(buf);
+        if (len && buf[len - 1] == '\n') {
+            buf[len - 1] = 0;
+            return 1;
+        }
+        int c = getc(f);
+        if (c == EOF || c == '\n')
+            return 1;   /* the line fitted exactly, or the file ends without a newline */
+        while (c != EOF && c != '\n')
+            c = getc(f);
+    }
+    return 0;
+}
+
+/* Reads the first line of a small file into buf; 0 on success. */
+static int read_first_line(const char *path, char *buf, size_t n)
 {
     FILE *f = fopen(path, "re");
     if (!f)
         return -1;
-    int ok = fgets(buf, (int)n, f) != NULL;
+    int ok = next_line(f, buf, n);
     fclose(f);
-    if (!ok)
+    return ok ? 0 : -1;
+}
+
+/* ---- pure line parsers --------------------------------------------------- */
+
+/* True if the comma-separated list contains `name` as a whole item. */
+static bool list_has(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; p && *p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == n && strncmp(p, name, n) == 0)
+            return true;
+        p = comma ? comma + 1 : NULL;
+    }
+    return false;
+}
+
+const char *cgc__cgroup_proc_line(char *line, const char *controller)
+{
+    /* hierarchy-id:controller-list:path — the path may itself hold ':'. */
+    char *c1 = strchr(line, ':');
+    char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    if (!c2)
+        return NULL;
+    *c1 = *c2 = 0;
+    const char *ctrls = c1 + 1, *path = c2 + 1;
+    if (*path != '/')
+        return NULL;
+    if (!controller)
+        return strcmp(line, "0") == 0 && *ctrls == 0 ? path : NULL;
+    return list_has(ctrls, controller) ? path : NULL;
+}
+
+/* Decodes mountinfo's octal escapes (\040 space, \011 tab, \012 newline,
+ * \134 backslash) in place. */
+static void unescape(char *p)
+{
+    char *out = p;
+    while (*p) {
+        if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' && p[3] >= '0' &&
+            p[3] <= '7') {
+            char c = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+            if (c) {
+                *out++ = c;
+                p += 4;
+                continue;
+            }
+        }
+        *out++ = *p++;
+    }
+    *out = 0;
+}
+
+int cgc__cgroup_mountinfo_line(char *line, const char *controller, char **root, char **mountpoint)
+{
+    /* id parent major:minor root mountpoint options [optional...] - fstype source superopts */
+    char *field[6] = {0};
+    char *save = NULL, *tok = strtok_r(line, " ", &save);
+    for (int i = 0; tok && i < 6; i++, tok = strtok_r(NULL, " ", &save))
+        field[i] = tok;
+    if (!field[5])
         return -1;
-    buf[strcspn(buf, "\n")] = 0;
+    while (tok && strcmp(tok, "-") != 0)
+        tok = strtok_r(NULL, " ", &save);   /* optional fields, e.g. "shared:5" */
+    if (!tok)
+        return -1;
+    char *fstype = strtok_r(NULL, " ", &save);
+    char *source = fstype ? strtok_r(NULL, " ", &save) : NULL;
+    char *superopts = source ? strtok_r(NULL, " ", &save) : NULL;
+    bool match;
+    if (!fstype)
+        return -1;
+    if (!controller)
+        match = strcmp(fstype, "cgroup2") == 0;
+    else
+        match = strcmp(fstype, "cgroup") == 0 && superopts && list_has(superopts, controller);
+    if (!match || field[3][0] != '/' || field[4][0] != '/')
+        return -1;
+    unescape(field[3]);
+    unescape(field[4]);
+    *root = field[3];
+    *mountpoint = field[4];
     return 0;
 }
 
-/* Finds the process's cgroup path for v2 (controller == NULL) or for the v1
- * hierarchy that has `controller`. */
-static int proc_cgroup_path(const char *root, const char *controller, char *out, size_t n)
+int64_t cgc__cgroup_parse_limit(const char *str, int version)
 {
-    char file[PATH_MAX], line[4096];
-    snprintf(file, sizeof file, "%s/proc/self/cgroup", root);
-    FILE *f = fopen(file, "re");
+    if (version == 2 && strcmp(str, "max") == 0)
+        return -1;
+    if (*str < '0' || *str > '9')
+        return -2;
+    uint64_t v = 0;
+    for (; *str >= '0' && *str <= '9'; str++) {
+        if (v > (uint64_t)INT64_MAX / 10)
+            return -1;   /* beyond any real limit: the unlimited sentinel */
+        v = v * 10 + (uint64_t)(*str - '0');
+    }
+    if (*str)
+        return -2;
+    if (v > (uint64_t)INT64_MAX || (version == 1 && v >= (uint64_t)UNLIMITED_V1))
+        return -1;
+    return (int64_t)v;
+}
+
+/* A non-negative decimal number that fits in int64, or -1. */
+static int64_t plain_number(const char *p)
+{
+    if (*p < '0' || *p > '9')
+        return -1;
+    int64_t v = 0;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (v > (INT64_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (*p - '0');
+    }
+    return *p ? -1 : v;
+}
+
+int cgc__cgroup_quota_cpus(const char *quota, const char *period)
+{
+    int64_t q = plain_number(quota), p = plain_number(period);
+    if (q <= 0 || p <= 0)
+        return 0;   /* "max", "-1" or garbage: no quota */
+    /* ceil(q / p) without overflowing q + p - 1 */
+    int64_t n = q / p + (q % p != 0);
+    return n > INT_MAX ? INT_MAX : (int)n;
+}
+
+/* ---- finding the process's cgroup directory ----------------------------- */
+
+/* True if `root` is `path` or a whole-component prefix of it. */
+static bool path_under(const char *path, const char *root)
+{
+    size_t n = strlen(root);
+    if (strcmp(root, "/") == 0)
+        return true;
+    return strncmp(path, root, n) == 0 && (path[n] == 0 || path[n] == '/');
+}
+
+/* Sets s.mount to the directory of the process's cgroup in the v1
+ * hierarchy holding `controller` (v2 if NULL) and s.dir to the directory of
+ * the process's own cgroup under it. Returns 0, or -1 if the hierarchy is
+ * not mounted or the process is not listed in it. Holds scratch_lock. */
+static int locate(const char *root, const char *controller)
+{
+    snprintf(s.file, sizeof s.file, "%s/proc/self/cgroup", root);
+    FILE *f = fopen(s.file, "re");
     if (!f)
         return -1;
     int found = -1;
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\n")] = 0;
-        char *c1 = strchr(line, ':');
-        char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-        if (!c2)
-            continue;
-        *c1 = *c2 = 0;
-        const char *ctrls = c1 + 1, *path = c2 + 1;
-        bool match = false;
-        if (!controller) {
-            match = strcmp(line, "0") == 0 && *ctrls == 0;
-        } else {
-            char tmp[1024];
-            snprintf(tmp, sizeof tmp, "%s", ctrls);
-            for (char *save = NULL, *tok = strtok_r(tmp, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-                match |= strcmp(tok, controller) == 0;
-        }
-        if (match) {
-            snprintf(out, n, "%s", path);
+    while (found < 0 && next_line(f, s.line, sizeof s.line)) {
+        const char *p = cgc__cgroup_proc_line(s.line, controller);
+        if (p && strlen(p) < sizeof s.cgpath) {
+            strcpy(s.cgpath, p);
             found = 0;
-            break;
         }
     }
     fclose(f);
-    return found;
-}
+    if (found < 0)
+        return -1;
 
-/* Finds the mount of a v2 hierarchy (controller NULL) or of the v1
- * hierarchy with `controller` in its super options. */
-static int find_mount(const char *root, const char *controller, hierarchy *h)
-{
-    char file[PATH_MAX], line[8192];
-    snprintf(file, sizeof file, "%s/proc/self/mountinfo", root);
-    FILE *f = fopen(file, "re");
+    /* Of the mounts of this hierarchy (bind mounts may repeat it), take the
+     * one whose root is the longest prefix of our path; if none is (the
+     * mount shows a part of the tree we are not in), the first, read at its
+     * top. */
+    snprintf(s.file, sizeof s.file, "%s/proc/self/mountinfo", root);
+    f = fopen(s.file, "re");
     if (!f)
         return -1;
-    int found = -1;
-    while (fgets(line, sizeof line, f)) {
-        /* id parent major:minor root mountpoint options [optional...] - fstype source superopts */
-        char *fields[6] = {0};
-        char *save = NULL, *tok = strtok_r(line, " \n", &save);
-        for (int i = 0; tok && i < 6; i++, tok = strtok_r(NULL, " \n", &save))
-            fields[i] = tok;
-        if (!fields[4])
+    size_t best = 0;
+    bool have_mount = false, have_prefix = false;
+    s.dir[0] = 0;
+    while (next_line(f, s.line, sizeof s.line)) {
+        char *mroot, *mpoint;
+        if (cgc__cgroup_mountinfo_line(s.line, controller, &mroot, &mpoint) != 0)
             continue;
-        while (tok && strcmp(tok, "-") != 0)
-            tok = strtok_r(NULL, " \n", &save);
-        if (!tok)
-            continue;
-        char *fstype = strtok_r(NULL, " \n", &save);
-        char *source = strtok_r(NULL, " \n", &save);
-        char *superopts = strtok_r(NULL, " \n", &save);
-        (void)source;
-        if (!fstype)
-            continue;
-        bool match = false;
-        if (!controller) {
-            match = strcmp(fstype, "cgroup2") == 0;
-        } else if (strcmp(fstype, "cgroup") == 0 && superopts) {
-            for (char *s2 = NULL, *o = strtok_r(superopts, ",", &s2); o; o = strtok_r(NULL, ",", &s2))
-                match |= strcmp(o, controller) == 0;
-        }
-        if (match) {
-            snprintf(h->root, sizeof h->root, "%s", fields[3]);
-            snprintf(h->mount, sizeof h->mount, "%s%s", root, fields[4]);
-            found = 0;
-            break;
+        size_t rl = strlen(mroot);
+        bool under = path_under(s.cgpath, mroot);
+        if ((under && (!have_prefix || rl > best)) || !have_mount) {
+            if (snprintf(s.mount, sizeof s.mount, "%s%s", root, mpoint) >= (int)sizeof s.mount)
+                continue;
+            if (strcmp(mpoint, "/") == 0)
+                s.mount[strlen(root)] = 0;   /* mounted at "/": no trailing slash */
+            /* The part of our path below the mount's root; a path leaving
+             * the visible tree ("/../x" in a cgroup namespace) is read at
+             * the mount's top. */
+            const char *rel = "";
+            if (under && !strstr(s.cgpath, "/.."))
+                rel = strcmp(mroot, "/") == 0 ? s.cgpath : s.cgpath + rl;
+            if (strcmp(rel, "/") == 0)
+                rel = "";
+            if (snprintf(s.dir, sizeof s.dir, "%s%s", s.mount, rel) >= (int)sizeof s.dir)
+                snprintf(s.dir, sizeof s.dir, "%s", s.mount);
+            have_mount = true;
+            have_prefix |= under;
+            if (under)
+                best = rl;
         }
     }
     fclose(f);
-    return found;
+    return have_mount ? 0 : -1;
 }
 
-/* The directory of the process's cgroup under the mount point. */
-static void cgroup_dir(const hierarchy *h, char *out, size_t n)
+/* Moves s.dir one level up, not above s.mount; returns false at the top. */
+static bool dir_up(void)
 {
-    const char *rel = h->path;
-    size_t rl = strlen(h->root);
-    if (strcmp(h->root, "/") != 0 && strncmp(rel, h->root, rl) == 0)
-        rel += rl;   /* the mount shows only the subtree from root */
-    if (strcmp(rel, "/") == 0)
-        rel = "";
-    snprintf(out, n, "%s%s", h->mount, rel);
+    size_t ml = strlen(s.mount), dl = strlen(s.dir);
+    if (dl <= ml)
+        return false;
+    char *slash = strrchr(s.dir, '/');
+    if (!slash || (size_t)(slash - s.dir) < ml)
+        return false;
+    *slash = 0;
+    return true;
 }
 
-/* Parses a limit file's value: -1 for none. */
-static int64_t parse_limit(const char *s, int version)
+/* Reads dir/name's first line into buf; 0 on success. */
+static int read_in_dir(const char *name, char *buf, size_t n)
 {
-    if (strcmp(s, "max") == 0)
+    if (snprintf(s.file, sizeof s.file, "%s/%s", s.dir, name) >= (int)sizeof s.file)
         return -1;
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    if (end == s || *end || v < 0)
-        return -1;
-    if (version == 1 && v >= UNLIMITED_V1)
-        return -1;
-    return v;
+    return read_first_line(s.file, buf, n);
 }
 
-/* Walks from dir up to the mount point, taking the smallest limit in
- * `file`. */
-static void walk_limits(const char *mount, const char *dir, const char *file, int version,
-                        cgc__cgroup_limit *out)
+/* ---- memory limit -------------------------------------------------------- */
+
+/* Walks from s.dir up to s.mount, keeping the smallest limit in `name`. */
+static void walk_memory(const char *name, int version, cgc__cgroup_limit *out)
 {
-    char d[PATH_MAX], p[PATH_MAX + 64], line[128];
-    snprintf(d, sizeof d, "%s", dir);
-    size_t ml = strlen(mount);
-    for (;;) {
-        snprintf(p, sizeof p, "%s/%s", d, file);
-        if (read_line(p, line, sizeof line) == 0) {
-            int64_t v = parse_limit(line, version);
-            if (v >= 0 && (out->bytes < 0 || v < out->bytes)) {
-                out->bytes = v;
-                snprintf(out->path, sizeof out->path, "%s", p);
-            }
+    do {
+        if (read_in_dir(name, s.value, sizeof s.value) != 0)
+            continue;
+        int64_t v = cgc__cgroup_parse_limit(s.value, version);
+        if (v == -2)
+            continue;
+        out->version = version;
+        if (v >= 0 && (out->bytes < 0 || v < out->bytes)) {
+            out->bytes = v;
+            snprintf(out->path, sizeof out->path, "%s", s.file);
         }
-        if (strlen(d) <= ml)
-            break;
-        char *slash = strrchr(d, '/');
-        if (!slash || (size_t)(slash - d) < ml)
-            break;
-        *slash = 0;
-    }
+    } while (dir_up());
 }
 
 void cgc__cgroup_memory_limit_at(const char *root, cgc__cgroup_limit *out)
 {
-    memset(out, 0, sizeof *out);
     out->bytes = -1;
-    hierarchy h;
-    char dir[PATH_MAX * 2];
-    memset(&h, 0, sizeof h);
-    if (find_mount(root, "memory", &h) == 0 && proc_cgroup_path(root, "memory", h.path, sizeof h.path) == 0) {
-        out->version = 1;
-        cgroup_dir(&h, dir, sizeof dir);
-        walk_limits(h.mount, dir, "memory.limit_in_bytes", 1, out);
-        return;
-    }
-    memset(&h, 0, sizeof h);
-    if (find_mount(root, NULL, &h) == 0 && proc_cgroup_path(root, NULL, h.path, sizeof h.path) == 0) {
-        out->version = 2;
-        cgroup_dir(&h, dir, sizeof dir);
-        walk_limits(h.mount, dir, "memory.max", 2, out);
-    }
+    out->version = 0;
+    out->path[0] = 0;
+    pthread_mutex_lock(&scratch_lock);
+    if (locate(root, "memory") == 0)
+        walk_memory("memory.limit_in_bytes", 1, out);
+    if (out->version == 0 && locate(root, NULL) == 0)
+        walk_memory("memory.max", 2, out);
+    pthread_mutex_unlock(&scratch_lock);
 }
 
-/* CPUs from a quota/period pair, rounded up; 0 for none. */
-static int quota_cpus(long long quota, long long period)
+/* ---- CPU quota ----------------------------------------------------------- */
+
+/* Walks from s.dir up to s.mount, keeping the smallest CPU quota: v1 reads
+ * two files, v2 one ("quota period"). Returns 0 if none. */
+static int walk_cpu(int version)
 {
-    if (quota <= 0 || period <= 0)
-        return 0;
-    return (int)((quota + period - 1) / period);
+    int best = 0;
+    do {
+        int n = 0;
+        if (version == 1) {
+            if (read_in_dir("cpu.cfs_quota_us", s.value, sizeof s.value) == 0 &&
+                read_in_dir("cpu.cfs_period_us", s.value2, sizeof s.value2) == 0)
+                n = cgc__cgroup_quota_cpus(s.value, s.value2);
+        } else if (read_in_dir("cpu.max", s.value, sizeof s.value) == 0) {
+            char *sp = strchr(s.value, ' ');
+            if (sp) {
+                *sp = 0;
+                n = cgc__cgroup_quota_cpus(s.value, sp + 1);
+            }
+        }
+        if (n > 0 && (best == 0 || n < best))
+            best = n;
+    } while (dir_up());
+    return best;
 }
 
 int cgc__cgroup_cpu_quota_at(const char *root)
 {
-    hierarchy h;
-    char dir[PATH_MAX * 2], p[PATH_MAX * 2 + 32], line[128];
-    memset(&h, 0, sizeof h);
-    if (find_mount(root, "cpu", &h) == 0 && proc_cgroup_path(root, "cpu", h.path, sizeof h.path) == 0) {
-        cgroup_dir(&h, dir, sizeof dir);
-        long long q = -1, per = 0;
-        snprintf(p, sizeof p, "%s/cpu.cfs_quota_us", dir);
-        if (read_line(p, line, sizeof line) == 0)
-            q = atoll(line);
-        snprintf(p, sizeof p, "%s/cpu.cfs_period_us", dir);
-        if (read_line(p, line, sizeof line) == 0)
-            per = atoll(line);
-        return quota_cpus(q, per);
-    }
-    memset(&h, 0, sizeof h);
-    if (find_mount(root, NULL, &h) == 0 && proc_cgroup_path(root, NULL, h.path, sizeof h.path) == 0) {
-        cgroup_dir(&h, dir, sizeof dir);
-        snprintf(p, sizeof p, "%s/cpu.max", dir);
-        if (read_line(p, line, sizeof line) == 0) {
-            char q[32] = "", per[32] = "";
-            if (sscanf(line, "%31s %31s", q, per) == 2 && strcmp(q, "max") != 0)
-                return quota_cpus(atoll(q), atoll(per));
-        }
-    }
-    return 0;
+    int n = 0;
+    pthread_mutex_lock(&scratch_lock);
+    if (locate(root, "cpu") == 0)
+        n = walk_cpu(1);
+    if (n == 0 && locate(root, NULL) == 0)
+        n = walk_cpu(2);
+    pthread_mutex_unlock(&scratch_lock);
+    return n;
 }
 
-int cgc__usable_cpus(void)
+int cgc__usable_cpus_at(const char *root, int affinity)
+{
+    int n = affinity > 0 ? affinity : 1;
+    int q = cgc__cgroup_cpu_quota_at(root);
+    return q > 0 && q < n ? q : n;
+}
+
+int cgc__affinity_cpus(void)
 {
     int n = 0;
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof set, &set) == 0)
         n = CPU_COUNT(&set);
-    if (n <= 0) {
+    if (n <= 0) {   /* more CPUs than a cpu_set_t holds, or no affinity call */
         long c = sysconf(_SC_NPROCESSORS_ONLN);
         n = c > 0 ? (int)c : 1;
     }
-    int q = cgc__cgroup_cpu_quota_at("");
-    if (q > 0 && q < n)
-        n = q;
     return n;
+}
+
+int cgc__usable_cpus(void)
+{
+    return cgc__usable_cpus_at("", cgc__affinity_cpus());
 }
 
 int64_t cgc__physical_memory(void)

@@ -4,6 +4,7 @@
 #ifndef CGC_CONFIG_H
 #define CGC_CONFIG_H
 
+#include <signal.h>
 #include <stdint.h>
 
 /* Where the soft limit came from; printed in the first gctrace line. */
@@ -19,6 +20,7 @@ typedef struct cgc__config {
     int64_t memlimit;            /* bytes; INT64_MAX = no limit */
     cgc__limit_source memlimit_source;
     int     memlimit_percent;    /* for N% / auto: N (so the limit can follow the container) */
+    int     memlimit_auto;       /* 1: auto (also when unset): 90% of the container, none outside */
     int     memlimit_follow;     /* 1: re-read the container limit periodically (N%/auto) */
     int64_t container_limit;     /* bytes, or -1 if none found */
     int     gc_percent;          /* CGC_GC; -1 = off; default 100 */
@@ -30,18 +32,49 @@ typedef struct cgc__config {
     int     sig_suspend;         /* CGC_SIG_SUSPEND, 0 = default */
     int     sig_restart;         /* CGC_SIG_RESTART, 0 = default */
     char    limit_reason[192];   /* human text: which limit was chosen and why */
+    const char *root;            /* file system prefix for the cgroup files: "" (tests: a fixture) */
 } cgc__config;
+
+/* The stop-the-world signals used when CGC_SIG_SUSPEND / CGC_SIG_RESTART
+ * are unset (sig_suspend / sig_restart == 0). */
+#define CGC__SIG_SUSPEND_DEFAULT SIGPWR
+#define CGC__SIG_RESTART_DEFAULT SIGXCPU
 
 /* Reads every variable of the options table. On an invalid value prints one
  * line naming the variable, the value and the accepted forms, then exit(2). */
 void cgc__config_load(cgc__config *cfg);
+/* The same, reading the cgroup files under `root` (tests: a fixture tree);
+ * cfg->root keeps it for cgc__config_refresh_limit. */
+void cgc__config_load_at(cgc__config *cfg, const char *root);
 
 /* The pure parsers behind the table (0 on success, -1 if malformed), for
  * tests and the fuzz target. */
 int cgc__parse_bytes(const char *s, int64_t *out);
+/* off: *is_off = 1, *out = INT64_MAX; auto: *percent = -90 (90% of the
+ * container's limit, none outside one); N%: *percent = N; bytes: *out. */
 int cgc__parse_memlimit(const char *s, int64_t *out, int *percent, int *is_off);
+/* Sets only the known names present; leaves the others as they were. */
 int cgc__parse_debug(const char *s, int *gctrace, int *scavtrace);
 int cgc__parse_addr(const char *s);
+/* CGC_GC: off → -1, or a non-negative integer. */
+int cgc__parse_gc(const char *s, int *percent);
+/* CGC_MARKERS: 1 .. CGC__MAX_MARKERS. */
+int cgc__parse_markers(const char *s, int *n);
+#define CGC__MAX_MARKERS 256
+/* A stop-the-world signal: 1..SIGRTMAX, not SIGKILL, SIGSTOP, SIGSEGV,
+ * SIGBUS (cgc must be able to catch it, and faults must stay faults). */
+int cgc__parse_signal(const char *s, int *sig);
+
+/* Sets cfg->memlimit, memlimit_source, memlimit_follow, container_limit
+ * and limit_reason from the parsed CGC_MEMLIMIT (`value`, NULL if unset),
+ * the container limit `cg` and physical memory `phys` (-1 if unknown).
+ * Pure: config_load feeds it the real system, tests their own inputs. */
+struct cgc__cgroup_limit;
+void cgc__config_resolve_limit(cgc__config *cfg, const char *value, const struct cgc__cgroup_limit *cg,
+                               int64_t phys);
+/* The soft limit for cfg's N% / auto given a container limit and physical
+ * memory: INT64_MAX for none, -1 to keep the current one (cg unreadable). */
+int64_t cgc__config_limit_for(const cgc__config *cfg, const struct cgc__cgroup_limit *cg, int64_t phys);
 
 /* Re-reads the container memory limit for N%/auto limits; returns the new
  * soft limit in bytes (INT64_MAX if none), or -1 if it could not be read. */
