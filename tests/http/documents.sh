@@ -20,6 +20,8 @@ srv_pid=$SRV_PID
 trap "kill $srv_pid 2>/dev/null" EXIT
 read -r -t 20 word port <&"${SRV[0]}" || fail "server did not start"
 [ "$word" = port ] && [ "$port" -gt 0 ] || fail "server said '$word $port'"
+read -r -t 20 word appport <&"${SRV[0]}" || fail "no application port"
+[ "$word" = appport ] || fail "server said '$word $appport'"
 base=http://127.0.0.1:$port
 tmp=$(mktemp -d)
 trap 'kill $srv_pid 2>/dev/null; rm -rf "$tmp"' EXIT
@@ -77,6 +79,16 @@ code=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' "$base/debug/pprof")
 code=$(curl -sS --max-time 5 -X POST -D "$tmp/ph" -o /dev/null -w '%{http_code}' "$base/debug/vars")
 [ "$code" = 405 ] || fail "POST /debug/vars: $code"
 grep -qi '^allow: GET, HEAD' "$tmp/ph" || fail "405 without Allow"
+
+# ---- the same documents through the application's own MHD daemon ----------
+app=http://127.0.0.1:$appport
+curl -sS --max-time 5 "$app/debug/vars" | jq -e '.memstats.NumGC > 0 and (.memstats.PauseNs | length == 256)' >/dev/null ||
+    fail "cgc_http_respond /debug/vars"
+curl -sS --max-time 5 -o "$tmp/appmetrics.txt" "$app/metrics" || fail "cgc_http_respond /metrics"
+python3 "$dir/promparse.py" "$tmp/appmetrics.txt" >/dev/null || fail "cgc_http_respond /metrics: strict parser"
+[ "$(curl -sS --max-time 5 "$app/other")" = "app 404" ] || fail "cgc_http_respond took a path not its own"
+code=$(curl -sS --max-time 5 -X DELETE -o /dev/null -w '%{http_code}' "$app/metrics")
+[ "$code" = 405 ] || fail "cgc_http_respond DELETE: $code"
 
 # ---- /debug/vars equals cgc_read_memstats at the same moment -------------
 # Quiesced (nothing allocates), the program reads its memstats, the test

@@ -72,6 +72,7 @@ def main(server):
         word, port = p.stdout.readline().split()
         port = int(port)
         assert word == "port"
+        p.stdout.readline()  # the application's port, not used here
         run(port)
         check(p.poll() is None, "server process still running after the hostile clients")
         st, doc = get_vars(port)

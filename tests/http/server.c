@@ -7,11 +7,17 @@
  *   quiesce  stop the allocating thread, then print "quiet" — from then on
  *            nothing allocates, so counters cannot move between two reads;
  *   stats    print "stats" and the memstats fields the test compares;
- *   quit     stop the endpoint and exit 0 (also on end of input). */
+ *   quit     stop the endpoint and exit 0 (also on end of input).
+ *
+ * It also runs an "application" libmicrohttpd daemon of its own that hands
+ * our two paths to cgc_http_respond and answers everything else itself
+ * ("app 404"); its port is printed as "appport N". */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+
+#include <microhttpd.h>
 
 #include <cgc.h>
 #include <cgc_http.h>
@@ -34,6 +40,20 @@ static void *allocator(void *arg)
         window[i++ % 64] = node;
     }
     return NULL;
+}
+
+/* The application's request handler: cgc_http's paths first, then its own. */
+static enum MHD_Result app_handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                   const char *version, const char *upload_data, size_t *upload_size, void **state)
+{
+    int r = cgc_http_respond(c, url, method);
+    if (r != -1)
+        return (enum MHD_Result)r;
+    static char text[] = "app 404\n";
+    struct MHD_Response *resp = MHD_create_response_from_buffer(sizeof text - 1, text, MHD_RESPMEM_PERSISTENT);
+    enum MHD_Result ret = MHD_queue_response(c, 404, resp);
+    MHD_destroy_response(resp);
+    return ret;
 }
 
 /* Prints the fields /debug/vars must match. */
@@ -64,6 +84,13 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("port %d\n", cgc_http_port());
+    struct MHD_Daemon *app = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL,
+                                              app_handler, NULL, MHD_OPTION_END);
+    if (!app) {
+        perror("MHD_start_daemon");
+        return 1;
+    }
+    printf("appport %u\n", (unsigned)MHD_get_daemon_info(app, MHD_DAEMON_INFO_BIND_PORT)->port);
     fflush(stdout);
     char line[64];
     int joined = 0;
@@ -82,6 +109,7 @@ int main(int argc, char **argv)
             break;
         }
     }
+    MHD_stop_daemon(app);
     cgc_http_stop();
     if (cgc_http_port() != -1)
         return 1;
