@@ -281,7 +281,7 @@ sample() {
     while [[ ! -e $rundir/stop ]]; do
         t=$EPOCHREALTIME
         v=$(curl -s --max-time 0.5 "http://127.0.0.1:$PORT/debug/vars") && [[ $v == \{* ]] &&
-            printf '{"t":%s,"v":%s}\n' "$t" "$v" >>"$rundir/vars.jsonl"
+            printf '{"t":%s,"v":%s}\n' "$t" "${v//$'\n'/}" >>"$rundir/vars.jsonl"
         sleep 0.1
     done
     wait
@@ -335,7 +335,7 @@ run_one() {
     t1=$EPOCHREALTIME
     # One last sample of the runtime's counters, then a clean stop.
     v=$(curl -s --max-time 2 "http://127.0.0.1:$PORT/debug/vars") && [[ $v == \{* ]] &&
-        printf '{"t":%s,"v":%s}\n' "$EPOCHREALTIME" "$v" >>"$rundir/vars.jsonl"
+        printf '{"t":%s,"v":%s}\n' "$EPOCHREALTIME" "${v//$'\n'/}" >>"$rundir/vars.jsonl"
     touch "$rundir/stop"
     for i in $(seq 100); do
         kill -TERM "$(cat "$rundir/pid")" 2>/dev/null
