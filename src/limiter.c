@@ -1,19 +1,55 @@
-/* limiter.c — the GC CPU limiter (SPEC §4): a leaky bucket of CPU time.
+/* limiter.c — the GC CPU limiter (SPEC §4, after Go's mgclimit.go): a leaky
+ * bucket of CPU time.
  *
  * Over an interval of wall time w with ncpu CPUs available, the process had
- * ncpu * w of CPU; g of it went to collection (a stop-the-world pause of d
- * counts d * ncpu: nothing else could run). The bucket fills by g - (total -
- * g) = 2g - total, which is positive only while collection takes more than
- * half of the available CPU, and drains otherwise. It is clamped to
- * [0, capacity] with capacity = half a CPU-second per CPU, so an idle
- * stretch cannot be banked against a later spike. A full bucket means "more
- * than half the CPU for about a second": at 100% GC it fills in 0.5 s, at
- * 75% in 1 s, at 60% in 2.5 s. (Go's bucket holds a whole CPU-second per P;
- * half reacts twice as fast, which a stop-the-world collector, whose pauses
- * take every CPU at once, needs.) While it is full the collector lets the
- * heap overshoot instead of collecting again; it switches off again once
- * the bucket has drained below 90% (hysteresis, so it does not flap on every
- * check).
+ *     total = ncpu * w
+ * of CPU; g of it went to collection (a stop-the-world pause of d counts
+ * d * ncpu: nothing else could run; background sweep and scavenge CPU counts
+ * as measured) and mutator = total - g was the program's. The bucket fills
+ * by the GC time and drains by the mutator time:
+ *     fill += g - mutator = 2g - total
+ * which is positive only while collection takes more than half of the
+ * available CPU. It never goes below 0, so an idle stretch cannot be banked
+ * against a later spike, and its capacity is the only leeway GC gets over
+ * 50%: once it is full, automatic collections stop until it drains.
+ *
+ * The debt of a pause. Go's limiter clips the fill at capacity, which is
+ * right for Go, whose pauses are short and whose marking can be throttled
+ * as it goes. A cgc pause is the whole mark and cannot be cut short: it
+ * starts with the bucket just under capacity and may add more than the
+ * bucket has left (a 100 ms pause on 4 CPUs adds 0.4 CPU-s; the bucket
+ * holds 2). Clipping would forget that excess on every cycle, and a heap
+ * pinned at its goal would get 1 pause per (hysteresis drain) of time —
+ * 67% GC in that example, not 50%. So the fill may exceed capacity by what
+ * the interval being accounted added (the debt of one pause), and the
+ * mutator pays it back before the next automatic collection. It is capped
+ * at capacity + this interval's GC time so that repeated forced collections
+ * (cgc_collect, which do not ask the limiter) cannot pile up a debt that
+ * would disable automatic collection for long.
+ *   Summing over any stretch with T CPU-ns available and G of GC: with no
+ * clipping, 2G - T = fill_end - fill_start - (what was clamped at 0)
+ *                  <= capacity + one pause's CPU,
+ * so G/T <= 1/2 + (capacity + one pause) / (2T): the bound the simulation
+ * tests check (tests/test_limiter_sim.c).
+ *
+ * Capacity = half a CPU-second per CPU: a full bucket means "more than half
+ * the CPU for about a second" — at 100% GC it fills in 0.5 s of wall time,
+ * at 75% in 1 s, at 60% in 2.5 s; over a 10 s window GC gets at most 52.5%.
+ * Go's bucket holds a whole CPU-second per P; half reacts twice as fast,
+ * which a stop-the-world collector, whose pauses take every CPU at once,
+ * needs, and halves the excess a window can carry.
+ *
+ * While the bucket is full the collector lets the heap overshoot instead of
+ * collecting. It switches off again once the bucket has drained below 90%
+ * (0.05 s of wall time of pure mutator work). Without that hysteresis it
+ * would flap on every check: a single check after one allocation step would
+ * find the bucket a hair under full and allow a collection, which refills
+ * it, so every other check would collect and the heap would grow by one
+ * step per pause instead of the mutator getting a real stretch of time.
+ *
+ * Idle CPU counts as mutator time (cgc cannot see it; Go subtracts it): a
+ * program using one thread on eight CPUs is limited by its pause time as a
+ * fraction of wall time, which is what its latency sees anyway.
  */
 #include "limiter.h"
 
@@ -23,28 +59,47 @@ void cgc__limiter_init(cgc__limiter *l, int ncpu, int64_t now_ns)
 {
     memset(l, 0, sizeof *l);
     l->ncpu = ncpu > 0 ? ncpu : 1;
-    l->capacity_ns = (int64_t)500000000 * l->ncpu;
+    l->capacity_ns = CGC__LIMITER_CAPACITY_PER_CPU_NS * l->ncpu;
     l->last_ns = now_ns;
+}
+
+/* a * b for non-negative a, b, saturating at INT64_MAX. */
+static int64_t sat_mul(int64_t a, int64_t b)
+{
+    int64_t r;
+    return __builtin_mul_overflow(a, b, &r) ? INT64_MAX : r;
 }
 
 void cgc__limiter_update(cgc__limiter *l, int64_t now_ns, int64_t gc_cpu_ns)
 {
-    int64_t wall = now_ns - l->last_ns;
-    if (wall < 0)
-        wall = 0;
-    l->last_ns = now_ns;
-    int64_t total = wall * l->ncpu;
+    int64_t wall = now_ns > l->last_ns ? now_ns - l->last_ns : 0;
+    if (now_ns > l->last_ns)
+        l->last_ns = now_ns;
+    int64_t total = sat_mul(wall, l->ncpu);
+    if (gc_cpu_ns < 0)
+        gc_cpu_ns = 0;
     if (gc_cpu_ns > total)
         gc_cpu_ns = total;   /* the pause is part of the interval */
-    l->fill_ns += 2 * gc_cpu_ns - total;
-    if (l->fill_ns < 0)
-        l->fill_ns = 0;
-    if (l->fill_ns > l->capacity_ns)
-        l->fill_ns = l->capacity_ns;
+    int64_t mutator = total - gc_cpu_ns;
+    /* fill += gc - mutator, clamped, without forming 2g - total (which could
+     * overflow for absurd intervals). */
+    if (gc_cpu_ns >= mutator) {
+        /* ceiling: capacity plus this interval's GC (the debt of a pause that
+         * started below capacity), never below the current fill */
+        int64_t ceiling = gc_cpu_ns > INT64_MAX - l->capacity_ns ? INT64_MAX : l->capacity_ns + gc_cpu_ns;
+        if (ceiling < l->fill_ns)
+            ceiling = l->fill_ns;
+        int64_t up = gc_cpu_ns - mutator;
+        l->fill_ns = up >= ceiling - l->fill_ns ? ceiling : l->fill_ns + up;
+    } else {
+        int64_t down = mutator - gc_cpu_ns;
+        l->fill_ns = down >= l->fill_ns ? 0 : l->fill_ns - down;
+    }
     if (!l->enabled && l->fill_ns >= l->capacity_ns) {
         l->enabled = 1;
         l->enabled_episodes++;
-    } else if (l->enabled && l->fill_ns < l->capacity_ns / 10 * 9) {
+        l->enabled_ns = now_ns;
+    } else if (l->enabled && l->fill_ns < l->capacity_ns / 100 * CGC__LIMITER_RESUME_PERCENT) {
         l->enabled = 0;
     }
 }
@@ -53,4 +108,12 @@ int cgc__limiter_limiting(cgc__limiter *l, int64_t now_ns)
 {
     cgc__limiter_update(l, now_ns, 0);
     return l->enabled;
+}
+
+uint64_t cgc__limiter_next_check(uint64_t heap_live)
+{
+    uint64_t step = heap_live / 32;
+    if (step < ((uint64_t)1 << 20))
+        step = (uint64_t)1 << 20;
+    return heap_live > UINT64_MAX - step ? UINT64_MAX : heap_live + step;
 }

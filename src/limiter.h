@@ -1,27 +1,46 @@
-/* limiter.h — the GC CPU limiter (SPEC §4): a leaky bucket in CPU-nanoseconds
- * that caps collection at 50% of the process's available CPU over about one
- * second. When it is full, the collector lets the heap overshoot the goal
- * instead of collecting again. Pure state machine: time is an input. */
+/* limiter.h — the GC CPU limiter (SPEC §4; Go's mgclimit.go): a leaky bucket
+ * in CPU-nanoseconds that caps collection at 50% of the process's available
+ * CPU over about one second. When it is full, the collector lets the heap
+ * overshoot the goal instead of collecting again (and counts it in
+ * gc_limiter_cycles). Pure state machine: time is an input, so tests drive
+ * it with simulated clocks (tests/test_limiter_sim.c).
+ *
+ * Locking: owned by the core (cgc__gc.limiter), touched under pacer_lock. */
 #ifndef CGC_LIMITER_H
 #define CGC_LIMITER_H
 
 #include <stdint.h>
 
+/* Bucket size per available CPU: half a CPU-second (limiter.c says why half
+ * of Go's). At 100% GC the bucket fills in 0.5 s of wall time. */
+#define CGC__LIMITER_CAPACITY_PER_CPU_NS ((int64_t)500000000)
+/* Once on, the limiter stays on until the bucket drains below this percent
+ * of its capacity (hysteresis: 0.05 s of wall time of pure mutator work). */
+#define CGC__LIMITER_RESUME_PERCENT 90
+
 typedef struct cgc__limiter {
-    int      ncpu;             /* CPUs the process may use */
-    int64_t  capacity_ns;      /* bucket size: 0.5 s of CPU per available CPU */
-    int64_t  fill_ns;          /* current fill, 0 .. capacity_ns */
+    int      ncpu;             /* CPUs the process may use (>= 1) */
+    int64_t  capacity_ns;      /* bucket size: CAPACITY_PER_CPU_NS * ncpu */
+    int64_t  fill_ns;          /* current fill, >= 0; above capacity_ns only by
+                                  the debt of the last pause (limiter.c) */
     int64_t  last_ns;          /* monotonic time of the last update */
-    int      enabled;          /* 1 while the bucket is full */
+    int      enabled;          /* 1 from "full" until drained below RESUME_PERCENT */
     uint64_t enabled_episodes; /* times it went from off to on */
+    int64_t  enabled_ns;       /* time of the last off->on transition (0: never) */
 } cgc__limiter;
 
 void cgc__limiter_init(cgc__limiter *l, int ncpu, int64_t now_ns);
 /* Accounts the interval since the last update: gc_cpu_ns of it was spent
- * collecting (a stop-the-world pause of d counts d * ncpu), the rest of
- * ncpu * (now - last) was the program's. Updates `enabled`. */
+ * collecting (a stop-the-world pause of d counts d * ncpu; background sweep
+ * and scavenge CPU counts as it is), the rest of ncpu * (now - last) was the
+ * program's. Updates `enabled`. Time that goes backwards counts as zero. */
 void cgc__limiter_update(cgc__limiter *l, int64_t now_ns, int64_t gc_cpu_ns);
-/* Updates with no GC work, then returns `enabled`. */
+/* Updates with no GC work, then returns `enabled`. Called when the heap
+ * reaches the goal: if it returns 1, skip the collection. */
 int  cgc__limiter_limiting(cgc__limiter *l, int64_t now_ns);
+/* While limiting: the heap_live at which to ask again — 1/32 more heap,
+ * at least 1 MiB (saturating), so the checks cost nothing next to the
+ * allocation between them and the heap overshoots by at most ~3% per look. */
+uint64_t cgc__limiter_next_check(uint64_t heap_live);
 
 #endif
