@@ -274,7 +274,7 @@ supervise() {
 sample() {
     local rundir=$1 t u v
     while [[ ! -e $rundir/stop ]]; do
-        u=$(<"$CG/$USAGE_FILE")
+        u=$(<"$CG/$USAGE_FILE") 2>/dev/null || break   # cgroup gone: the harness ended
         echo "$EPOCHREALTIME $u" >>"$rundir/cgroup.tsv"
         sleep 0.05
     done &
@@ -387,10 +387,14 @@ summarize() {
     fi
     # The series for the plot: seconds since the load began, MiB.
     awk -v t0="$t0" '{printf "%.2f %.2f\n", $1 - t0, $2 / 1048576}' "$rundir/cgroup.tsv" >"$rundir/cgroup.dat"
-    jq -r --arg t0 "$t0" '[(.t - ($t0 | tonumber)), .v.memstats.HeapAlloc / 1048576,
-        (.v.memstats.Sys - .v.memstats.HeapReleased) / 1048576] | @tsv' "$rundir/vars.jsonl" \
-        >"$rundir/vars.dat" 2>/dev/null || : >"$rundir/vars.dat"
     awk -v t0="$t0" 'NR > 1 && prev == 137 {print pt - t0} {prev = $2; pt = $1}' "$rundir/exits" >"$rundir/kills.dat"
+    # The runtime's series, with a blank line (a break in the plotted line)
+    # wherever a kill falls between two samples: they are different processes.
+    { jq -r --arg t0 "$t0" '[(.t - ($t0 | tonumber)), .v.memstats.HeapAlloc / 1048576,
+        (.v.memstats.Sys - .v.memstats.HeapReleased) / 1048576] | @tsv' "$rundir/vars.jsonl" 2>/dev/null || :; } |
+        awk -v kills="$(tr '\n' ' ' <"$rundir/kills.dat")" 'BEGIN {nk = split(kills, k, " ")}
+             {for (i = 1; i <= nk; i++) if (NR > 1 && k[i] > prev && k[i] <= $1) {print ""; break}
+              prev = $1; print}' >"$rundir/vars.dat"
 
     printf '%s,%s,%d,%s,%s,%d,%d,%d,%d,%d,%s,%s,%s,%.1f,%.1f,%d,%s,%s\n' \
         "$phase" "$svc" $((limit / MiB)) "$conf" "\"$RUN_ENV\"" "$kills" "$restarts" "$total" "$completed" "$failed" \
@@ -484,7 +488,7 @@ plot() {
             h = n * 260 + 90
             printf "set multiplot layout %d,%d title \"%s: memory over time against the cgroup limit\" font \",14\"", n, c, t
             printf " margins 0.05,0.98,%.4f,%.4f spacing 0.06,%.4f\n", 45 / h, 1 - 80 / h, 75 / h
-            printf "set key at screen 0.5, screen %.4f center horizontal font \",10\"\n", 1 - 50 / h
+            printf "set key at screen 0.5, screen %.4f center center horizontal maxrows 1 font \",10\"\n", 1 - 50 / h
         }'
         echo "set xlabel 's' offset 0,0.5 font ',9'; set ylabel 'MiB' offset 1.5,0 font ',9'"
         echo "set tics font ',8'; set grid lc rgb '#dddddd'"
@@ -586,4 +590,4 @@ assert_headline() {
     log "headline holds at $l MiB: CGC_MEMLIMIT=off is OOM-killed; cgc's default and the soft limit complete every request under the limit"
 }
 
-main
+main "$@"; exit $?   # on one line: bash has read it all before running it
