@@ -16,6 +16,9 @@
 #   --build-dir D  CMake build directory (default build-bench)
 #   --out D        where latest.md / latest.csv go (default bench/results)
 #   --no-build     use the binaries already built
+#   --report-only  no build, no runs: tabulate the RESULT lines already in
+#                  <build-dir>/bench-raw.txt (e.g. after an interrupted run)
+#   --note TEXT    a sentence added under the heading of latest.md
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,6 +27,8 @@ runs=5
 bt_runs=
 quick=0
 build=1
+report_only=0
+note=
 out=
 
 while [ $# -gt 0 ]; do
@@ -34,6 +39,8 @@ while [ $# -gt 0 ]; do
     --build-dir) builddir=$(cd "$2" 2>/dev/null && pwd || echo "$2"); shift 2 ;;
     --out) out=$2; shift 2 ;;
     --no-build) build=0; shift ;;
+    --report-only) build=0; report_only=1; shift ;;
+    --note) note=$2; shift 2 ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
@@ -77,9 +84,9 @@ fi
 impls="cgc boehm malloc go"
 benches="binary-trees gcbench churn"
 raw=$builddir/bench-raw.txt
-: > "$raw"
 mkdir -p "$out" "$builddir/bench-out"
 status=0
+[ $report_only = 1 ] || : > "$raw"
 
 args_of() {
   case $1 in
@@ -91,6 +98,7 @@ args_of() {
 runs_of() { if [ "$1" = binary-trees ]; then echo "$bt_runs"; else echo "$runs"; fi; }
 
 maxruns=$(( runs > bt_runs ? runs : bt_runs ))
+[ $report_only = 0 ] || maxruns=0
 for i in $(seq 1 "$maxruns"); do
   for b in $benches; do
     [ "$i" -le "$(runs_of $b)" ] || continue
@@ -146,8 +154,13 @@ csv=$out/latest.csv
 {
   echo "bench,impl,runs,wall_s,cpu_s,maxrss_kb,gcs,pause_p50_ms,pause_p99_ms,pause_max_ms,wall_vs_boehm"
   echo "$summary" | awk -F, '
-    { row[NR] = $0; b[NR] = $1; if ($2 == "boehm") bw[$1] = $4 }
-    END { for (r = 1; r <= NR; r++) { ratio = (b[r] in bw && bw[b[r]] > 0) ? sprintf("%.2f", (split(row[r], c, ",") ? c[4] : 0) / bw[b[r]]) : ""; print row[r] "," ratio } }'
+    { row[NR] = $0; b[NR] = $1; w[NR] = $4; if ($2 == "boehm") bw[$1] = $4 }
+    END {
+      for (r = 1; r <= NR; r++) {
+        ratio = (b[r] in bw && bw[b[r]] > 0) ? sprintf("%.2f", w[r] / bw[b[r]]) : ""
+        print row[r] "," ratio
+      }
+    }'
 } > "$csv"
 
 md=$out/latest.md
@@ -160,6 +173,7 @@ cmdline="bench/run.sh"; [ $quick = 1 ] && cmdline="$cmdline --quick"
   echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (shared machine: expect noise)."
   echo "Medians over the runs of each column separately; wall × Boehm = median wall / Boehm's median wall."
   echo "Sizes: binary-trees $bt_args, gcbench $gcb_args, churn $churn_args (slots_log2 allocations)."
+  [ -z "$note" ] || { echo; echo "Note: $note"; }
   for b in $benches; do
     echo
     echo "## $b"
