@@ -5,7 +5,7 @@
 #
 #   bench/limit/run.sh [--limit-mib 256] [--live-pct 60] [--alloc-gib 4]
 #                      [--runs 3] [--impls "cgc go boehm"] [--timeout 120]
-#                      [--build-dir DIR] [--no-build] [--out DIR]
+#                      [--build-dir DIR] [--no-build] [--out DIR] [--table-only]
 #
 # Builds (CMake into build-limit/, Go with `go build`), then runs each
 # configuration --runs times, each in its own fresh memory cgroup of L
@@ -24,7 +24,8 @@
 # cgroup peak memory (and as % of L), collections; then checks the target
 # (cgc survives every configuration that sets a limit, peak < L, in at most
 # half of Go's wall time with the same limit). Writes DIR/latest.md and
-# DIR/latest.csv (default DIR: bench/limit/results).
+# DIR/latest.csv (default DIR: bench/limit/results). --table-only rebuilds
+# the table from DIR/latest.csv (same options) without running anything.
 #
 # Exit status: 0 done (the target line says whether it was met), 1 a build
 # or workload failure, 77 no writable memory cgroup here.
@@ -33,7 +34,7 @@ set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 LIMIT_MIB=256 LIVE_PCT=60 ALLOC_GIB=4 RUNS=3 IMPLS="cgc go boehm" TIMEOUT=120
-BUILD=$ROOT/build-limit OUT=$HERE/results DO_BUILD=1
+BUILD=$ROOT/build-limit OUT=$HERE/results DO_BUILD=1 DO_RUN=1
 
 while (($#)); do
     case $1 in
@@ -46,6 +47,7 @@ while (($#)); do
     --build-dir) BUILD=$2; shift ;;
     --out) OUT=$2; shift ;;
     --no-build) DO_BUILD=0 ;;
+    --table-only) DO_BUILD=0 DO_RUN=0 ;;
     -h | --help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
     esac
@@ -66,7 +68,7 @@ BIN_BOEHM=$BUILD/tests/limit_churn_boehm
 BIN_GO=$BUILD/limit-bench/churn-go
 
 # ---- build -----------------------------------------------------------------
-if ((DO_BUILD)); then
+if ((DO_BUILD && DO_RUN)); then
     echo "== building into $BUILD" >&2
     cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >"$BUILD.cmake.log" 2>&1 ||
         die "cmake configure failed: see $BUILD.cmake.log"
@@ -81,7 +83,7 @@ if ((DO_BUILD)); then
     fi
 fi
 for i in cgc go boehm; do
-    has $i || continue
+    has $i && ((DO_RUN)) || continue
     b=BIN_${i^^}
     [[ -x ${!b} ]] || die "missing ${!b} (build it, or leave $i out with --impls)"
 done
@@ -100,10 +102,11 @@ mkdir -p "$OUT"
 CSV=$OUT/latest.csv MD=$OUT/latest.md
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-echo "impl,config,env,run,outcome,status,oom_kills,wall_s,cpu_s,peak_bytes,limit_bytes,collections,maxrss_mib,retained_max_mib" >"$CSV"
+((DO_RUN)) && echo "impl,config,env,run,outcome,status,oom_kills,wall_s,cpu_s,peak_bytes,limit_bytes,collections,maxrss_mib,retained_max_mib" >"$CSV"
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "== cgroup limit $LIMIT_MIB MiB, live heap $LIVE_MIB MiB ($LIVE_PCT%), $ALLOC_MIB MiB allocated, $RUNS run(s) each" >&2
 
-for c in "${CONFIGS[@]}"; do
+((DO_RUN)) && for c in "${CONFIGS[@]}"; do
     IFS='|' read -r impl config envs <<<"$c"
     b=BIN_${impl^^}
     for ((r = 1; r <= RUNS; r++)); do
@@ -167,8 +170,8 @@ target() {
     for pair in "soft90 soft90" "gcoff+L gcoff+L" "default soft90"; do
         read -r c g <<<"$pair"
         line=$(awk -F, -v c="$c" -v g="$g" -v L="$L" '
-            $1 == "cgc" && $2 == c { n++; if ($5 == "completed" && $10 < L) { ok++; w[ok] = $8 } }
-            $1 == "go" && $2 == g && $5 == "completed" { gn++; gw[gn] = $8 }
+            $1 == "cgc" && $2 == c { n++; if ($5 == "completed" && $10 < L) { ok++; w[ok] = $8; cc[ok] = $9 } }
+            $1 == "go" && $2 == g && $5 == "completed" { gn++; gw[gn] = $8; gc[gn] = $9 }
             function med(a, n,   t, j, k) {
                 if (!n) return -1
                 for (j = 1; j <= n; j++) for (k = j + 1; k <= n; k++) if (a[k] < a[j]) { t = a[j]; a[j] = a[k]; a[k] = t }
@@ -178,8 +181,10 @@ target() {
                 cw = (ok == n && n) ? med(w, ok) : -1; goW = med(gw, gn)
                 verdict = (ok == n && n && goW > 0 && cw <= goW / 2) ? "MET" : "NOT MET"
                 if (n && ok == n && goW < 0) verdict = "MET (go did not complete)"
-                printf "cgc %s vs go %s: cgc completed %d/%d under the limit, wall %s s vs go %s s (ratio %s): %s\n", c, g, ok, n,
-                    cw < 0 ? "-" : cw, goW < 0 ? "-" : goW, (cw > 0 && goW > 0) ? sprintf("%.2f", cw / goW) : "-", verdict
+                cC = med(cc, ok); goC = med(gc, gn)
+                printf "cgc %s vs go %s: cgc completed %d/%d under the limit, wall %s s vs go %s s (ratio %s; CPU %s s vs %s s, ratio %s): %s\n",
+                    c, g, ok, n, cw < 0 ? "-" : cw, goW < 0 ? "-" : goW, (cw > 0 && goW > 0) ? sprintf("%.2f", cw / goW) : "-",
+                    cC < 0 ? "-" : cC, goC < 0 ? "-" : goC, (cC > 0 && goC > 0) ? sprintf("%.2f", cC / goC) : "-", verdict
             }' "$CSV")
         echo "- $line"
         [[ $line == *": MET"* ]] || ok=0
@@ -192,7 +197,7 @@ target() {
     echo
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet HEAD -- src 2>/dev/null || echo ' (src/ modified)')"
     echo "- command: \`bench/limit/run.sh --limit-mib $LIMIT_MIB --live-pct $LIVE_PCT --alloc-gib $ALLOC_GIB --runs $RUNS\`"
-    echo "- machine: $(nproc) CPUs, $(uname -r), cgroup v${CG_VERSION:-?}; load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "- machine: $(nproc) CPUs, $(uname -r), cgroup v${CG_VERSION:-?}; load average at the start $LOAD0, at the end $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "- workload: live heap $LIVE_MIB MiB ($LIVE_PCT% of the $LIMIT_MIB MiB cgroup limit), $ALLOC_MIB MiB allocated in objects of 16 B .. 64 KiB, every object verified"
     echo "- wall, CPU and collections are medians over completed runs; peak is the cgroup's own high-water mark (memory.max_usage_in_bytes / memory.peak), median over all runs"
     echo
