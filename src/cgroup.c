@@ -14,8 +14,9 @@
  * 2^63 rounded down to a page: 9223372036854771712 with 4 KiB pages), so
  * anything at or above 2^62 means none.
  *
- * Everything here reads small kernel files with fixed buffers and no heap
- * (cgc calls it while initialising, and later from its background thread).
+ * Everything here reads small kernel files with open/read, fixed buffers
+ * and no heap (cgc calls it while initialising, and later from its
+ * background thread).
  * The buffers are static rather than on the stack, because the first
  * allocation may come from a thread with a small stack; a mutex makes the
  * two callers safe against each other.
@@ -23,6 +24,8 @@
 #define _GNU_SOURCE
 #include "cgroup.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
@@ -33,8 +36,17 @@
 
 #define UNLIMITED_V1 ((int64_t)1 << 62)
 
-/* Scratch space for one lookup (about 30 KiB), guarded by scratch_lock. */
+/* A file being read line by line through a fixed buffer (no stdio: fopen
+ * would allocate, and this runs before the heap exists). */
+typedef struct reader {
+    int    fd;
+    size_t pos, len;            /* unread bytes are buf[pos..len) */
+    char   buf[4096];
+} reader;
+
+/* Scratch space for one lookup (about 40 KiB), guarded by scratch_lock. */
 static struct {
+    reader in;                  /* the one file open at a time */
     char line[8192];            /* one line of a /proc file */
     char file[PATH_MAX];        /* a file name being opened */
     char cgpath[PATH_MAX];      /* the process's cgroup, from /proc/self/cgroup */
@@ -47,34 +59,70 @@ static pthread_mutex_t scratch_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* ---- reading files ------------------------------------------------------ */
 
-/* Reads the next line of f into buf without its newline; returns 0 at end
- * of file. A line longer than buf is skipped whole: a truncated line could
- * be misread (its tail even looks like a line of its own). */
-static int next_line(FILE *f, char *buf, size_t n)
+/* Opens path for reading with next_line; 0 on success. */
+static int open_file(reader *r, const char *path)
 {
-    while (fgets(buf, (int)n, f)) {
-        size_t len = strlen(buf);
-        if (len && buf[len - 1] == '\n') {
-            buf[len - 1] = 0;
-            return 1;
-        }
-        int c = getc(f);
-        if (c == EOF || c == '\n')
-            return 1;   /* the line fitted exactly, or the file ends without a newline */
-        while (c != EOF && c != '\n')
-            c = getc(f);
+    do
+        r->fd = open(path, O_RDONLY | O_CLOEXEC);
+    while (r->fd < 0 && errno == EINTR);
+    r->pos = r->len = 0;
+    return r->fd < 0 ? -1 : 0;
+}
+
+static void close_file(reader *r)
+{
+    close(r->fd);
+    r->fd = -1;
+}
+
+/* The next byte of the file, or -1 at its end (or on an error). */
+static int next_byte(reader *r)
+{
+    if (r->pos == r->len) {
+        ssize_t n;
+        do
+            n = read(r->fd, r->buf, sizeof r->buf);
+        while (n < 0 && errno == EINTR);
+        if (n <= 0)
+            return -1;
+        r->pos = 0;
+        r->len = (size_t)n;
     }
-    return 0;
+    return (unsigned char)r->buf[r->pos++];
+}
+
+/* Reads the next line into buf without its newline; returns 0 at end of
+ * file. A line longer than buf is skipped whole: a truncated line could be
+ * misread (its tail even looks like a line of its own). */
+static int next_line(reader *r, char *buf, size_t n)
+{
+    for (;;) {
+        size_t len = 0;
+        bool too_long = false;
+        int c;
+        while ((c = next_byte(r)) >= 0 && c != '\n') {
+            if (len + 1 < n)
+                buf[len++] = (char)c;
+            else
+                too_long = true;
+        }
+        if (c < 0 && len == 0 && !too_long)
+            return 0;
+        buf[len] = 0;
+        if (!too_long)
+            return 1;
+        if (c < 0)
+            return 0;
+    }
 }
 
 /* Reads the first line of a small file into buf; 0 on success. */
 static int read_first_line(const char *path, char *buf, size_t n)
 {
-    FILE *f = fopen(path, "re");
-    if (!f)
+    if (open_file(&s.in, path) != 0)
         return -1;
-    int ok = next_line(f, buf, n);
-    fclose(f);
+    int ok = next_line(&s.in, buf, n);
+    close_file(&s.in);
     return ok ? 0 : -1;
 }
 
@@ -188,7 +236,7 @@ static int64_t plain_number(const char *p)
         return -1;
     int64_t v = 0;
     for (; *p >= '0' && *p <= '9'; p++) {
-        if (v > (INT64_MAX - 9) / 10)
+        if (v > (INT64_MAX - (*p - '0')) / 10)
             return -1;
         v = v * 10 + (*p - '0');
     }
@@ -223,18 +271,17 @@ static bool path_under(const char *path, const char *root)
 static int locate(const char *root, const char *controller)
 {
     snprintf(s.file, sizeof s.file, "%s/proc/self/cgroup", root);
-    FILE *f = fopen(s.file, "re");
-    if (!f)
+    if (open_file(&s.in, s.file) != 0)
         return -1;
     int found = -1;
-    while (found < 0 && next_line(f, s.line, sizeof s.line)) {
+    while (found < 0 && next_line(&s.in, s.line, sizeof s.line)) {
         const char *p = cgc__cgroup_proc_line(s.line, controller);
         if (p && strlen(p) < sizeof s.cgpath) {
             strcpy(s.cgpath, p);
             found = 0;
         }
     }
-    fclose(f);
+    close_file(&s.in);
     if (found < 0)
         return -1;
 
@@ -243,13 +290,12 @@ static int locate(const char *root, const char *controller)
      * mount shows a part of the tree we are not in), the first, read at its
      * top. */
     snprintf(s.file, sizeof s.file, "%s/proc/self/mountinfo", root);
-    f = fopen(s.file, "re");
-    if (!f)
+    if (open_file(&s.in, s.file) != 0)
         return -1;
     size_t best = 0;
     bool have_mount = false, have_prefix = false;
     s.dir[0] = 0;
-    while (next_line(f, s.line, sizeof s.line)) {
+    while (next_line(&s.in, s.line, sizeof s.line)) {
         char *mroot, *mpoint;
         if (cgc__cgroup_mountinfo_line(s.line, controller, &mroot, &mpoint) != 0)
             continue;
@@ -276,7 +322,7 @@ static int locate(const char *root, const char *controller)
                 best = rl;
         }
     }
-    fclose(f);
+    close_file(&s.in);
     return have_mount ? 0 : -1;
 }
 

@@ -69,13 +69,14 @@ int cgc__parse_bytes(const char *s, int64_t *out)
     };
     if (!s || *s < '0' || *s > '9')
         return -1;
-    /* v stays <= INT64_MAX, so v * 10 + 9 cannot wrap a uint64. */
+    /* Refuse before v * 10 + d would pass INT64_MAX (and so never wrap). */
     uint64_t v = 0;
     const char *p = s;
     for (; *p >= '0' && *p <= '9'; p++) {
-        v = v * 10 + (uint64_t)(*p - '0');
-        if (v > (uint64_t)INT64_MAX)
+        uint64_t d = (uint64_t)(*p - '0');
+        if (v > ((uint64_t)INT64_MAX - d) / 10)
             return -1;
+        v = v * 10 + d;
     }
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
         if (strcmp(p, units[i].suffix) == 0) {
@@ -325,7 +326,7 @@ static int64_t percent_of(int64_t b, int pct)
 }
 
 /* A byte count for people: exact in the largest binary unit that divides
- * it, else MiB or GiB with one decimal (truncated), else bytes. */
+ * it, else MiB or GiB with one decimal, else bytes. */
 static void human_bytes(char *buf, size_t n, int64_t b)
 {
     static const char *unit[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
@@ -336,8 +337,15 @@ static void human_bytes(char *buf, size_t n, int64_t b)
         snprintf(buf, n, "%lld %s", (long long)(b >> (10 * u)), unit[u]);
         return;
     }
+    /* whole.tenth, the tenth rounded to nearest: 460.8 MiB for 90% of
+     * 512 MiB, although the byte count itself is rounded down. */
     int shift = b >= (int64_t)1 << 30 ? 30 : 20;
-    int64_t whole = b >> shift, tenth = (b & (((int64_t)1 << shift) - 1)) * 10 >> shift;
+    int64_t whole = b >> shift;
+    int64_t tenth = ((b & (((int64_t)1 << shift) - 1)) * 10 + ((int64_t)1 << (shift - 1))) >> shift;
+    if (tenth == 10) {
+        whole++;
+        tenth = 0;
+    }
     snprintf(buf, n, "%lld.%lld %s", (long long)whole, (long long)tenth, shift == 30 ? "GiB" : "MiB");
 }
 
