@@ -7,8 +7,12 @@
  *     header gets MHD's own 400, headers over the per-connection memory
  *     limit get 431/413 and the connection is closed;
  *   - every connection may use at most CONN_MEMORY bytes, idles out after
- *     CONN_TIMEOUT seconds (slow clients are cut off), and at most
- *     CONN_LIMIT connections are open at once;
+ *     CONN_TIMEOUT seconds, and at most CONN_LIMIT connections are open at
+ *     once; since MHD's timeout counts inactivity only, a client that
+ *     trickles bytes is cut off by the whole-request deadline of
+ *     deadline.c instead, so slow clients cannot hold every connection;
+ *   - bound to a non-loopback address, one client address may hold at
+ *     most PER_IP_LIMIT connections;
  *   - one polling thread serves all connections without blocking on any of
  *     them, so a slow client does not delay the others;
  *   - a request with a body is refused (413) before the body is read;
@@ -28,11 +32,14 @@
 #include <microhttpd.h>
 
 #include "cgc_http.h"
+#include "deadline.h"
 #include "internal.h"
 
 #define CONN_MEMORY  (32 * 1024) /* bytes per connection: request line, headers, MHD bookkeeping */
 #define CONN_TIMEOUT 5           /* seconds of inactivity before a connection is closed */
-#define CONN_LIMIT   128         /* simultaneous connections; more are accepted and closed at once */
+#define CONN_LIMIT   CGC__HTTP_MAX_CONNECTIONS /* simultaneous connections; at the limit MHD stops
+                                                 * accepting (new clients wait in the backlog) */
+#define PER_IP_LIMIT 32          /* connections from one address, when not bound to loopback */
 
 #define TYPE_JSON    "application/json; charset=utf-8"
 #define TYPE_METRICS "text/plain; version=0.0.4; charset=utf-8"
@@ -236,6 +243,18 @@ static int parse_addr(const char *addr, struct sockaddr_storage *sa, socklen_t *
     return 0;
 }
 
+/* Whether sa is a loopback address (127/8 or ::1, or v4-mapped 127/8). */
+static int is_loopback(const struct sockaddr_storage *sa)
+{
+    if (sa->ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+    if (sa->ss_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
+    return 0;
+}
+
 int cgc_http_start(const char *addr)
 {
     struct sockaddr_storage sa;
@@ -257,14 +276,24 @@ int cgc_http_start(const char *addr)
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO;
     if (sa.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    if (vars_mem && metrics_mem)
+    /* On loopback every client has the same address, so a per-address
+     * limit would only lower CONN_LIMIT; elsewhere it keeps one host from
+     * taking every connection. */
+    unsigned per_ip = is_loopback(&sa) ? 0 : PER_IP_LIMIT;
+    if (vars_mem && metrics_mem && cgc__deadline_start() == 0) {
         daemon_ = MHD_start_daemon(flags, 0, NULL, NULL, handle, NULL,
                                    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
                                    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
                                    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT,
                                    MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT,
+                                   MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
                                    MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
+                                   MHD_OPTION_NOTIFY_CONNECTION, cgc__deadline_notify, NULL,
+                                   MHD_OPTION_NOTIFY_COMPLETED, cgc__deadline_completed, NULL,
                                    MHD_OPTION_END);
+        if (!daemon_)
+            cgc__deadline_stop();
+    }
     if (!daemon_) {
         int e = errno ? errno : EADDRNOTAVAIL;
         free(vars_mem), free(metrics_mem);
@@ -298,6 +327,7 @@ void cgc_http_stop(void)
     pthread_mutex_lock(&state_lock);
     if (daemon_) {
         MHD_stop_daemon(daemon_);
+        cgc__deadline_stop();
         daemon_ = NULL;
         port_ = -1;
         free(vars_mem), free(metrics_mem);

@@ -18,6 +18,10 @@ if(TARGET cgc_http)
     COMMAND python3 ${HTTP_T}/hostile.py $<TARGET_FILE:http_test_server>)
   add_test(NAME http_autostart
     COMMAND bash ${HTTP_T}/autostart.sh $<TARGET_FILE:http_test_plain>)
-  set_tests_properties(http_documents http_hostile http_autostart PROPERTIES
+  # More slow clients than the connection limit: the whole-request deadline
+  # (http/deadline.c) must give the endpoint back to others (about 7 s).
+  add_test(NAME http_lockout
+    COMMAND python3 ${HTTP_T}/lockout.py $<TARGET_FILE:http_test_server>)
+  set_tests_properties(http_documents http_hostile http_autostart http_lockout PROPERTIES
     SKIP_RETURN_CODE 77 TIMEOUT 60 LABELS http)
 endif()
