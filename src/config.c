@@ -152,8 +152,8 @@ int cgc__parse_debug(const char *s, int *gctrace, int *scavtrace)
 }
 
 /* host:port or [ipv6]:port; the host is a name or IPv4 address (letters,
- * digits, '.', '-', '_'), the bracketed form hex digits, ':' and '.';
- * port 1..65535. */
+ * digits, '.', '-'), the bracketed form hex digits, ':' and '.';
+ * port 1..65535. (cgc_http's autostart checks the same form.) */
 int cgc__parse_addr(const char *s)
 {
     const char *colon;
@@ -177,7 +177,7 @@ int cgc__parse_addr(const char *s)
             return -1;
         for (const char *p = s; p < colon; p++)
             if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-                  *p == '.' || *p == '-' || *p == '_'))
+                  *p == '.' || *p == '-'))
                 return -1;
     }
     long port;

@@ -250,7 +250,7 @@ static void test_markers(void)
 static void test_addr(void)
 {
     static const char *const good[] = {"localhost:6060", "127.0.0.1:1",       "0.0.0.0:65535", "[::1]:8080",
-                                       "[::]:80",        "my-host.example:443", "host_1:9090",  "[fe80::1:2]:6060",
+                                       "[::]:80",        "my-host.example:443", "host-1:9090",  "[fe80::1:2]:6060",
                                        "[::ffff:127.0.0.1]:80"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
         CHECK(cgc__parse_addr(good[i]) == 0, "CGC_DEBUG_ADDR=%s should be accepted", good[i]);
@@ -258,7 +258,7 @@ static void test_addr(void)
                                       "localhost:65536", "[::1]",  "[]:80",       "::1:80",      "host:80x",
                                       "ho st:80",   "[::1]80",     "[zz::1]:80",  "host:-1",     "host: 80",
                                       "host:80 ",   "[127.0.0.1]:80", "http://host:80", "host:99999999999",
-                                      "a:b:80"};
+                                      "a:b:80",      "host_1:80"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         CHECK(cgc__parse_addr(bad[i]) == -1, "CGC_DEBUG_ADDR=\"%s\" must be refused", bad[i]);
 }
