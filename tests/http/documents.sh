@@ -99,12 +99,38 @@ echo quiesce >&"${SRV[1]}"
 read -r -t 10 word <&"${SRV[0]}" && [ "$word" = quiet ] || fail "quiesce"
 echo stats >&"${SRV[1]}"; read -r -t 10 -a s1 <&"${SRV[0]}" || fail "stats 1"
 curl -sS --max-time 5 -o "$tmp/vars2.json" "$base/debug/vars" || fail "GET /debug/vars (quiet)"
+curl -sS --max-time 5 -o "$tmp/metrics2.txt" "$base/metrics" || fail "GET /metrics (quiet)"
 echo stats >&"${SRV[1]}"; read -r -t 10 -a s2 <&"${SRV[0]}" || fail "stats 2"
+python3 "$dir/promparse.py" "$tmp/metrics2.txt" >/dev/null || fail "strict parser (quiet /metrics)"
 # Python reads the JSON integers exactly (jq would round 2^63-1 to a double).
-python3 - "$tmp/vars2.json" "${s1[*]}" "${s2[*]}" <<'PY' || fail "/debug/vars differs from cgc_read_memstats"
+# The same for /metrics: every family that shows one of these quantities,
+# the Go-client set and the mechanical names (seconds are compared in ns,
+# within the precision of the printed double).
+python3 - "$tmp/vars2.json" "${s1[*]}" "${s2[*]}" "$tmp/metrics2.txt" <<'PY' || fail "/debug/vars or /metrics differs from cgc_read_memstats"
 import json, sys
 m = json.load(open(sys.argv[1]))["memstats"]
 s1, s2 = [list(map(int, a.split()[1:])) for a in sys.argv[2:4]]
+samples = {}
+for line in open(sys.argv[4]):
+    if not line.startswith("#") and "{" not in line:
+        name, value = line.split()
+        samples[name] = float(value)
+from_metrics = {  # /metrics name -> (memstats field, scale to the field's unit)
+    "cgc_memstats_alloc_bytes": ("HeapAlloc", 1), "cgc_memstats_heap_alloc_bytes": ("HeapAlloc", 1),
+    "cgc_memory_classes_heap_objects_bytes": ("HeapAlloc", 1),
+    "cgc_memstats_heap_sys_bytes": ("HeapSys", 1),
+    "cgc_memstats_sys_bytes": ("Sys", 1), "cgc_memory_classes_total_bytes": ("Sys", 1),
+    "cgc_memstats_alloc_bytes_total": ("TotalAlloc", 1), "cgc_gc_heap_allocs_bytes_total": ("TotalAlloc", 1),
+    "cgc_memstats_mallocs_total": ("Mallocs", 1), "cgc_gc_heap_allocs_objects_total": ("Mallocs", 1),
+    "cgc_memstats_next_gc_bytes": ("NextGC", 1), "cgc_gc_heap_goal_bytes": ("NextGC", 1),
+    "cgc_gc_cycles_total": ("NumGC", 1), "cgc_gc_cycles_total_gc_cycles_total": ("NumGC", 1),
+    "cgc_gc_duration_seconds_count": ("NumGC", 1),
+    "cgc_gc_duration_seconds_sum": ("PauseTotalNs", 1e9),
+    "cgc_gc_memory_limit_bytes": ("MemLimit", 1), "cgc_gc_gomemlimit_bytes": ("MemLimit", 1),
+    "cgc_gc_gogc_percent": ("GCPercent", 1),
+    "cgc_memstats_heap_objects": ("HeapObjects", 1), "cgc_gc_heap_objects_objects": ("HeapObjects", 1),
+    "cgc_memstats_last_gc_time_seconds": ("LastGC", 1e9),
+}
 names = ["HeapAlloc", "HeapSys", "Sys", "TotalAlloc", "Mallocs", "NextGC", "NumGC", "PauseTotalNs",
          "MemLimit", "GCPercent", "HeapObjects", "LastGC"]
 exact = {"TotalAlloc", "Mallocs", "NumGC", "PauseTotalNs", "MemLimit", "GCPercent", "LastGC"}
@@ -116,6 +142,20 @@ for i, name in enumerate(names):
     if not (lo - slack <= x <= hi + slack):
         print(f"{name}: endpoint {x}, direct reads {a} and {b}")
         bad = 1
+    for metric, (field, scale) in from_metrics.items():
+        if field != name:
+            continue
+        if metric not in samples:
+            print(f"/metrics lacks {metric}")
+            bad = 1
+            continue
+        x = samples[metric] * scale
+        # A double carries 53 bits: allow its rounding (2^-52 relative) once
+        # the value is large, and a nanosecond's printing slack for seconds.
+        tol = slack + abs(x) * 2.0 ** -50 + (1 if scale != 1 else 0)
+        if not (lo - tol <= x <= hi + tol):
+            print(f"{metric}: /metrics {samples[metric]!r} (= {x:.0f} {field}), direct reads {a} and {b}")
+            bad = 1
 sys.exit(bad)
 PY
 
