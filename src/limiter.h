@@ -14,9 +14,6 @@
 /* Bucket size per available CPU: half a CPU-second (limiter.c says why half
  * of Go's). At 100% GC the bucket fills in 0.5 s of wall time. */
 #define CGC__LIMITER_CAPACITY_PER_CPU_NS ((int64_t)500000000)
-/* Once on, the limiter stays on until the bucket drains below this percent
- * of its capacity (hysteresis: 0.05 s of wall time of pure mutator work). */
-#define CGC__LIMITER_RESUME_PERCENT 90
 
 typedef struct cgc__limiter {
     int      ncpu;             /* CPUs the process may use (>= 1) */
@@ -24,7 +21,7 @@ typedef struct cgc__limiter {
     int64_t  fill_ns;          /* current fill, >= 0; above capacity_ns only by
                                   the debt of the last pause (limiter.c) */
     int64_t  last_ns;          /* monotonic time of the last update */
-    int      enabled;          /* 1 from "full" until drained below RESUME_PERCENT */
+    int      enabled;          /* 1 while fill_ns >= capacity_ns */
     uint64_t enabled_episodes; /* times it went from off to on */
     int64_t  enabled_ns;       /* time of the last off->on transition (0: never) */
 } cgc__limiter;
