@@ -11,6 +11,10 @@ if(TARGET cgc_http)
   # must start the endpoint.
   add_executable(http_test_plain ${HTTP_T}/plain.c)
   target_link_libraries(http_test_plain PRIVATE cgc_static cgc_http)
+  # The same against the shared libraries: linkers that default to
+  # --as-needed must still keep libcgc_http.so (http/keep.c).
+  add_executable(http_test_plain_shared ${HTTP_T}/plain.c)
+  target_link_libraries(http_test_plain_shared PRIVATE cgc_shared cgc_http_shared)
 
   add_test(NAME http_documents
     COMMAND bash ${HTTP_T}/documents.sh $<TARGET_FILE:http_test_server> ${HTTP_T})
@@ -20,10 +24,12 @@ if(TARGET cgc_http)
     COMMAND ${HTTP_PY} ${HTTP_T}/hostile.py $<TARGET_FILE:http_test_server>)
   add_test(NAME http_autostart
     COMMAND bash ${HTTP_T}/autostart.sh $<TARGET_FILE:http_test_plain>)
+  add_test(NAME http_autostart_shared
+    COMMAND bash ${HTTP_T}/autostart.sh $<TARGET_FILE:http_test_plain_shared>)
   # More slow clients than the connection limit: the whole-request deadline
   # (http/deadline.c) must give the endpoint back to others (about 7 s).
   add_test(NAME http_lockout
     COMMAND ${HTTP_PY} ${HTTP_T}/lockout.py $<TARGET_FILE:http_test_server>)
-  set_tests_properties(http_documents http_hostile http_autostart http_lockout PROPERTIES
+  set_tests_properties(http_documents http_hostile http_autostart http_autostart_shared http_lockout PROPERTIES
     SKIP_RETURN_CODE 77 TIMEOUT 60 LABELS http)
 endif()

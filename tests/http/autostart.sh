@@ -3,7 +3,7 @@
 # calls it: a valid address serves /debug/vars and /metrics; an invalid one
 # is fatal at start-up with one line naming the variable and the value, and
 # exit status 2 (SPEC §6).
-# Usage: autostart.sh <http_test_plain>
+# Usage: autostart.sh <http_test_plain or http_test_plain_shared>
 set -u
 prog=$1
 for tool in curl jq python3; do
@@ -33,7 +33,7 @@ pid=$P_PID
 trap 'kill $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 read -r -t 20 word <&"${P[0]}" && [ "$word" = ready ] || fail "program did not start: '$word'"
 curl -sS --max-time 5 -o "$tmp/vars.json" "http://127.0.0.1:$port/debug/vars" || fail "GET /debug/vars"
-jq -e '.memstats.NumGC >= 1 and (.cmdline[0] | endswith("http_test_plain"))' "$tmp/vars.json" >/dev/null ||
+jq -e --arg name "$(basename "$prog")" '.memstats.NumGC >= 1 and (.cmdline[0] | endswith($name))' "$tmp/vars.json" >/dev/null ||
     fail "/debug/vars from the autostarted endpoint: $(head -c 500 "$tmp/vars.json")"
 code=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/metrics")
 [ "$code" = 200 ] || fail "GET /metrics: $code"
