@@ -211,12 +211,14 @@ int cgc__parse_markers(const char *s, int *n)
     return 0;
 }
 
-/* A signal cgc can install a handler for and that does not mean a fault. */
+/* A signal cgc can install a handler for and that does not mean a fault.
+ * The numbers between the classic signals and SIGRTMIN (32, 33 with glibc)
+ * belong to the C library's threads implementation. */
 int cgc__parse_signal(const char *s, int *sig)
 {
     long n;
     if (parse_uint(s, SIGRTMAX, &n) != 0 || n < 1 || n == SIGKILL || n == SIGSTOP || n == SIGSEGV ||
-        n == SIGBUS)
+        n == SIGBUS || (n > 31 && n < SIGRTMIN))
         return -1;
     *sig = (int)n;
     return 0;
@@ -262,7 +264,9 @@ static int apply_sig_restart(const char *v, cgc__config *cfg) { return cgc__pars
 
 enum { OPT_MEMLIMIT, OPT_GC, OPT_DEBUG, OPT_MARKERS, OPT_DEBUG_ADDR, OPT_SIG_SUSPEND, OPT_SIG_RESTART, NOPTIONS };
 
-#define SIGNAL_FORMS "a signal number from 1 to SIGRTMAX other than SIGKILL (9), SIGSTOP (19), SIGSEGV (11), SIGBUS (7)"
+#define SIGNAL_FORMS                                                                                   \
+    "a signal number from 1 to 31 other than SIGKILL (9), SIGSTOP (19), SIGSEGV (11), SIGBUS (7), or from " \
+    "SIGRTMIN to SIGRTMAX"
 
 /* Each option: its variable, what it means when unset, the accepted forms
  * (quoted in the error line), and the parser that stores it in the config.

@@ -61,8 +61,9 @@ int cgc__parse_gc(const char *s, int *percent);
 /* CGC_MARKERS: 1 .. CGC__MAX_MARKERS. */
 int cgc__parse_markers(const char *s, int *n);
 #define CGC__MAX_MARKERS 256
-/* A stop-the-world signal: 1..SIGRTMAX, not SIGKILL, SIGSTOP, SIGSEGV,
- * SIGBUS (cgc must be able to catch it, and faults must stay faults). */
+/* A stop-the-world signal: 1..31 or SIGRTMIN..SIGRTMAX, not SIGKILL,
+ * SIGSTOP, SIGSEGV, SIGBUS (cgc must be able to catch it, faults must stay
+ * faults, and 32..SIGRTMIN-1 belong to the C library). */
 int cgc__parse_signal(const char *s, int *sig);
 
 /* Sets cfg->memlimit, memlimit_source, memlimit_follow, container_limit

@@ -43,7 +43,7 @@ if(CGC_FUZZ_OK)
     COMMAND ${CMAKE_COMMAND} -DFUZZER=${fuzz_bin}
             -DSEEDS=${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus
             -DWORK=${CMAKE_CURRENT_BINARY_DIR}/fuzz_work
-            -DRUNS=300000
+            -DRUNS=200000
             -P ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/run.cmake)
   set_tests_properties(fuzz_config PROPERTIES TIMEOUT 120)
 else()

@@ -277,6 +277,10 @@ static void test_signals(void)
         sig = -42;
         CHECK(cgc__parse_signal(bad[i], &sig) == -1 && sig == -42, "signal \"%s\" must be refused", bad[i]);
     }
+    for (int n = 32; n < SIGRTMIN; n++) {   /* the C library's own */
+        snprintf(buf, sizeof buf, "%d", n);
+        CHECK(cgc__parse_signal(buf, &sig) == -1, "signal %d is glibc's and must be refused", n);
+    }
     snprintf(buf, sizeof buf, "%d", SIGRTMAX + 1);
     CHECK(cgc__parse_signal(buf, &sig) == -1, "SIGRTMAX+1 must be refused");
 }
