@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Builds cgc twice — Release, and Debug with heap invariant checks after
-# every collection (-DCGC_DEBUG=ON) — and runs the whole test suite on both.
+# Builds cgc twice and runs the tests: the whole suite on the Release build;
+# on the Debug build, with heap invariant checks after every collection
+# (-DCGC_DEBUG=ON), the unit, stress, simulation and configuration tests
+# (`test_*`: the end-to-end demo, HTTP, benchmark and cgroup tests measure
+# time and memory, which an -O0 build with invariant checks distorts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -12,6 +15,10 @@ for cfg in release debug; do
   cmake -S . -B "$dir" "${opts[@]}" >/dev/null
   cmake --build "$dir" -j"$jobs" >/dev/null
   echo "== $cfg tests =="
-  ctest --test-dir "$dir" --output-on-failure -j1 || status=1
+  if [ $cfg = release ]; then
+    ctest --test-dir "$dir" --output-on-failure -j1 || status=1
+  else
+    ctest --test-dir "$dir" --output-on-failure -j1 -R '^test_' || status=1
+  fi
 done
 exit $status
