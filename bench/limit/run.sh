@@ -103,6 +103,7 @@ CSV=$OUT/latest.csv MD=$OUT/latest.md
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 ((DO_RUN)) && echo "impl,config,env,run,outcome,status,oom_kills,wall_s,cpu_s,peak_bytes,limit_bytes,collections,maxrss_mib,retained_max_mib" >"$CSV"
+META=$OUT/latest.meta   # when and where the CSV was measured (kept for --table-only)
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "== cgroup limit $LIMIT_MIB MiB, live heap $LIVE_MIB MiB ($LIVE_PCT%), $ALLOC_MIB MiB allocated, $RUNS run(s) each" >&2
 
@@ -135,6 +136,15 @@ echo "== cgroup limit $LIMIT_MIB MiB, live heap $LIVE_MIB MiB ($LIVE_PCT%), $ALL
             "$wall" $((CG_PEAK_BYTES >> 20)) "${gc:+$gc collections}" >&2
     done
 done
+
+if ((DO_RUN)); then
+    {
+        echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet HEAD -- src 2>/dev/null || echo ' (with uncommitted changes in src/)')"
+        echo "- command: \`bench/limit/run.sh --limit-mib $LIMIT_MIB --live-pct $LIVE_PCT --alloc-gib $ALLOC_GIB --runs $RUNS\`"
+        echo "- machine: $(nproc) CPUs, Linux $(uname -r), cgroup v${CG_VERSION:-?}; load average (1, 5, 15 min) at the start $LOAD0, at the end $(cut -d' ' -f1-3 /proc/loadavg)"
+    } >"$META"
+fi
+[[ -r $META ]] || echo "- (no $META: measured by an older run.sh)" >"$META"
 
 table() {
     local cfg impl config envs
@@ -195,9 +205,7 @@ target() {
 {
     echo "# Soft-limit benchmark: churn under a memory cgroup"
     echo
-    echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet HEAD -- src 2>/dev/null || echo ' (src/ modified)')"
-    echo "- command: \`bench/limit/run.sh --limit-mib $LIMIT_MIB --live-pct $LIVE_PCT --alloc-gib $ALLOC_GIB --runs $RUNS\`"
-    echo "- machine: $(nproc) CPUs, $(uname -r), cgroup v${CG_VERSION:-?}; load average at the start $LOAD0, at the end $(cut -d' ' -f1-3 /proc/loadavg)"
+    cat "$META"
     echo "- workload: live heap $LIVE_MIB MiB ($LIVE_PCT% of the $LIMIT_MIB MiB cgroup limit), $ALLOC_MIB MiB allocated in objects of 16 B .. 64 KiB, every object verified"
     echo "- wall, CPU and collections are medians over completed runs; peak is the cgroup's own high-water mark (memory.max_usage_in_bytes / memory.peak), median over all runs"
     echo
