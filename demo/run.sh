@@ -485,10 +485,18 @@ plot() {
         # Screen fractions for fixed pixel margins: room for the title and
         # the one shared key at the top.
         awk -v n="$nl" -v c="$ncol" -v t="$title" 'BEGIN {
-            h = n * 260 + 90
+            h = n * 280 + 110
             printf "set multiplot layout %d,%d title \"%s: memory over time against the cgroup limit\" font \",14\"", n, c, t
-            printf " margins 0.05,0.98,%.4f,%.4f spacing 0.06,%.4f\n", 45 / h, 1 - 80 / h, 75 / h
-            printf "set key at screen 0.5, screen %.4f center center horizontal maxrows 1 font \",10\"\n", 1 - 50 / h
+            printf " margins 0.05,0.98,%.4f,%.4f spacing 0.06,%.4f\n", 45 / h, 1 - 105 / h, 95 / h
+            # The legend as coloured labels in one row under the title (a
+            # gnuplot key spanning panels wraps to the first panel width).
+            y = 1 - 52 / h
+            split("cgroup limit|cgroup usage|runtime: Sys - HeapReleased|HeapAlloc|OOM kill", name, "|")
+            split("#cc0000 #1f77b4 #2ca02c #999999 #cc0000", colour, " ")
+            for (i = 1; i <= 5; i++)
+                printf "set label %d \"%s %s\" at screen %.3f, screen %.4f center tc rgb \"%s\" font \",11\"\n", i,
+                    (i == 5 ? "\342\227\217" : "\342\226\240"), name[i], 0.2 + 0.15 * (i - 1), y, colour[i]
+            print "unset key"
         }'
         echo "set xlabel 's' offset 0,0.5 font ',9'; set ylabel 'MiB' offset 1.5,0 font ',9'"
         echo "set tics font ',8'; set grid lc rgb '#dddddd'"
@@ -507,12 +515,12 @@ plot() {
                 [[ -s $base/$dir/kills.dat ]] &&
                     p+=", '$base/$dir/kills.dat' u 1:($l) w p pt 7 ps 1.2 lc rgb '#cc0000' t 'OOM kill'"
                 echo "$p"
-                echo "unset key"
+                echo "unset label"
             done
         done
         echo "unset multiplot"
     } >"$script"
-    local h=$((nl * 260 + 90))
+    local h=$((nl * 280 + 110))
     gnuplot -e "set terminal pngcairo size 1500,$h; set output '$OUT/memory-$svc.png'; load '$script'" 2>>"$WORK/gnuplot.log" &&
         gnuplot -e "set terminal svg size 1500,$h dynamic; set output '$OUT/memory-$svc.svg'; load '$script'" 2>>"$WORK/gnuplot.log" ||
         log "run.sh: gnuplot failed (see $WORK/gnuplot.log)"
