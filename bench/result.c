@@ -64,6 +64,12 @@ void bench_start(void)
 {
 #if defined(USE_BOEHM)
     GC_INIT();
+    /* libgc 8.2 starts its parallel markers only when the client creates
+     * its first thread (gc.h, GC_parallel), so a single-threaded benchmark
+     * would mark on one core while cgc and Go use every core. Start them,
+     * as gc.h suggests for single-threaded clients; GC_MARKERS=1 in the
+     * environment still gives the one-marker collector. */
+    GC_start_mark_threads();
     GC_set_on_collection_event(on_gc_event);
 #elif defined(USE_CGC)
     cgc_memstats ms;

@@ -97,6 +97,7 @@ args_of() {
 }
 runs_of() { if [ "$1" = binary-trees ]; then echo "$bt_runs"; else echo "$runs"; fi; }
 
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 maxruns=$(( runs > bt_runs ? runs : bt_runs ))
 [ $report_only = 0 ] || maxruns=0
 for i in $(seq 1 "$maxruns"); do
@@ -170,7 +171,7 @@ cmdline="bench/run.sh"; [ $quick = 1 ] && cmdline="$cmdline --quick"
   echo
   echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'). Command: \`$cmdline --runs $runs --bt-runs $bt_runs\`."
   echo "Machine: $(nproc) CPUs, $(uname -sr), $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')."
-  echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (shared machine: expect noise)."
+  echo "Load average at the start: $load_start; at the end: $(cut -d' ' -f1-3 /proc/loadavg) (shared machine: expect noise)."
   echo "Medians over the runs of each column separately; wall × Boehm = median wall / Boehm's median wall."
   echo "Sizes: binary-trees $bt_args, gcbench $gcb_args, churn $churn_args (slots_log2 allocations)."
   [ -z "$note" ] || { echo; echo "Note: $note"; }
@@ -184,6 +185,44 @@ cmdline="bench/run.sh"; [ $quick = 1 ] && cmdline="$cmdline --quick"
       printf "| %s | %s | %.2f | %s | %.2f | %.1f | %d | %.2f | %.2f | %.2f |\n",
         $2, $3, $4, ($11 == "" ? "–" : $11), $5, $6 / 1024, $7, $8, $9, $10 }' "$csv"
   done
+  echo
+  echo "## Targets"
+  echo
+  echo "The core's targets, checked on the medians above (CPU time, steadier"
+  echo "than wall time on a loaded machine, is given alongside)."
+  echo
+  echo "| target | measured | verdict |"
+  echo "|---|---|---|"
+  # v[bench, impl, column] from the CSV; a target with a missing side is
+  # reported as such, never as met.
+  awk -F, '
+    NR > 1 { for (c = 4; c <= 10; c++) v[$1, $2, c] = $c; have[$1, $2] = 1 }
+    function row(name, ok, text) {
+      printf "| %s | %s | %s |\n", name, text, ok ? "met" : "**not met**"
+    }
+    function missing(name, why) { printf "| %s | – | not measured (%s) |\n", name, why }
+    END {
+      b = "binary-trees"
+      if (have[b, "cgc"] && have[b, "boehm"]) {
+        r = v[b, "cgc", 4] / v[b, "boehm", 4]; rc = v[b, "cgc", 5] / v[b, "boehm", 5]
+        row("binary-trees wall ≤ 0.6 × Boehm", r <= 0.6,
+            sprintf("%.2f × (cpu %.2f ×)", r, rc))
+        r = v[b, "cgc", 6] / v[b, "boehm", 6]
+        row("binary-trees peak RSS ≤ Boehm", r <= 1,
+            sprintf("%.0f vs %.0f MiB (%.2f ×)", v[b, "cgc", 6] / 1024, v[b, "boehm", 6] / 1024, r))
+      } else missing("binary-trees vs Boehm", "cgc or Boehm missing")
+      if (have[b, "cgc"] && have[b, "malloc"]) {
+        r = v[b, "cgc", 4] / v[b, "malloc", 4]; rc = v[b, "cgc", 5] / v[b, "malloc", 5]
+        row("binary-trees faster than malloc/free", r < 1,
+            sprintf("%.2f × malloc wall (cpu %.2f ×)", r, rc))
+      } else missing("binary-trees vs malloc", "cgc or malloc missing")
+      b = "churn"
+      if (have[b, "cgc"] && have[b, "boehm"] && v[b, "boehm", 9] > 0) {
+        r = v[b, "cgc", 9] / v[b, "boehm", 9]
+        row("churn pause p99 ≤ 0.5 × Boehm", r <= 0.5,
+            sprintf("%.1f vs %.1f ms (%.2f ×)", v[b, "cgc", 9], v[b, "boehm", 9], r))
+      } else missing("churn pause p99 vs Boehm", "cgc or Boehm missing")
+    }' "$csv"
 } > "$md"
 
 cat "$md"
