@@ -44,7 +44,8 @@ typedef struct cgc__config {
  * line naming the variable, the value and the accepted forms, then exit(2). */
 void cgc__config_load(cgc__config *cfg);
 /* The same, reading the cgroup files under `root` (tests: a fixture tree);
- * cfg->root keeps it for cgc__config_refresh_limit. */
+ * cfg->root keeps the pointer for cgc__config_refresh_limit, so the string
+ * must live as long as cfg is refreshed. */
 void cgc__config_load_at(cgc__config *cfg, const char *root);
 
 /* The pure parsers behind the table (0 on success, -1 if malformed), for
