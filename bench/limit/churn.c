@@ -4,8 +4,10 @@
  * random sequence, same sizes, same graph), so the three collectors do the
  * same work.
  *
- * Built twice from this file: against cgc (default) and, with
- * -DCHURN_BOEHM, against the Boehm collector (GC_MALLOC).
+ * Built three times from this file: against cgc (default); with
+ * -DCHURN_BOEHM against the Boehm collector (GC_MALLOC); with -DCHURN_MALLOC
+ * against glibc malloc, freeing each dropped item explicitly — no collector
+ * at all, the floor that shows what the mutator work alone costs.
  *
  *   churn [--live-mib N] [--alloc-mib N | --alloc-gib N] [--seed N]
  *
@@ -33,7 +35,11 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#ifdef CHURN_BOEHM
+#if defined(CHURN_MALLOC)
+#define IMPL "malloc"
+#define alloc_scanned(n) malloc(n)
+#define alloc_atomic(n) malloc(n)
+#elif defined(CHURN_BOEHM)
 #include <gc.h>
 #define IMPL "boehm"
 #define alloc_scanned(n) GC_MALLOC(n)
@@ -134,12 +140,29 @@ static uint64_t verify_item(const node *n)
     return bytes;
 }
 
+/* Frees a dropped item where nothing collects it (the malloc floor). */
+static void drop_item(node *n)
+{
+#ifdef CHURN_MALLOC
+    while (n) {
+        node *next = n->next;
+        free(n->blob);
+        free(n);
+        n = next;
+    }
+#else
+    (void)n;
+#endif
+}
+
 static double seconds(const struct timeval *t) { return (double)t->tv_sec + (double)t->tv_usec / 1e6; }
 
 /* The collector's own numbers for the RESULT line. */
 static void print_collector(void)
 {
-#ifdef CHURN_BOEHM
+#if defined(CHURN_MALLOC)
+    printf(" collections=0");
+#elif defined(CHURN_BOEHM)
     printf(" collections=%lu heap_mib=%.1f", (unsigned long)GC_get_gc_no(), (double)GC_get_heap_size() / 1048576);
 #else
     cgc_memstats m;
@@ -155,12 +178,13 @@ static void print_collector(void)
 }
 
 /* The largest retained memory seen at the samples (cgc: sys - heap_released). */
-#ifndef CHURN_BOEHM
+#if !defined(CHURN_BOEHM) && !defined(CHURN_MALLOC)
+#define CHURN_CGC 1
 static uint64_t retained_max;
 #endif
 static void sample_retained(void)
 {
-#ifndef CHURN_BOEHM
+#ifdef CHURN_CGC
     cgc_memstats m;
     cgc_read_memstats(&m);
     if (m.sys - m.heap_released > retained_max)
@@ -186,13 +210,17 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-#ifdef CHURN_BOEHM
+#if defined(CHURN_BOEHM)
     GC_INIT();
 #endif
     rng_state = seed * 0x2545F4914F6CDD1Dull + 1;
     const uint64_t target = live_mib << 20, budget = alloc_mib << 20;
     const uint64_t nslots = 2 * target / MEAN_ITEM_BYTES + 64;
     node **slots = alloc_scanned(nslots * sizeof(node *));
+#ifdef CHURN_MALLOC
+    if (slots)
+        memset(slots, 0, nslots * sizeof(node *));
+#endif
     if (!slots)
         die_null(0);
 
@@ -203,6 +231,7 @@ int main(int argc, char **argv)
         uint64_t i = rnd() % nslots;
         if (slots[i]) {
             live -= verify_item(slots[i]);
+            drop_item(slots[i]);
             slots[i] = NULL;
             checks++;
         }
@@ -229,7 +258,7 @@ int main(int argc, char **argv)
            (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
            seconds(&ru.ru_utime) + seconds(&ru.ru_stime), (double)ru.ru_maxrss / 1024, checks);
     print_collector();
-#ifndef CHURN_BOEHM
+#ifdef CHURN_CGC
     printf(" retained_max_mib=%.1f", (double)retained_max / 1048576);
 #endif
     printf("\n");

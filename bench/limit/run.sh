@@ -4,7 +4,7 @@
 # memory cgroup limit L for cgc, Go and the Boehm collector.
 #
 #   bench/limit/run.sh [--limit-mib 256] [--live-pct 60] [--alloc-gib 4]
-#                      [--runs 3] [--impls "cgc go boehm"] [--timeout 120]
+#                      [--runs 3] [--impls "cgc go boehm malloc"] [--timeout 120]
 #                      [--build-dir DIR] [--no-build] [--out DIR] [--table-only]
 #
 # Builds (CMake into build-limit/, Go with `go build`), then runs each
@@ -19,6 +19,8 @@
 #   go     gcoff+L   GOGC=off GOMEMLIMIT=L
 #   boehm  default   no limit
 #   boehm  maxheap   GC_MAXIMUM_HEAP_SIZE=L (a hard cap: allocation fails)
+#   malloc free      glibc malloc/free, no collector: the floor, what the
+#                    mutator work (filling and verifying every word) costs
 # and prints one table: outcome (completed / OOM-killed / alloc-failed /
 # timeout, with counts), median wall time and CPU of completed runs, median
 # cgroup peak memory (and as % of L), collections; then checks the target
@@ -33,7 +35,7 @@ set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-LIMIT_MIB=256 LIVE_PCT=60 ALLOC_GIB=4 RUNS=3 IMPLS="cgc go boehm" TIMEOUT=120
+LIMIT_MIB=256 LIVE_PCT=60 ALLOC_GIB=4 RUNS=3 IMPLS="cgc go boehm malloc" TIMEOUT=120
 BUILD=$ROOT/build-limit OUT=$HERE/results DO_BUILD=1 DO_RUN=1
 
 while (($#)); do
@@ -65,6 +67,7 @@ LIVE_MIB=$((LIMIT_MIB * LIVE_PCT / 100))
 ALLOC_MIB=$((ALLOC_GIB << 10))
 BIN_CGC=$BUILD/tests/limit_churn_cgc
 BIN_BOEHM=$BUILD/tests/limit_churn_boehm
+BIN_MALLOC=$BUILD/tests/limit_churn_malloc
 BIN_GO=$BUILD/limit-bench/churn-go
 
 # ---- build -----------------------------------------------------------------
@@ -74,6 +77,7 @@ if ((DO_BUILD && DO_RUN)); then
         die "cmake configure failed: see $BUILD.cmake.log"
     targets=(limit_churn_cgc)
     has boehm && targets+=(limit_churn_boehm)
+    has malloc && targets+=(limit_churn_malloc)
     cmake --build "$BUILD" -j2 --target "${targets[@]}" >>"$BUILD.cmake.log" 2>&1 ||
         die "build failed: see $BUILD.cmake.log (Boehm needs libgc-dev)"
     if has go; then
@@ -82,7 +86,7 @@ if ((DO_BUILD && DO_RUN)); then
             die "go build failed (needs golang-go)"
     fi
 fi
-for i in cgc go boehm; do
+for i in cgc go boehm malloc; do
     has $i && ((DO_RUN)) || continue
     b=BIN_${i^^}
     [[ -x ${!b} ]] || die "missing ${!b} (build it, or leave $i out with --impls)"
@@ -95,6 +99,7 @@ has cgc && CONFIGS+=("cgc|off|CGC_MEMLIMIT=off" "cgc|soft90|CGC_MEMLIMIT=$L90"
     "cgc|gcoff+L|CGC_GC=off CGC_MEMLIMIT=$L" "cgc|default|")
 has go && CONFIGS+=("go|default|" "go|soft90|GOMEMLIMIT=$L90" "go|gcoff+L|GOGC=off GOMEMLIMIT=$L")
 has boehm && CONFIGS+=("boehm|default|" "boehm|maxheap|GC_MAXIMUM_HEAP_SIZE=$L")
+has malloc && CONFIGS+=("malloc|free|")
 
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
@@ -181,6 +186,7 @@ target() {
         read -r c g <<<"$pair"
         line=$(awk -F, -v c="$c" -v g="$g" -v L="$L" '
             $1 == "cgc" && $2 == c { n++; if ($5 == "completed" && $10 < L) { ok++; w[ok] = $8; cc[ok] = $9 } }
+            $1 == "go" && $2 == g { gt++ }
             $1 == "go" && $2 == g && $5 == "completed" { gn++; gw[gn] = $8; gc[gn] = $9 }
             function med(a, n,   t, j, k) {
                 if (!n) return -1
@@ -191,6 +197,7 @@ target() {
                 cw = (ok == n && n) ? med(w, ok) : -1; goW = med(gw, gn)
                 verdict = (ok == n && n && goW > 0 && cw <= goW / 2) ? "MET" : "NOT MET"
                 if (n && ok == n && goW < 0) verdict = "MET (go did not complete)"
+                if (!gt) verdict = "NOT COMPARED (no go runs)"
                 cC = med(cc, ok); goC = med(gc, gn)
                 printf "cgc %s vs go %s: cgc completed %d/%d under the limit, wall %s s vs go %s s (ratio %s; CPU %s s vs %s s, ratio %s): %s\n",
                     c, g, ok, n, cw < 0 ? "-" : cw, goW < 0 ? "-" : goW, (cw > 0 && goW > 0) ? sprintf("%.2f", cw / goW) : "-",
@@ -200,6 +207,27 @@ target() {
         [[ $line == *": MET"* ]] || ok=0
     done
     ((ok)) && echo "- **target met**" || echo "- **target not met**"
+    # The collectors' own cost: wall time above the malloc floor (the same
+    # mutator work with no collector).
+    awk -F, '
+        function med(a, n,   t, j, k) {
+            if (!n) return -1
+            for (j = 1; j <= n; j++) for (k = j + 1; k <= n; k++) if (a[k] < a[j]) { t = a[j]; a[j] = a[k]; a[k] = t }
+            return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+        }
+        $5 == "completed" { k = $1 "/" $2; n[k]++; w[k, n[k]] = $8; if (!(k in seen)) { seen[k] = 1; order[++no] = k } }
+        END {
+            if (!n["malloc/free"]) exit
+            for (j = 1; j <= n["malloc/free"]; j++) f[j] = w["malloc/free", j]
+            floor = med(f, n["malloc/free"])
+            s = ""
+            for (i = 1; i <= no; i++) {
+                k = order[i]; if (k == "malloc/free") continue
+                for (j = 1; j <= n[k]; j++) a[j] = w[k, j]
+                s = s sprintf("%s%s %+.2f s", s == "" ? "" : ", ", k, med(a, n[k]) - floor)
+            }
+            printf "- wall time above the malloc floor (%.2f s, no collector): %s\n", floor, s
+        }' "$CSV"
 }
 
 {
