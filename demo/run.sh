@@ -11,7 +11,8 @@
 # For each service it
 #   1. measures the peak memory of the default configuration with no limit,
 #   2. bisects for the smallest cgroup limit at which the default
-#      configuration survives the load without an OOM kill,
+#      configuration survives the load: no OOM kill, every request answered,
+#      at least a third of the throughput it has with no limit,
 #   3. runs at that minimum, at the default's peak, at 2x and 4x the minimum,
 #      each in three configurations:
 #        off      no soft limit          CGC_MEMLIMIT=off    / Go's default
@@ -405,8 +406,15 @@ summarize() {
         "$(awk -v p="$peak" 'BEGIN {print p / 1048576}')" "$gcs")"
 }
 
-# The last run had no OOM kill and every request completed.
-survived() { (($(last_field 6) == 0 && $(last_field 10) == 0)); }
+# The last run survived: no OOM kill, every request completed, and at
+# least a third of the throughput of the run with no limit. The last
+# condition keeps the minimum out of the thrashing zone, where a service
+# that collects thousands of times survives or not by luck (the CPU limiter
+# then lets the heap overshoot) and serves a tenth of its requests.
+survived() {
+    (($(last_field 6) == 0 && $(last_field 10) == 0)) &&
+        awk -v r="$(last_field 11)" -v p="$PEAK_RPS" 'BEGIN {exit !(3 * r >= p)}'
+}
 
 # Whether the default configuration survives limit $2 MiB, twice in a row:
 # near the boundary the outcome depends on how many reports happen to
@@ -430,6 +438,7 @@ experiment() {
     run_one "$svc" default 0 peak
     local peak_mib
     peak_mib=$(awk -v p="$(last_field 14)" 'BEGIN {printf "%d", p + 0.999}')
+    PEAK_RPS=$(last_field 11)
 
     # Bisection for the smallest limit (MiB) at which the default
     # configuration completes the load with no OOM kill. hi must survive;
