@@ -332,6 +332,23 @@ run_one() {
         fi
         pids+=($!)
     done
+    # A bisection run deep in the thrashing zone can take minutes; past its
+    # deadline hey is interrupted (SIGINT: it still writes what it got), so
+    # the run counts as failed requests, which is what it is.
+    if [[ $phase == bisect && -n ${PEAK_SECS:-} ]]; then
+        local deadline
+        deadline=$(awk -v t="$t0" -v p="$PEAK_SECS" 'BEGIN {printf "%.3f", t + (4 * p > 10 ? 4 * p : 10)}')
+        local p alive=1
+        while ((alive)); do
+            alive=0
+            for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+            if awk -v now="$EPOCHREALTIME" -v d="$deadline" 'BEGIN {exit !(now > d)}'; then
+                kill -INT "${pids[@]}" 2>/dev/null
+                break
+            fi
+            sleep 0.2
+        done
+    fi
     wait "${pids[@]}"
     t1=$EPOCHREALTIME
     # One last sample of the runtime's counters, then a clean stop.
@@ -438,7 +455,7 @@ experiment() {
     run_one "$svc" default 0 peak
     local peak_mib
     peak_mib=$(awk -v p="$(last_field 14)" 'BEGIN {printf "%d", p + 0.999}')
-    PEAK_RPS=$(last_field 11)
+    PEAK_RPS=$(last_field 11) PEAK_SECS=$(last_field 17)
 
     # Bisection for the smallest limit (MiB) at which the default
     # configuration completes the load with no OOM kill. hi must survive;
