@@ -200,26 +200,41 @@ static cgc__span *new_span(int cls, int kind)
 
 /* A swept span of class cls/kind with a free slot, from the central lists
  * (sweeping unswept spans on the way) or new. Caller is in a cgc section. */
+/* Takes a span with a free slot off c's lists (sweeping unswept ones on
+ * the way), or NULL; c->lock held. */
+static cgc__span *central_pick_locked(cgc__central *c)
+{
+    cgc__span *s = c->partial;
+    if (s) {
+        cgc__span_list_remove(&c->partial, s);
+        return s;
+    }
+    while ((s = cgc__unswept_first(c)) != NULL) {
+        cgc__unswept_remove(c, s);
+        if (cgc__sweep_span(s))
+            continue;           /* entirely free: went back to the page heap */
+        if (s->nfree)
+            return s;
+        cgc__span_list_push(&c->full, s);
+    }
+    return NULL;
+}
+
+/* A span for this thread's cache: marked cached before c->lock is dropped,
+ * so cgc_free from another thread never sees it off every list yet not
+ * cached (it would unlink it from a list it is not on). */
 static cgc__span *central_get(int cls, int kind)
 {
     cgc__central *c = &cgc__centrals[cls * CGC_NKINDS + kind];
     pthread_mutex_lock(&c->lock);
-    cgc__span *s = c->partial;
-    if (s) {
-        cgc__span_list_remove(&c->partial, s);
-    } else {
-        while ((s = cgc__unswept_first(c)) != NULL) {
-            cgc__unswept_remove(c, s);
-            if (cgc__sweep_span(s))
-                continue;           /* entirely free: went back to the page heap */
-            if (s->nfree)
-                break;
-            cgc__span_list_push(&c->full, s);
-        }
-    }
+    cgc__span *s = central_pick_locked(c);
+    if (s)
+        s->cached = 1;
     pthread_mutex_unlock(&c->lock);
     if (!s) {
-        s = new_span(cls, kind);
+        s = new_span(cls, kind);   /* on no list: nobody can free into it yet */
+        if (s)
+            s->cached = 1;
         cgc__pacer_heap_grew();
     }
     return s;
@@ -299,10 +314,18 @@ static void *small_refill(cgc__thread *t, int cls, int kind)
 static void *uncollectable_alloc(cgc__thread *t, int cls)
 {
     cgc__central *c = &cgc__centrals[cls * CGC_NKINDS + CGC_KIND_UNCOLLECTABLE];
-    cgc__span *s = central_get(cls, CGC_KIND_UNCOLLECTABLE);
-    if (!s)
-        return NULL;
+    /* The span stays under c->lock from being picked to being filed back,
+     * so a concurrent cgc_free never finds it off the lists. */
     pthread_mutex_lock(&c->lock);
+    cgc__span *s = central_pick_locked(c);
+    if (!s) {
+        pthread_mutex_unlock(&c->lock);
+        s = new_span(cls, CGC_KIND_UNCOLLECTABLE);   /* holds no object yet: invisible to cgc_free */
+        cgc__pacer_heap_grew();
+        if (!s)
+            return NULL;
+        pthread_mutex_lock(&c->lock);
+    }
     uint32_t idx = 0;
     while (cgc__bit(s->allocbits, idx))
         idx++;

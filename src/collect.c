@@ -19,6 +19,8 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -30,6 +32,8 @@ _Atomic int cgc__initialized;
 static pthread_mutex_t gc_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static _Atomic int64_t mem_limit = INT64_MAX;   /* mirror of pacer.mem_limit for lock-free reads */
+static _Atomic uint64_t outside_bytes;           /* see measure_outside */
+static _Atomic int64_t outside_measured_ns;
 static pthread_mutex_t bg_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t bg_cv = PTHREAD_COND_INITIALIZER;
 static int bg_started;
@@ -95,6 +99,52 @@ __attribute__((constructor)) static void cgc__constructor(void)
     cgc__ensure_init();
 }
 
+/* ---- memory outside cgc's count --------------------------------------- */
+
+/* The soft limit counts cgc's own memory (SPEC §4), but it is most often set
+ * to, or just under, a container's limit, and the container also charges
+ * the process's code, thread stacks and other allocators' memory. With the
+ * limit equal to the container's (CGC_GC=off, CGC_MEMLIMIT=limits.memory),
+ * a C service with 3 MiB of such memory was OOM-killed at 38-76 MiB limits
+ * while cgc held its own total at 95-97% of the limit. So we measure it:
+ * resident memory (/proc/self/statm) minus what cgc has mapped, at most
+ * every 10 ms, and every limit check (goal, scavenger target, release on
+ * growth) works against limit - outside. What the limit counts in memstats
+ * is unchanged. Reading statm costs three system calls. */
+static void measure_outside(void)
+{
+    int64_t now = cgc__now_ns();
+    if (now - atomic_load(&outside_measured_ns) < 10000000)
+        return;
+    atomic_store(&outside_measured_ns, now);
+    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    char buf[128];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return;
+    buf[n] = 0;
+    unsigned long long size = 0, resident = 0;
+    if (sscanf(buf, "%llu %llu", &size, &resident) != 2)
+        return;
+    uint64_t rss = (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+    uint64_t mapped = cgc__mapped_bytes();
+    atomic_store(&outside_bytes, rss > mapped ? rss - mapped : 0);
+}
+
+/* The limit every check works against: the soft limit less the memory
+ * outside cgc's count. INT64_MAX when there is no limit. */
+static int64_t effective_limit(void)
+{
+    int64_t limit = atomic_load(&mem_limit);
+    if (limit == INT64_MAX)
+        return limit;
+    uint64_t out = atomic_load(&outside_bytes);
+    return (uint64_t)limit > out ? limit - (int64_t)out : 0;
+}
+
 /* ---- pacing ------------------------------------------------------------- */
 
 /* pacer_lock is also taken by the collector while the world is stopped, so
@@ -124,6 +174,7 @@ static void recompute_locked(uint64_t heap_alloc)
         .mapped = cgc__mapped_bytes(),
         .heap_free = atomic_load(&cgc__mem.heap_free),
         .heap_alloc = heap_alloc,
+        .outside = atomic_load(&mem_limit) == INT64_MAX ? 0 : atomic_load(&outside_bytes),
     };
     uint64_t goal = cgc__pacer_update(&cgc__gc.pacer, &m);
     cgc__gc.heap_goal = goal;
@@ -149,7 +200,7 @@ void cgc__pacer_recompute(void)
 
 void cgc__limit_before_grow(uint64_t bytes)
 {
-    int64_t limit = atomic_load(&mem_limit);
+    int64_t limit = effective_limit();
     if (limit == INT64_MAX)
         return;
     uint64_t mapped = cgc__mapped_bytes();
@@ -159,7 +210,7 @@ void cgc__limit_before_grow(uint64_t bytes)
 
 void cgc__release_over_limit(void)
 {
-    int64_t limit = atomic_load(&mem_limit);
+    int64_t limit = effective_limit();
     if (limit == INT64_MAX)
         return;
     uint64_t mapped = cgc__mapped_bytes();
@@ -212,6 +263,8 @@ void cgc__collect_internal(bool forced)
     cgc__mark_prepare();
     cgc__sweeper_start();
     cgc__background_start();
+    if (atomic_load(&mem_limit) != INT64_MAX)
+        measure_outside();   /* the goal computed in this cycle uses it */
 
     cgc__cycle_trace tr = {.forced = forced};
     tr.start_ns = cgc__now_ns();
@@ -328,7 +381,7 @@ static uint64_t release_to_target(void)
 {
     uint64_t mapped = cgc__mapped_bytes();
     uint64_t nonheap = cgc__sys_bytes() - atomic_load(&cgc__mem.heap_sys);
-    uint64_t target = cgc__scavenge_retain_target(cgc__gc.heap_goal, nonheap, atomic_load(&mem_limit));
+    uint64_t target = cgc__scavenge_retain_target(cgc__gc.heap_goal, nonheap, effective_limit());
     return mapped > target ? cgc__heap_release(mapped - target) : 0;
 }
 
@@ -373,7 +426,9 @@ static void *background_main(void *arg)
         }
         uint64_t mapped = cgc__mapped_bytes();
         uint64_t nonheap = cgc__sys_bytes() - atomic_load(&cgc__mem.heap_sys);
-        uint64_t target = cgc__scavenge_retain_target(cgc__gc.heap_goal, nonheap, atomic_load(&mem_limit));
+        if (atomic_load(&mem_limit) != INT64_MAX)
+            measure_outside();
+        uint64_t target = cgc__scavenge_retain_target(cgc__gc.heap_goal, nonheap, effective_limit());
         int64_t sleep_ns = cgc__gc.scav.max_sleep_ns;
         if (mapped > target) {
             int64_t c0 = cgc__thread_cpu_ns();

@@ -105,6 +105,9 @@ uint64_t cgc__pacer_limit_goal(uint64_t heap_marked, int64_t mem_limit, const cg
     if (mem_limit < 0 || mem_limit == INT64_MAX)
         return UINT64_MAX;
     uint64_t limit = (uint64_t)mem_limit;
+    /* Memory the process holds outside cgc's count still fills the
+     * container the limit usually mirrors: leave room for it. */
+    limit = m->outside < limit ? limit - m->outside : 0;
     uint64_t overage = m->mapped > limit ? m->mapped - limit : 0;
     uint64_t taken = sat_add(nonheap_of(m), overage);
     if (taken >= limit)

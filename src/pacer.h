@@ -26,6 +26,8 @@ typedef struct cgc__mem_state {
     uint64_t heap_free;   /* free heap pages not yet released to the OS */
     uint64_t heap_alloc;  /* bytes in allocated objects (incl. unswept dead ones);
                              between cycles the core passes heap_live */
+    uint64_t outside;     /* resident memory of the process outside cgc's count
+                             (code, stacks, other allocators): taken off the limit */
 } cgc__mem_state;
 
 typedef struct cgc__pacer {
