@@ -171,7 +171,11 @@ cmdline="bench/run.sh"; [ $quick = 1 ] && cmdline="$cmdline --quick"
   echo
   echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'). Command: \`$cmdline --runs $runs --bt-runs $bt_runs\`."
   echo "Machine: $(nproc) CPUs, $(uname -sr), $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')."
-  echo "Load average at the start: $load_start; at the end: $(cut -d' ' -f1-3 /proc/loadavg) (shared machine: expect noise)."
+  if [ $report_only = 1 ]; then
+    echo "Tabulated with --report-only from the RESULT lines of an earlier run; load average now: $(cut -d' ' -f1-3 /proc/loadavg)."
+  else
+    echo "Load average at the start: $load_start; at the end: $(cut -d' ' -f1-3 /proc/loadavg) (shared machine: expect noise)."
+  fi
   echo "Medians over the runs of each column separately; wall × Boehm = median wall / Boehm's median wall."
   echo "Sizes: binary-trees $bt_args, gcbench $gcb_args, churn $churn_args (slots_log2 allocations)."
   [ -z "$note" ] || { echo; echo "Note: $note"; }
@@ -188,41 +192,52 @@ cmdline="bench/run.sh"; [ $quick = 1 ] && cmdline="$cmdline --quick"
   echo
   echo "## Targets"
   echo
-  echo "The core's targets, checked on the medians above (CPU time, steadier"
-  echo "than wall time on a loaded machine, is given alongside)."
+  echo "The core's targets. On a shared machine the load drifts between rounds, so"
+  echo "each ratio is also taken *within* each round (cgc's run against the other"
+  echo "implementation's run of the same round, which ran just before or after it)"
+  echo "and the verdict uses the median of those paired ratios; the range over the"
+  echo "rounds and the ratio of the medians above are given alongside."
   echo
-  echo "| target | measured | verdict |"
-  echo "|---|---|---|"
-  # v[bench, impl, column] from the CSV; a target with a missing side is
-  # reported as such, never as met.
-  awk -F, '
-    NR > 1 { for (c = 4; c <= 10; c++) v[$1, $2, c] = $c; have[$1, $2] = 1 }
-    function row(name, ok, text) {
-      printf "| %s | %s | %s |\n", name, text, ok ? "met" : "**not met**"
+  echo "| target | paired median (range) | ratio of medians | verdict |"
+  echo "|---|---|---|---|"
+  # The k-th RESULT line of a bench/impl in the raw file is from round k.
+  # field[b, impl, k, name] = value. A target with a missing side is
+  # reported as not measured, never as met.
+  awk '
+    {
+      delete f
+      for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+      b = f["bench"]; im = f["impl"]; k = ++n[b, im]
+      for (key in f) val[b, im, k, key] = f[key]
     }
-    function missing(name, why) { printf "| %s | – | not measured (%s) |\n", name, why }
+    function median(a, m,   i, j, t) {
+      for (i = 2; i <= m; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+      return (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+    }
+    # target(name, bench, other, field, limit, strict): cgc field / other
+    # field per round; met when the paired median is <= limit (< if strict).
+    function target(name, b, other, key, limit, strict,   k, m, r, lo, hi, x, y, med, xs, ys, nn) {
+      m = 0; nn = (n[b, "cgc"] < n[b, other]) ? n[b, "cgc"] : n[b, other]
+      for (k = 1; k <= nn; k++) {
+        y = val[b, other, k, key] + 0
+        if (y <= 0) continue
+        r[++m] = (val[b, "cgc", k, key] + 0) / y
+        xs[m] = val[b, "cgc", k, key] + 0; ys[m] = y
+      }
+      if (m == 0) { printf "| %s | – | – | not measured (no %s or cgc runs) |\n", name, other; return }
+      lo = hi = r[1]; for (k = 2; k <= m; k++) { if (r[k] < lo) lo = r[k]; if (r[k] > hi) hi = r[k] }
+      med = median(r, m)
+      printf "| %s | %.2f × (%.2f–%.2f, %d rounds) | %.2f × | %s |\n", name, med, lo, hi, m,
+        median(xs, m) / median(ys, m),
+        limit < 0 ? "(no target)" : (strict ? med < limit : med <= limit) ? "met" : "**not met**"
+    }
     END {
-      b = "binary-trees"
-      if (have[b, "cgc"] && have[b, "boehm"]) {
-        r = v[b, "cgc", 4] / v[b, "boehm", 4]; rc = v[b, "cgc", 5] / v[b, "boehm", 5]
-        row("binary-trees wall ≤ 0.6 × Boehm", r <= 0.6,
-            sprintf("%.2f × (cpu %.2f ×)", r, rc))
-        r = v[b, "cgc", 6] / v[b, "boehm", 6]
-        row("binary-trees peak RSS ≤ Boehm", r <= 1,
-            sprintf("%.0f vs %.0f MiB (%.2f ×)", v[b, "cgc", 6] / 1024, v[b, "boehm", 6] / 1024, r))
-      } else missing("binary-trees vs Boehm", "cgc or Boehm missing")
-      if (have[b, "cgc"] && have[b, "malloc"]) {
-        r = v[b, "cgc", 4] / v[b, "malloc", 4]; rc = v[b, "cgc", 5] / v[b, "malloc", 5]
-        row("binary-trees faster than malloc/free", r < 1,
-            sprintf("%.2f × malloc wall (cpu %.2f ×)", r, rc))
-      } else missing("binary-trees vs malloc", "cgc or malloc missing")
-      b = "churn"
-      if (have[b, "cgc"] && have[b, "boehm"] && v[b, "boehm", 9] > 0) {
-        r = v[b, "cgc", 9] / v[b, "boehm", 9]
-        row("churn pause p99 ≤ 0.5 × Boehm", r <= 0.5,
-            sprintf("%.1f vs %.1f ms (%.2f ×)", v[b, "cgc", 9], v[b, "boehm", 9], r))
-      } else missing("churn pause p99 vs Boehm", "cgc or Boehm missing")
-    }' "$csv"
+      target("binary-trees wall ≤ 0.6 × Boehm", "binary-trees", "boehm", "wall_s", 0.6, 0)
+      target("binary-trees CPU time vs Boehm (steadier than wall)", "binary-trees", "boehm", "cpu_s", -1, 0)
+      target("binary-trees peak RSS ≤ Boehm", "binary-trees", "boehm", "maxrss_kb", 1, 0)
+      target("binary-trees wall < malloc/free", "binary-trees", "malloc", "wall_s", 1, 1)
+      target("churn pause p99 ≤ 0.5 × Boehm", "churn", "boehm", "pause_p99_ms", 0.5, 0)
+    }' "$raw"
 } > "$md"
 
 cat "$md"
