@@ -208,6 +208,14 @@ void cgc__limit_before_grow(uint64_t bytes)
         cgc__heap_release_locked(mapped + bytes - (uint64_t)(limit > 0 ? limit : 0));
 }
 
+void cgc__gc_cpu_background(int64_t ns)
+{
+    cgc__pacer_lock();
+    cgc__gc.gc_cpu_ns_total += ns;
+    cgc__limiter_add_background(&cgc__gc.limiter, cgc__now_ns(), ns);
+    cgc__pacer_unlock();
+}
+
 void cgc__release_over_limit(void)
 {
     int64_t limit = effective_limit();
@@ -269,7 +277,14 @@ void cgc__collect_internal(bool forced)
     cgc__cycle_trace tr = {.forced = forced};
     tr.start_ns = cgc__now_ns();
     pthread_mutex_lock(&cgc__sweeper_lock);
+    /* Sweeping what the last cycle left is collection work done on this
+     * thread: it counts as GC CPU (for gc_cpu_fraction and the limiter).
+     * When collections come back to back — a limit below the live heap —
+     * it is most of the cost (every cycle sweeps the whole heap), and
+     * leaving it out let the collector take 64-68% of the CPU. */
+    int64_t sweep0 = cgc__thread_cpu_ns();
     cgc__sweep_finish();
+    int64_t sweep_ns = cgc__thread_cpu_ns() - sweep0;
     cgc__roots_snapshot();
     pthread_mutex_lock(&cgc__thread_lock);
 
@@ -319,13 +334,13 @@ void cgc__collect_internal(bool forced)
         atomic_fetch_add(&cgc__gc.num_forced_gc, 1);
     cgc__pacer_lock();
     cgc__stats_record_pause(pause, (uint64_t)cgc__unix_ns());
-    cgc__gc.gc_cpu_ns_total += (int64_t)pause * ncpu;
-    /* The limiter sees the pause on every CPU plus what the background
-     * sweeper and scavenger spent since the last cycle. */
-    static int64_t seen_total;
-    int64_t gc_cpu = cgc__gc.gc_cpu_ns_total - seen_total;
-    seen_total = cgc__gc.gc_cpu_ns_total;
-    cgc__limiter_update(&cgc__gc.limiter, t3, gc_cpu);
+    cgc__gc.gc_cpu_ns_total += (int64_t)pause * ncpu + sweep_ns;
+    /* The limiter sees this cycle's work: the pause on every CPU and the
+     * sweep finished before it. The background threads report their own
+     * work when they do it (cgc__gc_cpu_background): folded into the next
+     * cycle's figure it fell in an interval too short to hold it and was
+     * clipped, which let collection take 65% of the CPU. */
+    cgc__limiter_update(&cgc__gc.limiter, t3, (int64_t)pause * ncpu + sweep_ns);
     cgc__gc.limited_this_cycle = 0;
     cgc__pacer_unlock();
 
@@ -385,7 +400,8 @@ static uint64_t release_to_target(void)
     return mapped > target ? cgc__heap_release(mapped - target) : 0;
 }
 
-CGC_API int64_t cgc_set_memory_limit(int64_t limit)
+/* Sets the limit; the container follower and the public call share it. */
+static int64_t set_memory_limit(int64_t limit)
 {
     cgc__ensure_init();
     if (limit < 0)
@@ -403,6 +419,16 @@ CGC_API int64_t cgc_set_memory_limit(int64_t limit)
     return old;
 }
 
+/* A limit the program sets wins over the container: from then on the
+ * background thread stops following the container's limit (as Go: an
+ * explicit debug.SetMemoryLimit replaces GOMEMLIMIT for good). */
+CGC_API int64_t cgc_set_memory_limit(int64_t limit)
+{
+    if (limit >= 0)
+        __atomic_store_n(&cgc__cfg.memlimit_follow, 0, __ATOMIC_RELAXED);
+    return set_memory_limit(limit);
+}
+
 /* ---- the background thread: scavenger and container limit follower ----- */
 
 static void *background_main(void *arg)
@@ -413,12 +439,12 @@ static void *background_main(void *arg)
     int64_t next_refresh = cgc__now_ns() + 1000000000;
     for (;;) {
         int64_t now = cgc__now_ns();
-        if (cgc__cfg.memlimit_follow && now >= next_refresh) {
+        if (__atomic_load_n(&cgc__cfg.memlimit_follow, __ATOMIC_RELAXED) && now >= next_refresh) {
             /* N% / auto: follow an in-place resize of the container. */
             next_refresh = now + 1000000000;
             int64_t nl = cgc__config_refresh_limit(&cgc__cfg);
             if (nl >= 0 && nl != atomic_load(&mem_limit)) {
-                int64_t old = cgc_set_memory_limit(nl);
+                int64_t old = set_memory_limit(nl);
                 if (cgc__cfg.gctrace)
                     fprintf(stderr, "cgc: container limit changed: memory limit %lld -> %lld bytes\n",
                             (long long)old, (long long)nl);
@@ -436,8 +462,8 @@ static void *background_main(void *arg)
             int64_t worked = cgc__thread_cpu_ns() - c0;
             pthread_mutex_lock(&cgc__gc.pacer_lock);
             cgc__gc.scav.released_total += done;
-            cgc__gc.gc_cpu_ns_total += worked;
             pthread_mutex_unlock(&cgc__gc.pacer_lock);
+            cgc__gc_cpu_background(worked);
             if (done)
                 sleep_ns = cgc__scavenger_sleep_ns(&cgc__gc.scav, worked);
             if (cgc__cfg.scavtrace && done)

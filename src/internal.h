@@ -369,7 +369,9 @@ int64_t cgc__thread_cpu_ns(void);
 void cgc__background_start(void);
 /* On growth: release free pages first if the total would pass the limit. */
 void cgc__limit_before_grow(uint64_t bytes);  /* heap_lock held */
-void cgc__release_over_limit(void);           /* release free pages while over the limit */
+void cgc__release_over_limit(void);
+void cgc__gc_cpu_background(int64_t ns);      /* GC CPU spent outside pauses (sweeping,
+                                                 scavenging), reported as it happens */           /* release free pages while over the limit */
 
 /* ---- statistics (stats.c) ---------------------------------------------- */
 typedef struct cgc__cycle_trace {

@@ -32,9 +32,13 @@
  * so G/T <= 1/2 + (capacity + one pause) / (2T): the bound the simulation
  * tests check (tests/test_limiter_sim.c).
  *
- * Capacity = half a CPU-second per CPU: a full bucket means "more than half
- * the CPU for about a second" — at 100% GC it fills in 0.5 s of wall time,
- * at 75% in 1 s, at 60% in 2.5 s; over a 10 s window GC gets at most 52.5%.
+ * Capacity = a quarter of a CPU-second per CPU: a full bucket means "more
+ * than half the CPU for about a second" — at 100% GC it fills in 0.25 s of
+ * wall time, at 75% in 0.5 s, at 60% in 1.25 s; over a 10 s window GC gets
+ * at most 51.25%. (It was half a CPU-second: the death-spiral test, a
+ * limit at half the live heap for ~6 s, then measured 56% where the bound
+ * 1/2 + capacity/2T allowed 54.7%; a quarter keeps a short program under
+ * 55% too.)
  * Go's bucket holds a whole CPU-second per P; half reacts twice as fast,
  * which a stop-the-world collector, whose pauses take every CPU at once,
  * needs, and halves the excess a window can carry.
@@ -101,6 +105,33 @@ void cgc__limiter_update(cgc__limiter *l, int64_t now_ns, int64_t gc_cpu_ns)
         int64_t down = mutator - gc_cpu_ns;
         l->fill_ns = down >= l->fill_ns ? 0 : l->fill_ns - down;
     }
+    int full = l->fill_ns >= l->capacity_ns;
+    if (full && !l->enabled) {
+        l->enabled_episodes++;
+        l->enabled_ns = now_ns;
+    }
+    l->enabled = full;
+}
+
+/* Background collection work (a sweep or scavenge pass on its own thread)
+ * is reported when the pass ends, after intervals that overlapped it were
+ * already counted as the program's: so it is added in full, neither
+ * clipped to the interval since the last update nor capped at one pause's
+ * debt. Clipping it let the collector take 65-80% of the CPU with a limit
+ * below the live heap (the sweeper sweeps the whole heap after every cycle). */
+void cgc__limiter_add_background(cgc__limiter *l, int64_t now_ns, int64_t gc_cpu_ns)
+{
+    /* The part that fits the interval since the last update is accounted
+     * as GC time in it; the rest (work done during intervals already
+     * counted) is added on top. */
+    int64_t wall = now_ns > l->last_ns ? now_ns - l->last_ns : 0;
+    int64_t total = sat_mul(wall, l->ncpu);
+    int64_t in = gc_cpu_ns < total ? (gc_cpu_ns > 0 ? gc_cpu_ns : 0) : total;
+    cgc__limiter_update(l, now_ns, in);
+    int64_t rest = gc_cpu_ns - in;
+    if (rest <= 0)
+        return;
+    l->fill_ns = rest > INT64_MAX - l->fill_ns ? INT64_MAX : l->fill_ns + rest;
     int full = l->fill_ns >= l->capacity_ns;
     if (full && !l->enabled) {
         l->enabled_episodes++;

@@ -11,9 +11,9 @@
 
 #include <stdint.h>
 
-/* Bucket size per available CPU: half a CPU-second (limiter.c says why half
- * of Go's). At 100% GC the bucket fills in 0.5 s of wall time. */
-#define CGC__LIMITER_CAPACITY_PER_CPU_NS ((int64_t)500000000)
+/* Bucket size per available CPU: a quarter of a CPU-second (limiter.c says
+ * why a quarter of Go's). At 100% GC the bucket fills in 0.25 s of wall time. */
+#define CGC__LIMITER_CAPACITY_PER_CPU_NS ((int64_t)250000000)
 
 typedef struct cgc__limiter {
     int      ncpu;             /* CPUs the process may use (>= 1) */
@@ -35,6 +35,8 @@ void cgc__limiter_update(cgc__limiter *l, int64_t now_ns, int64_t gc_cpu_ns);
 /* Updates with no GC work, then returns `enabled`. Called when the heap
  * reaches the goal: if it returns 1, skip the collection. */
 int  cgc__limiter_limiting(cgc__limiter *l, int64_t now_ns);
+/* Adds background GC work (reported after the fact) in full. */
+void cgc__limiter_add_background(cgc__limiter *l, int64_t now_ns, int64_t gc_cpu_ns);
 /* While limiting: the heap_live at which to ask again — 1/32 more heap,
  * at least 1 MiB (saturating), so the checks cost nothing next to the
  * allocation between them and the heap overshoots by at most ~3% per look. */

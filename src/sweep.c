@@ -206,10 +206,7 @@ static void *sweeper_main(void *arg)
         /* Sweeping freed pages; if the total is over the limit, they go
          * back to the OS now rather than at the scavenger's pace. */
         cgc__release_over_limit();
-        int64_t spent = cgc__thread_cpu_ns() - c0;
-        pthread_mutex_lock(&cgc__gc.pacer_lock);
-        cgc__gc.gc_cpu_ns_total += spent;
-        pthread_mutex_unlock(&cgc__gc.pacer_lock);
+        cgc__gc_cpu_background(cgc__thread_cpu_ns() - c0);
     }
     return NULL;
 }
