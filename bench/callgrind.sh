@@ -19,6 +19,7 @@
 #   defaults: build-bench, bench/results, binary-trees 16, gcbench 12,
 #   churn "15 300000". Writes <out>/callgrind.md; the profiles stay in
 #   <build-dir>/callgrind/ (callgrind_annotate FILE to read one).
+#   --report-only  no build, no runs: tabulate the profiles already there.
 # Needs: valgrind (Debian package valgrind), cmake, gcc, libgc-dev.
 set -euo pipefail
 
@@ -26,6 +27,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 builddir=$root/build-bench
 out=$root/bench/results
 build=1
+report_only=0
 bt_args=16
 gcb_args=12
 churn_args="15 300000"
@@ -35,6 +37,7 @@ while [ $# -gt 0 ]; do
     --build-dir) builddir=$(cd "$2" 2>/dev/null && pwd || echo "$2"); shift 2 ;;
     --out) out=$2; shift 2 ;;
     --no-build) build=0; shift ;;
+    --report-only) build=0; report_only=1; shift ;;
     --bt-depth) bt_args=$2; shift 2 ;;
     --gcb-depth) gcb_args=$2; shift 2 ;;
     --churn) churn_args=$2; shift 2 ;;
@@ -69,11 +72,11 @@ args_of() {
   esac
 }
 
-# "bench impl Ir" per line, for the table.
-counts=$cgdir/counts.txt
-: > "$counts"
 status=0
+# The commit the profiles were made at, for the report (--report-only later).
+[ $report_only = 1 ] || git -C "$root" rev-parse --short HEAD > "$cgdir/commit.txt" 2>/dev/null || echo unknown > "$cgdir/commit.txt"
 for b in $benches; do
+  [ $report_only = 0 ] || break
   ref=
   for impl in $impls; do
     exe=$bin/$b-$impl
@@ -86,10 +89,7 @@ for b in $benches; do
       echo "callgrind.sh: $b-$impl failed (see $cgdir/$b-$impl.valgrind.txt)" >&2
       status=1; continue
     fi
-    # The "totals:" line of the profile: every thread's instructions.
-    ir=$(awk '/^totals:/ { print $2 }' "$prof")
-    echo "$b $impl $ir" >> "$counts"
-    echo "callgrind.sh: $b-$impl $(args_of "$b"): $ir instructions" >&2
+    echo "callgrind.sh: $b-$impl $(args_of "$b"): $(awk '/^totals:/ { print $2 }' "$prof") instructions" >&2
     # The variants must print the same text before RESULT.
     if [ -z "$ref" ]; then ref=$txt
     elif ! diff -q <(grep -v '^RESULT ' "$ref") <(grep -v '^RESULT ' "$txt") >/dev/null; then
@@ -98,25 +98,41 @@ for b in $benches; do
   done
 done
 
+# "bench impl Ir gcs" per line: Ir from the profile's "totals:" line (every
+# thread's instructions), the collection count from the RESULT line.
+counts=$cgdir/counts.txt
+: > "$counts"
+for b in $benches; do
+  for impl in $impls; do
+    prof=$cgdir/$b-$impl.out
+    [ -f "$prof" ] || continue
+    ir=$(awk '/^totals:/ { print $2 }' "$prof")
+    gcs=$(sed -n 's/^RESULT .* gcs=\([0-9]*\).*/\1/p' "$cgdir/$b-$impl.txt")
+    echo "$b $impl $ir ${gcs:-?}" >> "$counts"
+  done
+done
+
 md=$out/callgrind.md
 {
   echo "# Instruction counts (callgrind)"
   echo
-  echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'). Commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)."
+  echo "Date: $(date -u -r "$cgdir/counts.txt" '+%Y-%m-%d %H:%M UTC'). Profiles made at commit $(cat "$cgdir/commit.txt" 2>/dev/null || echo unknown)."
   echo "Command: \`bench/callgrind.sh --bt-depth $bt_args --gcb-depth $gcb_args --churn \"$churn_args\"\`."
   echo "One marker each (CGC_MARKERS=1, GC_MARKERS=1); Ir = instructions executed by all threads."
   echo
-  echo "| bench | impl | Ir (millions) | Ir × Boehm | Ir × malloc |"
-  echo "|---|---|---:|---:|---:|"
+  echo "GCs differ from a native run: under valgrind the conservative roots differ (docs/benchmarks.md)."
+  echo
+  echo "| bench | impl | Ir (millions) | Ir × Boehm | Ir × malloc | GCs |"
+  echo "|---|---|---:|---:|---:|---:|"
   awk '
-    { b[NR] = $1; i[NR] = $2; ir[NR] = $3
+    { b[NR] = $1; i[NR] = $2; ir[NR] = $3; g[NR] = $4
       if ($2 == "boehm") bo[$1] = $3
       if ($2 == "malloc") ma[$1] = $3 }
     END {
       for (r = 1; r <= NR; r++)
-        printf "| %s | %s | %.1f | %s | %s |\n", b[r], i[r], ir[r] / 1e6,
+        printf "| %s | %s | %.1f | %s | %s | %s |\n", b[r], i[r], ir[r] / 1e6,
           (b[r] in bo) ? sprintf("%.2f", ir[r] / bo[b[r]]) : "–",
-          (b[r] in ma) ? sprintf("%.2f", ir[r] / ma[b[r]]) : "–"
+          (b[r] in ma) ? sprintf("%.2f", ir[r] / ma[b[r]]) : "–", g[r]
     }' "$counts"
   echo
   echo "## Where the instructions go (top functions, exclusive Ir)"
