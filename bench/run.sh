@@ -198,6 +198,7 @@ cmdline="bench/run.sh"; [ $quick = 1 ] && cmdline="$cmdline --quick"
   echo "and the verdict uses the median of those paired ratios; the range over the"
   echo "rounds and the ratio of the medians above are given alongside."
   echo
+  [ $quick = 0 ] || { echo "(--quick: small sizes and one round. The targets are defined at the default sizes; this table only shows that the check works.)"; echo; }
   echo "| target | paired median (range) | ratio of medians | verdict |"
   echo "|---|---|---|---|"
   # The k-th RESULT line of a bench/impl in the raw file is from round k.
