@@ -109,9 +109,12 @@ for i in $(seq 1 "$maxruns"); do
       [ -x "$exe" ] || continue
       o=$builddir/bench-out/$b-$impl.txt
       # shellcheck disable=SC2046
-      if ! "$exe" $(args_of $b) > "$o"; then
-        echo "run.sh: $b-$impl failed (run $i)" >&2; status=1; continue
+      # stderr (gcbench's per-depth times, warnings) is kept beside stdout.
+      if ! "$exe" $(args_of $b) > "$o" 2> "${o%.txt}.err"; then
+        echo "run.sh: $b-$impl failed (run $i):" >&2; tail -5 "${o%.txt}.err" >&2
+        status=1; continue
       fi
+      if grep -q '^warning' "${o%.txt}.err"; then cat "${o%.txt}.err" >&2; fi
       r=$(grep '^RESULT ' "$o" || true)
       if [ -z "$r" ]; then echo "run.sh: $b-$impl printed no RESULT" >&2; status=1; continue; fi
       echo "$r" >> "$raw"
