@@ -82,11 +82,7 @@ static const sim_scenario scenarios[] = {
 
 static const sim_scenario *find(const char *name)
 {
-    for (size_t i = 0; i < sizeof scenarios / sizeof *scenarios; i++)
-        if (strcmp(scenarios[i].name, name) == 0)
-            return &scenarios[i];
-    fprintf(stderr, "no scenario %s\n", name);
-    abort();
+    return sim_find(scenarios, sizeof scenarios / sizeof *scenarios, name);
 }
 
 /* After a spike (live 128 MiB for [5, 8) s, then 32 MiB), the goal falls

@@ -135,6 +135,17 @@ typedef struct sim_world {
 } sim_world;
 
 /* Metadata bytes: fixed part plus a share of the heap pages ever mapped. */
+/* The scenario of a table with this name; a test naming one that does not
+ * exist is a broken test, so it stops. */
+static inline const sim_scenario *sim_find(const sim_scenario *table, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(table[i].name, name) == 0)
+            return &table[i];
+    fprintf(stderr, "no scenario %s\n", name);
+    abort();
+}
+
 static inline uint64_t sim_meta(const sim_world *w)
 {
     return w->sc->meta + (uint64_t)(w->sc->meta_per_heap * (double)w->heap_sys);
