@@ -66,7 +66,6 @@ static void init(void)
     cgc__config_load(&cgc__cfg);
     cgc__sizeclass_init();
     cgc__alloc_init();
-    cgc__pageheap_init();
     cgc__threads_init();
     cgc__mark_init(cgc__cfg.markers);
     cgc__gc.start_mono_ns = cgc__now_ns();
@@ -241,8 +240,7 @@ void cgc__maybe_collect(void)
             atomic_fetch_add(&cgc__gc.gc_limiter_cycles, 1);
             atomic_store(&cgc__gc.limiter_last_enabled_cycle, atomic_load(&cgc__gc.num_gc) + 1);
         }
-        uint64_t step = live / 32 > ((uint64_t)1 << 20) ? live / 32 : (uint64_t)1 << 20;
-        atomic_store(&cgc__gc.trigger, live + step);
+        atomic_store(&cgc__gc.trigger, cgc__limiter_next_check(live));
         cgc__pacer_unlock();
         return;
     }
@@ -300,6 +298,7 @@ void cgc__collect_internal(bool forced)
     cgc__mark_result res;
     cgc__mark(&res);
     int64_t t2 = cgc__now_ns();
+    atomic_fetch_add(&cgc__gc.mark_overflows, (uint64_t)res.overflows);
 
 #ifdef CGC_DEBUG_BUILD
     cgc__heap_check_invariants();
@@ -433,9 +432,7 @@ CGC_API int64_t cgc_set_memory_limit(int64_t limit)
 
 static void *background_main(void *arg)
 {
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    cgc__block_signals();
     int64_t next_refresh = cgc__now_ns() + 1000000000;
     for (;;) {
         int64_t now = cgc__now_ns();

@@ -161,7 +161,6 @@ static inline uintptr_t cgc__heap_lo(void) { return ~cgc__heap_lo_inv; }
 extern cgc__arena **cgc__radix[1 << CGC_RADIX_L1_BITS];
 extern pthread_mutex_t cgc__heap_lock;
 
-void       cgc__pageheap_init(void);
 /* Allocates npages for a span (heap_lock held by the callee). Returns NULL if
  * the OS refuses memory. *zeroed tells whether every page reads as zero. */
 cgc__span *cgc__heap_alloc_span(size_t npages, bool *zeroed);
@@ -170,13 +169,10 @@ void       cgc__heap_free_span_locked(cgc__span *s);   /* heap_lock held */
 /* Releases up to `bytes` of free resident pages to the OS; returns bytes released. */
 uint64_t   cgc__heap_release(uint64_t bytes);
 uint64_t   cgc__heap_release_locked(uint64_t bytes);
-void       cgc__heap_map_span(cgc__span *s);           /* every page -> s */
 /* The memory the limit counts (sys - heap_released). */
 uint64_t   cgc__mapped_bytes(void);
 uint64_t   cgc__sys_bytes(void);
 void       cgc__heap_check_invariants(void);
-/* Zero the pages of s that may hold old data (those not marked released). */
-void       cgc__heap_zero_span(cgc__span *s);
 void       cgc__heap_foreach_inuse(void (*fn)(cgc__span *, void *), void *arg); /* heap_lock held or world stopped */
 
 /* O(1): the span holding address p, or NULL. */
@@ -244,7 +240,7 @@ cgc__thread *cgc__register_current(int created_by_cgc);
 void cgc__stop_world(void);      /* thread_lock held */
 void cgc__start_world(void);     /* thread_lock held */
 void cgc__suspend_self(void);    /* a pending stop request: park until restart */
-int  cgc__nthreads(void);
+void cgc__block_signals(void);   /* for cgc's own background threads */
 
 /* Enter/leave a section in which this thread must not be suspended.
  * Sections nest (in_cgc counts), so a helper that takes its own section can
@@ -335,6 +331,7 @@ typedef struct cgc__gc_state {
     _Atomic uint64_t explicit_nfree, explicit_bytes_freed; /* cgc_free */
     _Atomic uint64_t large_nmalloc, large_bytes_malloc;    /* large objects */
     _Atomic uint64_t gc_limiter_cycles;
+    _Atomic uint64_t mark_overflows;    /* mark-stack overflow recoveries (debugging, tests) */
     _Atomic uint64_t limiter_last_enabled_cycle;
     uint64_t pause_total_ns;
     uint64_t pause_ns[256], pause_end[256];

@@ -113,12 +113,6 @@ static inline void cpu_relax(void)
 #endif
 }
 
-static int64_t thread_cpu_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* ---- mark byte arrays -------------------------------------------------- */
 
@@ -404,7 +398,7 @@ static void drain(marker *m, bool atomic_bits)
 static void mark_loop(marker *m)
 {
     bool par = nmarkers > 1;
-    int64_t c0 = thread_cpu_ns();
+    int64_t c0 = cgc__thread_cpu_ns();
     for (;;) {
         drain(m, par);
         pthread_mutex_lock(&work_lock);
@@ -439,15 +433,13 @@ static void mark_loop(marker *m)
         take(m, par);
         pthread_mutex_unlock(&work_lock);
     }
-    m->cpu_ns += thread_cpu_ns() - c0;
+    m->cpu_ns += cgc__thread_cpu_ns() - c0;
 }
 
 static void *helper_main(void *arg)
 {
     marker *m = arg;
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    cgc__block_signals();
     unsigned seen = 0;
     for (;;) {
         pthread_mutex_lock(&work_lock);
@@ -556,7 +548,7 @@ void __attribute__((noinline)) cgc__mark(cgc__mark_result *out)
         markers[i].marked_bytes = markers[i].marked_objects = markers[i].scanned_bytes = 0;
         markers[i].cpu_ns = 0;
     }
-    int64_t c0 = thread_cpu_ns();
+    int64_t c0 = cgc__thread_cpu_ns();
 
     /* Roots: the stacks of stopped threads, our own stack (registers
      * spilled by __builtin_unwind_init), data/bss, registered ranges. */
@@ -570,7 +562,7 @@ void __attribute__((noinline)) cgc__mark(cgc__mark_result *out)
     }
     cgc__roots_foreach(queue_range, m0);
     cgc__heap_foreach_inuse(mark_uncollectable, m0);
-    m0->cpu_ns += thread_cpu_ns() - c0;
+    m0->cpu_ns += cgc__thread_cpu_ns() - c0;
 
     /* The parallel phase. */
     pthread_mutex_lock(&work_lock);
@@ -604,9 +596,9 @@ void __attribute__((noinline)) cgc__mark(cgc__mark_result *out)
         if (!any)
             break;
         overflows++;
-        int64_t r0 = thread_cpu_ns();
+        int64_t r0 = cgc__thread_cpu_ns();
         cgc__heap_foreach_inuse(rescan_marked, m0);
-        m0->cpu_ns += thread_cpu_ns() - r0;
+        m0->cpu_ns += cgc__thread_cpu_ns() - r0;
     }
 
     memset(out, 0, sizeof *out);

@@ -233,13 +233,6 @@ static void map_free_span(cgc__arena *a, cgc__span *s)
     a->spanmap[p + s->npages - 1] = s;
 }
 
-void cgc__heap_map_span(cgc__span *s)
-{
-    cgc__arena *a = arena_of(s->start);
-    size_t p = page_of(a, s->start);
-    for (size_t i = 0; i < s->npages; i++)
-        a->spanmap[p + i] = s;
-}
 
 /* ---- allocation and freeing of spans ----------------------------------- */
 
@@ -464,9 +457,6 @@ void cgc__heap_foreach_inuse(void (*fn)(cgc__span *, void *), void *arg)
     }
 }
 
-void cgc__pageheap_init(void)
-{
-}
 
 /* Debug builds: the page map and the counters agree with each other. */
 void cgc__heap_check_invariants(void)

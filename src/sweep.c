@@ -167,9 +167,7 @@ void cgc__sweep_start_cycle(void)
 
 static void *sweeper_main(void *arg)
 {
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    cgc__block_signals();
     unsigned seen = 0;
     for (;;) {
         pthread_mutex_lock(&wake_lock);

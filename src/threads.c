@@ -93,6 +93,15 @@ static void restart_handler(int sig)
 {
 }
 
+/* cgc's own threads (markers, sweeper, scavenger) are never registered and
+ * take no signals: process-directed signals go to the program's threads. */
+void cgc__block_signals(void)
+{
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+}
+
 void cgc__suspend_self(void)
 {
     cgc__thread *t = cgc__self;
@@ -210,13 +219,6 @@ CGC_API int cgc_unregister_thread(void)
     return 0;
 }
 
-int cgc__nthreads(void)
-{
-    int n = 0;
-    for (cgc__thread *t = cgc__threads; t; t = t->next)
-        n++;
-    return n;
-}
 
 void cgc__stop_world(void)
 {
