@@ -197,10 +197,24 @@ void cgc__pacer_recompute(void)
     cgc__pacer_unlock();
 }
 
+/* While the CPU limiter is on, memory is not released synchronously (Go's
+ * allocSpan does the same): the heap is over the limit because collection
+ * already takes half the CPU, and every page given back here is faulted in
+ * again by the next span allocation — on this kind of machine ~10 us a page,
+ * plus the madvise's TLB shootdown on every CPU. With a limit at half the
+ * live heap that refault cycle alone cost more CPU than the mutator. The
+ * background scavenger still works within its budget, and the first look
+ * after the limiter turns off releases what is over. A plain read: a stale
+ * value only moves one release by one span. */
+static bool limiter_on(void)
+{
+    return __atomic_load_n(&cgc__gc.limiter.enabled, __ATOMIC_RELAXED) != 0;
+}
+
 void cgc__limit_before_grow(uint64_t bytes)
 {
     int64_t limit = effective_limit();
-    if (limit == INT64_MAX)
+    if (limit == INT64_MAX || limiter_on())
         return;
     uint64_t mapped = cgc__mapped_bytes();
     if (mapped + bytes > (uint64_t)limit)
@@ -218,7 +232,7 @@ void cgc__gc_cpu_background(int64_t ns)
 void cgc__release_over_limit(void)
 {
     int64_t limit = effective_limit();
-    if (limit == INT64_MAX)
+    if (limit == INT64_MAX || limiter_on())
         return;
     uint64_t mapped = cgc__mapped_bytes();
     uint64_t target = (uint64_t)(limit > 0 ? limit : 0) / 100 * 95;
@@ -266,6 +280,10 @@ void cgc__collect_internal(bool forced)
         pthread_mutex_unlock(&gc_lock);   /* another thread just collected */
         return;
     }
+    /* Everything this thread does for the cycle before the world stops
+     * (sweeping what the last cycle left, the roots snapshot, reading
+     * statm) is collection work, counted as GC CPU below. */
+    int64_t pre0 = cgc__thread_cpu_ns();
     cgc__mark_prepare();
     cgc__sweeper_start();
     cgc__background_start();
@@ -276,14 +294,12 @@ void cgc__collect_internal(bool forced)
     tr.start_ns = cgc__now_ns();
     pthread_mutex_lock(&cgc__sweeper_lock);
     /* Sweeping what the last cycle left is collection work done on this
-     * thread: it counts as GC CPU (for gc_cpu_fraction and the limiter).
-     * When collections come back to back — a limit below the live heap —
-     * it is most of the cost (every cycle sweeps the whole heap), and
+     * thread. When collections come back to back — a limit below the live
+     * heap — it is most of the cost (every cycle sweeps the whole heap), and
      * leaving it out let the collector take 64-68% of the CPU. */
-    int64_t sweep0 = cgc__thread_cpu_ns();
     cgc__sweep_finish();
-    int64_t sweep_ns = cgc__thread_cpu_ns() - sweep0;
     cgc__roots_snapshot();
+    int64_t pre_ns = cgc__thread_cpu_ns() - pre0;
     pthread_mutex_lock(&cgc__thread_lock);
 
     int64_t t0 = cgc__now_ns();
@@ -333,13 +349,26 @@ void cgc__collect_internal(bool forced)
         atomic_fetch_add(&cgc__gc.num_forced_gc, 1);
     cgc__pacer_lock();
     cgc__stats_record_pause(pause, (uint64_t)cgc__unix_ns());
-    cgc__gc.gc_cpu_ns_total += (int64_t)pause * ncpu + sweep_ns;
-    /* The limiter sees this cycle's work: the pause on every CPU and the
-     * sweep finished before it. The background threads report their own
+    int64_t work = (int64_t)pause * ncpu + pre_ns;
+    cgc__gc.gc_cpu_ns_total += work;
+    /* The limiter sees this cycle's work: the pause on every CPU and what
+     * this thread did before it. The background threads report their own
      * work when they do it (cgc__gc_cpu_background): folded into the next
      * cycle's figure it fell in an interval too short to hold it and was
-     * clipped, which let collection take 65% of the CPU. */
-    cgc__limiter_update(&cgc__gc.limiter, t3, (int64_t)pause * ncpu + sweep_ns);
+     * clipped, which let collection take 65% of the CPU.
+     *   An automatic cycle's work is added in full, like a background
+     * pass's: the sweeper and scavenger are not stopped by the pause and
+     * may report in the middle of it, moving the limiter's clock past t0,
+     * after which the pause no longer fits "the interval since the last
+     * update" and clipping it to that interval lost up to the whole pause
+     * (with the machine loaded, GC then took 77% of the CPU). A forced
+     * cycle (cgc_collect, or an allocation that failed) goes through the
+     * capped update, so that repeated forced cycles cannot build a debt
+     * that stops automatic collection for long (limiter.c). */
+    if (forced)
+        cgc__limiter_update(&cgc__gc.limiter, t3, work);
+    else
+        cgc__limiter_add_background(&cgc__gc.limiter, t3, work);
     cgc__gc.limited_this_cycle = 0;
     cgc__pacer_unlock();
 

@@ -113,25 +113,31 @@ void cgc__limiter_update(cgc__limiter *l, int64_t now_ns, int64_t gc_cpu_ns)
     l->enabled = full;
 }
 
-/* Background collection work (a sweep or scavenge pass on its own thread)
- * is reported when the pass ends, after intervals that overlapped it were
- * already counted as the program's: so it is added in full, neither
- * clipped to the interval since the last update nor capped at one pause's
- * debt. Clipping it let the collector take 65-80% of the CPU with a limit
- * below the live heap (the sweeper sweeps the whole heap after every cycle). */
+/* Background collection work (a sweep or scavenge pass on its own thread,
+ * or a pause that such a report may have overtaken) is reported when it
+ * ends, after intervals that overlapped it were already counted as the
+ * program's. Over all intervals the bucket is 2G - T (G collection CPU, T
+ * available CPU), clamped at 0; a report of w adds w to G and the interval
+ * since the last update, t, to T, so the exact step is
+ *     fill += 2w - t
+ * — the work counts once as collection and once more for the mutator time
+ * it had been mistaken for. An earlier version added min(w, t) as this
+ * interval's GC and the rest once: it lost the rest's second half, and with
+ * the sweeper reporting after every cycle (a limit below the live heap, a
+ * loaded machine) the collector took 61-77% of the CPU while the bucket
+ * read "half". No ceiling: the work is done, and the debt is paid back by
+ * the mutator before the next automatic collection. */
 void cgc__limiter_add_background(cgc__limiter *l, int64_t now_ns, int64_t gc_cpu_ns)
 {
-    /* The part that fits the interval since the last update is accounted
-     * as GC time in it; the rest (work done during intervals already
-     * counted) is added on top. */
     int64_t wall = now_ns > l->last_ns ? now_ns - l->last_ns : 0;
+    if (now_ns > l->last_ns)
+        l->last_ns = now_ns;
     int64_t total = sat_mul(wall, l->ncpu);
-    int64_t in = gc_cpu_ns < total ? (gc_cpu_ns > 0 ? gc_cpu_ns : 0) : total;
-    cgc__limiter_update(l, now_ns, in);
-    int64_t rest = gc_cpu_ns - in;
-    if (rest <= 0)
-        return;
-    l->fill_ns = rest > INT64_MAX - l->fill_ns ? INT64_MAX : l->fill_ns + rest;
+    int64_t w = gc_cpu_ns > 0 ? gc_cpu_ns : 0;
+    int64_t twice = w > INT64_MAX / 2 ? INT64_MAX : 2 * w;
+    /* fill + twice - total, clamped to [0, INT64_MAX] without overflow */
+    int64_t up = twice > INT64_MAX - l->fill_ns ? INT64_MAX : l->fill_ns + twice;
+    l->fill_ns = up > total ? up - total : 0;
     int full = l->fill_ns >= l->capacity_ns;
     if (full && !l->enabled) {
         l->enabled_episodes++;

@@ -35,7 +35,8 @@ void cgc__limiter_update(cgc__limiter *l, int64_t now_ns, int64_t gc_cpu_ns);
 /* Updates with no GC work, then returns `enabled`. Called when the heap
  * reaches the goal: if it returns 1, skip the collection. */
 int  cgc__limiter_limiting(cgc__limiter *l, int64_t now_ns);
-/* Adds background GC work (reported after the fact) in full. */
+/* Adds GC work reported after the fact (a background pass, a pause that
+ * such a report overtook): fill += 2 * gc - interval, exactly (limiter.c). */
 void cgc__limiter_add_background(cgc__limiter *l, int64_t now_ns, int64_t gc_cpu_ns);
 /* While limiting: the heap_live at which to ask again — 1/32 more heap,
  * at least 1 MiB (saturating), so the checks cost nothing next to the
