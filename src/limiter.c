@@ -22,10 +22,12 @@
  * simulation a heap pinned at its goal then got 67% GC on 4 CPUs and 79%
  * on 2 (longer pauses), not 50%. So the fill may exceed capacity by what
  * the interval being accounted added (the debt of one pause), and the
- * mutator pays it back before the next automatic collection. It is capped
- * at capacity + this interval's GC time so that repeated forced collections
- * (cgc_collect, which do not ask the limiter) cannot pile up a debt that
- * would disable automatic collection for long.
+ * mutator pays it back before the next automatic collection. Automatic
+ * cycles and background passes report through cgc__limiter_add_background
+ * (uncapped: the exact step derived there); forced collections (cgc_collect,
+ * which do not ask the limiter) go through cgc__limiter_update, capped at
+ * capacity + this interval's GC time, so that they cannot pile up a debt
+ * that would disable automatic collection for long.
  *   Summing over any stretch with T CPU-ns available and G of GC: with no
  * clipping, 2G - T = fill_end - fill_start - (what was clamped at 0)
  *                  <= capacity + one pause's CPU,
