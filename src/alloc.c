@@ -176,6 +176,7 @@ static cgc__span *new_span(int cls, int kind)
 {
     const cgc__sizeclass *sc = &cgc__classes[cls];
     bool zeroed;
+    cgc__sweep_reclaim(sc->npages);
     cgc__span *s = cgc__heap_alloc_span(sc->npages, &zeroed);
     if (!s)
         return NULL;
@@ -346,6 +347,7 @@ static void *large_alloc(size_t n, int kind)
 {
     size_t npages = (n + CGC_PAGE_SIZE - 1) >> CGC_PAGE_SHIFT;
     bool zeroed;
+    cgc__sweep_reclaim(npages);
     cgc__span *s = cgc__heap_alloc_span(npages, &zeroed);
     if (!s)
         return NULL;

@@ -318,6 +318,7 @@ extern _Atomic uint64_t cgc__swept_nfree, cgc__swept_bytes_freed;
 bool cgc__sweep_span(cgc__span *s);
 void cgc__sweep_start_cycle(void);   /* world stopped: every in-use span becomes unswept */
 void cgc__sweep_finish(void);        /* sweep everything now (caller not in_cgc) */
+void cgc__sweep_reclaim(size_t npages); /* sweep until npages went back to the page heap */
 void cgc__sweeper_wake(void);
 void cgc__sweeper_start(void);
 extern pthread_mutex_t cgc__sweeper_lock;

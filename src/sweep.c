@@ -98,20 +98,32 @@ bool cgc__sweep_span(cgc__span *s)
 }
 
 /* Sweeps one unswept span of central c and files it; c->lock held.
- * Returns false if there was none. */
-static bool sweep_one(cgc__central *c)
+ * Returns false if there was none. *pages_freed (if not NULL) gets the
+ * pages it gave back to the page heap (0 unless it was entirely free). */
+static bool sweep_one_pages(cgc__central *c, size_t *pages_freed)
 {
     cgc__span *s = cgc__unswept_first(c);
     if (!s)
         return false;
     cgc__unswept_remove(c, s);
-    if (cgc__sweep_span(s))
+    size_t npages = s->npages;   /* s is recycled once freed */
+    if (cgc__sweep_span(s)) {
+        if (pages_freed)
+            *pages_freed = npages;
         return true;
+    }
+    if (pages_freed)
+        *pages_freed = 0;
     cgc__span_list_push(s->nfree ? &c->partial : &c->full, s);
     return true;
 }
 
-static bool sweep_one_large(void)
+static bool sweep_one(cgc__central *c)
+{
+    return sweep_one_pages(c, NULL);
+}
+
+static bool sweep_one_large_pages(size_t *pages_freed)
 {
     pthread_mutex_lock(&cgc__large_lock);
     cgc__span *s = cgc__large_unswept;
@@ -120,10 +132,49 @@ static bool sweep_one_large(void)
         return false;
     }
     cgc__span_list_remove(&cgc__large_unswept, s);
-    if (!cgc__sweep_span(s))
+    size_t npages = s->npages;
+    bool freed = cgc__sweep_span(s);
+    if (!freed)
         cgc__span_list_push(&cgc__large_swept, s);
     pthread_mutex_unlock(&cgc__large_lock);
+    if (pages_freed)
+        *pages_freed = freed ? npages : 0;
     return true;
+}
+
+static bool sweep_one_large(void)
+{
+    return sweep_one_large_pages(NULL);
+}
+
+/* Before the page heap hands out npages more (Go's mheap.reclaim): sweep
+ * until npages have come back to it or nothing is left unswept, so that
+ * memory the last cycle found dead is reused before the heap grows.
+ * Without it, allocation outran the background sweeper whenever the
+ * sweeper got little CPU (a loaded machine): dead large objects and
+ * wholly-dead spans of other classes sat unswept while new spans were
+ * mapped, and with a soft limit at 90% of a cgroup's the process was
+ * OOM-killed in 1 run of 3 at load 7. Large spans first (one sweep can
+ * give back many pages), then the classes round-robin from a moving start
+ * so that no class is always swept first. In a cgc section or not; takes
+ * the same locks as an allocating thread. */
+void cgc__sweep_reclaim(size_t npages)
+{
+    static _Atomic unsigned next_class;
+    size_t got = 0, pages;
+    while (got < npages && cgc__large_unswept && sweep_one_large_pages(&pages))
+        got += pages;
+    int n = cgc__nclasses * CGC_NKINDS;
+    unsigned start = atomic_fetch_add(&next_class, 1);
+    for (int k = 0; k < n && got < npages; k++) {
+        cgc__central *c = &cgc__centrals[(start + (unsigned)k) % (unsigned)n];
+        if (!cgc__unswept_first(c))
+            continue;
+        pthread_mutex_lock(&c->lock);
+        while (got < npages && sweep_one_pages(c, &pages))
+            got += pages;
+        pthread_mutex_unlock(&c->lock);
+    }
 }
 
 /* Sweeps everything still unswept. The caller is not in a cgc section (it
