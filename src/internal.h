@@ -319,6 +319,9 @@ bool cgc__sweep_span(cgc__span *s);
 void cgc__sweep_start_cycle(void);   /* world stopped: every in-use span becomes unswept */
 void cgc__sweep_finish(void);        /* sweep everything now (caller not in_cgc) */
 void cgc__sweep_reclaim(size_t npages); /* sweep until npages went back to the page heap */
+/* Tests: while set, the background sweeper does no work (as if it got no
+ * CPU), so whatever sweeping happens is the allocating threads' own. */
+extern _Atomic int cgc__sweeper_held;
 void cgc__sweeper_wake(void);
 void cgc__sweeper_start(void);
 extern pthread_mutex_t cgc__sweeper_lock;
