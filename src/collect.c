@@ -253,6 +253,12 @@ void cgc__maybe_collect(void)
             cgc__gc.limited_this_cycle = 1;
             atomic_fetch_add(&cgc__gc.gc_limiter_cycles, 1);
             atomic_store(&cgc__gc.limiter_last_enabled_cycle, atomic_load(&cgc__gc.num_gc) + 1);
+            /* Its own line, not a suffix: tools that read Go's gctrace
+             * anchor "gc N @..." lines at both ends. */
+            if (cgc__cfg.gctrace)
+                fprintf(stderr, "gc limiter: gc %u held back: collection above 50%% of the CPU; heap %llu MB, goal %llu MB\n",
+                        atomic_load(&cgc__gc.num_gc) + 1, (unsigned long long)(live >> 20),
+                        (unsigned long long)(cgc__gc.heap_goal >> 20));
         }
         atomic_store(&cgc__gc.trigger, cgc__limiter_next_check(live));
         cgc__pacer_unlock();

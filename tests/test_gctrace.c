@@ -15,6 +15,21 @@ static const char *GO_GCTRACE =
     "[0-9]+->[0-9]+->[0-9]+ MB, [0-9]+ MB goal, [0-9]+ MB stacks, [0-9]+ MB globals, "
     "[0-9]+ P( \\(forced\\))?$";
 
+/* A limit below the live heap: the CPU limiter must engage and say so on a
+ * line of its own, and the cycle lines must stay in Go's format. */
+static int child_spiral(void)
+{
+    enum { N = 4096, SZ = 4096 };   /* 16 MiB live, limit 8 MiB */
+    static void *live[N];
+    cgc_set_memory_limit(8 << 20);
+    for (int i = 0; i < N; i++)
+        live[i] = cgc_malloc_atomic(SZ);
+    uintptr_t sink = 0;
+    for (int i = 0; i < 400000; i++)
+        sink ^= (uintptr_t)cgc_malloc(256);
+    return (int)(sink & 0) + (live[N - 1] == NULL);
+}
+
 static int child(void)
 {
     uintptr_t sink = 0;
@@ -28,6 +43,8 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "child") == 0)
         return child();
+    if (argc > 1 && strcmp(argv[1], "spiral") == 0)
+        return child_spiral();
     char cmd[4096];
     snprintf(cmd, sizeof cmd, "CGC_DEBUG=gctrace=1 CGC_MEMLIMIT=off '%s' child 2>&1", argv[0]);
     FILE *f = popen(cmd, "r");
@@ -63,6 +80,35 @@ int main(int argc, char **argv)
     CHECK(bad == 0, "%d lines not in Go's format", bad);
     CHECK(gc_lines >= 3, "collections were traced (%d)", gc_lines);
     CHECK(forced == 1, "exactly the cgc_collect cycle is marked forced (%d)", forced);
+
+    /* The limiter's lines: "gc limiter: ..." (a regex for Go's cycle lines
+     * does not match them: no number after "gc "), cycle lines intact. */
+    snprintf(cmd, sizeof cmd, "CGC_DEBUG=gctrace=1 '%s' spiral 2>&1", argv[0]);
+    f = popen(cmd, "r");
+    CHECK(f != NULL, "popen spiral");
+    if (!f)
+        return check_done();
+    int limiter_lines = 0;
+    gc_lines = bad = n = 0;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        if (n++ == 0)
+            continue;   /* the limit line */
+        if (strncmp(line, "gc limiter: gc ", 15) == 0 && strstr(line, "held back")) {
+            CHECK(regexec(&re, line, 0, NULL, 0) != 0, "a limiter line is not taken for a cycle line");
+            limiter_lines++;
+        } else if (regexec(&re, line, 0, NULL, 0) == 0) {
+            gc_lines++;
+        } else if (bad++ < 3) {
+            fprintf(stderr, "unexpected line: %s\n", line);
+        }
+    }
+    rc = pclose(f);
+    CHECK(rc == 0, "spiral child exited cleanly (%d)", rc);
+    CHECK(bad == 0, "%d lines neither cycle nor limiter lines", bad);
+    CHECK(limiter_lines > 0 && gc_lines > 0, "limiter engaged and said so (%d limiter lines, %d cycles)",
+          limiter_lines, gc_lines);
+    printf("spiral: %d cycle lines, %d limiter lines\n", gc_lines, limiter_lines);
     regfree(&re);
     return check_done();
 }
