@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cgc_http.h"
+#include "internal.h"
 
 const int cgc_http_autostart = 1;
 
@@ -43,7 +44,9 @@ static int valid(const char *s)
     return port >= 1 && port <= 65535;
 }
 
-/* Reads CGC_DEBUG_ADDR once at load. Invalid: one line, exit status 2 (as
+/* Reads CGC_DEBUG_ADDR once at load. The endpoint so started follows the
+ * process through fork: the child takes it over when the parent lets the
+ * address go (server.c). Invalid: one line, exit status 2 (as
  * every cgc variable). Valid but cannot bind (port taken, address not
  * local): one line, and the program runs on without the endpoint, because
  * a debugging aid must not take the service down. */
@@ -56,6 +59,6 @@ __attribute__((constructor)) static void cgc_http_autostart_ctor(void)
         fprintf(stderr, "cgc: invalid CGC_DEBUG_ADDR=\"%s\": accepted forms: " FORMS "\n", v);
         exit(2);
     }
-    if (cgc_http_start(v) != 0)
+    if (cgc__http_start_auto(v) != 0)
         fprintf(stderr, "cgc: CGC_DEBUG_ADDR=\"%s\": cannot serve there (%m); endpoint not started\n", v);
 }

@@ -28,6 +28,21 @@ int cgc_http_port(void);
 /* Stops the endpoint and waits for its thread; no-op if not running. */
 void cgc_http_stop(void);
 
+/* Starts the endpoint again on the address of its last successful start
+ * (stopping it first if it runs): after fork, the child's endpoint is
+ * gone, and this brings it back. The address is the string given, so
+ * "host:0" picks a new free port. Returns 0, or -1 with errno (ENOENT:
+ * never started; EADDRINUSE: the parent still holds the port; as
+ * cgc_http_start otherwise).
+ *
+ * fork: the child starts without the endpoint (threads do not survive
+ * fork) and with the parent's listening socket closed. If CGC_DEBUG_ADDR
+ * started it, a thread of the child binds the same address as soon as the
+ * parent lets it go (exits or stops it), within about a second; calling
+ * cgc_http_start, cgc_http_stop or cgc_http_restart in the child cancels
+ * that. docs/observability.md, "fork". */
+int cgc_http_restart(void);
+
 /* For applications with their own HTTP server: renders the body for url
  * ("/debug/vars" or "/metrics") into memory from malloc (the caller frees
  * *text), with its length and Content-Type. Returns the HTTP status

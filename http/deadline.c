@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -99,6 +100,34 @@ void cgc__deadline_stop(void)
     pthread_cond_signal(&wake);
     pthread_mutex_unlock(&table_lock);
     pthread_join(reaper, NULL);
+}
+
+/* fork: prepare holds the table's lock across it (the parent releases it);
+ * in the child, where the reaper and the daemon's thread are gone, the
+ * child's copies of the connections' sockets are closed (the parent's stay
+ * open, in the parent) and the table is empty and stopped, ready for a new
+ * start. */
+void cgc__deadline_fork_prepare(void)
+{
+    pthread_mutex_lock(&table_lock);
+}
+
+void cgc__deadline_fork_parent(void)
+{
+    pthread_mutex_unlock(&table_lock);
+}
+
+void cgc__deadline_fork_child(void)
+{
+    for (size_t i = 0; i < CGC__HTTP_MAX_CONNECTIONS; i++) {
+        if (running && table[i].fd >= 0)
+            close(table[i].fd);
+        table[i].fd = -1;
+    }
+    running = 0;
+    /* The reaper may have been waiting on it: a fresh one. */
+    pthread_cond_init(&wake, NULL);
+    pthread_mutex_unlock(&table_lock);
 }
 
 /* MHD_OPTION_NOTIFY_CONNECTION: a connection starts (take a slot, remember

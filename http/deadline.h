@@ -11,6 +11,10 @@
 
 int  cgc__deadline_start(void);
 void cgc__deadline_stop(void);
+/* pthread_atfork handlers, called by server.c's (state lock held). */
+void cgc__deadline_fork_prepare(void);
+void cgc__deadline_fork_parent(void);
+void cgc__deadline_fork_child(void);
 /* MHD_OPTION_NOTIFY_CONNECTION and MHD_OPTION_NOTIFY_COMPLETED callbacks. */
 void cgc__deadline_notify(void *cls, struct MHD_Connection *c, void **socket_context,
                           enum MHD_ConnectionNotificationCode code);

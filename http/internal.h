@@ -22,4 +22,8 @@ void cgc__buf_put(cgc__buf *b, const char *s, size_t n);
 int cgc__http_render_vars(cgc__buf *b);
 int cgc__http_render_metrics(cgc__buf *b);
 
+/* CGC_DEBUG_ADDR's start (autostart.c): as cgc_http_start, and marked
+ * automatic, so a forked child takes the endpoint over (server.c). */
+int cgc__http_start_auto(const char *addr);
+
 #endif

@@ -18,9 +18,17 @@
  *   - a request with a body is refused (413) before the body is read;
  *   - each body is rendered into a buffer allocated once, at start, with the
  *     worst-case size of its document: no allocation proportional to the
- *     request, and no truncated document. */
+ *     request, and no truncated document.
+ *
+ * fork: threads do not survive it, so in a child the daemon is gone. The
+ * child handler (pthread_atfork) forgets it, closes the child's copies of
+ * its sockets (the parent keeps serving on its own) and, if the endpoint
+ * was started by CGC_DEBUG_ADDR, starts a takeover thread that binds the
+ * same address once it is free: a daemon that forks and lets its parent
+ * exit keeps its endpoint. cgc_http_restart() starts it again by hand. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdint.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -28,6 +36,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -53,6 +63,16 @@ typedef enum MHD_Result mhd_result;
 static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct MHD_Daemon *daemon_;
 static int port_ = -1;
+/* The daemon's listening and epoll descriptors, closed in a forked child. */
+static int listen_fd_ = -1, epoll_fd_ = -1;
+/* The address of the last successful start (for cgc_http_restart and the
+ * takeover after fork), and whether CGC_DEBUG_ADDR started it. */
+static char last_addr_[512];
+static int auto_started_;
+/* A forked child's takeover thread waits for the address; its generation,
+ * so that one cancelled (and maybe replaced by another) stops. */
+static int takeover_pending_;
+static unsigned takeover_gen_;
 /* The daemon's buffers: used only by its single polling thread. */
 static char *vars_mem, *metrics_mem;
 static size_t vars_cap, metrics_cap;
@@ -255,17 +275,32 @@ static int is_loopback(const struct sockaddr_storage *sa)
     return 0;
 }
 
-int cgc_http_start(const char *addr)
+static void install_fork_handlers(void);
+
+/* Stops the daemon and waits for its thread; state_lock held. */
+static void stop_locked(void)
+{
+    MHD_stop_daemon(daemon_);
+    cgc__deadline_stop();
+    daemon_ = NULL;
+    port_ = -1;
+    listen_fd_ = epoll_fd_ = -1;
+    free(vars_mem), free(metrics_mem);
+    vars_mem = metrics_mem = NULL;
+}
+
+/* Starts the daemon on addr; state_lock held. 0, or -1 with errno. */
+static int start_locked(const char *addr)
 {
     struct sockaddr_storage sa;
     socklen_t salen;
-    if (parse_addr(addr, &sa, &salen) != 0) {
+    if (!addr || !*addr)
+        addr = "127.0.0.1:0";
+    if (strlen(addr) >= sizeof last_addr_ || parse_addr(addr, &sa, &salen) != 0) {
         errno = EINVAL;
         return -1;
     }
-    pthread_mutex_lock(&state_lock);
     if (daemon_) {
-        pthread_mutex_unlock(&state_lock);
         errno = EALREADY;
         return -1;
     }
@@ -298,7 +333,6 @@ int cgc_http_start(const char *addr)
         int e = errno ? errno : EADDRNOTAVAIL;
         free(vars_mem), free(metrics_mem);
         vars_mem = metrics_mem = NULL;
-        pthread_mutex_unlock(&state_lock);
         errno = e;
         return -1;
     }
@@ -307,11 +341,63 @@ int cgc_http_start(const char *addr)
     struct sockaddr_storage bound;
     socklen_t blen = sizeof bound;
     port_ = -1;
+    listen_fd_ = info ? info->listen_fd : -1;
     if (info && getsockname(info->listen_fd, (struct sockaddr *)&bound, &blen) == 0)
         port_ = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
                                                   : ((struct sockaddr_in *)&bound)->sin_port);
-    pthread_mutex_unlock(&state_lock);
+    /* -1 unless MHD chose epoll. */
+    info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_EPOLL_FD);
+    epoll_fd_ = info ? info->epoll_fd : -1;
+    strcpy(last_addr_, addr);
+    auto_started_ = 0;
     return 0;
+}
+
+int cgc_http_start(const char *addr)
+{
+    install_fork_handlers();
+    pthread_mutex_lock(&state_lock);
+    takeover_pending_ = 0; /* an explicit start replaces a waiting takeover */
+    int r = start_locked(addr);
+    int e = errno;
+    pthread_mutex_unlock(&state_lock);
+    errno = e;
+    return r;
+}
+
+/* CGC_DEBUG_ADDR's start (autostart.c): cgc_http_start, remembered as
+ * automatic, so that a forked child takes the endpoint over. */
+int cgc__http_start_auto(const char *addr)
+{
+    install_fork_handlers();
+    pthread_mutex_lock(&state_lock);
+    int r = start_locked(addr);
+    int e = errno;
+    if (r == 0)
+        auto_started_ = 1;
+    pthread_mutex_unlock(&state_lock);
+    errno = e;
+    return r;
+}
+
+int cgc_http_restart(void)
+{
+    pthread_mutex_lock(&state_lock);
+    takeover_pending_ = 0;
+    if (!last_addr_[0]) {
+        pthread_mutex_unlock(&state_lock);
+        errno = ENOENT;
+        return -1;
+    }
+    int was_auto = auto_started_;
+    if (daemon_)
+        stop_locked();
+    int r = start_locked(last_addr_);
+    int e = errno;
+    auto_started_ = was_auto; /* kept, so a later fork still takes over */
+    pthread_mutex_unlock(&state_lock);
+    errno = e;
+    return r;
 }
 
 int cgc_http_port(void)
@@ -325,13 +411,140 @@ int cgc_http_port(void)
 void cgc_http_stop(void)
 {
     pthread_mutex_lock(&state_lock);
+    takeover_pending_ = 0;
+    if (daemon_)
+        stop_locked();
+    pthread_mutex_unlock(&state_lock);
+}
+
+/* ---- fork ---------------------------------------------------------------- */
+
+#define TAKEOVER_FIRST_MS 50   /* the child's first retry; the wait doubles ... */
+#define TAKEOVER_MAX_MS   1000 /* ... up to this: it serves within about 1 s of the address coming free */
+
+/* Whether addr can be bound now: 0, or -1 with errno (EADDRINUSE: the
+ * parent still has it). A plain socket, bound with SO_REUSEADDR as MHD's
+ * is, and closed. */
+static int bindable(const char *addr)
+{
+    struct sockaddr_storage sa;
+    socklen_t salen;
+    if (parse_addr(addr, &sa, &salen) != 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    int fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    int r = bind(fd, (struct sockaddr *)&sa, salen);
+    int e = errno;
+    close(fd);
+    errno = e;
+    return r;
+}
+
+/* A forked child's takeover thread: waits until the address is free (the
+ * parent exited or stopped its endpoint), then starts the endpoint there.
+ * It gives up if the program starts, stops or restarts the endpoint itself
+ * meanwhile, or if the address fails otherwise than by being in use. */
+static void *takeover(void *arg)
+{
+    unsigned gen = (unsigned)(uintptr_t)arg;
+    unsigned wait_ms = TAKEOVER_FIRST_MS;
+    for (;;) {
+        int r = bindable(last_addr_), e = errno;
+        pthread_mutex_lock(&state_lock);
+        if (!takeover_pending_ || takeover_gen_ != gen || daemon_) {
+            pthread_mutex_unlock(&state_lock);
+            return NULL;
+        }
+        if (r == 0) {
+            r = start_locked(last_addr_);
+            e = errno;
+            if (r == 0)
+                auto_started_ = 1;
+        }
+        if (r == 0 || e != EADDRINUSE) {
+            takeover_pending_ = 0;
+            pthread_mutex_unlock(&state_lock);
+            if (r != 0)
+                fprintf(stderr, "cgc: CGC_DEBUG_ADDR=\"%s\": cannot serve there after fork (%s); endpoint not started\n",
+                        last_addr_, strerror(e));
+            return NULL;
+        }
+        pthread_mutex_unlock(&state_lock);
+        struct timespec ts = {wait_ms / 1000, (long)(wait_ms % 1000) * 1000000};
+        nanosleep(&ts, NULL);
+        wait_ms = wait_ms * 2 > TAKEOVER_MAX_MS ? TAKEOVER_MAX_MS : wait_ms * 2;
+    }
+}
+
+/* prepare holds state_lock (and the deadline table's lock) across fork, so
+ * the child never sees a start or stop half done. */
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&state_lock);
+    cgc__deadline_fork_prepare();
+}
+
+static void fork_parent(void)
+{
+    cgc__deadline_fork_parent();
+    pthread_mutex_unlock(&state_lock);
+}
+
+/* In the child only the forking thread exists: the daemon's thread and the
+ * reaper are gone. Their memory is abandoned (MHD_stop_daemon would wait
+ * for threads that do not exist); their descriptors are closed, the
+ * listening socket above all, so that the parent's port is free once the
+ * parent lets it go. (MHD's internal wake-up descriptor is not reachable
+ * through its API: the child keeps that one open.) */
+static void fork_child(void)
+{
+    int was_serving = daemon_ != NULL;
+    cgc__deadline_fork_child();
     if (daemon_) {
-        MHD_stop_daemon(daemon_);
-        cgc__deadline_stop();
+        if (listen_fd_ >= 0)
+            close(listen_fd_);
+        if (epoll_fd_ >= 0)
+            close(epoll_fd_);
         daemon_ = NULL;
         port_ = -1;
+        listen_fd_ = epoll_fd_ = -1;
         free(vars_mem), free(metrics_mem);
         vars_mem = metrics_mem = NULL;
     }
+    /* CGC_DEBUG_ADDR's endpoint follows the process into the child, and
+     * into a grandchild forked while the child's takeover still waits
+     * (the classic double fork of a daemon). */
+    int take = auto_started_ && (was_serving || takeover_pending_);
+    takeover_pending_ = 0;
+    if (take) {
+        pthread_attr_t attr;
+        pthread_t t;
+        unsigned gen = ++takeover_gen_;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&t, &attr, takeover, (void *)(uintptr_t)gen) == 0)
+            takeover_pending_ = 1;
+        pthread_attr_destroy(&attr);
+    }
     pthread_mutex_unlock(&state_lock);
+}
+
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static void register_fork_handlers(void)
+{
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+/* Registers the handlers once. Called by the start functions before they
+ * take state_lock: fork runs the prepare handlers (which take it) holding
+ * glibc's handler-list lock, which pthread_atfork takes too. */
+static void install_fork_handlers(void)
+{
+    pthread_once(&fork_once, register_fork_handlers);
 }

@@ -16,6 +16,11 @@ if(TARGET cgc_http)
   add_executable(http_test_plain_shared ${HTTP_T}/plain.c)
   target_link_libraries(http_test_plain_shared PRIVATE cgc_shared cgc_http_shared)
 
+  # fork: the endpoint of CGC_DEBUG_ADDR follows a daemon into its child;
+  # cgc_http_restart (tests/http/fork.c).
+  add_executable(http_test_fork ${HTTP_T}/fork.c)
+  target_link_libraries(http_test_fork PRIVATE cgc_static cgc_http)
+
   add_test(NAME http_documents
     COMMAND bash ${HTTP_T}/documents.sh $<TARGET_FILE:http_test_server> ${HTTP_T})
   # The python3 tests skip (77) rather than fail where python3 is missing.
@@ -30,6 +35,8 @@ if(TARGET cgc_http)
   # (http/deadline.c) must give the endpoint back to others (about 7 s).
   add_test(NAME http_lockout
     COMMAND ${HTTP_PY} ${HTTP_T}/lockout.py $<TARGET_FILE:http_test_server>)
-  set_tests_properties(http_documents http_hostile http_autostart http_autostart_shared http_lockout PROPERTIES
+  add_test(NAME http_fork
+    COMMAND ${HTTP_PY} ${HTTP_T}/fork.py $<TARGET_FILE:http_test_fork>)
+  set_tests_properties(http_documents http_hostile http_autostart http_autostart_shared http_lockout http_fork PROPERTIES
     SKIP_RETURN_CODE 77 TIMEOUT 60 LABELS http)
 endif()
