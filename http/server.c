@@ -4,8 +4,11 @@
  *
  * Hostile or broken clients must never crash or block the service, so:
  *   - MHD parses HTTP (no hand-written parser); a malformed request line or
- *     header gets MHD's own 400, headers over the per-connection memory
- *     limit get 431/413 and the connection is closed;
+ *     header gets MHD's own 400 (505 for an unsupported version), headers
+ *     over the per-connection memory limit get 431/413 and the connection
+ *     is closed; a first line without a space after a method (one word)
+ *     MHD 0.9.75 cannot parse at all: it closes at once, unanswered, and
+ *     has no option to answer 400 (docs/observability.md);
  *   - every connection may use at most CONN_MEMORY bytes, idles out after
  *     CONN_TIMEOUT seconds, and at most CONN_LIMIT connections are open at
  *     once; since MHD's timeout counts inactivity only, a client that

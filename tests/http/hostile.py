@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """hostile.py — malformed, oversized, wrong-method and slow requests to the
 cgc_http endpoint: each gets a 4xx (or, for the oversized header, at worst a
-closed connection), never a crash; 50 clients at once are all served; a
+closed connection; for a request line libmicrohttpd cannot parse at all, a
+prompt close without an answer), never a crash; 50 clients at once are all served; a
 slowloris client does not delay others; and at the end the server still
 serves valid JSON and exits cleanly.
 Usage: hostile.py <http_test_server>"""
@@ -89,17 +90,71 @@ def main(server):
     return 0
 
 
+def finish_vars(s, rest):
+    """Sends the rest of a GET /debug/vars on open connection s and reads
+    the answer to the end; True if it was 200 with a JSON body."""
+    out = b""
+    try:
+        s.sendall(rest)
+        while chunk := s.recv(65536):
+            out += chunk
+    except OSError:
+        return False
+    finally:
+        s.close()
+    try:
+        return out.startswith(b"HTTP/1.1 200") and "memstats" in json.loads(out.split(b"\r\n\r\n", 1)[1])
+    except (ValueError, IndexError):
+        return False
+
+
+def closed_unanswered(port, data):
+    """Sends data without closing our side and waits for the server to end
+    the connection; returns (what it sent back, seconds until it closed)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    t0 = time.monotonic()
+    out = b""
+    try:
+        s.sendall(data)
+        while chunk := s.recv(65536):
+            out += chunk
+    except socket.timeout:
+        out += b"<no close within 5 s>"
+    except ConnectionResetError:
+        pass
+    finally:
+        s.close()
+    return out, time.monotonic() - t0
+
+
 def run(port):
-    # A request line of one word is not recognisably HTTP: libmicrohttpd
-    # closes the connection without an answer (documented); a line with a
-    # method and a target but broken otherwise gets 400, a bad version 505.
-    st, _ = exchange(port, b"GARBAGE\r\n\r\n")
-    check(st is None or 400 <= st < 500, f"one-word request line -> closed or 4xx (got {st})")
-    for line in (b"GET /debug/vars", b"GET /debug/vars HTTP/1.1 extra", b"GET  /debug/vars  HTTP/1.1 x y"):
+    # A request line that is not even "METHOD SP ...": one word, nothing
+    # before the first space, or tabs for spaces. libmicrohttpd 0.9.75
+    # (Debian 12) closes such a connection at once without an answer and
+    # offers no option to answer 400 instead (its parser gives up before
+    # any response exists; docs/observability.md). Asserted: closed
+    # promptly (not by the 5 s timeout), nothing or a 400 sent, and a
+    # client in the middle of its request meanwhile is served.
+    other = socket.create_connection(("127.0.0.1", port), timeout=5)
+    other.sendall(b"GET /debug/vars HTTP/1.1\r\nHost: t\r\n")
+    for data in (b"GARBAGE\r\n\r\n", b"GARBAGE\n\n", b"GET\r\n\r\n", b" GET /debug/vars HTTP/1.1\r\nHost: t\r\n\r\n",
+                 b"GET\t/debug/vars\tHTTP/1.1\r\nHost: t\r\n\r\n"):
+        out, took = closed_unanswered(port, data)
+        check((out == b"" or out.startswith(b"HTTP/1.1 400 ")) and took < 1.0,
+              f"unparseable request line {data[:20]!r} -> closed after {took * 1000:.0f} ms, answer {out[:20]!r}")
+    check(finish_vars(other, b"Connection: close\r\n\r\n"), "a client half-way through its request meanwhile is served")
+    st, _ = get_vars(port)
+    check(st == 200, f"new client served after them (got {st})")
+
+    # A request line with a method and a target but broken otherwise gets
+    # 400, a well-formed but unsupported HTTP version 505.
+    for line in (b"GET /debug/vars", b"GET /debug/vars HTTP/1.1 extra", b"GET  /debug/vars  HTTP/1.1 x y",
+                 b"GET /debug/vars HTTP/1.1x", b"GET /debug/vars FOO/1.1", b"GET /debug/vars HTTP/", b"GARBAGE x"):
         st, _ = exchange(port, line + b"\r\nHost: t\r\n\r\n")
         check(st == 400, f"malformed request line {line!r} -> 400 (got {st})")
-    st, _ = exchange(port, b"GET /debug/vars HTTP/7.0\r\nHost: t\r\n\r\n")
-    check(st == 505, f"unknown HTTP version -> 505 (got {st})")
+    for version in (b"HTTP/7.0", b"HTTP/2.0", b"HTTP/0.9"):
+        st, _ = exchange(port, b"GET /debug/vars " + version + b"\r\nHost: t\r\n\r\n")
+        check(st == 505, f"unsupported HTTP version {version.decode()} -> 505 (got {st})")
 
     st, _ = exchange(port, b"GET /debug/vars HTTP/1.1\r\nHost: t\r\nBroken header line\r\n\r\n")
     check(st is not None and 400 <= st < 500, f"header without colon -> 4xx (got {st})")
