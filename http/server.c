@@ -456,15 +456,19 @@ static void *takeover(void *arg)
 {
     unsigned gen = (unsigned)(uintptr_t)arg;
     unsigned wait_ms = TAKEOVER_FIRST_MS;
+    char addr[sizeof last_addr_];
+    pthread_mutex_lock(&state_lock);
+    strcpy(addr, last_addr_); /* the program may start elsewhere meanwhile */
+    pthread_mutex_unlock(&state_lock);
     for (;;) {
-        int r = bindable(last_addr_), e = errno;
+        int r = bindable(addr), e = errno;
         pthread_mutex_lock(&state_lock);
         if (!takeover_pending_ || takeover_gen_ != gen || daemon_) {
             pthread_mutex_unlock(&state_lock);
             return NULL;
         }
         if (r == 0) {
-            r = start_locked(last_addr_);
+            r = start_locked(addr);
             e = errno;
             if (r == 0)
                 auto_started_ = 1;
@@ -474,7 +478,7 @@ static void *takeover(void *arg)
             pthread_mutex_unlock(&state_lock);
             if (r != 0)
                 fprintf(stderr, "cgc: CGC_DEBUG_ADDR=\"%s\": cannot serve there after fork (%s); endpoint not started\n",
-                        last_addr_, strerror(e));
+                        addr, strerror(e));
             return NULL;
         }
         pthread_mutex_unlock(&state_lock);
