@@ -125,8 +125,12 @@ static void set_alloc_prefix(cgc__span *s, uint32_t n)
 /* Makes the slot state bytes agree with the alloc bits again. */
 static void sync_slot_bytes(cgc__span *s)
 {
-    for (uint32_t i = 0; i < s->nelems; i++)
-        s->marks[i] = (uint8_t)((s->marks[i] & ~CGC_SLOT_ALLOCATED) | cgc__bit(s->allocbits, i));
+    for (uint32_t i = 0; i < s->nelems; i += 8) {
+        uint64_t x;
+        memcpy(&x, s->marks + i, 8);
+        x = (x & ~0x0101010101010101ull) | cgc__bits_to_bytes8(s->allocbits[i >> 6] >> (i & 63));
+        memcpy(s->marks + i, &x, 8);
+    }
 }
 
 void cgc__uncache_span(cgc__span *s)
