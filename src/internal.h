@@ -306,8 +306,6 @@ uint64_t cgc__roots_globals_bytes(void);                  /* size of the last sc
 /* ---- marking (mark.c) -------------------------------------------------- */
 typedef struct cgc__mark_result {
     uint64_t marked_bytes;
-    uint64_t marked_objects;
-    uint64_t scanned_bytes;
     int64_t  cpu_ns;          /* summed over markers */
     int      overflows;       /* mark-stack overflow recoveries */
 } cgc__mark_result;

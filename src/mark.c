@@ -66,7 +66,7 @@ typedef struct __attribute__((aligned(128))) marker {
     bool     overflowed;
     cgc__span *last;          /* span of the last heap pointer seen (scan) */
     uintptr_t last_start, last_len; /* its bounds once its header was read, else len 0 */
-    uint64_t marked_bytes, marked_objects, scanned_bytes;
+    uint64_t marked_bytes;
     int64_t  cpu_ns;
     pthread_t thread;
     int      id;
@@ -184,12 +184,11 @@ static bool grow(marker *m)
  * every call that needs the marker itself (growing the stack, donating). */
 typedef struct drainer {
     marker   *m;
-    entry    *stack;
-    size_t    n, cap;
+    entry    *stack, *top, *limit;     /* the marker's stack: base, next free entry, end */
     uintptr_t hlo, hlen;              /* heap bounds: v - hlo < hlen */
     cgc__span *last;                  /* span of the last heap pointer seen */
     uintptr_t last_start, last_len;   /* its bounds once its header was read, else len 0 */
-    uint64_t  marked_bytes, marked_objects, scanned_bytes;
+    uint64_t  marked_bytes;
     pipe_entry *ring;                 /* the candidate pipeline (PIPE_SIZE entries) */
     unsigned  pt, pa, pb;             /* pipeline: inserted, past stage 1, past stage 2 */
 } drainer;
@@ -199,39 +198,37 @@ static inline void work_begin(drainer *w, marker *m, pipe_entry *ring)
     w->m = m;
     w->ring = ring;
     w->stack = m->stack;
-    w->n = m->n;
-    w->cap = m->cap;
+    w->top = m->stack + m->n;
+    w->limit = m->stack + m->cap;
     w->hlo = cgc__heap_lo();
     w->hlen = cgc__heap_hi - w->hlo;
     w->last = m->last;
     w->last_start = m->last_start;
     w->last_len = m->last_len;
-    w->marked_bytes = w->marked_objects = w->scanned_bytes = 0;
+    w->marked_bytes = 0;
     w->pt = w->pa = w->pb = 0;
 }
 
 static inline void work_sync(drainer *w)
 {
-    w->m->n = w->n;
+    w->m->n = (size_t)(w->top - w->stack);
 }
 
 static inline void work_reload(drainer *w)
 {
     w->stack = w->m->stack;
-    w->n = w->m->n;
-    w->cap = w->m->cap;
+    w->top = w->m->stack + w->m->n;
+    w->limit = w->m->stack + w->m->cap;
 }
 
 static inline void work_end(drainer *w)
 {
     marker *m = w->m;
-    m->n = w->n;
+    m->n = (size_t)(w->top - w->stack);
     m->last = w->last;
     m->last_start = w->last_start;
     m->last_len = w->last_len;
     m->marked_bytes += w->marked_bytes;
-    m->marked_objects += w->marked_objects;
-    m->scanned_bytes += w->scanned_bytes;
 }
 
 /* The stack is full: grow it (m->n is n) and push, or record the overflow. */
@@ -249,14 +246,14 @@ static void __attribute__((noinline)) push_slow(marker *m, size_t n, uintptr_t l
 
 static inline void push(drainer *w, uintptr_t lo, uintptr_t hi)
 {
-    if (UNLIKELY(w->n == w->cap)) {
-        push_slow(w->m, w->n, lo, hi);
+    if (UNLIKELY(w->top == w->limit)) {
+        push_slow(w->m, (size_t)(w->top - w->stack), lo, hi);
         work_reload(w);
         return;
     }
-    w->stack[w->n].lo = lo;
-    w->stack[w->n].hi = hi;
-    w->n++;
+    w->top->lo = lo;
+    w->top->hi = hi;
+    w->top++;
 }
 
 /* ---- the conservative test -------------------------------------------- */
@@ -271,7 +268,6 @@ static inline void mark_slot(drainer *w, cgc__span *s, uint32_t idx)
     *mb = CGC_SLOT_ALLOCATED | CGC_SLOT_MARKED;
     uint64_t size = s->elemsize;
     w->marked_bytes += size;
-    w->marked_objects++;
     if (s->kind != CGC_KIND_ATOMIC) {
         uintptr_t base = s->start + (uintptr_t)idx * size;
         push(w, base, base + size);
@@ -383,8 +379,16 @@ static inline __attribute__((always_inline)) void scan_word(drainer *w, uintptr_
 static inline __attribute__((always_inline)) void scan_range(drainer *w, uintptr_t lo, uintptr_t hi)
 {
     const uintptr_t hlo = w->hlo, hlen = w->hlen;
-    w->scanned_bytes += hi - lo;
     const uintptr_t *p = (const uintptr_t *)lo;
+    if (hi - lo == 16) {
+        /* The smallest objects (list and tree nodes): no loop to set up. */
+        uintptr_t v0 = p[0], v1 = p[1];
+        if (v0 - hlo < hlen)
+            scan_word(w, v0);
+        if (v1 - hlo < hlen)
+            scan_word(w, v1);
+        return;
+    }
     const uintptr_t *end = (const uintptr_t *)(hi & ~(uintptr_t)(sizeof(uintptr_t) - 1));
     for (; p + 2 <= end; p += 2) {
         uintptr_t a = p[0] - hlo, b = p[1] - hlo;
@@ -478,18 +482,19 @@ static void drain(marker *m, bool share)
     drainer w;
     pipe_entry ring[PIPE_SIZE];
     entry fifo[PREFETCH];
-    unsigned head = 0, count = 0, tick = 0;
+    unsigned head = 0, count = 0;
     work_begin(&w, m, ring);
     for (;;) {
-        if (w.n && count < PREFETCH) {
-            entry e = w.stack[--w.n];
+        if (w.top != w.stack && count < PREFETCH) {
+            entry e = *--w.top;
             if (e.hi - e.lo > CHUNK_BYTES) {
                 push(&w, e.lo + CHUNK_BYTES, e.hi);   /* cannot fail: a slot was just freed */
                 e.hi = e.lo + CHUNK_BYTES;
             }
             __builtin_prefetch((const void *)e.lo);
-            for (uintptr_t l = (e.lo | 63) + 1; l < e.hi && l < e.lo + 256; l += 64)
-                __builtin_prefetch((const void *)l);
+            if (UNLIKELY((e.lo ^ (e.hi - 1)) > 63))   /* more than one line */
+                for (uintptr_t l = (e.lo | 63) + 1; l < e.hi && l < e.lo + 256; l += 64)
+                    __builtin_prefetch((const void *)l);
             fifo[(head + count) % PREFETCH] = e;
             count++;
             continue;
@@ -504,8 +509,8 @@ static void drain(marker *m, bool share)
         head = (head + 1) % PREFETCH;
         count--;
         scan_range(&w, e.lo, e.hi);
-        if (share && (++tick & 15) == 0 && w.n > SHARE_MIN &&
-            atomic_load_explicit(&want_work, memory_order_relaxed)) {
+        if (UNLIKELY(atomic_load_explicit(&want_work, memory_order_relaxed)) && share &&
+            w.top - w.stack > SHARE_MIN) {
             work_sync(&w);
             donate(m);
             work_reload(&w);
@@ -687,7 +692,7 @@ void __attribute__((noinline)) cgc__mark(cgc__mark_result *out)
         markers[i].overflowed = false;
         markers[i].last = NULL;
         markers[i].last_start = markers[i].last_len = 0;
-        markers[i].marked_bytes = markers[i].marked_objects = markers[i].scanned_bytes = 0;
+        markers[i].marked_bytes = 0;
         markers[i].cpu_ns = 0;
     }
     int64_t c0 = cgc__thread_cpu_ns();
@@ -746,8 +751,6 @@ void __attribute__((noinline)) cgc__mark(cgc__mark_result *out)
     memset(out, 0, sizeof *out);
     for (int i = 0; i < nmarkers; i++) {
         out->marked_bytes += markers[i].marked_bytes;
-        out->marked_objects += markers[i].marked_objects;
-        out->scanned_bytes += markers[i].scanned_bytes;
         out->cpu_ns += markers[i].cpu_ns;
     }
     out->overflows = overflows;
