@@ -254,10 +254,21 @@ static void *alloc_slow(size_t n, int kind);
 static inline void zero_slot(void *p, uint64_t size)
 {
     if (size <= 64) {
+        /* Slot sizes are multiples of 16: 16, 32, 48 or 64 bytes here. */
         uint64_t *w = p;
-        for (uint64_t i = 0; i < size / 8; i += 2) {
-            w[i] = 0;
-            w[i + 1] = 0;
+        w[0] = 0;
+        w[1] = 0;
+        if (size > 16) {
+            w[2] = 0;
+            w[3] = 0;
+            if (size > 32) {
+                w[4] = 0;
+                w[5] = 0;
+                if (size > 48) {
+                    w[6] = 0;
+                    w[7] = 0;
+                }
+            }
         }
     } else {
         memset(p, 0, size);
