@@ -125,8 +125,12 @@ static void set_alloc_prefix(cgc__span *s, uint32_t n)
 /* Makes the slot state bytes agree with the alloc bits again. */
 static void sync_slot_bytes(cgc__span *s)
 {
-    for (uint32_t i = 0; i < s->nelems; i++)
-        s->marks[i] = (uint8_t)((s->marks[i] & ~CGC_SLOT_ALLOCATED) | cgc__bit(s->allocbits, i));
+    for (uint32_t i = 0; i < s->nelems; i += 8) {
+        uint64_t x;
+        memcpy(&x, s->marks + i, 8);
+        x = (x & ~0x0101010101010101ull) | cgc__bits_to_bytes8(s->allocbits[i >> 6] >> (i & 63));
+        memcpy(s->marks + i, &x, 8);
+    }
 }
 
 void cgc__uncache_span(cgc__span *s)
@@ -250,10 +254,21 @@ static void *alloc_slow(size_t n, int kind);
 static inline void zero_slot(void *p, uint64_t size)
 {
     if (size <= 64) {
+        /* Slot sizes are multiples of 16: 16, 32, 48 or 64 bytes here. */
         uint64_t *w = p;
-        for (uint64_t i = 0; i < size / 8; i += 2) {
-            w[i] = 0;
-            w[i + 1] = 0;
+        w[0] = 0;
+        w[1] = 0;
+        if (size > 16) {
+            w[2] = 0;
+            w[3] = 0;
+            if (size > 32) {
+                w[4] = 0;
+                w[5] = 0;
+                if (size > 48) {
+                    w[6] = 0;
+                    w[7] = 0;
+                }
+            }
         }
     } else {
         memset(p, 0, size);

@@ -201,6 +201,16 @@ static inline bool cgc__bit(const uint64_t *bits, uint32_t i)
     return (bits[i >> 6] >> (i & 63)) & 1;
 }
 
+/* Slot bytes from alloc bits, eight at a time: byte k of the result is 1
+ * if bit k of `bits` (low 8 bits) is set, else 0. Mark byte arrays are at
+ * least 64 bytes, a power of two and never shorter than nelems, and bits
+ * past nelems are 0, so whole groups of eight may be written. */
+static inline uint64_t cgc__bits_to_bytes8(uint64_t bits)
+{
+    uint64_t y = ((bits & 0xff) * 0x0101010101010101ull) & 0x8040201008040201ull;
+    return ((y + 0x7f7f7f7f7f7f7f7full) >> 7) & 0x0101010101010101ull;
+}
+
 /* ---- metadata memory (os.c) -------------------------------------------- */
 void *cgc__os_reserve_aligned(size_t size, size_t align); /* MAP_NORESERVE, NULL on failure */
 void  cgc__os_release(void *p, size_t size);              /* MADV_DONTNEED */
@@ -296,8 +306,6 @@ uint64_t cgc__roots_globals_bytes(void);                  /* size of the last sc
 /* ---- marking (mark.c) -------------------------------------------------- */
 typedef struct cgc__mark_result {
     uint64_t marked_bytes;
-    uint64_t marked_objects;
-    uint64_t scanned_bytes;
     int64_t  cpu_ns;          /* summed over markers */
     int      overflows;       /* mark-stack overflow recoveries */
 } cgc__mark_result;

@@ -51,25 +51,22 @@ typedef struct packet {
     entry e[PACKET_ENTRIES];
 } packet;
 
-/* The two stages of the candidate pipeline (see scan). */
-#define PIPE 8
-typedef struct candidate {
-    uintptr_t  v;
-    cgc__span *s;
-} candidate;
-typedef struct slot_ref {
-    cgc__span *s;
-    uint32_t   idx;
-} slot_ref;
+/* The candidate pipeline (see candidate_push): PIPE_SIZE entries, two
+ * stages of PIPE_STAGE. */
+#define PIPE_STAGE 8
+#define PIPE_SIZE 16
+typedef struct pipe_entry {
+    uintptr_t  v;      /* the pointer; after stage 1, the slot index */
+    cgc__span *s;      /* its span; NULL after stage 1 if it is no object */
+} pipe_entry;
 
 typedef struct __attribute__((aligned(128))) marker {
     entry   *stack;
     size_t   n, cap;
-    candidate c1[PIPE];       /* stage 1: span header being fetched */
-    slot_ref  c2[PIPE];       /* stage 2: slot byte being fetched */
-    unsigned  c1h, c1n, c2h, c2n;
     bool     overflowed;
-    uint64_t marked_bytes, marked_objects, scanned_bytes;
+    cgc__span *last;          /* span of the last heap pointer seen (scan) */
+    uintptr_t last_start, last_len; /* its bounds once its header was read, else len 0 */
+    uint64_t marked_bytes;
     int64_t  cpu_ns;
     pthread_t thread;
     int      id;
@@ -177,9 +174,68 @@ static bool grow(marker *m)
     return true;
 }
 
-static inline void push(marker *m, uintptr_t lo, uintptr_t hi)
+/* ---- the working state of one drain ----------------------------------- */
+
+/* Everything the inner loop touches, as a local of the function that
+ * drains: once the helpers below are inlined, the compiler keeps it in
+ * registers instead of reloading and storing marker fields for every word
+ * and every object (which was a third of the instructions of a mark). It
+ * is loaded from the marker (work_begin) and stored back (work_end) around
+ * every call that needs the marker itself (growing the stack, donating). */
+typedef struct drainer {
+    marker   *m;
+    entry    *stack, *top, *limit;     /* the marker's stack: base, next free entry, end */
+    uintptr_t hlo, hlen;              /* heap bounds: v - hlo < hlen */
+    cgc__span *last;                  /* span of the last heap pointer seen */
+    uintptr_t last_start, last_len;   /* its bounds once its header was read, else len 0 */
+    uint64_t  marked_bytes;
+    pipe_entry *ring;                 /* the candidate pipeline (PIPE_SIZE entries) */
+    unsigned  pt, pa, pb;             /* pipeline: inserted, past stage 1, past stage 2 */
+} drainer;
+
+static inline void work_begin(drainer *w, marker *m, pipe_entry *ring)
 {
-    if (UNLIKELY(m->n == m->cap) && !grow(m)) {
+    w->m = m;
+    w->ring = ring;
+    w->stack = m->stack;
+    w->top = m->stack + m->n;
+    w->limit = m->stack + m->cap;
+    w->hlo = cgc__heap_lo();
+    w->hlen = cgc__heap_hi - w->hlo;
+    w->last = m->last;
+    w->last_start = m->last_start;
+    w->last_len = m->last_len;
+    w->marked_bytes = 0;
+    w->pt = w->pa = w->pb = 0;
+}
+
+static inline void work_sync(drainer *w)
+{
+    w->m->n = (size_t)(w->top - w->stack);
+}
+
+static inline void work_reload(drainer *w)
+{
+    w->stack = w->m->stack;
+    w->top = w->m->stack + w->m->n;
+    w->limit = w->m->stack + w->m->cap;
+}
+
+static inline void work_end(drainer *w)
+{
+    marker *m = w->m;
+    m->n = (size_t)(w->top - w->stack);
+    m->last = w->last;
+    m->last_start = w->last_start;
+    m->last_len = w->last_len;
+    m->marked_bytes += w->marked_bytes;
+}
+
+/* The stack is full: grow it (m->n is n) and push, or record the overflow. */
+static void __attribute__((noinline)) push_slow(marker *m, size_t n, uintptr_t lo, uintptr_t hi)
+{
+    m->n = n;
+    if (!grow(m)) {
         m->overflowed = true;   /* the object stays marked; rescanned later */
         return;
     }
@@ -188,29 +244,34 @@ static inline void push(marker *m, uintptr_t lo, uintptr_t hi)
     m->n++;
 }
 
-/* ---- the conservative test -------------------------------------------- */
-
-/* Stage 2 done: the slot byte is (hopefully) in cache. Marks the object
- * if it is allocated and not marked yet, and queues it for scanning. */
-static inline void mark_slot(marker *m, cgc__span *s, uint32_t idx)
+static inline void push(drainer *w, uintptr_t lo, uintptr_t hi)
 {
-    if (s->marks[idx] != CGC_SLOT_ALLOCATED)
-        return;   /* free, or marked already */
-    s->marks[idx] = CGC_SLOT_ALLOCATED | CGC_SLOT_MARKED;
-    m->marked_bytes += s->elemsize;
-    m->marked_objects++;
-    if (s->kind != CGC_KIND_ATOMIC) {
-        uintptr_t base = s->start + (uintptr_t)idx * s->elemsize;
-        push(m, base, base + s->elemsize);
+    if (UNLIKELY(w->top == w->limit)) {
+        push_slow(w->m, (size_t)(w->top - w->stack), lo, hi);
+        work_reload(w);
+        return;
     }
+    w->top->lo = lo;
+    w->top->hi = hi;
+    w->top++;
 }
 
-static inline void stage2_pop(marker *m)
+/* ---- the conservative test -------------------------------------------- */
+
+/* The slot byte of an object is (hopefully) in cache: marks the object if
+ * it is allocated and not marked yet, and queues it for scanning. */
+static inline void mark_slot(drainer *w, cgc__span *s, uint32_t idx)
 {
-    slot_ref r = m->c2[m->c2h];
-    m->c2h = (m->c2h + 1) % PIPE;
-    m->c2n--;
-    mark_slot(m, r.s, r.idx);
+    uint8_t *mb = &s->marks[idx];
+    if (*mb != CGC_SLOT_ALLOCATED)
+        return;   /* free, or marked already */
+    *mb = CGC_SLOT_ALLOCATED | CGC_SLOT_MARKED;
+    uint64_t size = s->elemsize;
+    w->marked_bytes += size;
+    if (s->kind != CGC_KIND_ATOMIC) {
+        uintptr_t base = s->start + (uintptr_t)idx * size;
+        push(w, base, base + size);
+    }
 }
 
 /* The slot of span s that v points into, or -1 (unused tail, free span). */
@@ -223,82 +284,136 @@ static inline int64_t slot_of(const cgc__span *s, uintptr_t v)
     return s->state == CGC_SPAN_LARGE ? 0 : -1;
 }
 
-/* Stage 1 done: the span header is (hopefully) in cache. Finds the slot v
- * points into and starts fetching its state byte. */
-static inline void stage1_pop(marker *m)
+/* The candidate pipeline: one ring of PIPE_SIZE entries in which a
+ * candidate moves through two stages as later ones arrive. Inserted with
+ * its span header prefetched; PIPE_STAGE insertions later (stage 1) the
+ * header is read, the slot found and its state byte prefetched; PIPE_STAGE
+ * insertions after that (stage 2) the byte is read and the object marked.
+ * The ring is a local of the draining function, empty when it returns. */
+static inline void stage1(drainer *w, pipe_entry *p)
 {
-    candidate c = m->c1[m->c1h];
-    m->c1h = (m->c1h + 1) % PIPE;
-    m->c1n--;
-    cgc__span *s = c.s;
-    int64_t i = slot_of(s, c.v);
-    if (i < 0)
+    cgc__span *s = p->s;
+    int64_t i = slot_of(s, p->v);
+    if (i < 0) {
+        p->s = NULL;
         return;
-    uint32_t idx = (uint32_t)i;
-    __builtin_prefetch(&s->marks[idx], 1);
-    if (m->c2n == PIPE)
-        stage2_pop(m);
-    m->c2[(m->c2h + m->c2n) % PIPE] = (slot_ref){s, idx};
-    m->c2n++;
+    }
+    p->v = (uintptr_t)i;   /* from now on: the slot index */
+    __builtin_prefetch(&s->marks[i], 1);
 }
 
-/* A word that points into a span: start fetching the span's header. */
-static inline void candidate_push(marker *m, uintptr_t v, cgc__span *s)
+static inline void stage2(drainer *w, pipe_entry *p)
+{
+    if (p->s)
+        mark_slot(w, p->s, (uint32_t)p->v);
+}
+
+static inline void candidate_push(drainer *w, uintptr_t v, cgc__span *s)
 {
     __builtin_prefetch(s);
-    if (m->c1n == PIPE)
-        stage1_pop(m);
-    m->c1[(m->c1h + m->c1n) % PIPE] = (candidate){v, s};
-    m->c1n++;
+    pipe_entry *ring = w->ring;
+    /* Advance the older entries first: at most PIPE_STAGE wait for each
+     * stage, so the slot taken below is free. */
+    if (w->pt - w->pa >= PIPE_STAGE)
+        stage1(w, &ring[w->pa++ & (PIPE_SIZE - 1)]);
+    if (w->pa - w->pb > PIPE_STAGE)
+        stage2(w, &ring[w->pb++ & (PIPE_SIZE - 1)]);
+    pipe_entry *p = &ring[w->pt++ & (PIPE_SIZE - 1)];
+    p->v = v;
+    p->s = s;
 }
 
 /* Empties the pipeline (which may push objects on the stack). */
-static void flush_pipeline(marker *m)
+static inline void flush_pipeline(drainer *w)
 {
-    while (m->c1n)
-        stage1_pop(m);
-    while (m->c2n)
-        stage2_pop(m);
+    pipe_entry *ring = w->ring;
+    while (w->pa != w->pt)
+        stage1(w, &ring[w->pa++ & (PIPE_SIZE - 1)]);
+    while (w->pb != w->pa)
+        stage2(w, &ring[w->pb++ & (PIPE_SIZE - 1)]);
+    w->pt = w->pa = w->pb = 0;
 }
 
-/* Scans the words of [lo, hi). Each word that points into the heap goes
- * through a two-stage pipeline: the span header is prefetched when the
- * word is found and read PIPE candidates later; then the slot's state byte
- * is prefetched and read PIPE candidates later still. Marking a new object
- * costs two cache misses before its contents (span header, state byte);
- * the pipeline overlaps them with the work on other candidates instead of
- * stalling on each (measured: the three misses were 80% of marking time).
- * Neighbouring pointers tend to point into the same span, so the last span
- * found is remembered and the page-map walk skipped when v falls in it. */
-static void scan(marker *m, uintptr_t lo, uintptr_t hi, bool atomic_bits)
+/* One word of a scanned range. Words that point into the heap go through
+ * the pipeline (the span header and slot byte of a new object are two
+ * cache misses before its contents; the pipeline overlaps them with the
+ * work on other candidates instead of stalling on each). Neighbouring
+ * pointers tend to point into the same span, so the last span found is
+ * remembered and the pipeline skipped when v falls in it. */
+static inline __attribute__((always_inline)) void scan_word(drainer *w, uintptr_t v)
 {
-    const uintptr_t hlo = cgc__heap_lo(), hlen = cgc__heap_hi - hlo;
-    cgc__span *last = NULL;
-    uintptr_t last_start = 0, last_len = 0;
-    m->scanned_bytes += hi - lo;
-    for (uintptr_t p = lo; p + sizeof(uintptr_t) <= hi; p += sizeof(uintptr_t)) {
-        uintptr_t v = *(const uintptr_t *)p;
-        if (LIKELY(v - hlo >= hlen))
-            continue;
-        if (v - last_start < last_len) {
-            /* Same span as the last pointer: its header is in cache, and
-             * objects allocated together (trees, lists) are usually marked
-             * in allocation order, so the slot byte is close too. Going
-             * straight to it keeps depth-first order, which the pipeline
-             * would scramble (measured: binary-trees marked 2x slower). */
-            int64_t i = slot_of(last, v);
-            if (i >= 0)
-                mark_slot(m, last, (uint32_t)i);
-            continue;
-        }
-        cgc__span *s = cgc__span_of(v);
-        if (!s)
-            continue;
-        last = s;
-        last_start = s->start;
-        last_len = (uintptr_t)s->npages << CGC_PAGE_SHIFT;
-        candidate_push(m, v, s);
+    if (v - w->last_start < w->last_len) {
+        /* Same span as the last pointer: its header is in cache, and
+         * objects allocated together (trees, lists) are usually marked
+         * in allocation order, so the slot byte is close too. Going
+         * straight to it keeps depth-first order, which the pipeline
+         * would scramble (measured: binary-trees marked 2x slower). */
+        int64_t i = slot_of(w->last, v);
+        if (i >= 0)
+            mark_slot(w, w->last, (uint32_t)i);
+        return;
     }
+    cgc__span *s = cgc__span_of(v);
+    if (!s)
+        return;
+    if (s == w->last) {
+        /* The second pointer into a span whose header was only
+         * prefetched so far: read it now and remember its bounds.
+         * Reading it at the first pointer stalled on every new span
+         * (14% of the churn mark was that one load). */
+        w->last_start = s->start;
+        w->last_len = (uintptr_t)s->npages << CGC_PAGE_SHIFT;
+        int64_t i = slot_of(s, v);
+        if (i >= 0)
+            mark_slot(w, s, (uint32_t)i);
+        return;
+    }
+    w->last = s;
+    w->last_len = 0;
+    candidate_push(w, v, s);
+}
+
+/* Scans the words of [lo, hi) (lo word-aligned). Most words of most
+ * objects are not heap pointers, so the test is done two words at a
+ * time: one unsigned minimum, one compare. */
+static inline __attribute__((always_inline)) void scan_range(drainer *w, uintptr_t lo, uintptr_t hi)
+{
+    const uintptr_t hlo = w->hlo, hlen = w->hlen;
+    const uintptr_t *p = (const uintptr_t *)lo;
+    if (hi - lo == 16) {
+        /* The smallest objects (list and tree nodes): no loop to set up. */
+        uintptr_t v0 = p[0], v1 = p[1];
+        if (v0 - hlo < hlen)
+            scan_word(w, v0);
+        if (v1 - hlo < hlen)
+            scan_word(w, v1);
+        return;
+    }
+    const uintptr_t *end = (const uintptr_t *)(hi & ~(uintptr_t)(sizeof(uintptr_t) - 1));
+    for (; p + 2 <= end; p += 2) {
+        uintptr_t a = p[0] - hlo, b = p[1] - hlo;
+        if (LIKELY((a < b ? a : b) >= hlen))
+            continue;
+        if (a < hlen)
+            scan_word(w, p[0]);
+        if (b < hlen)
+            scan_word(w, p[1]);
+    }
+    if (p < end && p[0] - hlo < hlen)
+        scan_word(w, p[0]);
+}
+
+/* Scans [lo, hi) for a caller outside a drain (root ranges that found no
+ * packet, shared entries that found no room, overflow recovery); what it
+ * marks is pushed on m's stack. */
+static void __attribute__((noinline)) scan_now(marker *m, uintptr_t lo, uintptr_t hi)
+{
+    drainer w;
+    pipe_entry ring[PIPE_SIZE];
+    work_begin(&w, m, ring);
+    scan_range(&w, lo, hi);
+    flush_pipeline(&w);
+    work_end(&w);
 }
 
 /* ---- sharing ----------------------------------------------------------- */
@@ -344,7 +459,7 @@ static void donate(marker *m)
  * Entries are never dropped here: a packet may hold root ranges, which the
  * overflow recovery (it rescans marked objects) could not bring back, so an
  * entry that does not fit is scanned on the spot. */
-static void take(marker *m, bool atomic_bits)
+static void take(marker *m)
 {
     packet *p = work;
     work = p->next;
@@ -352,46 +467,56 @@ static void take(marker *m, bool atomic_bits)
         if (m->n < m->cap || grow(m))
             m->stack[m->n++] = p->e[i];
         else
-            scan(m, p->e[i].lo, p->e[i].hi, atomic_bits);   /* no room: scan it now */
+            scan_now(m, p->e[i].lo, p->e[i].hi);   /* no room: scan it now */
     }
     p->next = packet_pool;
     packet_pool = p;
 }
 
 /* Drains m's stack. Popped ranges wait in a small FIFO after a prefetch of
- * their first line, so the cache miss of the object is overlapped with the
+ * their first lines, so the cache miss of the object is overlapped with the
  * scanning of the ones before it (a plain depth-first pop would touch each
  * object right after its pointer was found, and stall on every one). */
-static void drain(marker *m, bool atomic_bits)
+static void drain(marker *m, bool share)
 {
-    entry ring[PREFETCH];
-    unsigned head = 0, count = 0, tick = 0;
+    drainer w;
+    pipe_entry ring[PIPE_SIZE];
+    entry fifo[PREFETCH];
+    unsigned head = 0, count = 0;
+    work_begin(&w, m, ring);
     for (;;) {
-        if (m->n && count < PREFETCH) {
-            entry e = m->stack[--m->n];
+        if (w.top != w.stack && count < PREFETCH) {
+            entry e = *--w.top;
             if (e.hi - e.lo > CHUNK_BYTES) {
-                push(m, e.lo + CHUNK_BYTES, e.hi);   /* cannot fail: a slot was just freed */
+                push(&w, e.lo + CHUNK_BYTES, e.hi);   /* cannot fail: a slot was just freed */
                 e.hi = e.lo + CHUNK_BYTES;
             }
-            for (uintptr_t l = e.lo; l < e.hi && l < e.lo + 256; l += 64)
-                __builtin_prefetch((const void *)l);
-            ring[(head + count) % PREFETCH] = e;
+            __builtin_prefetch((const void *)e.lo);
+            if (UNLIKELY((e.lo ^ (e.hi - 1)) > 63))   /* more than one line */
+                for (uintptr_t l = (e.lo | 63) + 1; l < e.hi && l < e.lo + 256; l += 64)
+                    __builtin_prefetch((const void *)l);
+            fifo[(head + count) % PREFETCH] = e;
             count++;
             continue;
         }
         if (!count) {
-            if (!m->c1n && !m->c2n)
+            if (w.pt == w.pb)
                 break;
-            flush_pipeline(m);   /* may push more work */
+            flush_pipeline(&w);   /* may push more work */
             continue;
         }
-        entry e = ring[head];
+        entry e = fifo[head];
         head = (head + 1) % PREFETCH;
         count--;
-        scan(m, e.lo, e.hi, atomic_bits);
-        if (atomic_bits && (++tick & 15) == 0 && m->n > SHARE_MIN && atomic_load(&want_work))
+        scan_range(&w, e.lo, e.hi);
+        if (UNLIKELY(atomic_load_explicit(&want_work, memory_order_relaxed)) && share &&
+            w.top - w.stack > SHARE_MIN) {
+            work_sync(&w);
             donate(m);
+            work_reload(&w);
+        }
     }
+    work_end(&w);
 }
 
 /* One marker's whole part of the phase. */
@@ -403,7 +528,7 @@ static void mark_loop(marker *m)
         drain(m, par);
         pthread_mutex_lock(&work_lock);
         if (work) {
-            take(m, par);
+            take(m);
             pthread_mutex_unlock(&work_lock);
             continue;
         }
@@ -430,7 +555,7 @@ static void mark_loop(marker *m)
             break;
         }
         idle--;
-        take(m, par);
+        take(m);
         pthread_mutex_unlock(&work_lock);
     }
     m->cpu_ns += cgc__thread_cpu_ns() - c0;
@@ -501,7 +626,7 @@ static void queue_range(uintptr_t lo, uintptr_t hi, void *arg)
         if (!work || work->n == PACKET_ENTRIES) {
             packet *p = packet_get();
             if (!p) {
-                scan(m, lo, end, false);
+                scan_now(m, lo, end);
                 continue;
             }
             p->next = work;
@@ -514,14 +639,34 @@ static void queue_range(uintptr_t lo, uintptr_t hi, void *arg)
 }
 
 /* Uncollectable objects are roots: mark and queue every allocated one. */
-static void mark_uncollectable(cgc__span *s, void *arg)
+static void mark_uncollectable(drainer *w, cgc__span *s)
 {
-    marker *m = arg;
     if (s->kind != CGC_KIND_UNCOLLECTABLE)
         return;
-    for (uint32_t i = 0; i < s->nelems; i++) {
-        mark_slot(m, s, i);
+    for (uint32_t i = 0; i < s->nelems; i++)
+        mark_slot(w, s, i);
+}
+
+/* Every uncollectable span is on its class's central lists (they are never
+ * cached) or, if large, on the large lists: walking those instead of every
+ * span in the heap keeps the pause from touching each span header once. */
+static void mark_all_uncollectable(marker *m)
+{
+    drainer w;
+    pipe_entry ring[PIPE_SIZE];
+    work_begin(&w, m, ring);
+    for (int c = 0; c < cgc__nclasses; c++) {
+        const cgc__central *cen = &cgc__centrals[c * CGC_NKINDS + CGC_KIND_UNCOLLECTABLE];
+        cgc__span *lists[4] = {cen->partial, cen->full, cen->unswept[0], cen->unswept[1]};
+        for (int l = 0; l < 4; l++)
+            for (cgc__span *s = lists[l]; s; s = s->next)
+                mark_uncollectable(&w, s);
     }
+    for (cgc__span *s = cgc__large_swept; s; s = s->next)
+        mark_uncollectable(&w, s);
+    for (cgc__span *s = cgc__large_unswept; s; s = s->next)
+        mark_uncollectable(&w, s);
+    work_end(&w);
 }
 
 /* Overflow recovery: scan every marked object of a scanned kind. */
@@ -533,7 +678,7 @@ static void rescan_marked(cgc__span *s, void *arg)
     for (uint32_t i = 0; i < s->nelems; i++) {
         if (s->marks[i] & CGC_SLOT_MARKED) {
             uintptr_t base = s->start + (uintptr_t)i * s->elemsize;
-            scan(m, base, base + s->elemsize, false);
+            scan_now(m, base, base + s->elemsize);
             drain(m, false);
         }
     }
@@ -545,7 +690,9 @@ void __attribute__((noinline)) cgc__mark(cgc__mark_result *out)
     for (int i = 0; i < nmarkers; i++) {
         markers[i].n = 0;
         markers[i].overflowed = false;
-        markers[i].marked_bytes = markers[i].marked_objects = markers[i].scanned_bytes = 0;
+        markers[i].last = NULL;
+        markers[i].last_start = markers[i].last_len = 0;
+        markers[i].marked_bytes = 0;
         markers[i].cpu_ns = 0;
     }
     int64_t c0 = cgc__thread_cpu_ns();
@@ -561,7 +708,7 @@ void __attribute__((noinline)) cgc__mark(cgc__mark_result *out)
             queue_range(lo, t->stack_hi, m0);
     }
     cgc__roots_foreach(queue_range, m0);
-    cgc__heap_foreach_inuse(mark_uncollectable, m0);
+    mark_all_uncollectable(m0);
     m0->cpu_ns += cgc__thread_cpu_ns() - c0;
 
     /* The parallel phase. */
@@ -604,8 +751,6 @@ void __attribute__((noinline)) cgc__mark(cgc__mark_result *out)
     memset(out, 0, sizeof *out);
     for (int i = 0; i < nmarkers; i++) {
         out->marked_bytes += markers[i].marked_bytes;
-        out->marked_objects += markers[i].marked_objects;
-        out->scanned_bytes += markers[i].scanned_bytes;
         out->cpu_ns += markers[i].cpu_ns;
     }
     out->overflows = overflows;

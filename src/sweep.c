@@ -81,8 +81,10 @@ bool cgc__sweep_span(cgc__span *s)
                                             s->nelems - w * 64 < 64 ? s->nelems - w * 64 : 64);
     }
     /* Slot bytes start the next cycle as "allocated, unmarked" or free. */
-    for (uint32_t i = 0; i < s->nelems; i++)
-        s->marks[i] = (uint8_t)cgc__bit(s->allocbits, i);
+    for (uint32_t i = 0; i < s->nelems; i += 8) {
+        uint64_t x = cgc__bits_to_bytes8(s->allocbits[i >> 6] >> (i & 63));
+        memcpy(s->marks + i, &x, 8);
+    }
     uint32_t after = popcount_bits(s->allocbits, s->nelems);
     uint32_t freed = before - after;
     if (freed) {
