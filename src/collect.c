@@ -29,7 +29,7 @@ cgc__gc_state cgc__gc = {.pacer_lock = PTHREAD_MUTEX_INITIALIZER};
 cgc__config cgc__cfg;
 _Atomic int cgc__initialized;
 
-static pthread_mutex_t gc_lock = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t cgc__gc_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static _Atomic int64_t mem_limit = INT64_MAX;   /* mirror of pacer.mem_limit for lock-free reads */
 static _Atomic uint64_t outside_bytes;           /* see measure_outside */
@@ -74,6 +74,7 @@ static void init(void)
     cgc__scavenger_init(&cgc__gc.scav);
     atomic_store(&mem_limit, cgc__cfg.memlimit);
     cgc__pacer_recompute();
+    cgc__fork_init();
     atomic_store(&cgc__initialized, 1);
     cgc__register_current(0);
     if (cgc__cfg.memlimit_follow)
@@ -280,10 +281,10 @@ void cgc__collect_internal(bool forced)
 {
     cgc__ensure_init();
     uint32_t n0 = atomic_load(&cgc__gc.num_gc);
-    pthread_mutex_lock(&gc_lock);
+    pthread_mutex_lock(&cgc__gc_lock);
     if (!forced && (atomic_load(&cgc__gc.num_gc) != n0 ||
                     atomic_load(&cgc__gc.heap_live) < atomic_load(&cgc__gc.trigger))) {
-        pthread_mutex_unlock(&gc_lock);   /* another thread just collected */
+        pthread_mutex_unlock(&cgc__gc_lock);   /* another thread just collected */
         return;
     }
     /* Everything this thread does for the cycle before the world stops
@@ -390,12 +391,19 @@ void cgc__collect_internal(bool forced)
     tr.markers = cgc__mark_nmarkers();
     if (cgc__cfg.gctrace)
         cgc__gctrace_print(&tr);
-    pthread_mutex_unlock(&gc_lock);
+    pthread_mutex_unlock(&cgc__gc_lock);
 
-    /* Wake the scavenger: the goal moved. */
+    /* Wake the scavenger: the goal moved. In a cgc section: a registered
+     * thread must never be stopped holding a cgc lock (fork.c stops the
+     * world and then takes bg_lock). */
+    cgc__thread *self = cgc__self;
+    if (self)
+        cgc__enter(self);
     pthread_mutex_lock(&bg_lock);
     pthread_cond_signal(&bg_cv);
     pthread_mutex_unlock(&bg_lock);
+    if (self)
+        cgc__leave(self);
 }
 
 /* ---- public knobs ------------------------------------------------------- */
@@ -516,6 +524,26 @@ static void *background_main(void *arg)
         pthread_mutex_unlock(&bg_lock);
     }
     return NULL;
+}
+
+/* fork: the background thread waits on bg_cv under bg_lock; in the child
+ * it does not exist, so its lock and condition start afresh and it is
+ * started again (the container follower must go on following). */
+void cgc__collect_fork(int stage)
+{
+    switch (stage) {
+    case CGC_FORK_PREPARE:
+        pthread_mutex_lock(&bg_lock);
+        break;
+    case CGC_FORK_PARENT:
+        pthread_mutex_unlock(&bg_lock);
+        break;
+    case CGC_FORK_CHILD:
+        pthread_mutex_init(&bg_lock, NULL);
+        pthread_cond_init(&bg_cv, NULL);
+        bg_started = 0;
+        break;
+    }
 }
 
 void cgc__background_start(void)

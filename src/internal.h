@@ -327,6 +327,18 @@ bool cgc__sweep_span(cgc__span *s);
 void cgc__sweep_start_cycle(void);   /* world stopped: every in-use span becomes unswept */
 void cgc__sweep_finish(void);        /* sweep everything now (caller not in_cgc) */
 void cgc__sweep_reclaim(size_t npages); /* sweep until npages went back to the page heap */
+
+/* fork (fork.c): every module with private locks or threads of its own
+ * takes part at each stage. */
+enum { CGC_FORK_PREPARE, CGC_FORK_PARENT, CGC_FORK_CHILD };
+void cgc__fork_init(void);            /* registers the handlers; from init */
+void cgc__collect_fork(int stage);    /* the background thread's lock and state */
+void cgc__sweep_fork(int stage);      /* the background sweeper */
+void cgc__mark_fork(int stage);       /* marks_lock, the helper markers */
+void cgc__roots_fork(int stage);      /* roots_lock */
+void cgc__os_fork(int stage);         /* meta_lock */
+void cgc__threads_fork(int stage);    /* the world and the thread registry */
+extern pthread_mutex_t cgc__gc_lock;  /* held for a whole collection */
 /* Tests: while set, the background sweeper does no work (as if it got no
  * CPU), so whatever sweeping happens is the allocating threads' own. */
 extern _Atomic int cgc__sweeper_held;

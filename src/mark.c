@@ -597,6 +597,34 @@ void cgc__mark_init(int n)
         markers[i].id = i;
 }
 
+/* fork: no mark is under way (the caller holds the collection lock), so the
+ * helpers are parked on phase_cv. In the child they do not exist: the phase
+ * counter restarts at 0 (a helper created later waits for a phase other
+ * than 0) and the next collection creates them again. */
+void cgc__mark_fork(int stage)
+{
+    switch (stage) {
+    case CGC_FORK_PREPARE:
+        pthread_mutex_lock(&marks_lock);
+        pthread_mutex_lock(&work_lock);
+        break;
+    case CGC_FORK_PARENT:
+        pthread_mutex_unlock(&work_lock);
+        pthread_mutex_unlock(&marks_lock);
+        break;
+    case CGC_FORK_CHILD:
+        pthread_mutex_init(&work_lock, NULL);
+        pthread_mutex_init(&marks_lock, NULL);
+        pthread_cond_init(&work_cv, NULL);
+        pthread_cond_init(&phase_cv, NULL);
+        phase = 0;
+        helpers_finished = 0;
+        idle = 0;
+        helpers_started = 0;
+        break;
+    }
+}
+
 /* Starts the helper markers; called with the world running, because thread
  * creation may take locks (malloc's) that a stopped thread could hold. */
 void cgc__mark_prepare(void)

@@ -79,6 +79,16 @@ static pthread_mutex_t meta_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint8_t *meta_cur, *meta_end;
 #define META_CHUNK ((size_t)1 << 20)
 
+void cgc__os_fork(int stage)
+{
+    if (stage == CGC_FORK_PREPARE)
+        pthread_mutex_lock(&meta_lock);
+    else if (stage == CGC_FORK_PARENT)
+        pthread_mutex_unlock(&meta_lock);
+    else
+        pthread_mutex_init(&meta_lock, NULL);
+}
+
 void *cgc__meta_alloc(size_t size, _Atomic uint64_t *account)
 {
     size = (size + 15) & ~(size_t)15;

@@ -265,6 +265,25 @@ static void *sweeper_main(void *arg)
     return NULL;
 }
 
+/* fork: the sweeper waits on wake_cv; in the child it does not exist and
+ * is started again by the next collection. */
+void cgc__sweep_fork(int stage)
+{
+    switch (stage) {
+    case CGC_FORK_PREPARE:
+        pthread_mutex_lock(&wake_lock);
+        break;
+    case CGC_FORK_PARENT:
+        pthread_mutex_unlock(&wake_lock);
+        break;
+    case CGC_FORK_CHILD:
+        pthread_mutex_init(&wake_lock, NULL);
+        pthread_cond_init(&wake_cv, NULL);
+        sweeper_started = 0;
+        break;
+    }
+}
+
 void cgc__sweeper_start(void)
 {
     if (sweeper_started)
@@ -276,10 +295,17 @@ void cgc__sweeper_start(void)
     }
 }
 
+/* In a cgc section, like every lock a registered thread takes: it must
+ * never be stopped holding one (fork.c stops the world, then takes them). */
 void cgc__sweeper_wake(void)
 {
+    cgc__thread *self = cgc__self;
+    if (self)
+        cgc__enter(self);
     pthread_mutex_lock(&wake_lock);
     wake_gen++;
     pthread_cond_signal(&wake_cv);
     pthread_mutex_unlock(&wake_lock);
+    if (self)
+        cgc__leave(self);
 }

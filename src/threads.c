@@ -248,6 +248,50 @@ void cgc__start_world(void)
             pthread_kill(t->pthread, sig_restart);
 }
 
+/* ---- fork ---------------------------------------------------------------- */
+
+/* PREPARE stops the world (fork.c holds thread_lock): every other
+ * registered thread parks outside any cgc section, holding no cgc lock.
+ * PARENT restarts it. CHILD: only the forking thread exists; the others'
+ * registry entries go (their caches back to the central lists, their
+ * allocation counts kept, as when a thread unregisters), the world is
+ * running again without signals to threads that are gone. */
+void cgc__threads_fork(int stage)
+{
+    switch (stage) {
+    case CGC_FORK_PREPARE:
+        cgc__stop_world();
+        break;
+    case CGC_FORK_PARENT:
+        cgc__start_world();
+        break;
+    case CGC_FORK_CHILD: {
+        atomic_fetch_add(&world_epoch, 1);   /* even: running */
+        sem_init(&ack_sem, 0, 0);
+        cgc__thread *me = cgc__self, **pp = &cgc__threads;
+        while (*pp) {
+            cgc__thread *t = *pp;
+            if (t == me) {
+                pp = &t->next;
+                continue;
+            }
+            *pp = t->next;
+            cgc__tcache_flush(t);
+            atomic_fetch_add(&cgc__dead_nmalloc, t->tc.nmalloc);
+            atomic_fetch_add(&cgc__dead_bytes_malloc, t->tc.bytes_malloc);
+            t->next = thread_free_list;
+            thread_free_list = t;
+            atomic_fetch_sub(&cgc__mem.mcache_inuse, sizeof *t);
+        }
+        if (me) {
+            me->pthread = pthread_self();
+            me->suspend_pending = 0;
+        }
+        break;
+    }
+    }
+}
+
 /* ---- cgc_pthread_create ------------------------------------------------ */
 
 typedef struct start_info {

@@ -1,0 +1,124 @@
+/* fork.c — a program that forks keeps a working collector in the child.
+ *
+ * fork() copies the address space but only the calling thread. Whatever
+ * another thread held at that moment — a central list's lock half-way
+ * through an unlink, the page heap's lock, a collection's stop-the-world —
+ * stays held in the child for ever, and cgc's own threads (markers,
+ * sweeper, background scavenger) are simply gone. Daemons fork after they
+ * start, and so do programs that run children; Boehm's collector handles
+ * it the same way (GC_atfork_prepare/parent/child).
+ *
+ * Prepare (in the parent, before the fork): take what a collection takes,
+ * in its order — the collection lock (no cycle is under way), the
+ * sweeper's lock (the sweeper is between spans), the thread registry's
+ * lock, then stop the world, so every other registered thread is parked
+ * outside any cgc section and holds no allocator lock. cgc's own threads
+ * are not stopped, so then every allocator lock, in the order the code
+ * nests them (central lists → large list → page heap → pacer → mark bytes
+ * → roots → metadata), then the mutexes the background threads wait on.
+ * Parent: release it all in reverse, restart the world. Child: release
+ * it all (the mutexes are re-initialised where a thread that no longer
+ * exists waited on a condition), drop the other threads from the registry
+ * (their caches go back to the central lists), and let cgc's threads be
+ * created again when they are next needed.
+ *
+ * A fork from a thread cgc does not know still works: the child then has
+ * no registered thread until one allocates. Only the forking thread's
+ * stack is scanned in the child: objects only the vanished threads' stacks
+ * referred to are garbage there, as they should be.
+ */
+#include "internal.h"
+
+static int held;   /* prepare ran with cgc initialised: undo exactly that */
+
+static void lock_allocator(void)
+{
+    int n = cgc__nclasses * CGC_NKINDS;
+    for (int i = 0; i < n; i++)
+        pthread_mutex_lock(&cgc__centrals[i].lock);
+    pthread_mutex_lock(&cgc__large_lock);
+    pthread_mutex_lock(&cgc__heap_lock);
+    pthread_mutex_lock(&cgc__gc.pacer_lock);
+}
+
+/* Parent: unlock. Child: re-initialise (the same effect on a mutex the
+ * forking thread holds, and also right for glibc's owner bookkeeping). */
+static void release_allocator(int child)
+{
+    int n = cgc__nclasses * CGC_NKINDS;
+    pthread_mutex_t *locks[] = {&cgc__gc.pacer_lock, &cgc__heap_lock, &cgc__large_lock};
+    for (size_t i = 0; i < sizeof locks / sizeof *locks; i++) {
+        if (child)
+            pthread_mutex_init(locks[i], NULL);
+        else
+            pthread_mutex_unlock(locks[i]);
+    }
+    for (int i = n - 1; i >= 0; i--) {
+        if (child)
+            pthread_mutex_init(&cgc__centrals[i].lock, NULL);
+        else
+            pthread_mutex_unlock(&cgc__centrals[i].lock);
+    }
+}
+
+static void prepare(void)
+{
+    held = atomic_load(&cgc__initialized);
+    if (!held)
+        return;
+    pthread_mutex_lock(&cgc__gc_lock);
+    pthread_mutex_lock(&cgc__sweeper_lock);
+    pthread_mutex_lock(&cgc__thread_lock);
+    cgc__threads_fork(CGC_FORK_PREPARE);
+    lock_allocator();
+    cgc__mark_fork(CGC_FORK_PREPARE);
+    cgc__roots_fork(CGC_FORK_PREPARE);
+    cgc__os_fork(CGC_FORK_PREPARE);
+    cgc__collect_fork(CGC_FORK_PREPARE);
+    cgc__sweep_fork(CGC_FORK_PREPARE);
+}
+
+static void release(int stage)
+{
+    int child = stage == CGC_FORK_CHILD;
+    cgc__sweep_fork(stage);
+    cgc__collect_fork(stage);
+    cgc__os_fork(stage);
+    cgc__roots_fork(stage);
+    cgc__mark_fork(stage);
+    release_allocator(child);
+    /* The child drops the vanished threads here: flushing their caches
+     * takes the central locks, and no other thread exists to race. */
+    cgc__threads_fork(stage);
+    if (child) {
+        pthread_mutex_init(&cgc__thread_lock, NULL);
+        pthread_mutex_init(&cgc__sweeper_lock, NULL);
+        pthread_mutex_init(&cgc__gc_lock, NULL);
+    } else {
+        pthread_mutex_unlock(&cgc__thread_lock);
+        pthread_mutex_unlock(&cgc__sweeper_lock);
+        pthread_mutex_unlock(&cgc__gc_lock);
+    }
+}
+
+static void parent(void)
+{
+    if (held)
+        release(CGC_FORK_PARENT);
+}
+
+static void child(void)
+{
+    if (!held)
+        return;
+    release(CGC_FORK_CHILD);
+    /* The container follower runs on the background thread; the sweeper
+     * and markers start with the next collection, as after init. */
+    if (cgc__cfg.memlimit_follow)
+        cgc__background_start();
+}
+
+void cgc__fork_init(void)
+{
+    pthread_atfork(prepare, parent, child);
+}
