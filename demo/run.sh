@@ -466,11 +466,11 @@ last_field() { tail -1 "$WORK/runs.csv" | awk -F, -v f="$1" '{print $f}'; }
 # 85% of the smaller no-limit peak of CGC_MEMLIMIT=off (usage less page
 # cache). With no soft limit cgc paces like GOGC=100: its peak is twice the
 # live heap at some collection, and it must go over this limit. Peaks run
-# to run were 46-61 MiB (twenty runs, 2 CPUs), so 85% of the smaller of
-# two (at most 45 there) stays under the lowest. cgc's limits must fit what
+# to run were 45-66 MiB (thirty runs, 2 CPUs), so 85% of the smaller of
+# two (at most 44 there) stays under the lowest. cgc's limits must fit what
 # is really live (4 reports in flight) plus what the collector does not
-# count: the default's peak under such a limit is 32-36 MiB, under 85% of
-# any of those peaks (39 MiB). A bisection instead decides each step on one
+# count: the default's peak under such a limit was 32-41 MiB, median 35
+# (85% of the lowest no-limit peak: 38). A bisection decides each step on one
 # noisy run of the default configuration; its minimum landed anywhere from
 # 38 to 81 MiB, sometimes above the no-limit peak, where nothing is killed.
 quick_limit() {
