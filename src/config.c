@@ -466,6 +466,15 @@ void cgc__config_load_at(cgc__config *cfg, const char *root)
 
     cgc__cgroup_memory_limit_at(root, &cg);
     cgc__config_resolve_limit(cfg, value[OPT_MEMLIMIT], &cg, cgc__physical_memory());
+    /* Where the limiting cgroup's usage can be read (collect.c measures the
+     * memory it charges beyond cgc's own). */
+    cfg->cgroup_version = 0;
+    char *slash = cg.bytes >= 0 ? strrchr(cg.path, '/') : NULL;
+    if (slash && (size_t)(slash - cg.path) < sizeof cfg->cgroup_dir) {
+        memcpy(cfg->cgroup_dir, cg.path, (size_t)(slash - cg.path));
+        cfg->cgroup_dir[slash - cg.path] = 0;
+        cfg->cgroup_version = cg.version;
+    }
 }
 
 void cgc__config_load(cgc__config *cfg)

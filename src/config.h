@@ -33,6 +33,8 @@ typedef struct cgc__config {
     int     sig_restart;         /* CGC_SIG_RESTART, 0 = default */
     char    limit_reason[192];   /* human text: which limit was chosen and why */
     const char *root;            /* file system prefix for the cgroup files: "" (tests: a fixture) */
+    int     cgroup_version;      /* 1 or 2 when a memory cgroup limit was found, else 0 */
+    char    cgroup_dir[4352];    /* the directory of the cgroup whose limit is the smallest */
 } cgc__config;
 
 /* The stop-the-world signals used when CGC_SIG_SUSPEND / CGC_SIG_RESTART

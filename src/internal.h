@@ -171,6 +171,7 @@ uint64_t   cgc__heap_release(uint64_t bytes);
 uint64_t   cgc__heap_release_locked(uint64_t bytes);
 /* The memory the limit counts (sys - heap_released). */
 uint64_t   cgc__mapped_bytes(void);
+uint64_t   cgc__heap_resident_bytes(void);   /* mincore over the arenas; UINT64_MAX if unknown */
 uint64_t   cgc__sys_bytes(void);
 void       cgc__heap_check_invariants(void);
 void       cgc__heap_foreach_inuse(void (*fn)(cgc__span *, void *), void *arg); /* heap_lock held or world stopped */

@@ -6,6 +6,8 @@
  * pages in use, free heap pages still resident, metadata). The scavenger
  * releases free pages until mapped is at most
  *     min(1.10 * heap_goal + nonheap,  0.95 * limit)
+ * — the limit term only while the limit can be met (heap_goal + nonheap
+ * <= 0.95 * limit; see cgc__scavenge_retain_target)
  * The heap will grow back to its goal before the next collection, so pages
  * released below the goal would only be faulted back in (a page fault and a
  * zeroing each); 10% above the goal leaves room for the unused tails of
@@ -48,7 +50,16 @@ uint64_t cgc__scavenge_retain_target(uint64_t heap_goal, uint64_t nonheap, int64
     if (mem_limit >= 0 && mem_limit != INT64_MAX) {
         uint64_t l = (uint64_t)mem_limit / 100 * CGC__SCAVENGE_LIMIT_PERCENT +
                      (uint64_t)mem_limit % 100 * CGC__SCAVENGE_LIMIT_PERCENT / 100;
-        if (l < target)
+        /* Only while the limit can be met: the goal plus metadata fits
+         * under it. When it cannot (the live heap alone is over the limit,
+         * and the goal is floored at it), the heap grows back past any such
+         * target before every collection, and releasing to it gave back a
+         * page for every page allocated: with a limit at half the live heap
+         * the scavenger released 240 MiB in 4 s, and madvise's TLB
+         * shootdowns plus the ~10 us refaults cost the program as much CPU
+         * as the collector. Then the proportional target applies. */
+        uint64_t need = heap_goal > UINT64_MAX - nonheap ? UINT64_MAX : heap_goal + nonheap;
+        if (l < target && (heap_goal == UINT64_MAX || need <= l))
             target = l;
     }
     return target;

@@ -17,8 +17,11 @@ static void test_retain_target(void)
 {
     /* 110% of 100 MiB + 5 MiB */
     CHECK(cgc__scavenge_retain_target(100 * MiB, 5 * MiB, INT64_MAX) == 115 * MiB, "no limit");
-    /* 95% of a 100 MiB limit wins */
-    CHECK(cgc__scavenge_retain_target(100 * MiB, 5 * MiB, 100 * MiB) == 95 * MiB, "limit wins");
+    /* 95% of a 100 MiB limit wins when the goal fits under it */
+    CHECK(cgc__scavenge_retain_target(88 * MiB, 5 * MiB, 100 * MiB) == 95 * MiB, "limit wins");
+    /* a limit that cannot be met (goal + metadata over 95% of it, as when the
+     * live heap is over the limit): the proportional target */
+    CHECK(cgc__scavenge_retain_target(100 * MiB, 5 * MiB, 100 * MiB) == 115 * MiB, "limit unattainable");
     /* the goal wins under a loose limit */
     CHECK(cgc__scavenge_retain_target(10 * MiB, 1 * MiB, 100 * MiB) == 12 * MiB, "goal wins");
     /* GOGC=off, no limit: keep everything */
@@ -27,12 +30,13 @@ static void test_retain_target(void)
     /* GOGC=off with a 1 GiB limit: 95% of 1073741824 = 1020054732.8 */
     CHECK(cgc__scavenge_retain_target(UINT64_MAX, 0, 1 * GiB) == 1020054732ULL, "95%% of 1 GiB: %llu",
           (unsigned long long)cgc__scavenge_retain_target(UINT64_MAX, 0, 1 * GiB));
-    /* limit 0: release every free page */
-    CHECK(cgc__scavenge_retain_target(10 * MiB, 1 * MiB, 0) == 0, "limit 0");
+    /* limit 0 cannot be met: the proportional target */
+    CHECK(cgc__scavenge_retain_target(10 * MiB, 1 * MiB, 0) == 12 * MiB, "limit 0");
+    CHECK(cgc__scavenge_retain_target(0, 0, 0) == 0, "limit 0, empty heap");
     /* saturation */
     CHECK(cgc__scavenge_retain_target(UINT64_MAX - 10, 0, INT64_MAX) == UINT64_MAX, "goal near max");
     CHECK(cgc__scavenge_retain_target(1 * MiB, UINT64_MAX, INT64_MAX) == UINT64_MAX, "nonheap max");
-    CHECK(cgc__scavenge_retain_target(UINT64_MAX / 2, UINT64_MAX / 2, INT64_MAX - 1) ==
+    CHECK(cgc__scavenge_retain_target((uint64_t)(INT64_MAX - 1) / 100 * 90, 0, INT64_MAX - 1) ==
               (uint64_t)(INT64_MAX - 1) / 100 * 95 + (uint64_t)(INT64_MAX - 1) % 100 * 95 / 100,
           "limit near INT64_MAX");
     /* exact 10%: 1000 -> 1100 */

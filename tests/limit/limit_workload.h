@@ -29,6 +29,8 @@ typedef struct heap {
     uint64_t allocated; /* bytes allocated so far */
     uint64_t rng;
     int corrupt;        /* blobs that failed verification */
+    int manual_free;    /* 2: cgc_malloc_atomic + cgc_free, nothing left to
+                           a collection (a reference run on cgc's allocator) */
     int use_malloc;     /* 1: libc malloc/free instead of cgc (a reference
                            run of the same mutator work with no collector) */
 } heap;
@@ -90,6 +92,8 @@ static inline void heap_step(heap *h)
         h->live -= heap_verify(h, h->slots[i]);
         if (h->use_malloc)
             free(h->slots[i]);
+        else if (h->manual_free)
+            cgc_free(h->slots[i]);
         h->slots[i] = NULL;
     }
     if (h->live < h->target) {
