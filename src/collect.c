@@ -230,6 +230,8 @@ static void measure_outside(void)
  * in none of 8. That is the 5-10% of headroom Go's GC guide advises when
  * GOMEMLIMIT is set near a hard limit. A soft limit well below H (cgc's
  * default is 90% of it) leaves the first term the smaller. */
+static int64_t hard_room(void);
+
 static int64_t effective_limit(void)
 {
     int64_t limit = atomic_load(&mem_limit);
@@ -237,16 +239,37 @@ static int64_t effective_limit(void)
         return limit;
     int64_t proc = (int64_t)atomic_load(&outside_proc);
     int64_t eff = limit > proc ? limit - proc : 0;
-    int64_t hard = cgc__cfg.container_limit;
-    if (hard > 0) {
-        uint64_t cg = atomic_load(&outside_cg);
-        int64_t other = cg == UINT64_MAX ? proc : (int64_t)cg;   /* no cgroup reading: this process's */
-        int64_t margin = hard / 16 > ((int64_t)2 << 20) ? hard / 16 : (int64_t)2 << 20;
-        int64_t room = hard - margin - other;
-        if (room < eff)
-            eff = room > 0 ? room : 0;
-    }
+    int64_t room = hard_room();
+    if (room < eff)
+        eff = room;
     return eff;
+}
+
+/* The hard limit's bound on cgc's own memory: H - margin - what else the
+ * cgroup is charged for; INT64_MAX outside a memory cgroup. */
+static int64_t hard_room(void)
+{
+    int64_t hard = cgc__cfg.container_limit;
+    if (hard <= 0)
+        return INT64_MAX;
+    uint64_t cg = atomic_load(&outside_cg);
+    int64_t other = cg == UINT64_MAX ? (int64_t)atomic_load(&outside_proc) : (int64_t)cg;  /* no cgroup reading: this process's */
+    int64_t margin = hard / 16 > ((int64_t)2 << 20) ? hard / 16 : (int64_t)2 << 20;
+    int64_t room = hard - margin - other;
+    return room > 0 ? room : 0;
+}
+
+/* Past the hard limit's room the CPU limiter gives way: it exists so that a
+ * soft limit set too low costs throughput instead of the program, and at a
+ * container's hard limit the alternative is the OOM killer. On a loaded
+ * machine a pause's wall time (counted on every CPU) makes collection look
+ * more expensive than it is, the limiter engaged at 2 cycles with the heap
+ * at the soft limit, and the demo's default configuration overshot into
+ * the cgroup's limit and was killed. */
+static bool over_hard_room(void)
+{
+    int64_t room = hard_room();
+    return room != INT64_MAX && cgc__mapped_bytes() >= (uint64_t)room;
 }
 
 /* ---- pacing ------------------------------------------------------------- */
@@ -321,7 +344,7 @@ void cgc__pacer_recompute(void)
  * value only moves one release by one span. */
 static bool limiter_on(void)
 {
-    return __atomic_load_n(&cgc__gc.limiter.enabled, __ATOMIC_RELAXED) != 0;
+    return __atomic_load_n(&cgc__gc.limiter.enabled, __ATOMIC_RELAXED) != 0 && !over_hard_room();
 }
 
 /* The total the allocation path and the sweeper release down to: the
@@ -374,7 +397,7 @@ void cgc__maybe_collect(void)
     if (live < atomic_load(&cgc__gc.trigger))
         return;
     cgc__pacer_lock();
-    if (cgc__limiter_limiting(&cgc__gc.limiter, cgc__now_ns())) {
+    if (cgc__limiter_limiting(&cgc__gc.limiter, cgc__now_ns()) && !over_hard_room()) {
         /* Collection already takes half the CPU: let the heap overshoot
          * rather than spiral. Look again after 1/32 more growth. */
         if (!cgc__gc.limited_this_cycle) {
