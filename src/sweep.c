@@ -185,18 +185,35 @@ void cgc__sweep_reclaim(size_t npages)
  * the ones allocating threads take, so they can go on meanwhile. */
 void cgc__sweep_finish(void)
 {
+    /* Each lock is held inside a cgc section: a registered thread (here
+     * cgc_collect's caller, finishing the sweep after its cycle) must never
+     * be stopped holding an allocator lock — the next collection's pause
+     * takes the central locks to flush caches, and fork.c takes them after
+     * stopping the world. test_fork's debug build hung exactly there. */
+    cgc__thread *self = cgc__self;
     int n = cgc__nclasses * CGC_NKINDS;
     for (int i = 0; i < n; i++) {
         cgc__central *c = &cgc__centrals[i];
         if (!cgc__unswept_first(c))
             continue;
+        if (self)
+            cgc__enter(self);
         pthread_mutex_lock(&c->lock);
         while (sweep_one(c))
             ;
         pthread_mutex_unlock(&c->lock);
+        if (self)
+            cgc__leave(self);
     }
-    while (sweep_one_large())
-        ;
+    for (;;) {
+        if (self)
+            cgc__enter(self);
+        bool did = sweep_one_large();
+        if (self)
+            cgc__leave(self);
+        if (!did)
+            break;
+    }
 }
 
 /* World stopped: every in-use span needs sweeping before it is used again.
