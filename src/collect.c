@@ -391,12 +391,24 @@ void cgc__release_over_limit(void)
         cgc__heap_release(mapped - target);
 }
 
+/* Reports the program threads' sweeping (sweep.c) as collection work; pacer
+ * lock held. */
+static void fold_mutator_sweep(int64_t now)
+{
+    int64_t ns = atomic_exchange_explicit(&cgc__mutator_sweep_ns, 0, memory_order_relaxed);
+    if (ns <= 0)
+        return;
+    cgc__gc.gc_cpu_ns_total += ns;
+    cgc__limiter_add_background(&cgc__gc.limiter, now, ns);
+}
+
 void cgc__maybe_collect(void)
 {
     uint64_t live = atomic_load(&cgc__gc.heap_live);
     if (live < atomic_load(&cgc__gc.trigger))
         return;
     cgc__pacer_lock();
+    fold_mutator_sweep(cgc__now_ns());
     if (cgc__limiter_limiting(&cgc__gc.limiter, cgc__now_ns()) && !over_hard_room()) {
         /* Collection already takes half the CPU: let the heap overshoot
          * rather than spiral. Look again after 1/32 more growth. */
@@ -441,6 +453,7 @@ void cgc__collect_internal(bool forced)
      * (sweeping what the last cycle left, the roots snapshot, reading
      * statm) is collection work, counted as GC CPU below. */
     int64_t pre0 = cgc__thread_cpu_ns();
+    cgc__collecting = 1;
     cgc__mark_prepare();
     cgc__sweeper_start();
     cgc__background_start();
@@ -506,6 +519,8 @@ void cgc__collect_internal(bool forced)
         atomic_fetch_add(&cgc__gc.num_forced_gc, 1);
     cgc__pacer_lock();
     cgc__stats_record_pause(pause, (uint64_t)cgc__unix_ns());
+    cgc__collecting = 0;
+    fold_mutator_sweep(t3);
     int64_t work = (int64_t)pause * ncpu + pre_ns;
     cgc__gc.gc_cpu_ns_total += work;
     /* The limiter sees this cycle's work: the pause on every CPU and what

@@ -325,6 +325,8 @@ extern _Atomic uint64_t cgc__swept_nfree, cgc__swept_bytes_freed;
 /* Sweeps s (its central lock or large_lock held). Returns true if the span
  * became entirely free and was handed back to the page heap. */
 bool cgc__sweep_span(cgc__span *s);
+extern _Atomic int64_t cgc__mutator_sweep_ns;   /* sweeping by program threads, not yet reported */
+extern __thread int cgc__collecting;            /* 1 on the thread running a collection */
 void cgc__sweep_start_cycle(void);   /* world stopped: every in-use span becomes unswept */
 void cgc__sweep_finish(void);        /* sweep everything now (caller not in_cgc) */
 void cgc__sweep_reclaim(size_t npages); /* sweep until npages went back to the page heap */

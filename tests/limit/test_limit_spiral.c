@@ -59,47 +59,45 @@ static int cpus(void)
     return n > 0 ? n : 1;
 }
 
-int main(void)
+/* One reference run of the mutator's work with nothing left to a
+ * collection: libc malloc/free (use_malloc) or cgc's allocator with every
+ * object freed by hand. Returns this thread's CPU seconds for it. */
+static double reference(int use_malloc, const char *what)
 {
-    /* The references: the same mutator work with malloc/free, and on cgc's
-     * allocator freeing by hand with collection off, on this thread, timed
-     * by this thread's CPU clock. */
     heap ref;
     double c0 = cpu_s(RUSAGE_THREAD);
-    heap_init(&ref, LIVE, 3, 1);
+    heap_init(&ref, LIVE, 3, use_malloc);
+    ref.manual_free = !use_malloc;
     heap_fill(&ref);
     heap_churn(&ref, CHURN - ref.allocated);
-    double libc_cpu = cpu_s(RUSAGE_THREAD) - c0;
-    CHECK(heap_verify_all(&ref) == 0, "libc reference run corrupted");
-    for (uint64_t i = 0; i < ref.nslots; i++)
-        free(ref.slots[i]);
-    free(ref.slots);
+    double cpu = cpu_s(RUSAGE_THREAD) - c0;
+    CHECK(heap_verify_all(&ref) == 0, "%s reference run corrupted", what);
+    for (uint64_t i = 0; i < ref.nslots; i++) {
+        if (use_malloc)
+            free(ref.slots[i]);
+        else
+            cgc_free(ref.slots[i]);
+    }
+    if (use_malloc)
+        free(ref.slots);
+    else
+        cgc_free(ref.slots);
+    return cpu;
+}
+
+int main(void)
+{
+    /* The references, on this thread, timed by this thread's CPU clock. */
+    double libc_cpu = reference(1, "libc");
     /* libc keeps what was freed resident; cgc counts the process's memory
      * outside its own heap against the limit, so give it back first. */
     malloc_trim(0);
-
     int old_percent = cgc_set_gc_percent(-1);
-    uint64_t gcs0 = 0;
-    {
-        cgc_memstats m0;
-        cgc_read_memstats(&m0);
-        gcs0 = m0.num_gc;
-    }
-    c0 = cpu_s(RUSAGE_THREAD);
-    heap_init(&ref, LIVE, 3, 0);
-    ref.manual_free = 1;
-    heap_fill(&ref);
-    heap_churn(&ref, CHURN - ref.allocated);
-    double ref_cpu = cpu_s(RUSAGE_THREAD) - c0;
-    CHECK(heap_verify_all(&ref) == 0, "cgc reference run corrupted");
-    for (uint64_t i = 0; i < ref.nslots; i++)
-        cgc_free(ref.slots[i]);
-    cgc_free(ref.slots);
-    {
-        cgc_memstats m0;
-        cgc_read_memstats(&m0);
-        CHECK(m0.num_gc == gcs0, "the reference run collected (%u cycles)", m0.num_gc - (unsigned)gcs0);
-    }
+    cgc_memstats m0, m1;
+    cgc_read_memstats(&m0);
+    double ref_cpu = reference(0, "cgc");
+    cgc_read_memstats(&m1);
+    CHECK(m1.num_gc == m0.num_gc, "the reference run collected (%u cycles)", m1.num_gc - m0.num_gc);
     cgc_set_gc_percent(old_percent);
 
     /* The spiral. */
