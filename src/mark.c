@@ -36,9 +36,33 @@
 #include <stdlib.h>
 #include <time.h>
 
+/* A range to scan. An object of a small span is pushed as (start, span |
+ * SPAN_TAG) instead of (start, end): its end is start + elemsize, and when
+ * it is scanned its span becomes the drainer's `last`, so pointers to
+ * objects allocated next to it (a tree node's children, a list's next
+ * cell) take the same-span path instead of the span lookup and pipeline.
+ * User-space addresses never have bit 63 set. */
 typedef struct entry {
     uintptr_t lo, hi;
 } entry;
+
+#define SPAN_TAG ((uintptr_t)1 << 63)
+
+static inline bool entry_tagged(entry e)
+{
+    return (intptr_t)e.hi < 0;
+}
+
+static inline cgc__span *entry_span(entry e)
+{
+    return (cgc__span *)(e.hi & ~SPAN_TAG);
+}
+
+/* The end of an entry's range. */
+static inline uintptr_t entry_hi(entry e)
+{
+    return entry_tagged(e) ? e.lo + entry_span(e)->elemsize : e.hi;
+}
 
 #define PACKET_ENTRIES 256
 #define CHUNK_BYTES (64 * 1024)     /* large ranges are scanned in pieces so they can be shared */
@@ -270,7 +294,7 @@ static inline void mark_slot(drainer *w, cgc__span *s, uint32_t idx)
     w->marked_bytes += size;
     if (s->kind != CGC_KIND_ATOMIC) {
         uintptr_t base = s->start + (uintptr_t)idx * size;
-        push(w, base, base + size);
+        push(w, base, s->state == CGC_SPAN_SMALL ? (uintptr_t)s | SPAN_TAG : base + size);
     }
 }
 
@@ -483,7 +507,7 @@ static void take(marker *m)
         if (m->n < m->cap || grow(m))
             m->stack[m->n++] = p->e[i];
         else
-            scan_now(m, p->e[i].lo, p->e[i].hi);   /* no room: scan it now */
+            scan_now(m, p->e[i].lo, entry_hi(p->e[i]));   /* no room: scan it now */
     }
     p->next = packet_pool;
     packet_pool = p;
@@ -531,16 +555,22 @@ static void drain(marker *m, bool share)
     for (;;) {
         if (w.top != w.stack && fin - fout < PREFETCH) {
             entry e = *--w.top;
-            if (UNLIKELY(e.hi - e.lo > CHUNK_BYTES)) {
-                uintptr_t rest = e.lo + CHUNK_BYTES;
-                uintptr_t left = share ? share_chunks(rest, e.hi) : rest;
-                if (left < e.hi)
-                    push(&w, left, e.hi);   /* cannot fail: a slot was just freed */
-                e.hi = rest;
+            uintptr_t hi;
+            if (entry_tagged(e)) {
+                hi = e.lo + entry_span(e)->elemsize;   /* header in cache: read when marked */
+            } else {
+                hi = e.hi;
+                if (UNLIKELY(hi - e.lo > CHUNK_BYTES)) {
+                    uintptr_t rest = e.lo + CHUNK_BYTES;
+                    uintptr_t left = share ? share_chunks(rest, hi) : rest;
+                    if (left < hi)
+                        push(&w, left, hi);   /* cannot fail: a slot was just freed */
+                    e.hi = hi = rest;
+                }
             }
             __builtin_prefetch((const void *)e.lo);
-            if (UNLIKELY((e.lo ^ (e.hi - 1)) > 63))   /* more than one line */
-                for (uintptr_t l = (e.lo | 63) + 1; l < e.hi && l < e.lo + 256; l += 64)
+            if (UNLIKELY((e.lo ^ (hi - 1)) > 63))   /* more than one line */
+                for (uintptr_t l = (e.lo | 63) + 1; l < hi && l < e.lo + 256; l += 64)
                     __builtin_prefetch((const void *)l);
             fifo[fin++ % PREFETCH] = e;
             continue;
@@ -552,7 +582,15 @@ static void drain(marker *m, bool share)
             continue;
         }
         entry e = fifo[fout++ % PREFETCH];
-        scan_range(&w, e.lo, e.hi);
+        uintptr_t hi = e.hi;
+        if (entry_tagged(e)) {
+            cgc__span *s = entry_span(e);
+            hi = e.lo + s->elemsize;
+            w.last = s;
+            w.last_start = s->start;
+            w.last_len = (uintptr_t)s->npages << CGC_PAGE_SHIFT;
+        }
+        scan_range(&w, e.lo, hi);
         if (UNLIKELY(atomic_load_explicit(&want_work, memory_order_relaxed)) && share &&
             w.top - w.stack > SHARE_MIN) {
             work_sync(&w);
