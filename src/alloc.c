@@ -70,8 +70,8 @@ static inline void load_cache(cgc__span *s)
                          : 0;
 }
 
-/* Takes the next free slot of a cached span: its index, or -1 if full. */
-static inline int32_t take_slot(cgc__span *s)
+/* Takes the next free slot of a cached span into *out; false if full. */
+static inline bool take_slot(cgc__span *s, uint32_t *out)
 {
     for (;;) {
         uint64_t c = s->alloc_cache;
@@ -86,7 +86,8 @@ static inline int32_t take_slot(cgc__span *s)
                 load_cache(s);   /* crossed into the next bitmap word */
             else
                 s->alloc_cache = c >> (b + 1);
-            return (int32_t)idx;
+            *out = idx;
+            return true;
         }
         /* The rest of this word is allocated: move to the next word. */
         uint32_t nf = (s->freeindex + 64) & ~63u;
@@ -97,7 +98,7 @@ static inline int32_t take_slot(cgc__span *s)
     }
     s->freeindex = s->nelems;
     s->alloc_cache = 0;
-    return -1;
+    return false;
 }
 
 /* Whether slot idx holds an object. For a span another thread caches, the
@@ -275,26 +276,71 @@ static inline void zero_slot(void *p, uint64_t size)
     }
 }
 
+/* The end of a fast allocation that found a stop request pending: leaves
+ * the section (parking until the world restarts) and returns p. Out of line
+ * and reached by a tail call, so the fast path saves no registers. */
+static void *__attribute__((noinline)) leave_pending(cgc__thread *t, void *p)
+{
+    cgc__leave(t);
+    return p;
+}
+
+/* The end of a fast allocation of a slot above 64 bytes that needs
+ * zeroing (memset is a call: kept out of the fast path's frame). */
+static void *__attribute__((noinline)) finish_memset(cgc__thread *t, void *p, uint64_t size)
+{
+    memset(p, 0, size);
+    t->tc.nmalloc++;
+    t->tc.bytes_malloc += size;
+    cgc__leave(t);
+    return p;
+}
+
+static void *__attribute__((noinline)) leave_slow(cgc__thread *t, size_t n, int kind)
+{
+    cgc__leave(t);
+    return alloc_slow(n, kind);
+}
+
 static inline void *alloc_fast(size_t n, int kind)
 {
     cgc__thread *t = cgc__self;
-    if (LIKELY(t != NULL && n <= CGC_MAX_SMALL && kind != CGC_KIND_UNCOLLECTABLE)) {
-        int i = cgc__size_to_class(n) * 2 + (kind == CGC_KIND_ATOMIC);
+    if (LIKELY(t != NULL && kind != CGC_KIND_UNCOLLECTABLE)) {
+        int cls;
+        if (LIKELY(n <= 1024))
+            cls = cgc__class_small[(n + 15) >> 4];
+        else if (n <= CGC_MAX_SMALL)
+            cls = cgc__class_big[(n + 127) >> 7];
+        else
+            return alloc_slow(n, kind);
+        int i = cls * 2 + (kind == CGC_KIND_ATOMIC);
         cgc__enter(t);
         cgc__span *s = t->tc.spans[i];
+        uint32_t idx;
         if (LIKELY(s != NULL)) {
-            int32_t idx = take_slot(s);
-            if (LIKELY(idx >= 0)) {
-                void *p = (void *)(s->start + (uintptr_t)idx * s->elemsize);
-                if (s->needzero && kind == CGC_KIND_NORMAL)
-                    zero_slot(p, s->elemsize);
+            if (LIKELY(take_slot(s, &idx))) {
+                uint64_t size = s->elemsize;
+                void *p = (void *)(s->start + (uintptr_t)idx * size);
+                if (s->needzero && kind == CGC_KIND_NORMAL) {
+                    if (size > 64)
+                        return finish_memset(t, p, size);
+                    zero_slot(p, size);
+                }
                 t->tc.nmalloc++;
-                t->tc.bytes_malloc += s->elemsize;
-                cgc__leave(t);
+                t->tc.bytes_malloc += size;
+                /* cgc__leave, with the rare suspension out of line. */
+                atomic_signal_fence(memory_order_seq_cst);
+                int depth = t->in_cgc - 1;
+                t->in_cgc = depth;
+                atomic_signal_fence(memory_order_seq_cst);
+                if (UNLIKELY(t->suspend_pending) && depth == 0) {
+                    t->in_cgc = depth + 1;   /* leave_pending leaves */
+                    return leave_pending(t, p);
+                }
                 return p;
             }
         }
-        cgc__leave(t);
+        return leave_slow(t, n, kind);
     }
     return alloc_slow(n, kind);
 }
@@ -317,7 +363,8 @@ static void *small_refill(cgc__thread *t, int cls, int kind)
     load_cache(s);
     atomic_fetch_add(&cgc__gc.heap_live, (uint64_t)s->nfree * s->elemsize);
     t->tc.spans[i] = s;
-    int32_t idx = take_slot(s);   /* cannot fail: the span has a free slot */
+    uint32_t idx = 0;
+    take_slot(s, &idx);   /* cannot fail: the span has a free slot */
     void *p = (void *)(s->start + (uintptr_t)idx * s->elemsize);
     if (s->needzero && kind == CGC_KIND_NORMAL)
         memset(p, 0, s->elemsize);
