@@ -553,7 +553,9 @@ static void drain(marker *m, bool share)
     unsigned fin = 0, fout = 0;   /* free-running: fin - fout entries wait */
     work_begin(&w, m, ring);
     for (;;) {
-        if (w.top != w.stack && fin - fout < PREFETCH) {
+        /* Top the FIFO up (in the steady state: one entry in per entry
+         * scanned). */
+        while (fin - fout < PREFETCH && w.top != w.stack) {
             entry e = *--w.top;
             uintptr_t hi;
             if (entry_tagged(e)) {
@@ -573,7 +575,6 @@ static void drain(marker *m, bool share)
                 for (uintptr_t l = (e.lo | 63) + 1; l < hi && l < e.lo + 256; l += 64)
                     __builtin_prefetch((const void *)l);
             fifo[fin++ % PREFETCH] = e;
-            continue;
         }
         if (fin == fout) {
             if (w.pt == w.pb)
