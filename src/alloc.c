@@ -63,11 +63,19 @@ void cgc__span_list_remove(cgc__span **head, cgc__span *s)
 
 /* ---- slots ------------------------------------------------------------- */
 
+/* Bits past nelems are cleared: a set bit is always a slot of the span, so
+ * take_slot need not compare the index with nelems. */
 static inline void load_cache(cgc__span *s)
 {
-    s->alloc_cache = s->freeindex < s->nelems
-                         ? ~s->allocbits[s->freeindex >> 6] >> (s->freeindex & 63)
-                         : 0;
+    uint32_t fi = s->freeindex, left = s->nelems - fi;
+    if (fi >= s->nelems) {
+        s->alloc_cache = 0;
+        return;
+    }
+    uint64_t c = ~s->allocbits[fi >> 6] >> (fi & 63);
+    if (left < 64)
+        c &= ((uint64_t)1 << left) - 1;
+    s->alloc_cache = c;
 }
 
 /* Takes the next free slot of a cached span into *out; false if full. */
@@ -77,9 +85,7 @@ static inline bool take_slot(cgc__span *s, uint32_t *out)
         uint64_t c = s->alloc_cache;
         if (LIKELY(c)) {
             unsigned b = (unsigned)__builtin_ctzll(c);
-            uint32_t idx = s->freeindex + b;
-            if (UNLIKELY(idx >= s->nelems))
-                break;
+            uint32_t idx = s->freeindex + b;   /* < nelems: see load_cache */
             uint32_t nf = idx + 1;
             s->freeindex = nf;
             if ((nf & 63) == 0)
@@ -276,12 +282,13 @@ static inline void zero_slot(void *p, uint64_t size)
     }
 }
 
-/* The end of a fast allocation that found a stop request pending: leaves
- * the section (parking until the world restarts) and returns p. Out of line
- * and reached by a tail call, so the fast path saves no registers. */
+/* The end of a fast allocation that left its section with a stop request
+ * pending: parks until the world restarts and returns p. Out of line and
+ * reached by a tail call, so the fast path saves no registers. */
 static void *__attribute__((noinline)) leave_pending(cgc__thread *t, void *p)
 {
-    cgc__leave(t);
+    (void)t;
+    cgc__suspend_self();
     return p;
 }
 
@@ -302,6 +309,33 @@ static void *__attribute__((noinline)) leave_slow(cgc__thread *t, size_t n, int 
     return alloc_slow(n, kind);
 }
 
+/* cgc__enter and the first half of cgc__leave as one instruction each on
+ * x86-64 (a volatile ++ is a load, an add and a store). One instruction is
+ * atomic with respect to the suspend signal on this thread, which is all
+ * in_cgc needs; the "memory" clobber orders it like the signal fences. */
+static inline void fast_enter(cgc__thread *t)
+{
+#if defined(__x86_64__)
+    __asm__ volatile("addl $1, %0" : "+m"(t->in_cgc) : : "memory");
+#else
+    cgc__enter(t);
+#endif
+}
+
+/* Leaves the section; true if a stop request is pending and this was the
+ * outermost section (the caller must then park: leave_pending). */
+static inline bool fast_leave_pending(cgc__thread *t)
+{
+#if defined(__x86_64__)
+    __asm__ volatile("subl $1, %0" : "+m"(t->in_cgc) : : "memory");
+#else
+    atomic_signal_fence(memory_order_seq_cst);
+    t->in_cgc--;
+    atomic_signal_fence(memory_order_seq_cst);
+#endif
+    return UNLIKELY(t->suspend_pending) && t->in_cgc == 0;
+}
+
 static inline void *alloc_fast(size_t n, int kind)
 {
     cgc__thread *t = cgc__self;
@@ -314,7 +348,7 @@ static inline void *alloc_fast(size_t n, int kind)
         else
             return alloc_slow(n, kind);
         int i = cls * 2 + (kind == CGC_KIND_ATOMIC);
-        cgc__enter(t);
+        fast_enter(t);
         cgc__span *s = t->tc.spans[i];
         uint32_t idx;
         if (LIKELY(s != NULL)) {
@@ -329,14 +363,8 @@ static inline void *alloc_fast(size_t n, int kind)
                 t->tc.nmalloc++;
                 t->tc.bytes_malloc += size;
                 /* cgc__leave, with the rare suspension out of line. */
-                atomic_signal_fence(memory_order_seq_cst);
-                int depth = t->in_cgc - 1;
-                t->in_cgc = depth;
-                atomic_signal_fence(memory_order_seq_cst);
-                if (UNLIKELY(t->suspend_pending) && depth == 0) {
-                    t->in_cgc = depth + 1;   /* leave_pending leaves */
+                if (fast_leave_pending(t))
                     return leave_pending(t, p);
-                }
                 return p;
             }
         }
