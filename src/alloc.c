@@ -63,30 +63,37 @@ void cgc__span_list_remove(cgc__span **head, cgc__span *s)
 
 /* ---- slots ------------------------------------------------------------- */
 
+/* Bits past nelems are cleared: a set bit is always a slot of the span, so
+ * take_slot need not compare the index with nelems. */
 static inline void load_cache(cgc__span *s)
 {
-    s->alloc_cache = s->freeindex < s->nelems
-                         ? ~s->allocbits[s->freeindex >> 6] >> (s->freeindex & 63)
-                         : 0;
+    uint32_t fi = s->freeindex, left = s->nelems - fi;
+    if (fi >= s->nelems) {
+        s->alloc_cache = 0;
+        return;
+    }
+    uint64_t c = ~s->allocbits[fi >> 6] >> (fi & 63);
+    if (left < 64)
+        c &= ((uint64_t)1 << left) - 1;
+    s->alloc_cache = c;
 }
 
-/* Takes the next free slot of a cached span: its index, or -1 if full. */
-static inline int32_t take_slot(cgc__span *s)
+/* Takes the next free slot of a cached span into *out; false if full. */
+static inline bool take_slot(cgc__span *s, uint32_t *out)
 {
     for (;;) {
         uint64_t c = s->alloc_cache;
         if (LIKELY(c)) {
             unsigned b = (unsigned)__builtin_ctzll(c);
-            uint32_t idx = s->freeindex + b;
-            if (UNLIKELY(idx >= s->nelems))
-                break;
+            uint32_t idx = s->freeindex + b;   /* < nelems: see load_cache */
             uint32_t nf = idx + 1;
             s->freeindex = nf;
             if ((nf & 63) == 0)
                 load_cache(s);   /* crossed into the next bitmap word */
             else
                 s->alloc_cache = c >> (b + 1);
-            return (int32_t)idx;
+            *out = idx;
+            return true;
         }
         /* The rest of this word is allocated: move to the next word. */
         uint32_t nf = (s->freeindex + 64) & ~63u;
@@ -97,7 +104,7 @@ static inline int32_t take_slot(cgc__span *s)
     }
     s->freeindex = s->nelems;
     s->alloc_cache = 0;
-    return -1;
+    return false;
 }
 
 /* Whether slot idx holds an object. For a span another thread caches, the
@@ -275,26 +282,93 @@ static inline void zero_slot(void *p, uint64_t size)
     }
 }
 
+/* The end of a fast allocation that left its section with a stop request
+ * pending: parks until the world restarts and returns p. Out of line and
+ * reached by a tail call, so the fast path saves no registers. */
+static void *__attribute__((noinline)) leave_pending(cgc__thread *t, void *p)
+{
+    (void)t;
+    cgc__suspend_self();
+    return p;
+}
+
+/* The end of a fast allocation of a slot above 64 bytes that needs
+ * zeroing (memset is a call: kept out of the fast path's frame). */
+static void *__attribute__((noinline)) finish_memset(cgc__thread *t, void *p, uint64_t size)
+{
+    memset(p, 0, size);
+    t->tc.nmalloc++;
+    t->tc.bytes_malloc += size;
+    cgc__leave(t);
+    return p;
+}
+
+static void *__attribute__((noinline)) leave_slow(cgc__thread *t, size_t n, int kind)
+{
+    cgc__leave(t);
+    return alloc_slow(n, kind);
+}
+
+/* cgc__enter and the first half of cgc__leave as one instruction each on
+ * x86-64 (a volatile ++ is a load, an add and a store). One instruction is
+ * atomic with respect to the suspend signal on this thread, which is all
+ * in_cgc needs; the "memory" clobber orders it like the signal fences. */
+static inline void fast_enter(cgc__thread *t)
+{
+#if defined(__x86_64__)
+    __asm__ volatile("addl $1, %0" : "+m"(t->in_cgc) : : "memory");
+#else
+    cgc__enter(t);
+#endif
+}
+
+/* Leaves the section; true if a stop request is pending and this was the
+ * outermost section (the caller must then park: leave_pending). */
+static inline bool fast_leave_pending(cgc__thread *t)
+{
+#if defined(__x86_64__)
+    __asm__ volatile("subl $1, %0" : "+m"(t->in_cgc) : : "memory");
+#else
+    atomic_signal_fence(memory_order_seq_cst);
+    t->in_cgc--;
+    atomic_signal_fence(memory_order_seq_cst);
+#endif
+    return UNLIKELY(t->suspend_pending) && t->in_cgc == 0;
+}
+
 static inline void *alloc_fast(size_t n, int kind)
 {
     cgc__thread *t = cgc__self;
-    if (LIKELY(t != NULL && n <= CGC_MAX_SMALL && kind != CGC_KIND_UNCOLLECTABLE)) {
-        int i = cgc__size_to_class(n) * 2 + (kind == CGC_KIND_ATOMIC);
-        cgc__enter(t);
+    if (LIKELY(t != NULL && kind != CGC_KIND_UNCOLLECTABLE)) {
+        int cls;
+        if (LIKELY(n <= 1024))
+            cls = cgc__class_small[(n + 15) >> 4];
+        else if (n <= CGC_MAX_SMALL)
+            cls = cgc__class_big[(n + 127) >> 7];
+        else
+            return alloc_slow(n, kind);
+        int i = cls * 2 + (kind == CGC_KIND_ATOMIC);
+        fast_enter(t);
         cgc__span *s = t->tc.spans[i];
+        uint32_t idx;
         if (LIKELY(s != NULL)) {
-            int32_t idx = take_slot(s);
-            if (LIKELY(idx >= 0)) {
-                void *p = (void *)(s->start + (uintptr_t)idx * s->elemsize);
-                if (s->needzero && kind == CGC_KIND_NORMAL)
-                    zero_slot(p, s->elemsize);
+            if (LIKELY(take_slot(s, &idx))) {
+                uint64_t size = s->elemsize;
+                void *p = (void *)(s->start + (uintptr_t)idx * size);
+                if (s->needzero && kind == CGC_KIND_NORMAL) {
+                    if (size > 64)
+                        return finish_memset(t, p, size);
+                    zero_slot(p, size);
+                }
                 t->tc.nmalloc++;
-                t->tc.bytes_malloc += s->elemsize;
-                cgc__leave(t);
+                t->tc.bytes_malloc += size;
+                /* cgc__leave, with the rare suspension out of line. */
+                if (fast_leave_pending(t))
+                    return leave_pending(t, p);
                 return p;
             }
         }
-        cgc__leave(t);
+        return leave_slow(t, n, kind);
     }
     return alloc_slow(n, kind);
 }
@@ -317,7 +391,8 @@ static void *small_refill(cgc__thread *t, int cls, int kind)
     load_cache(s);
     atomic_fetch_add(&cgc__gc.heap_live, (uint64_t)s->nfree * s->elemsize);
     t->tc.spans[i] = s;
-    int32_t idx = take_slot(s);   /* cannot fail: the span has a free slot */
+    uint32_t idx = 0;
+    take_slot(s, &idx);   /* cannot fail: the span has a free slot */
     void *p = (void *)(s->start + (uintptr_t)idx * s->elemsize);
     if (s->needzero && kind == CGC_KIND_NORMAL)
         memset(p, 0, s->elemsize);

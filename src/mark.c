@@ -36,9 +36,33 @@
 #include <stdlib.h>
 #include <time.h>
 
+/* A range to scan. An object of a small span is pushed as (start, span |
+ * SPAN_TAG) instead of (start, end): its end is start + elemsize, and when
+ * it is scanned its span becomes the drainer's `last`, so pointers to
+ * objects allocated next to it (a tree node's children, a list's next
+ * cell) take the same-span path instead of the span lookup and pipeline.
+ * User-space addresses never have bit 63 set. */
 typedef struct entry {
     uintptr_t lo, hi;
 } entry;
+
+#define SPAN_TAG ((uintptr_t)1 << 63)
+
+static inline bool entry_tagged(entry e)
+{
+    return (intptr_t)e.hi < 0;
+}
+
+static inline cgc__span *entry_span(entry e)
+{
+    return (cgc__span *)(e.hi & ~SPAN_TAG);
+}
+
+/* The end of an entry's range. */
+static inline uintptr_t entry_hi(entry e)
+{
+    return entry_tagged(e) ? e.lo + entry_span(e)->elemsize : e.hi;
+}
 
 #define PACKET_ENTRIES 256
 #define CHUNK_BYTES (64 * 1024)     /* large ranges are scanned in pieces so they can be shared */
@@ -89,7 +113,7 @@ static int idle;              /* markers waiting for work */
 static bool done;
 static _Atomic int want_work;
 static unsigned phase;        /* bumped to start the helpers */
-static int helpers_finished;
+static int helpers_running;   /* helpers not yet back from the last phase */
 
 void cgc__mark_set_stack_limit(size_t entries)
 {
@@ -270,7 +294,7 @@ static inline void mark_slot(drainer *w, cgc__span *s, uint32_t idx)
     w->marked_bytes += size;
     if (s->kind != CGC_KIND_ATOMIC) {
         uintptr_t base = s->start + (uintptr_t)idx * size;
-        push(w, base, base + size);
+        push(w, base, s->state == CGC_SPAN_SMALL ? (uintptr_t)s | SPAN_TAG : base + size);
     }
 }
 
@@ -334,6 +358,22 @@ static inline void flush_pipeline(drainer *w)
     w->pt = w->pa = w->pb = 0;
 }
 
+/* cgc__span_of for a word already known to lie within the heap bounds
+ * (the caller's range test): the same radix walk without testing the bounds
+ * again, which cost a reload of both globals per word (the compiler cannot
+ * keep them in registers across the mark-byte stores). */
+static inline cgc__span *span_in_heap(uintptr_t v)
+{
+    uintptr_t key = v >> CGC_ARENA_SHIFT;
+    cgc__arena **l2 = cgc__radix[(key >> CGC_RADIX_L2_BITS) & ((1u << CGC_RADIX_L1_BITS) - 1)];
+    if (!l2)
+        return NULL;
+    cgc__arena *a = l2[key & ((1u << CGC_RADIX_L2_BITS) - 1)];
+    if (!a)
+        return NULL;
+    return a->spanmap[(v - a->base) >> CGC_PAGE_SHIFT];
+}
+
 /* One word of a scanned range. Words that point into the heap go through
  * the pipeline (the span header and slot byte of a new object are two
  * cache misses before its contents; the pipeline overlaps them with the
@@ -353,7 +393,7 @@ static inline __attribute__((always_inline)) void scan_word(drainer *w, uintptr_
             mark_slot(w, w->last, (uint32_t)i);
         return;
     }
-    cgc__span *s = cgc__span_of(v);
+    cgc__span *s = span_in_heap(v);
     if (!s)
         return;
     if (s == w->last) {
@@ -467,10 +507,38 @@ static void take(marker *m)
         if (m->n < m->cap || grow(m))
             m->stack[m->n++] = p->e[i];
         else
-            scan_now(m, p->e[i].lo, p->e[i].hi);   /* no room: scan it now */
+            scan_now(m, p->e[i].lo, entry_hi(p->e[i]));   /* no room: scan it now */
     }
     p->next = packet_pool;
     packet_pool = p;
+}
+
+/* A large range met while draining with other markers: all of it but the
+ * first chunk goes straight to the shared list, a few chunks per packet,
+ * so the other markers can start on it at once instead of waiting until
+ * this one has pushed enough to donate (a 4 MiB table was otherwise handed
+ * on one chunk at a time). Returns where the shared part ends: below hi
+ * if packets ran out, and the caller keeps [result, hi) itself. */
+#define SHARE_CHUNKS 4
+static uintptr_t share_chunks(uintptr_t lo, uintptr_t hi)
+{
+    pthread_mutex_lock(&work_lock);
+    while (lo < hi) {
+        packet *p = packet_get();
+        if (!p)
+            break;
+        for (; lo < hi && p->n < SHARE_CHUNKS; lo += CHUNK_BYTES) {
+            p->e[p->n].lo = lo;
+            p->e[p->n].hi = hi - lo > CHUNK_BYTES ? lo + CHUNK_BYTES : hi;
+            p->n++;
+        }
+        p->next = work;
+        work = p;
+    }
+    atomic_store(&want_work, 0);
+    pthread_cond_broadcast(&work_cv);
+    pthread_mutex_unlock(&work_lock);
+    return lo < hi ? lo : hi;
 }
 
 /* Drains m's stack. Popped ranges wait in a small FIFO after a prefetch of
@@ -482,33 +550,48 @@ static void drain(marker *m, bool share)
     drainer w;
     pipe_entry ring[PIPE_SIZE];
     entry fifo[PREFETCH];
-    unsigned head = 0, count = 0;
+    unsigned fin = 0, fout = 0;   /* free-running: fin - fout entries wait */
     work_begin(&w, m, ring);
     for (;;) {
-        if (w.top != w.stack && count < PREFETCH) {
+        /* Top the FIFO up (in the steady state: one entry in per entry
+         * scanned). */
+        while (fin - fout < PREFETCH && w.top != w.stack) {
             entry e = *--w.top;
-            if (e.hi - e.lo > CHUNK_BYTES) {
-                push(&w, e.lo + CHUNK_BYTES, e.hi);   /* cannot fail: a slot was just freed */
-                e.hi = e.lo + CHUNK_BYTES;
+            uintptr_t hi;
+            if (entry_tagged(e)) {
+                hi = e.lo + entry_span(e)->elemsize;   /* header in cache: read when marked */
+            } else {
+                hi = e.hi;
+                if (UNLIKELY(hi - e.lo > CHUNK_BYTES)) {
+                    uintptr_t rest = e.lo + CHUNK_BYTES;
+                    uintptr_t left = share ? share_chunks(rest, hi) : rest;
+                    if (left < hi)
+                        push(&w, left, hi);   /* cannot fail: a slot was just freed */
+                    e.hi = hi = rest;
+                }
             }
             __builtin_prefetch((const void *)e.lo);
-            if (UNLIKELY((e.lo ^ (e.hi - 1)) > 63))   /* more than one line */
-                for (uintptr_t l = (e.lo | 63) + 1; l < e.hi && l < e.lo + 256; l += 64)
+            if (UNLIKELY((e.lo ^ (hi - 1)) > 63))   /* more than one line */
+                for (uintptr_t l = (e.lo | 63) + 1; l < hi && l < e.lo + 256; l += 64)
                     __builtin_prefetch((const void *)l);
-            fifo[(head + count) % PREFETCH] = e;
-            count++;
-            continue;
+            fifo[fin++ % PREFETCH] = e;
         }
-        if (!count) {
+        if (fin == fout) {
             if (w.pt == w.pb)
                 break;
             flush_pipeline(&w);   /* may push more work */
             continue;
         }
-        entry e = fifo[head];
-        head = (head + 1) % PREFETCH;
-        count--;
-        scan_range(&w, e.lo, e.hi);
+        entry e = fifo[fout++ % PREFETCH];
+        uintptr_t hi = e.hi;
+        if (entry_tagged(e)) {
+            cgc__span *s = entry_span(e);
+            hi = e.lo + s->elemsize;
+            w.last = s;
+            w.last_start = s->start;
+            w.last_len = (uintptr_t)s->npages << CGC_PAGE_SHIFT;
+        }
+        scan_range(&w, e.lo, hi);
         if (UNLIKELY(atomic_load_explicit(&want_work, memory_order_relaxed)) && share &&
             w.top - w.stack > SHARE_MIN) {
             work_sync(&w);
@@ -532,6 +615,12 @@ static void mark_loop(marker *m)
             pthread_mutex_unlock(&work_lock);
             continue;
         }
+        /* CPU time is taken at every turn to idle: once the phase is over
+         * the collector no longer waits for the helpers (below), so what
+         * a helper reports must be complete before it can end the phase. */
+        int64_t c1 = cgc__thread_cpu_ns();
+        m->cpu_ns += c1 - c0;
+        c0 = c1;
         idle++;
         if (idle == nmarkers) {
             done = true;
@@ -557,8 +646,8 @@ static void mark_loop(marker *m)
         idle--;
         take(m);
         pthread_mutex_unlock(&work_lock);
+        c0 = cgc__thread_cpu_ns();
     }
-    m->cpu_ns += cgc__thread_cpu_ns() - c0;
 }
 
 static void *helper_main(void *arg)
@@ -574,7 +663,7 @@ static void *helper_main(void *arg)
         pthread_mutex_unlock(&work_lock);
         mark_loop(m);
         pthread_mutex_lock(&work_lock);
-        helpers_finished++;
+        helpers_running--;
         pthread_cond_broadcast(&phase_cv);
         pthread_mutex_unlock(&work_lock);
     }
@@ -598,9 +687,11 @@ void cgc__mark_init(int n)
 }
 
 /* fork: no mark is under way (the caller holds the collection lock), so the
- * helpers are parked on phase_cv. In the child they do not exist: the phase
- * counter restarts at 0 (a helper created later waits for a phase other
- * than 0) and the next collection creates them again. */
+ * helpers are parked on phase_cv, or a straggler of the last phase is about
+ * to take work_lock (held here) to say it is back. In the child they do not
+ * exist: the phase counter restarts at 0 (a helper created later waits for
+ * a phase other than 0), none is running, and the next collection creates
+ * them again. */
 void cgc__mark_fork(int stage)
 {
     switch (stage) {
@@ -618,7 +709,7 @@ void cgc__mark_fork(int stage)
         pthread_cond_init(&work_cv, NULL);
         pthread_cond_init(&phase_cv, NULL);
         phase = 0;
-        helpers_finished = 0;
+        helpers_running = 0;
         idle = 0;
         helpers_started = 0;
         break;
@@ -715,6 +806,13 @@ static void rescan_marked(cgc__span *s, void *arg)
 void __attribute__((noinline)) cgc__mark(cgc__mark_result *out)
 {
     marker *m0 = &markers[0];
+    /* A helper may still be on its way out of the last phase (it was
+     * descheduled after the end): it must be back before the shared state
+     * is reset. By now it always is, but for a thread the OS never ran. */
+    pthread_mutex_lock(&work_lock);
+    while (helpers_running > 0)
+        pthread_cond_wait(&phase_cv, &work_lock);
+    pthread_mutex_unlock(&work_lock);
     for (int i = 0; i < nmarkers; i++) {
         markers[i].n = 0;
         markers[i].overflowed = false;
@@ -744,19 +842,19 @@ void __attribute__((noinline)) cgc__mark(cgc__mark_result *out)
     idle = 0;
     done = false;
     atomic_store(&want_work, 0);
-    helpers_finished = 0;
     if (nmarkers > 1) {
+        helpers_running = nmarkers - 1;
         phase++;
         pthread_cond_broadcast(&phase_cv);
     }
     pthread_mutex_unlock(&work_lock);
+    /* The collector's thread is marker 0. When the last marker turns idle
+     * the graph is marked: every helper has stored its results (drain's
+     * work_end, its CPU time) before turning idle, and touches nothing
+     * after it but the work lock, so the pause does not wait for the
+     * helpers to be scheduled again and leave (under load that wait was a
+     * scheduler time slice). */
     mark_loop(m0);
-    if (nmarkers > 1) {
-        pthread_mutex_lock(&work_lock);
-        while (helpers_finished < nmarkers - 1)
-            pthread_cond_wait(&phase_cv, &work_lock);
-        pthread_mutex_unlock(&work_lock);
-    }
 
     /* Overflow recovery, single-threaded: rare, and each pass marks at
      * least one more level of the graph, so it ends. */
