@@ -177,11 +177,10 @@ void       cgc__heap_check_invariants(void);
 void       cgc__heap_foreach_inuse(void (*fn)(cgc__span *, void *), void *arg); /* heap_lock held or world stopped */
 
 /* O(1): the span holding address p, or NULL. */
-static inline cgc__span *cgc__span_of(uintptr_t p)
+/* The radix walk for an address already known to lie within the heap
+ * bounds (the mark loop tests the bounds itself, once per word). */
+static inline cgc__span *cgc__span_in_heap(uintptr_t p)
 {
-    uintptr_t lo = cgc__heap_lo();
-    if (p - lo >= cgc__heap_hi - lo)
-        return NULL;
     uintptr_t key = p >> CGC_ARENA_SHIFT;
     cgc__arena **l2 = cgc__radix[(key >> CGC_RADIX_L2_BITS) & ((1u << CGC_RADIX_L1_BITS) - 1)];
     if (!l2)
@@ -190,6 +189,14 @@ static inline cgc__span *cgc__span_of(uintptr_t p)
     if (!a)
         return NULL;
     return a->spanmap[(p - a->base) >> CGC_PAGE_SHIFT];
+}
+
+static inline cgc__span *cgc__span_of(uintptr_t p)
+{
+    uintptr_t lo = cgc__heap_lo();
+    if (p - lo >= cgc__heap_hi - lo)
+        return NULL;
+    return cgc__span_in_heap(p);
 }
 
 static inline uint32_t cgc__span_index(const cgc__span *s, uintptr_t p)

@@ -364,14 +364,7 @@ static inline void flush_pipeline(drainer *w)
  * keep them in registers across the mark-byte stores). */
 static inline cgc__span *span_in_heap(uintptr_t v)
 {
-    uintptr_t key = v >> CGC_ARENA_SHIFT;
-    cgc__arena **l2 = cgc__radix[(key >> CGC_RADIX_L2_BITS) & ((1u << CGC_RADIX_L1_BITS) - 1)];
-    if (!l2)
-        return NULL;
-    cgc__arena *a = l2[key & ((1u << CGC_RADIX_L2_BITS) - 1)];
-    if (!a)
-        return NULL;
-    return a->spanmap[(v - a->base) >> CGC_PAGE_SHIFT];
+    return cgc__span_in_heap(v);
 }
 
 /* One word of a scanned range. Words that point into the heap go through
