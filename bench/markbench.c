@@ -18,40 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct record {
-    unsigned char *child;
-    uint32_t size, child_size;
-    uint64_t tag;
-} record;
+#define bench_alloc cgc_malloc
+#define bench_alloc_atomic cgc_malloc_atomic
+#include "churn_record.h"
 
 typedef struct node {
     struct node *left, *right;
 } node;
-
-static uint64_t rng_state = 88172645463325252ull;
-static uint64_t rng(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
-
-static record *make_record(uint64_t step)
-{
-    uint32_t size = 16 + (uint32_t)(rng() % 128);
-    if (size < sizeof(record))
-        size = sizeof(record);
-    record *r = cgc_malloc(size);
-    r->size = size;
-    r->tag = step;
-    if (rng() % 16 == 0) {
-        uint32_t cs = 16 + (uint32_t)(rng() % 1500);
-        r->child = cgc_malloc_atomic(cs);
-        r->child_size = cs;
-    }
-    return r;
-}
 
 static node *make(int depth)
 {
