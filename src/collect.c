@@ -103,37 +103,6 @@ __attribute__((constructor)) static void cgc__constructor(void)
 
 /* ---- memory outside cgc's count --------------------------------------- */
 
-/* The soft limit counts cgc's own memory (SPEC §4), but it is most often set
- * to, or just under, a container's limit, and the container also charges
- * the process's thread stacks and other allocators' memory. With the limit
- * equal to the container's (CGC_GC=off, CGC_MEMLIMIT=limits.memory), a C
- * service with 3 MiB of such memory was OOM-killed at 38-76 MiB limits while
- * cgc held its own total at 95-97% of the limit. So we measure it, and every
- * limit check (goal, scavenger target, release on growth) works against
- * limit - outside; what the limit counts in memstats is unchanged.
- *
- *     outside = anonymous resident memory - cgc's resident memory
- *
- * Anonymous: statm's resident less its shared pages. Shared-library pages
- * are resident but charged to whichever cgroup first read them (14 MiB of
- * them in the demo service, with the cgroup's mapped_file at 0); counting
- * them made the soft limit 14 MiB tighter than asked. cgc's resident
- * memory: the heap's resident pages (mincore, cgc__heap_resident_bytes)
- * plus metadata. Not sys - heap_released: that also counts pages handed
- * out but never written, which in the demo service reached 16 MiB (cgc's
- * total 46.8 MiB with the cgroup's usage at 30.9) and so hid the outside
- * memory entirely: a soft limit equal to the cgroup's then let the heap
- * fill it and the service was killed before its first collection.
- *
- * In a memory cgroup with a limit, the cgroup's own charge less cgc's
- * resident memory is measured too (cgroup_charged) and the larger of the
- * two is taken: with the soft limit equal to the cgroup's, kernel memory
- * and other processes' memory are what is left to kill us.
- *
- * Cost: three system calls for statm and a page-table walk for mincore
- * (~1 us per MiB of heap). Measured at most every 10 ms, and never more
- * often than 50x the last measurement's duration (<= 2% of one CPU for
- * any heap size). */
 /* Reads the whole (small) file into buf; returns its length or -1. */
 static ssize_t read_small(const char *path, char *buf, size_t n)
 {
@@ -172,6 +141,14 @@ static int64_t cgroup_charged(void)
     return usage > inactive ? usage - inactive : 0;
 }
 
+/* cgc's memory outside the heap's pages: span descriptors, mark bytes and
+ * stacks, thread caches, other metadata. */
+static uint64_t nonheap_bytes(void)
+{
+    uint64_t sys = cgc__sys_bytes(), heap_sys = atomic_load(&cgc__mem.heap_sys);
+    return sys > heap_sys ? sys - heap_sys : 0;
+}
+
 static void settle(_Atomic uint64_t *v, uint64_t now)
 {
     uint64_t prev = atomic_load(v);
@@ -180,29 +157,53 @@ static void settle(_Atomic uint64_t *v, uint64_t now)
     atomic_store(v, now);
 }
 
+/* The soft limit counts cgc's own memory (SPEC §4), but it is most often set
+ * to, or just under, a container's limit, and the container also charges
+ * the process's thread stacks and other allocators' memory. With the limit
+ * equal to the container's (CGC_GC=off, CGC_MEMLIMIT=limits.memory), a C
+ * service with 3 MiB of such memory was OOM-killed at 38-76 MiB limits while
+ * cgc held its own total at 95-97% of the limit. So we measure it, and every
+ * limit check (goal, scavenger target, release on growth) works against
+ * limit - outside; what the limit counts in memstats is unchanged.
+ *
+ *     outside = anonymous resident memory - cgc's resident memory
+ *
+ * Anonymous: statm's resident less its shared pages. Shared-library pages
+ * are resident but charged to whichever cgroup first read them (14 MiB of
+ * them in the demo service, with the cgroup's mapped_file at 0); counting
+ * them made the soft limit 14 MiB tighter than asked. cgc's resident
+ * memory: the heap's resident pages (mincore, cgc__heap_resident_bytes)
+ * plus metadata. Not sys - heap_released: that also counts pages handed
+ * out but never written, which in the demo service reached 16 MiB (cgc's
+ * total 46.8 MiB with the cgroup's usage at 30.9) and so hid the outside
+ * memory entirely: a soft limit equal to the cgroup's then let the heap
+ * fill it and the service was killed before its first collection.
+ *
+ * In a memory cgroup with a limit, the cgroup's own charge less cgc's
+ * resident memory is measured too (cgroup_charged) and the larger of the
+ * two is taken: with the soft limit equal to the cgroup's, kernel memory
+ * and other processes' memory are what is left to kill us.
+ *
+ * Cost: three system calls for statm and a page-table walk for mincore
+ * (~1 us per MiB of heap). Measured at most every 10 ms, and never more
+ * often than 50x the last measurement's duration (<= 2% of one CPU for
+ * any heap size). */
 static void measure_outside(void)
 {
     int64_t now = cgc__now_ns();
     if (now - atomic_load(&outside_measured_ns) < atomic_load(&outside_interval_ns))
         return;
     atomic_store(&outside_measured_ns, now);
-    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
     char buf[128];
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
+    if (read_small("/proc/self/statm", buf, sizeof buf) <= 0)
         return;
-    buf[n] = 0;
     unsigned long long size = 0, resident = 0, shared = 0;
     if (sscanf(buf, "%llu %llu %llu", &size, &resident, &shared) != 3)
         return;
     uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
     uint64_t anon = (resident > shared ? resident - shared : 0) * page;
     uint64_t heap_res = cgc__heap_resident_bytes();
-    uint64_t sys = cgc__sys_bytes(), heap_sys = atomic_load(&cgc__mem.heap_sys);
-    uint64_t ours = heap_res == UINT64_MAX ? cgc__mapped_bytes() : heap_res + (sys > heap_sys ? sys - heap_sys : 0);
+    uint64_t ours = heap_res == UINT64_MAX ? cgc__mapped_bytes() : heap_res + nonheap_bytes();
     /* Both rise at once and fall slowly (1/64 of the difference per
      * measurement, ~0.6 s at the 10 ms rate): connections come and go in
      * bursts shorter than that, and the next burst needs the room again. */
@@ -211,6 +212,20 @@ static void measure_outside(void)
     settle(&outside_cg, charged < 0 ? UINT64_MAX : (uint64_t)charged > ours ? (uint64_t)charged - ours : 0);
     int64_t took = cgc__now_ns() - now;
     atomic_store(&outside_interval_ns, took * 50 > 10000000 ? took * 50 : 10000000);
+}
+
+/* The hard limit's bound on cgc's own memory: H - margin - what else the
+ * cgroup is charged for; INT64_MAX outside a memory cgroup. */
+static int64_t hard_room(void)
+{
+    int64_t hard = cgc__cfg.container_limit;
+    if (hard <= 0)
+        return INT64_MAX;
+    uint64_t cg = atomic_load(&outside_cg);
+    int64_t other = cg == UINT64_MAX ? (int64_t)atomic_load(&outside_proc) : (int64_t)cg;  /* no cgroup reading: this process's */
+    int64_t margin = hard / 16 > ((int64_t)2 << 20) ? hard / 16 : (int64_t)2 << 20;
+    int64_t room = hard - margin - other;
+    return room > 0 ? room : 0;
 }
 
 /* The limit every check works against, INT64_MAX when there is none:
@@ -230,8 +245,6 @@ static void measure_outside(void)
  * in none of 8. That is the 5-10% of headroom Go's GC guide advises when
  * GOMEMLIMIT is set near a hard limit. A soft limit well below H (cgc's
  * default is 90% of it) leaves the first term the smaller. */
-static int64_t hard_room(void);
-
 static int64_t effective_limit(void)
 {
     int64_t limit = atomic_load(&mem_limit);
@@ -243,20 +256,6 @@ static int64_t effective_limit(void)
     if (room < eff)
         eff = room;
     return eff;
-}
-
-/* The hard limit's bound on cgc's own memory: H - margin - what else the
- * cgroup is charged for; INT64_MAX outside a memory cgroup. */
-static int64_t hard_room(void)
-{
-    int64_t hard = cgc__cfg.container_limit;
-    if (hard <= 0)
-        return INT64_MAX;
-    uint64_t cg = atomic_load(&outside_cg);
-    int64_t other = cg == UINT64_MAX ? (int64_t)atomic_load(&outside_proc) : (int64_t)cg;  /* no cgroup reading: this process's */
-    int64_t margin = hard / 16 > ((int64_t)2 << 20) ? hard / 16 : (int64_t)2 << 20;
-    int64_t room = hard - margin - other;
-    return room > 0 ? room : 0;
 }
 
 /* Past the hard limit's room the CPU limiter gives way: it exists so that a
@@ -279,18 +278,14 @@ static bool over_hard_room(void)
  * inside a cgc section. */
 void cgc__pacer_lock(void)
 {
-    cgc__thread *t = cgc__self;
-    if (t)
-        cgc__enter(t);
+    cgc__enter_self();
     pthread_mutex_lock(&cgc__gc.pacer_lock);
 }
 
 void cgc__pacer_unlock(void)
 {
     pthread_mutex_unlock(&cgc__gc.pacer_lock);
-    cgc__thread *t = cgc__self;
-    if (t)
-        cgc__leave(t);
+    cgc__leave_self(cgc__self);
 }
 
 /* Recomputes goal and trigger from the pacer's knobs and the current memory
@@ -356,8 +351,7 @@ static bool limiter_on(void)
  * TLB shootdowns and ~10 us page faults) between the limiter's episodes. */
 static uint64_t release_floor(int64_t limit)
 {
-    uint64_t sys = cgc__sys_bytes(), heap_sys = atomic_load(&cgc__mem.heap_sys);
-    uint64_t need = cgc__gc.heap_goal + (sys > heap_sys ? sys - heap_sys : 0);
+    uint64_t need = cgc__gc.heap_goal + nonheap_bytes();
     uint64_t lim = (uint64_t)(limit > 0 ? limit : 0);
     return need > lim ? need : lim;
 }
@@ -408,8 +402,9 @@ void cgc__maybe_collect(void)
     if (live < atomic_load(&cgc__gc.trigger))
         return;
     cgc__pacer_lock();
-    fold_mutator_sweep(cgc__now_ns());
-    if (cgc__limiter_limiting(&cgc__gc.limiter, cgc__now_ns()) && !over_hard_room()) {
+    int64_t now = cgc__now_ns();
+    fold_mutator_sweep(now);
+    if (cgc__limiter_limiting(&cgc__gc.limiter, now) && !over_hard_room()) {
         /* Collection already takes half the CPU: let the heap overshoot
          * rather than spiral. Look again after 1/32 more growth. */
         if (!cgc__gc.limited_this_cycle) {
@@ -561,14 +556,11 @@ void cgc__collect_internal(bool forced)
     /* Wake the scavenger: the goal moved. In a cgc section: a registered
      * thread must never be stopped holding a cgc lock (fork.c stops the
      * world and then takes bg_lock). */
-    cgc__thread *self = cgc__self;
-    if (self)
-        cgc__enter(self);
+    cgc__thread *self = cgc__enter_self();
     pthread_mutex_lock(&bg_lock);
     pthread_cond_signal(&bg_cv);
     pthread_mutex_unlock(&bg_lock);
-    if (self)
-        cgc__leave(self);
+    cgc__leave_self(self);
 }
 
 /* ---- public knobs ------------------------------------------------------- */
@@ -602,8 +594,7 @@ CGC_API int cgc_set_gc_percent(int percent)
 static uint64_t release_to_target(void)
 {
     uint64_t mapped = cgc__mapped_bytes();
-    uint64_t nonheap = cgc__sys_bytes() - atomic_load(&cgc__mem.heap_sys);
-    uint64_t target = cgc__scavenge_retain_target(cgc__gc.heap_goal, nonheap, effective_limit());
+    uint64_t target = cgc__scavenge_retain_target(cgc__gc.heap_goal, nonheap_bytes(), effective_limit());
     return mapped > target ? cgc__heap_release(mapped - target) : 0;
 }
 
@@ -656,7 +647,7 @@ static void *background_main(void *arg)
             }
         }
         uint64_t mapped = cgc__mapped_bytes();
-        uint64_t nonheap = cgc__sys_bytes() - atomic_load(&cgc__mem.heap_sys);
+        uint64_t nonheap = nonheap_bytes();
         if (atomic_load(&mem_limit) != INT64_MAX)
             measure_outside();
         uint64_t target = cgc__scavenge_retain_target(cgc__gc.heap_goal, nonheap, effective_limit());

@@ -276,6 +276,21 @@ static inline void cgc__leave(cgc__thread *t)
     if (UNLIKELY(t->suspend_pending) && t->in_cgc == 0)
         cgc__suspend_self();
 }
+/* For code both registered threads and cgc's own threads run: a section
+ * for the calling thread if it is registered (no registered thread may be
+ * stopped holding a cgc lock). Returns what cgc__leave_self takes. */
+static inline cgc__thread *cgc__enter_self(void)
+{
+    cgc__thread *t = cgc__self;
+    if (t)
+        cgc__enter(t);
+    return t;
+}
+static inline void cgc__leave_self(cgc__thread *t)
+{
+    if (t)
+        cgc__leave(t);
+}
 
 /* ---- allocation (alloc.c) ---------------------------------------------- */
 typedef struct cgc__central {

@@ -425,14 +425,11 @@ uint64_t cgc__heap_release(uint64_t bytes)
     /* In a cgc section when a registered thread calls (cgc_free_os_memory,
      * a lowered limit): it must not be stopped holding heap_lock, which the
      * pause takes. */
-    cgc__thread *self = cgc__self;
-    if (self)
-        cgc__enter(self);
+    cgc__thread *self = cgc__enter_self();
     pthread_mutex_lock(&cgc__heap_lock);
     uint64_t done = cgc__heap_release_locked(bytes);
     pthread_mutex_unlock(&cgc__heap_lock);
-    if (self)
-        cgc__leave(self);
+    cgc__leave_self(self);
     return done;
 }
 

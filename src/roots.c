@@ -107,23 +107,18 @@ CGC_API void cgc_add_roots(void *lo, void *hi)
     if (!lo || (uintptr_t)hi <= (uintptr_t)lo)
         return;
     cgc__ensure_init();
-    cgc__thread *t = cgc__self;
-    if (t)
-        cgc__enter(t);
+    cgc__thread *t = cgc__enter_self();
     pthread_mutex_lock(&roots_lock);
     uintptr_t l = ((uintptr_t)lo + sizeof(void *) - 1) & ~(uintptr_t)(sizeof(void *) - 1);
     if (!vec_push(&registered, l, (uintptr_t)hi))
         cgc__warn("cgc_add_roots(%p, %p): out of memory for the root table; range not added", lo, hi);
     pthread_mutex_unlock(&roots_lock);
-    if (t)
-        cgc__leave(t);
+    cgc__leave_self(t);
 }
 
 CGC_API void cgc_remove_roots(void *lo, void *hi)
 {
-    cgc__thread *t = cgc__self;
-    if (t)
-        cgc__enter(t);
+    cgc__thread *t = cgc__enter_self();
     pthread_mutex_lock(&roots_lock);
     uintptr_t l = ((uintptr_t)lo + sizeof(void *) - 1) & ~(uintptr_t)(sizeof(void *) - 1);
     for (size_t i = 0; i < registered.n; i++) {
@@ -133,6 +128,5 @@ CGC_API void cgc_remove_roots(void *lo, void *hi)
         }
     }
     pthread_mutex_unlock(&roots_lock);
-    if (t)
-        cgc__leave(t);
+    cgc__leave_self(t);
 }

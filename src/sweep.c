@@ -214,27 +214,22 @@ void cgc__sweep_finish(void)
      * be stopped holding an allocator lock — the next collection's pause
      * takes the central locks to flush caches, and fork.c takes them after
      * stopping the world. test_fork's debug build hung exactly there. */
-    cgc__thread *self = cgc__self;
     int n = cgc__nclasses * CGC_NKINDS;
     for (int i = 0; i < n; i++) {
         cgc__central *c = &cgc__centrals[i];
         if (!cgc__unswept_first(c))
             continue;
-        if (self)
-            cgc__enter(self);
+        cgc__thread *self = cgc__enter_self();
         pthread_mutex_lock(&c->lock);
         while (sweep_one(c))
             ;
         pthread_mutex_unlock(&c->lock);
-        if (self)
-            cgc__leave(self);
+        cgc__leave_self(self);
     }
     for (;;) {
-        if (self)
-            cgc__enter(self);
+        cgc__thread *self = cgc__enter_self();
         bool did = sweep_one_large();
-        if (self)
-            cgc__leave(self);
+        cgc__leave_self(self);
         if (!did)
             break;
     }
@@ -340,13 +335,10 @@ void cgc__sweeper_start(void)
  * never be stopped holding one (fork.c stops the world, then takes them). */
 void cgc__sweeper_wake(void)
 {
-    cgc__thread *self = cgc__self;
-    if (self)
-        cgc__enter(self);
+    cgc__thread *self = cgc__enter_self();
     pthread_mutex_lock(&wake_lock);
     wake_gen++;
     pthread_cond_signal(&wake_cv);
     pthread_mutex_unlock(&wake_lock);
-    if (self)
-        cgc__leave(self);
+    cgc__leave_self(self);
 }
