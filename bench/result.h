@@ -38,16 +38,19 @@ void bench_start(void);                /* initialise the collector, start the cl
 void bench_poll(void);                 /* collect the pauses that happened since the last poll */
 void bench_finish(const char *bench);  /* print the RESULT line */
 
-/* Allocate n bytes that may hold pointers; the caller initialises them. */
-static inline void *bench_alloc(size_t n)
+/* Allocate n bytes; `atomic`: they never hold pointers (not scanned by a
+ * collector). A constant at every call site, so each wrapper below inlines
+ * to one allocator call. */
+static inline void *bench__alloc(size_t n, int atomic)
 {
 #if defined(USE_CGC)
     if (++bench__allocs >= BENCH_POLL_EVERY)
         bench_poll();
-    return cgc_malloc(n);
+    return atomic ? cgc_malloc_atomic(n) : cgc_malloc(n);
 #elif defined(USE_BOEHM)
-    return GC_MALLOC(n);
+    return atomic ? GC_MALLOC_ATOMIC(n) : GC_MALLOC(n);
 #else
+    (void)atomic;
     void *p = malloc(n);
     if (!p)
         abort();
@@ -55,21 +58,16 @@ static inline void *bench_alloc(size_t n)
 #endif
 }
 
+/* Allocate n bytes that may hold pointers; the caller initialises them. */
+static inline void *bench_alloc(size_t n)
+{
+    return bench__alloc(n, 0);
+}
+
 /* Allocate n bytes that never hold pointers (not scanned by a collector). */
 static inline void *bench_alloc_atomic(size_t n)
 {
-#if defined(USE_CGC)
-    if (++bench__allocs >= BENCH_POLL_EVERY)
-        bench_poll();
-    return cgc_malloc_atomic(n);
-#elif defined(USE_BOEHM)
-    return GC_MALLOC_ATOMIC(n);
-#else
-    void *p = malloc(n);
-    if (!p)
-        abort();
-    return p;
-#endif
+    return bench__alloc(n, 1);
 }
 
 /* Release p explicitly where there is no collector; garbage otherwise. */
