@@ -214,11 +214,15 @@ void cgc__sweep_finish(void)
      * be stopped holding an allocator lock — the next collection's pause
      * takes the central locks to flush caches, and fork.c takes them after
      * stopping the world. test_fork's debug build hung exactly there. */
+    /* No unlocked "nothing unswept" skip: a sweeper (the background one, or
+     * another thread's lazy sweep) takes a span off the unswept list and
+     * sweeps it under c->lock, so the list can look empty while a span is
+     * half swept. Taking the lock waits that sweep out; without it
+     * cgc_collect returned with one span's dead objects still allocated
+     * (test_uncollectable's debug build, 1 run in 20). */
     int n = cgc__nclasses * CGC_NKINDS;
     for (int i = 0; i < n; i++) {
         cgc__central *c = &cgc__centrals[i];
-        if (!cgc__unswept_first(c))
-            continue;
         cgc__thread *self = cgc__enter_self();
         pthread_mutex_lock(&c->lock);
         while (sweep_one(c))
