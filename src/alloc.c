@@ -188,7 +188,7 @@ static cgc__span *new_span(int cls, int kind)
     const cgc__sizeclass *sc = &cgc__classes[cls];
     bool zeroed;
     cgc__sweep_reclaim(sc->npages);
-    cgc__span *s = cgc__heap_alloc_span(sc->npages, &zeroed);
+    cgc__span *s = cgc__heap_alloc_span(sc->npages, false, &zeroed);   /* slots are zeroed as handed out */
     if (!s)
         return NULL;
     s->state = CGC_SPAN_SMALL;
@@ -438,7 +438,7 @@ static void *large_alloc(size_t n, int kind)
     size_t npages = (n + CGC_PAGE_SIZE - 1) >> CGC_PAGE_SHIFT;
     bool zeroed;
     cgc__sweep_reclaim(npages);
-    cgc__span *s = cgc__heap_alloc_span(npages, &zeroed);
+    cgc__span *s = cgc__heap_alloc_span(npages, kind != CGC_KIND_ATOMIC, &zeroed);
     if (!s)
         return NULL;
     s->state = CGC_SPAN_LARGE;

@@ -162,8 +162,9 @@ extern cgc__arena **cgc__radix[1 << CGC_RADIX_L1_BITS];
 extern pthread_mutex_t cgc__heap_lock;
 
 /* Allocates npages for a span (heap_lock held by the callee). Returns NULL if
- * the OS refuses memory. *zeroed tells whether every page reads as zero. */
-cgc__span *cgc__heap_alloc_span(size_t npages, bool *zeroed);
+ * the OS refuses memory. With zero, resident pages are cleared so that the
+ * whole span reads as zero; *zeroed tells whether every page does. */
+cgc__span *cgc__heap_alloc_span(size_t npages, bool zero, bool *zeroed);
 void       cgc__heap_free_span(cgc__span *s);          /* takes heap_lock */
 void       cgc__heap_free_span_locked(cgc__span *s);   /* heap_lock held */
 /* Releases up to `bytes` of free resident pages to the OS; returns bytes released. */

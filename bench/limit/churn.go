@@ -4,6 +4,7 @@
 // and the Boehm collector's. See churn.c for the description.
 //
 //	churn-go [--live-mib N] [--alloc-mib N | --alloc-gib N] [--seed N]
+//	         [--touch all|ends]
 //
 // A node is a struct with a pointer to the next node and a []uint64 blob
 // (pointer-free, so Go does not scan it, as cgc_malloc_atomic blobs are not
@@ -33,6 +34,10 @@ const nodeBytes = 32
 const meanItemBytes = 5 * (2444 + 32) / 2
 
 const fillK = 0x9E3779B97F4A7C15
+
+// touchEnds: --touch ends, only the first and last word of each blob are
+// written and checked (see churn.c).
+var touchEnds bool
 
 var rngState uint64
 
@@ -71,8 +76,14 @@ func makeItem() (*node, uint64) {
 		size := blobSize()
 		n.seed = rnd()
 		n.blob = make([]uint64, size/8)
-		for j := range n.blob {
-			n.blob[j] = (n.seed + uint64(j)) * fillK
+		if touchEnds {
+			last := len(n.blob) - 1
+			n.blob[0] = n.seed * fillK
+			n.blob[last] = (n.seed + uint64(last)) * fillK
+		} else {
+			for j := range n.blob {
+				n.blob[j] = (n.seed + uint64(j)) * fillK
+			}
 		}
 		n.next = head
 		head = n
@@ -85,8 +96,12 @@ func makeItem() (*node, uint64) {
 func verifyItem(n *node) uint64 {
 	var bytes uint64
 	for ; n != nil; n = n.next {
-		for j, w := range n.blob {
-			if w != (n.seed+uint64(j))*fillK {
+		step := 1
+		if touchEnds && len(n.blob) > 1 {
+			step = len(n.blob) - 1 // word 0, then straight to the last
+		}
+		for j := 0; j < len(n.blob); j += step {
+			if n.blob[j] != (n.seed+uint64(j))*fillK {
 				fmt.Fprintf(os.Stderr, "churn: corrupted blob word %d\n", j)
 				os.Exit(3)
 			}
@@ -97,7 +112,7 @@ func verifyItem(n *node) uint64 {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: churn-go [--live-mib N] [--alloc-mib N | --alloc-gib N] [--seed N]")
+	fmt.Fprintln(os.Stderr, "usage: churn-go [--live-mib N] [--alloc-mib N | --alloc-gib N] [--seed N] [--touch all|ends]")
 	os.Exit(2)
 }
 
@@ -107,6 +122,16 @@ func main() {
 	for i := 0; i < len(args); i++ {
 		if i+1 >= len(args) {
 			usage()
+		}
+		if args[i] == "--touch" {
+			switch args[i+1] {
+			case "all", "ends":
+				touchEnds = args[i+1] == "ends"
+			default:
+				usage()
+			}
+			i++
+			continue
 		}
 		v, err := strconv.ParseUint(args[i+1], 10, 64)
 		if err != nil {
