@@ -5,6 +5,7 @@
 #
 #   bench/limit/run.sh [--limit-mib 256] [--live-pct 60] [--alloc-gib 4]
 #                      [--runs 3] [--impls "cgc go boehm malloc"] [--timeout 120]
+#                      [--touch "all ends"]
 #                      [--build-dir DIR] [--no-build] [--out DIR] [--table-only]
 #
 # Builds (CMake into build-limit/, Go with `go build`), then runs each
@@ -20,14 +21,20 @@
 #   boehm  default   no limit
 #   boehm  maxheap   GC_MAXIMUM_HEAP_SIZE=L (a hard cap: allocation fails)
 #   malloc free      glibc malloc/free, no collector: the floor, what the
-#                    mutator work (filling and verifying every word) costs
-# and prints one table: outcome (completed / OOM-killed / alloc-failed /
+#                    mutator work (filling and verifying the blobs) costs
+# once per --touch mode (churn.c): `all` fills and verifies every word of
+# every blob (memory-bandwidth bound: the malloc floor alone is 0.56-0.69x
+# of Go's wall time), `ends` only each blob's first and last word (the
+# allocation-bound shape of binary-trees and GCBench: what differs between
+# the runs is the allocator and the collector). For each mode it prints one
+# table: outcome (completed / OOM-killed / alloc-failed /
 # timeout, with counts), median wall time and CPU of completed runs, median
 # cgroup peak memory (and as % of L), collections; then checks the target
 # (cgc survives every configuration that sets a limit, peak < L, in at most
 # half of Go's wall time with the same limit). Writes DIR/latest.md and
 # DIR/latest.csv (default DIR: bench/limit/results). --table-only rebuilds
-# the table from DIR/latest.csv (same options) without running anything.
+# the table from DIR/latest-MODE.csv (same options) without running anything.
+# DIR/latest.md holds both modes' tables.
 #
 # Exit status: 0 done (the target line says whether it was met), 1 a build
 # or workload failure, 77 no writable memory cgroup here.
@@ -35,7 +42,7 @@ set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-LIMIT_MIB=256 LIVE_PCT=60 ALLOC_GIB=4 RUNS=3 IMPLS="cgc go boehm malloc" TIMEOUT=120
+LIMIT_MIB=256 LIVE_PCT=60 ALLOC_GIB=4 RUNS=3 IMPLS="cgc go boehm malloc" TIMEOUT=120 TOUCH="all ends"
 BUILD=$ROOT/build-limit OUT=$HERE/results DO_BUILD=1 DO_RUN=1
 
 while (($#)); do
@@ -46,6 +53,7 @@ while (($#)); do
     --runs) RUNS=$2; shift ;;
     --impls) IMPLS=$2; shift ;;
     --timeout) TIMEOUT=$2; shift ;;
+    --touch) TOUCH=$2; shift ;;
     --build-dir) BUILD=$2; shift ;;
     --out) OUT=$2; shift ;;
     --no-build) DO_BUILD=0 ;;
@@ -104,22 +112,29 @@ has malloc && CONFIGS+=("malloc|free|")
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
 mkdir -p "$OUT"
-CSV=$OUT/latest.csv MD=$OUT/latest.md
+MD=$OUT/latest.md
+for mode in $TOUCH; do
+    [[ $mode == all || $mode == ends ]] || die "--touch takes all and/or ends, not $mode"
+done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-((DO_RUN)) && echo "impl,config,env,run,outcome,status,oom_kills,wall_s,cpu_s,peak_bytes,limit_bytes,collections,maxrss_mib,retained_max_mib" >"$CSV"
-META=$OUT/latest.meta   # when and where the CSV was measured (kept for --table-only)
+META=$OUT/latest.meta   # when and where the CSVs were measured (kept for --table-only)
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
-echo "== cgroup limit $LIMIT_MIB MiB, live heap $LIVE_MIB MiB ($LIVE_PCT%), $ALLOC_MIB MiB allocated, $RUNS run(s) each" >&2
 
-((DO_RUN)) && for c in "${CONFIGS[@]}"; do
+# Runs every configuration --runs times with blobs touched as $1; appends
+# to $CSV.
+run_mode() {
+local mode=$1 c impl config envs b r rc res outcome wall cpu gc rss ret
+echo "impl,config,env,run,outcome,status,oom_kills,wall_s,cpu_s,peak_bytes,limit_bytes,collections,maxrss_mib,retained_max_mib" >"$CSV"
+echo "== touch $mode: cgroup limit $LIMIT_MIB MiB, live heap $LIVE_MIB MiB ($LIVE_PCT%), $ALLOC_MIB MiB allocated, $RUNS run(s) each" >&2
+for c in "${CONFIGS[@]}"; do
     IFS='|' read -r impl config envs <<<"$c"
     b=BIN_${impl^^}
     for ((r = 1; r <= RUNS; r++)); do
         # shellcheck disable=SC2086
         run_in_cgroup --quiet --timeout "$TIMEOUT" --report "$work/report" "$L" -- \
             env -u CGC_MEMLIMIT -u CGC_GC -u CGC_DEBUG -u GOGC -u GOMEMLIMIT -u GC_MAXIMUM_HEAP_SIZE $envs \
-            "${!b}" --live-mib "$LIVE_MIB" --alloc-mib "$ALLOC_MIB" >"$work/out" 2>"$work/err"
+            "${!b}" --live-mib "$LIVE_MIB" --alloc-mib "$ALLOC_MIB" --touch "$mode" >"$work/out" 2>"$work/err"
         rc=$?
         if ((rc == 77)); then
             cat "$work/err" >&2
@@ -141,11 +156,16 @@ echo "== cgroup limit $LIMIT_MIB MiB, live heap $LIVE_MIB MiB ($LIVE_PCT%), $ALL
             "$wall" $((CG_PEAK_BYTES >> 20)) "${gc:+$gc collections}" >&2
     done
 done
+}
 
 if ((DO_RUN)); then
+    for mode in $TOUCH; do
+        CSV=$OUT/latest-$mode.csv
+        run_mode "$mode"
+    done
     {
         echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet HEAD -- src 2>/dev/null || echo ' (with uncommitted changes in src/)')"
-        echo "- command: \`bench/limit/run.sh --limit-mib $LIMIT_MIB --live-pct $LIVE_PCT --alloc-gib $ALLOC_GIB --runs $RUNS\`"
+        echo "- command: \`bench/limit/run.sh --limit-mib $LIMIT_MIB --live-pct $LIVE_PCT --alloc-gib $ALLOC_GIB --runs $RUNS --touch \"$TOUCH\"\`"
         echo "- machine: $(nproc) CPUs, Linux $(uname -r), cgroup v${CG_VERSION:-?}; load average (1, 5, 15 min) at the start $LOAD0, at the end $(cut -d' ' -f1-3 /proc/loadavg)"
     } >"$META"
 fi
@@ -236,13 +256,22 @@ target() {
     cat "$META"
     echo "- workload: live heap $LIVE_MIB MiB ($LIVE_PCT% of the $LIMIT_MIB MiB cgroup limit), $ALLOC_MIB MiB allocated in objects of 16 B .. 64 KiB, every object verified"
     echo "- wall, CPU and collections are medians over completed runs; peak is the cgroup's own high-water mark (memory.max_usage_in_bytes / memory.peak), median over all runs"
-    echo
-    table
-    echo
-    echo "Target (issue 4):"
-    echo
-    target
+    for mode in $TOUCH; do
+        CSV=$OUT/latest-$mode.csv
+        [[ -r $CSV ]] || continue
+        echo
+        case $mode in
+        all) echo "## --touch all: every word of every blob written and verified (memory-bandwidth bound)" ;;
+        ends) echo "## --touch ends: each blob's first and last word written and verified (allocation bound)" ;;
+        esac
+        echo
+        table
+        echo
+        echo "Target (issue 4), --touch $mode:"
+        echo
+        target
+    done
 } >"$MD"
 cat "$MD"
 echo >&2
-echo "wrote $MD and $CSV" >&2
+echo "wrote $MD and $OUT/latest-{$(tr ' ' , <<<"$TOUCH")}.csv" >&2
