@@ -26,6 +26,7 @@
 cgc__central cgc__centrals[CGC_MAX_CLASSES * CGC_NKINDS];
 pthread_mutex_t cgc__large_lock = PTHREAD_MUTEX_INITIALIZER;
 cgc__span *cgc__large_swept, *cgc__large_unswept;
+size_t cgc__large_uncollectable;
 static _Atomic(cgc_oom_handler) oom_handler;
 
 void cgc__alloc_init(void)
@@ -452,6 +453,7 @@ static void *large_alloc(size_t n, int kind)
     s->sweepgen = atomic_load(&cgc__sweepgen);
     pthread_mutex_lock(&cgc__large_lock);
     cgc__span_list_push(&cgc__large_swept, s);
+    cgc__large_uncollectable += kind == CGC_KIND_UNCOLLECTABLE;
     pthread_mutex_unlock(&cgc__large_lock);
     atomic_fetch_add(&cgc__gc.heap_live, s->elemsize);
     atomic_fetch_add(&cgc__gc.large_nmalloc, 1);
@@ -624,6 +626,7 @@ static void free_large(cgc__span *s)
     pthread_mutex_lock(&cgc__large_lock);
     bool unswept = s->sweepgen != atomic_load(&cgc__sweepgen);
     cgc__span_list_remove(unswept ? &cgc__large_unswept : &cgc__large_swept, s);
+    cgc__large_uncollectable -= s->kind == CGC_KIND_UNCOLLECTABLE;
     pthread_mutex_unlock(&cgc__large_lock);
     count_explicit_free(s->elemsize, true);
     cgc__heap_free_span(s);

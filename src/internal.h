@@ -313,6 +313,9 @@ static inline cgc__span *cgc__unswept_first(const cgc__central *c)
 extern cgc__central cgc__centrals[CGC_MAX_CLASSES * CGC_NKINDS];
 extern pthread_mutex_t cgc__large_lock;
 extern cgc__span *cgc__large_swept, *cgc__large_unswept;
+/* Large uncollectable objects allocated and not freed (under large_lock):
+ * the mark skips its walk of the large lists when there are none. */
+extern size_t cgc__large_uncollectable;
 
 void  cgc__alloc_init(void);
 void  cgc__check_spans(void);                 /* debug: world stopped, caches flushed */

@@ -188,20 +188,33 @@ static bool sweep_one_large(void)
 void cgc__sweep_reclaim(size_t npages)
 {
     static _Atomic unsigned next_class;
+    /* The sweepgen in which a pass found nothing unswept. Nothing makes new
+     * unswept spans until the next cycle starts (and moves sweepgen), so
+     * until then every span allocation can skip the walk over all the
+     * centrals (2% of the soft-limit churn's CPU). */
+    static _Atomic uint32_t drained_gen = 1;
+    uint32_t gen = atomic_load_explicit(&cgc__sweepgen, memory_order_acquire);
+    if (atomic_load_explicit(&drained_gen, memory_order_relaxed) == gen)
+        return;
     size_t got = 0, pages;
+    bool saw = cgc__large_unswept != NULL;
     while (got < npages && cgc__large_unswept && sweep_one_large_pages(&pages))
         got += pages;
     int n = cgc__nclasses * CGC_NKINDS;
     unsigned start = atomic_fetch_add(&next_class, 1);
-    for (int k = 0; k < n && got < npages; k++) {
+    int k = 0;
+    for (; k < n && got < npages; k++) {
         cgc__central *c = &cgc__centrals[(start + (unsigned)k) % (unsigned)n];
         if (!cgc__unswept_first(c))
             continue;
+        saw = true;
         pthread_mutex_lock(&c->lock);
         while (got < npages && sweep_one_pages(c, &pages))
             got += pages;
         pthread_mutex_unlock(&c->lock);
     }
+    if (k == n && !saw)
+        atomic_store_explicit(&drained_gen, gen, memory_order_relaxed);
 }
 
 /* Sweeps everything still unswept. The caller is not in a cgc section (it
