@@ -63,8 +63,25 @@ int64_t cgc__thread_cpu_ns(void)
 
 /* ---- initialisation ---------------------------------------------------- */
 
+/* In AddressSanitizer's runtime (weak: NULL when the program has none):
+ * the calling thread's fake stack, NULL unless detect_stack_use_after_return
+ * is on. Then the locals of instrumented frames live in ASan's own mappings,
+ * which the collector does not scan: an object whose only reference is in
+ * such a local is freed while in use (docs/DEVELOPING.md). Said once, at
+ * start, rather than failing in ways that look like heap corruption. */
+extern void *__asan_get_current_fake_stack(void) __attribute__((weak));
+
+static void warn_asan_fake_stack(void)
+{
+    if (__asan_get_current_fake_stack && __asan_get_current_fake_stack())
+        cgc__warn("AddressSanitizer's detect_stack_use_after_return is on: objects referenced "
+                  "only from locals of code compiled with it may be freed while in use; run with "
+                  "ASAN_OPTIONS=detect_stack_use_after_return=0");
+}
+
 static void init(void)
 {
+    warn_asan_fake_stack();
     cgc__config_load(&cgc__cfg);
     cgc__sizeclass_init();
     cgc__alloc_init();

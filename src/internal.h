@@ -42,6 +42,15 @@
 #define CGC_API __attribute__((visibility("default")))
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
+/* On the functions that read memory conservatively (mark.c: the words of
+ * thread stacks, of the data/bss of every loaded object, of heap objects).
+ * Such reads are by design not of C objects: AddressSanitizer poisons the
+ * redzones between other frames' locals and around instrumented globals,
+ * and would report every scan of a stack or data segment. The collector
+ * only compares the words it reads against the heap bounds, so unchecked
+ * reads of those bytes are harmless. No effect in builds without ASan
+ * (CGC_SANITIZE, docs/DEVELOPING.md). */
+#define CGC_NO_ASAN __attribute__((no_sanitize("address")))
 
 /* ---- geometry ---------------------------------------------------------- */
 #define CGC_PAGE_SHIFT 13

@@ -373,7 +373,7 @@ static inline cgc__span *span_in_heap(uintptr_t v)
  * work on other candidates instead of stalling on each). Neighbouring
  * pointers tend to point into the same span, so the last span found is
  * remembered and the pipeline skipped when v falls in it. */
-static inline __attribute__((always_inline)) void scan_word(drainer *w, uintptr_t v)
+static inline __attribute__((always_inline)) CGC_NO_ASAN void scan_word(drainer *w, uintptr_t v)
 {
     if (v - w->last_start < w->last_len) {
         /* Same span as the last pointer: its header is in cache, and
@@ -408,8 +408,10 @@ static inline __attribute__((always_inline)) void scan_word(drainer *w, uintptr_
 
 /* Scans the words of [lo, hi) (lo word-aligned). Most words of most
  * objects are not heap pointers, so the test is done two words at a
- * time: one unsigned minimum, one compare. */
-static inline __attribute__((always_inline)) void scan_range(drainer *w, uintptr_t lo, uintptr_t hi)
+ * time: one unsigned minimum, one compare. The reads of [lo, hi) are
+ * conservative (stacks, data segments): not checked by ASan (CGC_NO_ASAN,
+ * as on everything that inlines this). */
+static inline __attribute__((always_inline)) CGC_NO_ASAN void scan_range(drainer *w, uintptr_t lo, uintptr_t hi)
 {
     const uintptr_t hlo = w->hlo, hlen = w->hlen;
     const uintptr_t *p = (const uintptr_t *)lo;
@@ -439,7 +441,7 @@ static inline __attribute__((always_inline)) void scan_range(drainer *w, uintptr
 /* Scans [lo, hi) for a caller outside a drain (root ranges that found no
  * packet, shared entries that found no room, overflow recovery); what it
  * marks is pushed on m's stack. */
-static void __attribute__((noinline)) scan_now(marker *m, uintptr_t lo, uintptr_t hi)
+static void __attribute__((noinline)) CGC_NO_ASAN scan_now(marker *m, uintptr_t lo, uintptr_t hi)
 {
     drainer w;
     pipe_entry ring[PIPE_SIZE];
@@ -538,7 +540,7 @@ static uintptr_t share_chunks(uintptr_t lo, uintptr_t hi)
  * their first lines, so the cache miss of the object is overlapped with the
  * scanning of the ones before it (a plain depth-first pop would touch each
  * object right after its pointer was found, and stall on every one). */
-static void drain(marker *m, bool share)
+static CGC_NO_ASAN void drain(marker *m, bool share)
 {
     drainer w;
     pipe_entry ring[PIPE_SIZE];
