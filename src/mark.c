@@ -107,6 +107,11 @@ static size_t stack_limit = (size_t)1 << 24;   /* entries per marker: 256 MiB */
 static pthread_mutex_t work_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t work_cv = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t phase_cv = PTHREAD_COND_INITIALIZER;
+/* work and done change under work_lock, but an idle marker's spin in
+ * mark_loop reads them without it: while markers run they are written with
+ * __atomic_store_n (plain stores would race with those reads: C11 data
+ * races, reported by ThreadSanitizer; on x86 a release store is a plain
+ * store). */
 static packet *work;          /* shared packets */
 static packet *packet_pool;   /* recycled packets */
 static int idle;              /* markers waiting for work */
@@ -483,7 +488,7 @@ static void donate(marker *m)
         m->n -= k;
         p->n = k;
         p->next = work;
-        work = p;
+        __atomic_store_n(&work, p, __ATOMIC_RELEASE);
         atomic_store(&want_work, 0);
         pthread_cond_signal(&work_cv);
     }
@@ -497,7 +502,7 @@ static void donate(marker *m)
 static void take(marker *m)
 {
     packet *p = work;
-    work = p->next;
+    __atomic_store_n(&work, p->next, __ATOMIC_RELEASE);
     for (size_t i = 0; i < p->n; i++) {
         if (m->n < m->cap || grow(m))
             m->stack[m->n++] = p->e[i];
@@ -528,7 +533,7 @@ static uintptr_t share_chunks(uintptr_t lo, uintptr_t hi)
             p->n++;
         }
         p->next = work;
-        work = p;
+        __atomic_store_n(&work, p, __ATOMIC_RELEASE);
     }
     atomic_store(&want_work, 0);
     pthread_cond_broadcast(&work_cv);
@@ -618,7 +623,7 @@ static void mark_loop(marker *m)
         c0 = c1;
         idle++;
         if (idle == nmarkers) {
-            done = true;
+            __atomic_store_n(&done, true, __ATOMIC_RELEASE);
             pthread_cond_broadcast(&work_cv);
             pthread_mutex_unlock(&work_lock);
             break;
