@@ -351,7 +351,10 @@ static int start_locked(const char *addr)
     /* -1 unless MHD chose epoll. */
     info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_EPOLL_FD);
     epoll_fd_ = info ? info->epoll_fd : -1;
-    strcpy(last_addr_, addr);
+    /* cgc_http_restart passes last_addr_ itself: strcpy of a string onto
+     * itself is undefined (ASan: strcpy-param-overlap in http_fork). */
+    if (addr != last_addr_)
+        strcpy(last_addr_, addr);
     auto_started_ = 0;
     return 0;
 }
