@@ -421,7 +421,18 @@ void cgc__maybe_collect(void)
     cgc__pacer_lock();
     int64_t now = cgc__now_ns();
     fold_mutator_sweep(now);
-    if (cgc__limiter_limiting(&cgc__gc.limiter, now) && !over_hard_room()) {
+    /* Held back only while the heap is under the proportional goal, that
+     * is while it is the memory limit that asks for this collection: the
+     * limiter exists for the limit's death spiral (SPEC §4). Proportional
+     * pacing bounds its own cost (each cycle is paid for by gc_percent% of
+     * the live heap in new allocation), and Go's limiter never stops a
+     * cycle from starting either — it only lets the heap grow while one
+     * runs. Before, one pause stalled 300 ms by the scheduler on a loaded
+     * machine counted 600 ms on two CPUs, filled the bucket, and a program
+     * with no binding limit grew from 1 MiB to 1.4 GiB while the debt was
+     * paid back (test_api, 1 Debug run in 50 at load 10). */
+    if (live < cgc__gc.pacer.prop_goal && cgc__limiter_limiting(&cgc__gc.limiter, now) &&
+        !over_hard_room()) {
         /* Collection already takes half the CPU: let the heap overshoot
          * rather than spiral. Look again after 1/32 more growth. */
         if (!cgc__gc.limited_this_cycle) {
@@ -435,7 +446,8 @@ void cgc__maybe_collect(void)
                         atomic_load(&cgc__gc.num_gc) + 1, (unsigned long long)(live >> 20),
                         (unsigned long long)(cgc__gc.heap_goal >> 20));
         }
-        atomic_store(&cgc__gc.trigger, cgc__limiter_next_check(live));
+        uint64_t next = cgc__limiter_next_check(live);
+        atomic_store(&cgc__gc.trigger, next < cgc__gc.pacer.prop_goal ? next : cgc__gc.pacer.prop_goal);
         cgc__pacer_unlock();
         return;
     }
