@@ -85,8 +85,23 @@ static void take_snapshot(snapshot *s)
     memset(s, 0, sizeof *s);
     cgc_memstats *m = &s->ms;
     uint64_t nmalloc, bytes_malloc, nfree, bytes_freed;
+    /* The page heap's four counters change together under heap_lock
+     * (pageheap.c), one atomic at a time: read one by one without it, a
+     * span freed or released by another thread (the scavenger, woken by
+     * every collection, or the sweeper) fell between two reads, and
+     * heap_sys = heap_inuse + heap_idle failed in 919 of 2 million reads
+     * with one thread churning (test_api checks it right after
+     * cgc_collect). Held with thread_lock, as the collector takes them in
+     * that order; a thread holding thread_lock cannot be stopped (the
+     * collector needs it first), so no cgc section is needed. */
     pthread_mutex_lock(&cgc__thread_lock);
+    pthread_mutex_lock(&cgc__heap_lock);
     cgc__totals(&nmalloc, &bytes_malloc, &nfree, &bytes_freed);
+    m->heap_sys = atomic_load(&cgc__mem.heap_sys);
+    m->heap_inuse = atomic_load(&cgc__mem.heap_inuse);
+    m->heap_released = atomic_load(&cgc__mem.heap_released);
+    s->heap_free = atomic_load(&cgc__mem.heap_free);
+    pthread_mutex_unlock(&cgc__heap_lock);
     pthread_mutex_unlock(&cgc__thread_lock);
     m->total_alloc = bytes_malloc;
     m->mallocs = nmalloc;
@@ -94,10 +109,6 @@ static void take_snapshot(snapshot *s)
     m->heap_alloc = bytes_malloc - bytes_freed;
     m->alloc = m->heap_alloc;
     m->heap_objects = nmalloc - nfree;
-    m->heap_sys = atomic_load(&cgc__mem.heap_sys);
-    m->heap_inuse = atomic_load(&cgc__mem.heap_inuse);
-    m->heap_released = atomic_load(&cgc__mem.heap_released);
-    s->heap_free = atomic_load(&cgc__mem.heap_free);
     m->heap_idle = s->heap_free + m->heap_released;
     m->mspan_sys = atomic_load(&cgc__mem.mspan_sys);
     m->mspan_inuse = atomic_load(&cgc__mem.mspan_inuse);
