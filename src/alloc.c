@@ -639,7 +639,13 @@ static void free_in_own_cache(cgc__span *s, uint32_t idx)
     set_alloc_prefix(s, s->freeindex);
     s->allocbits[idx >> 6] &= ~((uint64_t)1 << (idx & 63));
     if (idx < s->freeindex) {
-        s->freeindex = idx;
+        /* Release: another thread's slot_allocated that reads the lowered
+         * freeindex must also see the alloc bits set just above for the
+         * slots between idx and the old freeindex (it then looks at them,
+         * not at freeindex). A plain store left the compiler free to move
+         * it before them, and cgc_base of a live object could say "not
+         * allocated" (cgc_free of it: "not an object", ignored). */
+        __atomic_store_n(&s->freeindex, idx, __ATOMIC_RELEASE);
         load_cache(s);
     }
     s->needzero = 1;
