@@ -169,6 +169,17 @@ static void file_uncached(cgc__span *s)
     pthread_mutex_unlock(&c->lock);
 }
 
+/* heap_live -= bytes, not below 0. A compare-and-swap: a load and a store
+ * lost the adds of other threads' allocations in between (cgc_free and a
+ * thread unregistering run while others allocate), and the trigger then
+ * came late by what they had allocated. */
+static void live_sub(uint64_t bytes)
+{
+    uint64_t live = atomic_load(&cgc__gc.heap_live);
+    while (!atomic_compare_exchange_weak(&cgc__gc.heap_live, &live, live > bytes ? live - bytes : 0))
+        ;
+}
+
 void cgc__tcache_flush(cgc__thread *t)
 {
     for (int i = 0; i < CGC_MAX_CLASSES * 2; i++) {
@@ -178,8 +189,7 @@ void cgc__tcache_flush(cgc__thread *t)
         t->tc.spans[i] = NULL;
         file_uncached(s);
         /* Slots granted to the cache but never used are not live. */
-        uint64_t unused = (uint64_t)s->nfree * s->elemsize, live = atomic_load(&cgc__gc.heap_live);
-        atomic_store(&cgc__gc.heap_live, live > unused ? live - unused : 0);
+        live_sub((uint64_t)s->nfree * s->elemsize);
     }
 }
 
@@ -617,8 +627,7 @@ static void count_explicit_free(uint64_t bytes, bool adjust_live)
     atomic_fetch_add(&cgc__gc.explicit_bytes_freed, bytes);
     if (!adjust_live)
         return;
-    uint64_t live = atomic_load(&cgc__gc.heap_live);
-    atomic_store(&cgc__gc.heap_live, live > bytes ? live - bytes : 0);
+    live_sub(bytes);
 }
 
 static void free_large(cgc__span *s)
