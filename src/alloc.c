@@ -671,9 +671,14 @@ static bool free_in_central(cgc__span *s, uint32_t idx)
     }
     if (s->sweepgen != atomic_load(&cgc__sweepgen)) {
         cgc__unswept_remove(c, s);
-        if (cgc__sweep_span(s) || !cgc__bit(s->allocbits, idx)) {
-            /* The collector found it unreachable already. */
-            if (s->state == CGC_SPAN_SMALL)
+        bool gone = cgc__sweep_span(s);
+        if (gone || !cgc__bit(s->allocbits, idx)) {
+            /* The collector found it unreachable already. If the whole
+             * span went back to the page heap, s is not ours any more:
+             * heap_lock was dropped, and another thread may already have
+             * carved a new span with this descriptor (state SMALL again),
+             * so s->state cannot tell; sweep_span's result does. */
+            if (!gone)
                 cgc__span_list_push(s->nfree ? &c->partial : &c->full, s);
             pthread_mutex_unlock(&c->lock);
             return false;
