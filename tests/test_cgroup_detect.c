@@ -249,6 +249,7 @@ static void test_config_over_fixture(void)
     static cgc__config cfg;
     snprintf(root, sizeof root, "%s/v1_docker", fixtures);
     unsetenv("CGC_MEMLIMIT");
+    unsetenv("CGC_MARKERS");   /* the default (one per usable CPU) is checked below */
     cgc__config_load_at(&cfg, root);
     CHECK(cfg.memlimit == 536870912LL * 9 / 10, "auto over v1_docker: %lld", (long long)cfg.memlimit);
     CHECK(cfg.container_limit == 512 * MiB && cfg.memlimit_follow == 1, "container limit %lld follow %d",
