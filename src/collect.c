@@ -475,8 +475,17 @@ void cgc__collect_internal(bool forced)
     }
     /* Everything this thread does for the cycle before the world stops
      * (sweeping what the last cycle left, the roots snapshot, reading
-     * statm) is collection work, counted as GC CPU below. */
-    int64_t pre0 = cgc__thread_cpu_ns();
+     * statm) is collection work, counted as GC CPU below: by the wall
+     * clock, as the pause is and as the program's threads' sweeping is.
+     * It was this thread's CPU time, and the limiter takes the rest of
+     * the interval for the program's: on a loaded machine, where that
+     * phase's wall time is several times its CPU time, the difference
+     * drained the bucket at every cycle. With a limit below the live heap
+     * (test_gctrace's spiral, one marker, load 10-20) the collector then
+     * ran at every allocation, 330,000 cycles in 100 s, and the limiter
+     * never engaged. One thread busy for w of wall is w of the CPUs the
+     * limiter counts, whatever the scheduler gave it meanwhile. */
+    int64_t pre0 = cgc__now_ns();
     cgc__collecting = 1;
     cgc__mark_prepare();
     cgc__sweeper_start();
@@ -493,7 +502,7 @@ void cgc__collect_internal(bool forced)
      * leaving it out let the collector take 64-68% of the CPU. */
     cgc__sweep_finish();
     cgc__roots_snapshot();
-    int64_t pre_ns = cgc__thread_cpu_ns() - pre0;
+    int64_t pre_ns = cgc__now_ns() - pre0;
     pthread_mutex_lock(&cgc__thread_lock);
 
     int64_t t0 = cgc__now_ns();
