@@ -67,6 +67,28 @@ void cgc__os_release(void *p, size_t size)
     (void)madvise(p, size, MADV_DONTNEED);
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23   /* Linux 5.14; older headers lack it */
+#endif
+
+/* Faults in [p, p + size) for writing with one system call, before the
+ * program touches it. A page fault costs 10.4 us on this kind of machine (a
+ * VM: every fault is an exit), MADV_POPULATE_WRITE 0.7-1.4 us a page
+ * (measured: 160 MiB touched page by page 0.42 s; populated in 2-page
+ * chunks and then touched 0.11 s). The pages would be faulted in anyway by
+ * the program's first write; the memory is counted as the heap's either
+ * way (sys - heap_released). Before Linux 5.14 the call fails with EINVAL
+ * and is not tried again; any other failure (no memory) leaves the pages
+ * to fault in one by one, as before. */
+void cgc__os_populate(void *p, size_t size)
+{
+    static _Atomic int unsupported;
+    if (atomic_load_explicit(&unsupported, memory_order_relaxed))
+        return;
+    if (madvise(p, size, MADV_POPULATE_WRITE) != 0 && errno == EINVAL)
+        atomic_store_explicit(&unsupported, 1, memory_order_relaxed);
+}
+
 void cgc__os_unmap(void *p, size_t size)
 {
     munmap(p, size);

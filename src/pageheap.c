@@ -287,6 +287,10 @@ static void zero_resident(cgc__arena *a, size_t p, size_t end)
     }
 }
 
+/* The largest span whose missing pages are faulted in when it is handed
+ * out (cgc__heap_alloc_span): 4 MiB. */
+#define POPULATE_MAX_PAGES (((size_t)4 << 20) / CGC_PAGE_SIZE)
+
 cgc__span *cgc__heap_alloc_span(size_t npages, bool zero, bool *zeroed)
 {
     pthread_mutex_lock(&cgc__heap_lock);
@@ -328,6 +332,13 @@ cgc__span *cgc__heap_alloc_span(size_t npages, bool zero, bool *zeroed)
     for (size_t i = 0; i < npages; i++)
         a->spanmap[p + i] = r;
     pthread_mutex_unlock(&cgc__heap_lock);
+    /* Pages that are not resident yet are faulted in now, in one call (the
+     * span is the caller's alone: nothing else touches or releases it):
+     * one fault per page cost 20% of the soft-limit churn's CPU. Not for
+     * spans above POPULATE_MAX, so that a huge allocation the program
+     * touches sparsely stays virtual. */
+    if (nonresident && npages <= POPULATE_MAX_PAGES)
+        cgc__os_populate((void *)r->start, npages * CGC_PAGE_SIZE);
     return r;
 }
 
