@@ -13,13 +13,14 @@
 Which process answered is told by /debug/vars "cmdline" (the program
 rewrites its argv in each child).
 Usage: fork.py <http_test_fork>"""
-import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+
+from debugvars import get_vars
 
 failures = []
 strays = []
@@ -43,24 +44,8 @@ def free_port():
 def role_at(port):
     """The role of the process serving /debug/vars on port, or None if
     nothing answers (refused) or the answer is not a valid document."""
-    try:
-        s = socket.create_connection(("127.0.0.1", port), timeout=5)
-    except OSError:
-        return None
-    try:
-        s.sendall(b"GET /debug/vars HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-        out = b""
-        while chunk := s.recv(65536):
-            out += chunk
-    except OSError:
-        return None
-    finally:
-        s.close()
-    if not out.startswith(b"HTTP/1.1 200") or b"\r\n\r\n" not in out:
-        return None
-    try:
-        doc = json.loads(out.split(b"\r\n\r\n", 1)[1])
-    except ValueError:
+    status, doc = get_vars(port)
+    if status != 200 or not isinstance(doc, dict):
         return None
     if "NumGC" not in doc.get("memstats", {}) or len(doc.get("cmdline", [])) < 2:
         return None

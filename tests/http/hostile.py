@@ -13,6 +13,8 @@ import sys
 import threading
 import time
 
+from debugvars import get_vars
+
 failures = []
 
 
@@ -55,16 +57,6 @@ def exchange(port, data, timeout=5.0, shut=True):
         except (IndexError, ValueError):
             pass
     return status, out
-
-
-def get_vars(port, timeout=5.0):
-    """One complete GET /debug/vars; returns (status, parsed JSON or None)."""
-    st, out = exchange(port, b"GET /debug/vars HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", timeout)
-    body = out.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in out else b""
-    try:
-        return st, json.loads(body)
-    except ValueError:
-        return st, None
 
 
 def main(server):

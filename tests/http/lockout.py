@@ -10,30 +10,23 @@ a normal client keeps asking for /debug/vars: it must be served within the
 deadline plus the reaper's second plus slack (8 s from the start), and the
 tricklers' connections must have been closed by the server.
 Usage: lockout.py <http_test_server>"""
-import json
 import socket
 import subprocess
 import sys
 import threading
 import time
 
+from debugvars import get_vars
+
 TRICKLERS = 140        # more than the connection limit
 DEADLINE = 5.0         # CGC__HTTP_REQUEST_DEADLINE
 SERVED_BY = DEADLINE + 3.0
 
 
-def get_vars(port, timeout):
-    """One GET /debug/vars; True if it got 200 and JSON."""
-    try:
-        s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        s.sendall(b"GET /debug/vars HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-        out = b""
-        while chunk := s.recv(65536):
-            out += chunk
-        s.close()
-        return out.startswith(b"HTTP/1.1 200") and "memstats" in json.loads(out.split(b"\r\n\r\n", 1)[1])
-    except (OSError, ValueError, IndexError):
-        return False
+def answered(port, timeout):
+    """One GET /debug/vars; True if it got 200 and the document."""
+    status, doc = get_vars(port, timeout)
+    return status == 200 and isinstance(doc, dict) and "memstats" in doc
 
 
 def main(server):
@@ -58,7 +51,7 @@ def main(server):
         # three busy loops on the machine).
         def client():
             while not served and time.monotonic() - start < SERVED_BY + 1:
-                if get_vars(port, timeout=2.0):
+                if answered(port, timeout=2.0):
                     served.append(time.monotonic() - start)
                 else:
                     time.sleep(0.2)

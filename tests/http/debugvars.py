@@ -1,0 +1,38 @@
+"""debugvars.py — one GET /debug/vars, shared by the HTTP test scripts
+(hostile.py, lockout.py, fork.py), which import it from their own folder."""
+import json
+import socket
+
+REQUEST = b"GET /debug/vars HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+
+
+def get_vars(port, timeout=5.0):
+    """Asks 127.0.0.1:port for /debug/vars and reads until the server closes.
+    Returns (status, document): status None if nothing answered (refused,
+    reset, timed out before a status line), document None unless the body
+    is complete JSON. A reset or timeout part-way ends the read: what came
+    is judged as it is."""
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    except OSError:
+        return None, None
+    out = b""
+    try:
+        s.sendall(REQUEST)
+        while chunk := s.recv(65536):
+            out += chunk
+    except OSError:
+        pass
+    finally:
+        s.close()
+    status = None
+    if out.startswith(b"HTTP/1."):
+        try:
+            status = int(out.split(b" ", 2)[1])
+        except (IndexError, ValueError):
+            pass
+    try:
+        doc = json.loads(out.split(b"\r\n\r\n", 1)[1])
+    except (IndexError, ValueError):
+        doc = None
+    return status, doc
