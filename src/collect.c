@@ -725,18 +725,10 @@ static void *background_main(void *arg)
  * started again (the container follower must go on following). */
 void cgc__collect_fork(int stage)
 {
-    switch (stage) {
-    case CGC_FORK_PREPARE:
-        pthread_mutex_lock(&bg_lock);
-        break;
-    case CGC_FORK_PARENT:
-        pthread_mutex_unlock(&bg_lock);
-        break;
-    case CGC_FORK_CHILD:
-        pthread_mutex_init(&bg_lock, NULL);
+    cgc__fork_mutex(&bg_lock, stage);
+    if (stage == CGC_FORK_CHILD) {
         pthread_cond_init(&bg_cv, NULL);
         bg_started = 0;
-        break;
     }
 }
 

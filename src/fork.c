@@ -31,6 +31,21 @@
 
 static int held;   /* prepare ran with cgc initialised: undo exactly that */
 
+void cgc__fork_mutex(pthread_mutex_t *m, int stage)
+{
+    switch (stage) {
+    case CGC_FORK_PREPARE:
+        pthread_mutex_lock(m);
+        break;
+    case CGC_FORK_PARENT:
+        pthread_mutex_unlock(m);
+        break;
+    case CGC_FORK_CHILD:
+        pthread_mutex_init(m, NULL);
+        break;
+    }
+}
+
 static void lock_allocator(void)
 {
     int n = cgc__nclasses * CGC_NKINDS;
@@ -41,24 +56,15 @@ static void lock_allocator(void)
     pthread_mutex_lock(&cgc__gc.pacer_lock);
 }
 
-/* Parent: unlock. Child: re-initialise (the same effect on a mutex the
- * forking thread holds, and also right for glibc's owner bookkeeping). */
-static void release_allocator(int child)
+/* In the reverse order of lock_allocator (stage PARENT or CHILD). */
+static void release_allocator(int stage)
 {
     int n = cgc__nclasses * CGC_NKINDS;
-    pthread_mutex_t *locks[] = {&cgc__gc.pacer_lock, &cgc__heap_lock, &cgc__large_lock};
-    for (size_t i = 0; i < sizeof locks / sizeof *locks; i++) {
-        if (child)
-            pthread_mutex_init(locks[i], NULL);
-        else
-            pthread_mutex_unlock(locks[i]);
-    }
-    for (int i = n - 1; i >= 0; i--) {
-        if (child)
-            pthread_mutex_init(&cgc__centrals[i].lock, NULL);
-        else
-            pthread_mutex_unlock(&cgc__centrals[i].lock);
-    }
+    cgc__fork_mutex(&cgc__gc.pacer_lock, stage);
+    cgc__fork_mutex(&cgc__heap_lock, stage);
+    cgc__fork_mutex(&cgc__large_lock, stage);
+    for (int i = n - 1; i >= 0; i--)
+        cgc__fork_mutex(&cgc__centrals[i].lock, stage);
 }
 
 static void prepare(void)
@@ -80,25 +86,18 @@ static void prepare(void)
 
 static void release(int stage)
 {
-    int child = stage == CGC_FORK_CHILD;
     cgc__sweep_fork(stage);
     cgc__collect_fork(stage);
     cgc__os_fork(stage);
     cgc__roots_fork(stage);
     cgc__mark_fork(stage);
-    release_allocator(child);
+    release_allocator(stage);
     /* The child drops the vanished threads here: flushing their caches
      * takes the central locks, and no other thread exists to race. */
     cgc__threads_fork(stage);
-    if (child) {
-        pthread_mutex_init(&cgc__thread_lock, NULL);
-        pthread_mutex_init(&cgc__sweeper_lock, NULL);
-        pthread_mutex_init(&cgc__gc_lock, NULL);
-    } else {
-        pthread_mutex_unlock(&cgc__thread_lock);
-        pthread_mutex_unlock(&cgc__sweeper_lock);
-        pthread_mutex_unlock(&cgc__gc_lock);
-    }
+    cgc__fork_mutex(&cgc__thread_lock, stage);
+    cgc__fork_mutex(&cgc__sweeper_lock, stage);
+    cgc__fork_mutex(&cgc__gc_lock, stage);
 }
 
 static void parent(void)

@@ -371,6 +371,10 @@ void cgc__sweep_reclaim(size_t npages); /* sweep until npages went back to the p
  * takes part at each stage. */
 enum { CGC_FORK_PREPARE, CGC_FORK_PARENT, CGC_FORK_CHILD };
 void cgc__fork_init(void);            /* registers the handlers; from init */
+/* One mutex through a stage: locked in PREPARE, unlocked in PARENT,
+ * re-initialised in CHILD (where a thread that no longer exists may have
+ * waited on it, and glibc's owner bookkeeping must start afresh). */
+void cgc__fork_mutex(pthread_mutex_t *m, int stage);
 void cgc__collect_fork(int stage);    /* the background thread's lock and state */
 void cgc__sweep_fork(int stage);      /* the background sweeper */
 void cgc__mark_fork(int stage);       /* marks_lock, the helper markers */

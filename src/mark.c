@@ -694,25 +694,21 @@ void cgc__mark_init(int n)
  * them again. */
 void cgc__mark_fork(int stage)
 {
-    switch (stage) {
-    case CGC_FORK_PREPARE:
-        pthread_mutex_lock(&marks_lock);
-        pthread_mutex_lock(&work_lock);
-        break;
-    case CGC_FORK_PARENT:
-        pthread_mutex_unlock(&work_lock);
-        pthread_mutex_unlock(&marks_lock);
-        break;
-    case CGC_FORK_CHILD:
-        pthread_mutex_init(&work_lock, NULL);
-        pthread_mutex_init(&marks_lock, NULL);
+    /* marks_lock before work_lock, released in reverse */
+    if (stage == CGC_FORK_PREPARE) {
+        cgc__fork_mutex(&marks_lock, stage);
+        cgc__fork_mutex(&work_lock, stage);
+        return;
+    }
+    cgc__fork_mutex(&work_lock, stage);
+    cgc__fork_mutex(&marks_lock, stage);
+    if (stage == CGC_FORK_CHILD) {
         pthread_cond_init(&work_cv, NULL);
         pthread_cond_init(&phase_cv, NULL);
         phase = 0;
         helpers_running = 0;
         idle = 0;
         helpers_started = 0;
-        break;
     }
 }
 

@@ -103,12 +103,7 @@ static uint8_t *meta_cur, *meta_end;
 
 void cgc__os_fork(int stage)
 {
-    if (stage == CGC_FORK_PREPARE)
-        pthread_mutex_lock(&meta_lock);
-    else if (stage == CGC_FORK_PARENT)
-        pthread_mutex_unlock(&meta_lock);
-    else
-        pthread_mutex_init(&meta_lock, NULL);
+    cgc__fork_mutex(&meta_lock, stage);
 }
 
 void *cgc__meta_alloc(size_t size, _Atomic uint64_t *account)

@@ -116,12 +116,7 @@ uint64_t cgc__roots_globals_bytes(void)
 
 void cgc__roots_fork(int stage)
 {
-    if (stage == CGC_FORK_PREPARE)
-        pthread_mutex_lock(&roots_lock);
-    else if (stage == CGC_FORK_PARENT)
-        pthread_mutex_unlock(&roots_lock);
-    else
-        pthread_mutex_init(&roots_lock, NULL);
+    cgc__fork_mutex(&roots_lock, stage);
 }
 
 CGC_API void cgc_add_roots(void *lo, void *hi)

@@ -322,18 +322,10 @@ static void *sweeper_main(void *arg)
  * is started again by the next collection. */
 void cgc__sweep_fork(int stage)
 {
-    switch (stage) {
-    case CGC_FORK_PREPARE:
-        pthread_mutex_lock(&wake_lock);
-        break;
-    case CGC_FORK_PARENT:
-        pthread_mutex_unlock(&wake_lock);
-        break;
-    case CGC_FORK_CHILD:
-        pthread_mutex_init(&wake_lock, NULL);
+    cgc__fork_mutex(&wake_lock, stage);
+    if (stage == CGC_FORK_CHILD) {
         pthread_cond_init(&wake_cv, NULL);
         sweeper_started = 0;
-        break;
     }
 }
 
