@@ -124,38 +124,38 @@ LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 # Runs every configuration --runs times with blobs touched as $1; appends
 # to $CSV.
 run_mode() {
-local mode=$1 c impl config envs b r rc res outcome wall cpu gc rss ret
-echo "impl,config,env,run,outcome,status,oom_kills,wall_s,cpu_s,peak_bytes,limit_bytes,collections,maxrss_mib,retained_max_mib" >"$CSV"
-echo "== touch $mode: cgroup limit $LIMIT_MIB MiB, live heap $LIVE_MIB MiB ($LIVE_PCT%), $ALLOC_MIB MiB allocated, $RUNS run(s) each" >&2
-for c in "${CONFIGS[@]}"; do
-    IFS='|' read -r impl config envs <<<"$c"
-    b=BIN_${impl^^}
-    for ((r = 1; r <= RUNS; r++)); do
-        # shellcheck disable=SC2086
-        run_in_cgroup --quiet --timeout "$TIMEOUT" --report "$work/report" "$L" -- \
-            env -u CGC_MEMLIMIT -u CGC_GC -u CGC_DEBUG -u GOGC -u GOMEMLIMIT -u GC_MAXIMUM_HEAP_SIZE $envs \
-            "${!b}" --live-mib "$LIVE_MIB" --alloc-mib "$ALLOC_MIB" --touch "$mode" >"$work/out" 2>"$work/err"
-        rc=$?
-        if ((rc == 77)); then
-            cat "$work/err" >&2
-            exit 77
-        fi
-        # shellcheck disable=SC1091
-        source "$work/report"
-        res=$(grep '^RESULT ' "$work/out" | tail -1)
-        outcome=$CG_VERDICT
-        [[ $CG_STATUS == 4 && $res == *alloc-failed* ]] && outcome=alloc-failed
-        [[ $outcome == failed ]] && { echo "-- $impl $config run $r failed (status $CG_STATUS):" >&2; tail -3 "$work/err" >&2; }
-        wall=$CG_WALL_S cpu= gc= rss= ret=
-        if [[ $outcome == completed ]]; then
-            wall=$(field wall_s "$res") cpu=$(field cpu_s "$res") gc=$(field collections "$res")
-            rss=$(field maxrss_mib "$res") ret=$(field retained_max_mib "$res")
-        fi
-        echo "$impl,$config,\"$envs\",$r,$outcome,$CG_STATUS,$CG_OOM_KILLS,$wall,$cpu,$CG_PEAK_BYTES,$L,$gc,$rss,$ret" >>"$CSV"
-        printf '   %-6s %-8s run %d: %-12s wall %6ss  peak %4d MiB  %s\n' "$impl" "$config" "$r" "$outcome" \
-            "$wall" $((CG_PEAK_BYTES >> 20)) "${gc:+$gc collections}" >&2
+    local mode=$1 c impl config envs b r rc res outcome wall cpu gc rss ret
+    echo "impl,config,env,run,outcome,status,oom_kills,wall_s,cpu_s,peak_bytes,limit_bytes,collections,maxrss_mib,retained_max_mib" >"$CSV"
+    echo "== touch $mode: cgroup limit $LIMIT_MIB MiB, live heap $LIVE_MIB MiB ($LIVE_PCT%), $ALLOC_MIB MiB allocated, $RUNS run(s) each" >&2
+    for c in "${CONFIGS[@]}"; do
+        IFS='|' read -r impl config envs <<<"$c"
+        b=BIN_${impl^^}
+        for ((r = 1; r <= RUNS; r++)); do
+            # shellcheck disable=SC2086
+            run_in_cgroup --quiet --timeout "$TIMEOUT" --report "$work/report" "$L" -- \
+                env -u CGC_MEMLIMIT -u CGC_GC -u CGC_DEBUG -u GOGC -u GOMEMLIMIT -u GC_MAXIMUM_HEAP_SIZE $envs \
+                "${!b}" --live-mib "$LIVE_MIB" --alloc-mib "$ALLOC_MIB" --touch "$mode" >"$work/out" 2>"$work/err"
+            rc=$?
+            if ((rc == 77)); then
+                cat "$work/err" >&2
+                exit 77
+            fi
+            # shellcheck disable=SC1091
+            source "$work/report"
+            res=$(grep '^RESULT ' "$work/out" | tail -1)
+            outcome=$CG_VERDICT
+            [[ $CG_STATUS == 4 && $res == *alloc-failed* ]] && outcome=alloc-failed
+            [[ $outcome == failed ]] && { echo "-- $impl $config run $r failed (status $CG_STATUS):" >&2; tail -3 "$work/err" >&2; }
+            wall=$CG_WALL_S cpu= gc= rss= ret=
+            if [[ $outcome == completed ]]; then
+                wall=$(field wall_s "$res") cpu=$(field cpu_s "$res") gc=$(field collections "$res")
+                rss=$(field maxrss_mib "$res") ret=$(field retained_max_mib "$res")
+            fi
+            echo "$impl,$config,\"$envs\",$r,$outcome,$CG_STATUS,$CG_OOM_KILLS,$wall,$cpu,$CG_PEAK_BYTES,$L,$gc,$rss,$ret" >>"$CSV"
+            printf '   %-6s %-8s run %d: %-12s wall %6ss  peak %4d MiB  %s\n' "$impl" "$config" "$r" "$outcome" \
+                "$wall" $((CG_PEAK_BYTES >> 20)) "${gc:+$gc collections}" >&2
+        done
     done
-done
 }
 
 if ((DO_RUN)); then
