@@ -6,6 +6,16 @@ import socket
 REQUEST = b"GET /debug/vars HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
 
 
+def status_of(out):
+    """The status code of a raw HTTP/1.x answer, or None."""
+    if out.startswith(b"HTTP/1."):
+        try:
+            return int(out.split(b" ", 2)[1])
+        except (IndexError, ValueError):
+            pass
+    return None
+
+
 def get_vars(port, timeout=5.0):
     """Asks 127.0.0.1:port for /debug/vars and reads until the server closes.
     Returns (status, document): status None if nothing answered (refused,
@@ -25,12 +35,7 @@ def get_vars(port, timeout=5.0):
         pass
     finally:
         s.close()
-    status = None
-    if out.startswith(b"HTTP/1."):
-        try:
-            status = int(out.split(b" ", 2)[1])
-        except (IndexError, ValueError):
-            pass
+    status = status_of(out)
     try:
         doc = json.loads(out.split(b"\r\n\r\n", 1)[1])
     except (IndexError, ValueError):

@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 
-from debugvars import get_vars
+from debugvars import get_vars, status_of
 
 failures = []
 
@@ -50,13 +50,7 @@ def exchange(port, data, timeout=5.0, shut=True):
             out += chunk
     finally:
         s.close()
-    status = None
-    if out.startswith(b"HTTP/1."):
-        try:
-            status = int(out.split(b" ", 2)[1])
-        except (IndexError, ValueError):
-            pass
-    return status, out
+    return status_of(out), out
 
 
 def main(server):
