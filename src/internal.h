@@ -136,7 +136,7 @@ struct cgc__span {
     cgc__span *next, *prev;   /* list links */
     uint8_t   mark_inline[8]; /* large spans: marks points here */
     uint64_t  allocbits[CGC_BITMAP_WORDS];
-};
+} __attribute__((aligned(64)));
 
 /* ---- arenas and the page heap (pageheap.c) ----------------------------- */
 typedef struct cgc__arena {

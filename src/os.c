@@ -117,7 +117,7 @@ void *cgc__meta_alloc(size_t size, _Atomic uint64_t *account)
         return p;
     }
     pthread_mutex_lock(&meta_lock);
-    if ((size_t)(meta_end - meta_cur) < size) {
+    if ((size_t)(meta_end - meta_cur) < size + 48) {
         uint8_t *c = cgc__os_map(META_CHUNK);
         if (!c) {
             pthread_mutex_unlock(&meta_lock);
@@ -126,6 +126,11 @@ void *cgc__meta_alloc(size_t size, _Atomic uint64_t *account)
         meta_cur = c;
         meta_end = c + META_CHUNK;
     }
+    /* Blocks of a cache line or more start on a line: span descriptors and
+     * mark-byte arrays are what the mark reads, one miss per object, and
+     * a block straddling two lines would make it two. */
+    if (size >= 64)
+        meta_cur = (uint8_t *)(((uintptr_t)meta_cur + 63) & ~(uintptr_t)63);
     void *p = meta_cur;
     meta_cur += size;
     pthread_mutex_unlock(&meta_lock);

@@ -49,6 +49,10 @@ static cgc__span *desc_alloc(void)
         cgc__span *chunk = cgc__meta_alloc(sizeof(cgc__span) * n, &cgc__mem.mspan_sys);
         if (!chunk)
             return NULL;
+        /* The mark packs a descriptor's address into 47 bits (mark.c,
+         * entry_tag); Linux maps above 2^47 only when asked to. */
+        if (((uintptr_t)chunk + sizeof(cgc__span) * n) >> 47)
+            cgc__fatal("span descriptors mapped at %p, above 2^47", (void *)chunk);
         for (int i = 0; i < n; i++) {
             chunk[i].state = CGC_SPAN_UNUSED;
             chunk[i].next = desc_free;
