@@ -348,6 +348,15 @@ typedef struct cgc__mark_result {
 } cgc__mark_result;
 
 void cgc__mark_init(int nmarkers);
+
+/* findptr.c: the first word v of [p, end) with v - hlo < hlen, or end.
+ * AVX2 where the CPU has it (cgc__findptr_init), else scalar; both are
+ * exported for the test that holds them to the same answers. */
+typedef const uintptr_t *(*cgc__find_fn)(const uintptr_t *p, const uintptr_t *end,
+                                          uintptr_t hlo, uintptr_t hlen);
+extern cgc__find_fn cgc__find_pointer;
+extern const cgc__find_fn cgc__find_variants[2];   /* scalar, AVX2 (NULL if unavailable) */
+void cgc__findptr_init(void);
 uint8_t *cgc__marks_alloc(uint32_t nelems);               /* zeroed mark bytes, or NULL */
 void cgc__marks_release(uint8_t *marks, uint32_t nelems);
 void cgc__mark_prepare(void);                  /* world running: start helper threads */

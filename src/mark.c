@@ -229,6 +229,7 @@ typedef struct drainer {
     cgc__span *last;                  /* span of the last heap pointer seen */
     uintptr_t last_start, last_len;   /* its bounds once its header was read, else len 0 */
     uint64_t  marked_bytes;
+    cgc__find_fn find;                /* cgc__find_pointer */
     pipe_entry *ring;                 /* the candidate pipeline (PIPE_SIZE entries) */
     unsigned  pt, pa, pb;             /* pipeline: inserted, past stage 1, past stage 2 */
 } drainer;
@@ -246,6 +247,7 @@ static inline void work_begin(drainer *w, marker *m, pipe_entry *ring)
     w->last_start = m->last_start;
     w->last_len = m->last_len;
     w->marked_bytes = 0;
+    w->find = cgc__find_pointer;
     w->pt = w->pa = w->pb = 0;
 }
 
@@ -423,10 +425,9 @@ static inline __attribute__((always_inline)) CGC_NO_ASAN void scan_word(drainer 
 }
 
 /* Scans the words of [lo, hi) (lo word-aligned). Most words of most
- * objects are not heap pointers, so the test is done two words at a
- * time: one unsigned minimum, one compare. The reads of [lo, hi) are
- * conservative (stacks, data segments): not checked by ASan (CGC_NO_ASAN,
- * as on everything that inlines this). */
+ * objects are not heap pointers; findptr.c skips them, four at a time. The
+ * reads of [lo, hi) are conservative (stacks, data segments): not checked
+ * by ASan (CGC_NO_ASAN, as on everything that inlines this). */
 static inline __attribute__((always_inline)) CGC_NO_ASAN void scan_range(drainer *w, uintptr_t lo, uintptr_t hi)
 {
     const uintptr_t hlo = w->hlo, hlen = w->hlen;
@@ -441,31 +442,13 @@ static inline __attribute__((always_inline)) CGC_NO_ASAN void scan_range(drainer
         return;
     }
     const uintptr_t *end = (const uintptr_t *)(hi & ~(uintptr_t)(sizeof(uintptr_t) - 1));
-    for (; p + 4 <= end; p += 4) {
-        uintptr_t a = p[0] - hlo, b = p[1] - hlo, c = p[2] - hlo, d = p[3] - hlo;
-        uintptr_t ab = a < b ? a : b, cd = c < d ? c : d;
-        if (LIKELY((ab < cd ? ab : cd) >= hlen))
-            continue;
-        if (a < hlen)
-            scan_word(w, p[0]);
-        if (b < hlen)
-            scan_word(w, p[1]);
-        if (c < hlen)
-            scan_word(w, p[2]);
-        if (d < hlen)
-            scan_word(w, p[3]);
+    const cgc__find_fn find = w->find;
+    for (;;) {
+        p = find(p, end, hlo, hlen);
+        if (p == end)
+            return;
+        scan_word(w, *p++);
     }
-    for (; p + 2 <= end; p += 2) {
-        uintptr_t a = p[0] - hlo, b = p[1] - hlo;
-        if (LIKELY((a < b ? a : b) >= hlen))
-            continue;
-        if (a < hlen)
-            scan_word(w, p[0]);
-        if (b < hlen)
-            scan_word(w, p[1]);
-    }
-    if (p < end && p[0] - hlo < hlen)
-        scan_word(w, p[0]);
 }
 
 /* Scans a range of many words (a root chunk, a piece of a large object)
@@ -777,6 +760,7 @@ static void *helper_main(void *arg)
 
 void cgc__mark_init(int n)
 {
+    cgc__findptr_init();
     if (n < 1)
         n = 1;
     if (n > MAX_MARKERS)
