@@ -505,8 +505,11 @@ static void *alloc_slow(size_t n, int kind)
     }
     void *p = alloc_once(t, n, kind);
     if (LIKELY(p != NULL)) {
-        if (atomic_load(&cgc__gc.heap_live) >= atomic_load(&cgc__gc.trigger))
+        uint64_t live = atomic_load(&cgc__gc.heap_live);
+        if (live >= atomic_load(&cgc__gc.trigger))
             cgc__maybe_collect();   /* p is on our stack: it survives */
+        else if (live >= atomic_load(&cgc__gc.prewake))
+            cgc__mark_prewake();
         return p;
     }
     /* The OS refused memory: collect and give back every free page, retry;

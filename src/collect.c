@@ -305,6 +305,16 @@ void cgc__pacer_unlock(void)
     cgc__leave_self(cgc__self);
 }
 
+/* Sets the trigger, and the point 1/16 of the runway before it (from the
+ * last cycle's marked bytes) where the helper markers are woken so they
+ * are running when the cycle starts (mark.c, cgc__mark_prewake). */
+static void set_trigger(uint64_t t)
+{
+    uint64_t marked = cgc__gc.last_marked;
+    atomic_store(&cgc__gc.prewake, t > marked ? t - (t - marked) / 16 : t);
+    atomic_store(&cgc__gc.trigger, t);
+}
+
 /* Recomputes goal and trigger from the pacer's knobs and the current memory
  * picture. heap_alloc is approximated by heap_live between cycles. */
 static void recompute_locked(uint64_t heap_alloc)
@@ -317,7 +327,7 @@ static void recompute_locked(uint64_t heap_alloc)
     };
     uint64_t goal = cgc__pacer_update(&cgc__gc.pacer, &m);
     cgc__gc.heap_goal = goal;
-    atomic_store(&cgc__gc.trigger, goal);
+    set_trigger(goal);
 }
 
 /* The limit goal depends on memory outside heap objects (metadata, the
@@ -402,11 +412,13 @@ void cgc__release_over_limit(void)
         cgc__heap_release(mapped - target);
 }
 
-/* Reports the program threads' sweeping (sweep.c) as collection work; pacer
- * lock held. */
-static void fold_mutator_sweep(int64_t now)
+/* Reports the program threads' sweeping (sweep.c) and the helper markers'
+ * wait for a pre-woken cycle (mark.c) as collection work; pacer lock
+ * held. */
+static void fold_unreported_work(int64_t now)
 {
-    int64_t ns = atomic_exchange_explicit(&cgc__mutator_sweep_ns, 0, memory_order_relaxed);
+    int64_t ns = atomic_exchange_explicit(&cgc__mutator_sweep_ns, 0, memory_order_relaxed) +
+                 atomic_exchange_explicit(&cgc__mark_spin_ns, 0, memory_order_relaxed);
     if (ns <= 0)
         return;
     cgc__gc.gc_cpu_ns_total += ns;
@@ -420,7 +432,7 @@ void cgc__maybe_collect(void)
         return;
     cgc__pacer_lock();
     int64_t now = cgc__now_ns();
-    fold_mutator_sweep(now);
+    fold_unreported_work(now);
     /* Held back only while the heap is under the proportional goal, that
      * is while it is the memory limit that asks for this collection: the
      * limiter exists for the limit's death spiral (SPEC §4). Proportional
@@ -447,7 +459,7 @@ void cgc__maybe_collect(void)
                         (unsigned long long)(cgc__gc.heap_goal >> 20));
         }
         uint64_t next = cgc__limiter_next_check(live);
-        atomic_store(&cgc__gc.trigger, next < cgc__gc.pacer.prop_goal ? next : cgc__gc.pacer.prop_goal);
+        set_trigger(next < cgc__gc.pacer.prop_goal ? next : cgc__gc.pacer.prop_goal);
         cgc__pacer_unlock();
         return;
     }
@@ -553,7 +565,7 @@ void cgc__collect_internal(bool forced)
     cgc__pacer_lock();
     cgc__stats_record_pause(pause, (uint64_t)cgc__unix_ns());
     cgc__collecting = 0;
-    fold_mutator_sweep(t3);
+    fold_unreported_work(t3);
     int64_t work = (int64_t)pause * ncpu + pre_ns;
     cgc__gc.gc_cpu_ns_total += work;
     /* The limiter sees this cycle's work: the pause on every CPU and what

@@ -348,6 +348,8 @@ typedef struct cgc__mark_result {
 } cgc__mark_result;
 
 void cgc__mark_init(int nmarkers);
+void cgc__mark_prewake(void);               /* a cycle is near: wake the helper markers */
+extern _Atomic int64_t cgc__mark_spin_ns;   /* helpers' CPU spent waiting for a pre-woken cycle, not yet reported */
 
 /* findptr.c: the first word v of [p, end) with v - hlo < hlen, or end.
  * AVX2 where the CPU has it (cgc__findptr_init), else scalar; both are
@@ -402,6 +404,7 @@ extern pthread_mutex_t cgc__sweeper_lock;
 typedef struct cgc__gc_state {
     _Atomic uint64_t heap_live;   /* marked + granted to caches since (pacer input) */
     _Atomic uint64_t trigger;     /* collect when heap_live reaches it */
+    _Atomic uint64_t prewake;     /* wake the helper markers when heap_live reaches it (mark.c) */
     _Atomic uint32_t num_gc;
     _Atomic uint32_t num_forced_gc;
     _Atomic uint64_t explicit_nfree, explicit_bytes_freed; /* cgc_free */
