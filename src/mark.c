@@ -772,12 +772,16 @@ void cgc__mark_prewake(void)
     unsigned next = __atomic_load_n(&phase, __ATOMIC_RELAXED) + 1;
     if (__atomic_load_n(&prewoken, __ATOMIC_RELAXED) == next)
         return;   /* once per cycle */
+    /* A program thread, not stopped while it holds work_lock (the
+     * collector takes it in the pause). */
+    cgc__thread *self = cgc__enter_self();
     pthread_mutex_lock(&work_lock);
     if (prewoken != phase + 1) {
         __atomic_store_n(&prewoken, phase + 1, __ATOMIC_RELAXED);
         pthread_cond_broadcast(&phase_cv);
     }
     pthread_mutex_unlock(&work_lock);
+    cgc__leave_self(self);
 }
 
 static void *helper_main(void *arg)
