@@ -79,6 +79,7 @@ static inline uintptr_t entry_hi(entry e)
 #define PACKET_ENTRIES 256
 #define CHUNK_BYTES (64 * 1024)     /* large ranges are scanned in pieces so they can be shared */
 #define SHARE_MIN 4                 /* donate only when holding more than this */
+#define CHUNK_MIN 1024              /* an untagged range this long is a chunk (scan_chunk) */
 #define PREFETCH 16                 /* ranges per batch: popped and prefetched while the last batch is scanned */
 
 typedef struct packet {
@@ -644,7 +645,7 @@ static inline __attribute__((always_inline)) int pop_batch(drainer *w, pending *
          * batch: work in a batch cannot be given to an idle marker, and
          * sixteen 64 KiB chunks of a table of pointers were 2-5 ms that
          * one marker finished alone while the other waited. */
-        if (!s && hi - e.lo >= 1024)
+        if (!s && hi - e.lo >= CHUNK_MIN)
             break;
     }
     return n;
@@ -683,7 +684,7 @@ static CGC_NO_ASAN void drain(marker *m, bool share)
                 w.last_start = q->s->start;
                 w.last_len = (uintptr_t)q->s->npages << CGC_PAGE_SHIFT;
                 scan_range(&w, q->lo, q->hi);
-            } else if (q->hi - q->lo < 1024) {
+            } else if (q->hi - q->lo < CHUNK_MIN) {
                 scan_range(&w, q->lo, q->hi);
             } else {
                 scan_chunk(&w, q->lo, q->hi);
