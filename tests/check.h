@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 static int check_passed, check_failed;
 
@@ -26,6 +27,32 @@ static inline int check_done(void)
 {
     printf("%d passed, %d failed\n", check_passed, check_failed);
     return check_failed ? 1 : 0;
+}
+
+/* xorshift64 (Marsaglia 2003): a full-period generator for test data;
+ * *state must not be 0. */
+static inline uint64_t check_rng(uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *state = x;
+}
+
+/* Makes sure the test runs with environment variable name = value: the
+ * configuration is read in the library's constructor, before main, so a
+ * setenv in main comes too late; the test runs itself again with it set.
+ * Returns only when it is set (or, having failed to exec, with 0). */
+static inline int check_rerun_with(const char *name, const char *value, char **argv)
+{
+    const char *v = getenv(name);
+    if (v && strcmp(v, value) == 0)
+        return 1;
+    setenv(name, value, 1);
+    execv("/proc/self/exe", argv);
+    perror("execv /proc/self/exe");
+    return 0;
 }
 
 /* Hides a pointer from the conservative scan. */

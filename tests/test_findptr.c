@@ -12,10 +12,7 @@ static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
 static uint64_t rng(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
+    return check_rng(&rng_state);
 }
 
 /* A value that is, or is not, inside [hlo, hlo + hlen), near the edges or

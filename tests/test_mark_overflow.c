@@ -14,10 +14,10 @@ typedef struct wide {
     uint64_t tag;
 } wide;
 
-typedef struct link {
-    struct link *next;
+typedef struct cell {
+    struct cell *next;
     uint64_t tag;
-} link;
+} cell;
 
 static wide *build(int depth, uint64_t *tag)
 {
@@ -49,9 +49,9 @@ int main(void)
     uint64_t tag = 1;
     wide *root = build(3, &tag);   /* 1 + 16 + 256 + 4096 nodes */
     uint64_t expect = sum(root);
-    link *list = NULL;
+    cell *list = NULL;
     for (uint64_t i = 0; i < 100000; i++) {
-        link *l = cgc_malloc(sizeof *l);
+        cell *l = cgc_malloc(sizeof *l);
         l->next = list;
         l->tag = i;
         list = l;
@@ -62,7 +62,7 @@ int main(void)
     CHECK(atomic_load(&cgc__gc.mark_overflows) > before, "the tiny stack did overflow");
     CHECK(sum(root) == expect, "wide tree intact after overflowing marks");
     uint64_t n = 0, bad = 0;
-    for (link *l = list; l; l = l->next, n++)
+    for (cell *l = list; l; l = l->next, n++)
         bad += l->tag != 99999 - n;
     CHECK(n == 100000 && bad == 0, "long list intact (%llu nodes, %llu wrong)", (unsigned long long)n,
           (unsigned long long)bad);

@@ -68,13 +68,8 @@ int main(int argc, char **argv)
      * had two markers only on a machine with exactly two usable CPUs (with
      * one — CGC_MARKERS=1, taskset, a CPU quota — or four it failed). So
      * the test runs itself again with the variable set. */
-    const char *mk = getenv("CGC_MARKERS");
-    if (argc > 0 && (!mk || strcmp(mk, "2") != 0)) {
-        setenv("CGC_MARKERS", "2", 1);
-        execv("/proc/self/exe", argv);
-        perror("execv /proc/self/exe");
+    if (argc > 0 && !check_rerun_with("CGC_MARKERS", "2", argv))
         return 1;
-    }
     rec **table = cgc_malloc(NREC * sizeof *table);
     CHECK(cgc__mark_nmarkers() == 2, "two markers (%d)", cgc__mark_nmarkers());
     for (size_t i = 0; i < NREC; i++) {

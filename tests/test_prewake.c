@@ -10,7 +10,6 @@
 #include "internal.h"
 
 #include <time.h>
-#include <unistd.h>
 
 static int64_t process_cpu_ns(void)
 {
@@ -23,13 +22,8 @@ int main(int argc, char **argv)
 {
     /* Two markers whatever the machine has: the configuration is read in
      * the library's constructor, so the test runs itself again with it. */
-    const char *mk = getenv("CGC_MARKERS");
-    if (argc > 0 && (!mk || strcmp(mk, "2") != 0)) {
-        setenv("CGC_MARKERS", "2", 1);
-        execv("/proc/self/exe", argv);
-        perror("execv /proc/self/exe");
+    if (argc > 0 && !check_rerun_with("CGC_MARKERS", "2", argv))
         return 1;
-    }
     CHECK(cgc__mark_nmarkers() == 2, "two markers (%d)", cgc__mark_nmarkers());
     /* A live structure, then a collection: the helpers exist from now on
      * and the trigger is set from what was marked. */

@@ -49,8 +49,7 @@ int main(void)
     cgc_read_memstats(&m0);
     uint64_t rng = 12345;
     for (uint64_t r = 0; r < ROUNDS; r++) {
-        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-        int i = (int)(rng % NLIVE);
+        int i = (int)(check_rng(&rng) % NLIVE);
         slots[i] = cgc_malloc_atomic(OBJ);
         if (!slots[i]) {
             CHECK(0, "allocation %llu failed", (unsigned long long)r);

@@ -24,18 +24,6 @@ typedef struct holder {
     uint64_t id;
 } holder;
 
-/* The child's address, hidden so no copy of it survives on our stack or in
- * our data (the holder's word must be the only reference). */
-static uintptr_t conceal(const void *p)
-{
-    return ~(uintptr_t)p;
-}
-
-static child *reveal(uintptr_t h)
-{
-    return (child *)~h;
-}
-
 int main(void)
 {
     enum { MAXH = 4096 };
@@ -62,7 +50,7 @@ int main(void)
             c->id = id;
             hs[n] = (holder){w, nw, nw - back, id};
             w[nw - back] = (uintptr_t)c;
-            hidden[n] = conceal(c);
+            hidden[n] = hide(c);  /* the holder's word must be the only reference */
             n++;
             id++;
         }
@@ -77,7 +65,7 @@ int main(void)
     }
     int lost = 0, corrupt = 0;
     for (int i = 0; i < n; i++) {
-        child *c = reveal(hidden[i]);
+        child *c = unhide(hidden[i]);
         if (cgc_base(c) != c) {
             lost++;
             continue;

@@ -38,15 +38,6 @@ typedef struct leaf {
 
 static _Atomic long corruptions, visits, allocs;
 
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *s = x;
-}
-
 static uint64_t checksum(const unsigned char *p, size_t n, uint64_t salt)
 {
     uint64_t h = 1469598103934665603ull ^ salt;
@@ -57,21 +48,21 @@ static uint64_t checksum(const unsigned char *p, size_t n, uint64_t salt)
 
 static size_t random_size(uint64_t *r)
 {
-    uint64_t x = rng_next(r) % 1000;
+    uint64_t x = check_rng(r) % 1000;
     if (x < 700)
-        return rng_next(r) % 120;           /* small */
+        return check_rng(r) % 120;           /* small */
     if (x < 960)
-        return 120 + rng_next(r) % 4000;    /* medium */
+        return 120 + check_rng(r) % 4000;    /* medium */
     if (x < 998)
-        return 4000 + rng_next(r) % 60000;  /* up to the large threshold */
-    return 40000 + rng_next(r) % 400000;    /* large */
+        return 4000 + check_rng(r) % 60000;  /* up to the large threshold */
+    return 40000 + check_rng(r) % 400000;    /* large */
 }
 
 static void fill_obj(obj *o, uint64_t *r)
 {
     for (uint32_t i = 0; i < o->payload; i++)
-        o->data[i] = (unsigned char)rng_next(r);
-    o->salt = rng_next(r);
+        o->data[i] = (unsigned char)check_rng(r);
+    o->salt = check_rng(r);
     o->sum = checksum(o->data, o->payload, o->salt);
 }
 
@@ -92,12 +83,12 @@ static obj *new_obj(uint64_t *r)
 
 static leaf *new_leaf(uint64_t *r)
 {
-    size_t n = 1 + rng_next(r) % 300;
+    size_t n = 1 + check_rng(r) % 300;
     leaf *l = cgc_malloc_atomic(sizeof(leaf) + n);
     l->magic = MAGIC ^ 1;
     l->len = (uint32_t)n;
     for (size_t i = 0; i < n; i++)
-        l->data[i] = (unsigned char)rng_next(r);
+        l->data[i] = (unsigned char)check_rng(r);
     l->sum = checksum(l->data, n, 0);
     return l;
 }
@@ -154,13 +145,13 @@ static void *worker(void *argp)
     obj *local[LOCAL];            /* roots on this thread's stack */
     memset(local, 0, sizeof local);
     for (int op = 0; op < a->ops; op++) {
-        uint64_t x = rng_next(&r) % 100;
-        int i = (int)(rng_next(&r) % LOCAL), j = (int)(rng_next(&r) % LOCAL);
+        uint64_t x = check_rng(&r) % 100;
+        int i = (int)(check_rng(&r) % LOCAL), j = (int)(check_rng(&r) % LOCAL);
         if (x < 40) {
             local[i] = new_obj(&r);                       /* drop the old one */
         } else if (x < 55) {
             if (local[i] && local[j] && local[i]->magic == MAGIC) /* link */
-                local[i]->child[rng_next(&r) % 3] = local[j];
+                local[i]->child[check_rng(&r) % 3] = local[j];
         } else if (x < 62) {
             if (local[i] && local[i]->magic == MAGIC)
                 local[i]->child[3] = (obj *)new_leaf(&r);
@@ -172,9 +163,9 @@ static void *worker(void *argp)
                 fill_obj(local[i], &r);
             }
         } else if (x < 86) {
-            int k = (int)(rng_next(&r) % SHARED);      /* share / take */
+            int k = (int)(check_rng(&r) % SHARED);      /* share / take */
             pthread_mutex_lock(&shared_lock);
-            if (rng_next(&r) & 1)
+            if (check_rng(&r) & 1)
                 shared[k] = local[i];
             else
                 local[i] = shared[k];
@@ -189,7 +180,7 @@ static void *worker(void *argp)
             /* Grow a fresh object with realloc: contents must follow. */
             obj *t = new_obj(&r);
             uint32_t old = t->payload;
-            uint32_t n2 = old + 1 + (uint32_t)(rng_next(&r) % 3000);
+            uint32_t n2 = old + 1 + (uint32_t)(check_rng(&r) % 3000);
             obj *u = cgc_realloc(t, sizeof(obj) + n2);
             if (!u || u->magic != MAGIC || checksum(u->data, old, u->salt) != u->sum)
                 corrupt("realloc lost contents", u);

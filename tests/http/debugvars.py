@@ -16,6 +16,32 @@ def status_of(out):
     return None
 
 
+def send_and_read(s, data):
+    """Sends data on connected socket s, reads until the server closes, and
+    closes s. Returns (answer, complete): complete is False if a reset or a
+    timeout ended it part-way (answer is then what came)."""
+    out = b""
+    try:
+        s.sendall(data)
+        while chunk := s.recv(65536):
+            out += chunk
+    except OSError:
+        return out, False
+    finally:
+        s.close()
+    return out, True
+
+
+def parse_vars(out):
+    """(status, document) of a raw answer to GET /debug/vars: status None
+    without a status line, document None unless the body is complete JSON."""
+    try:
+        doc = json.loads(out.split(b"\r\n\r\n", 1)[1])
+    except (IndexError, ValueError):
+        doc = None
+    return status_of(out), doc
+
+
 def get_vars(port, timeout=5.0):
     """Asks 127.0.0.1:port for /debug/vars and reads until the server closes.
     Returns (status, document): status None if nothing answered (refused,
@@ -26,18 +52,5 @@ def get_vars(port, timeout=5.0):
         s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     except OSError:
         return None, None
-    out = b""
-    try:
-        s.sendall(REQUEST)
-        while chunk := s.recv(65536):
-            out += chunk
-    except OSError:
-        pass
-    finally:
-        s.close()
-    status = status_of(out)
-    try:
-        doc = json.loads(out.split(b"\r\n\r\n", 1)[1])
-    except (IndexError, ValueError):
-        doc = None
-    return status, doc
+    out, _ = send_and_read(s, REQUEST)
+    return parse_vars(out)

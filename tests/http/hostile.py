@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 
-from debugvars import get_vars, status_of
+from debugvars import get_vars, parse_vars, send_and_read, status_of
 
 failures = []
 
@@ -79,19 +79,11 @@ def main(server):
 def finish_vars(s, rest):
     """Sends the rest of a GET /debug/vars on open connection s and reads
     the answer to the end; True if it was 200 with a JSON body."""
-    out = b""
-    try:
-        s.sendall(rest)
-        while chunk := s.recv(65536):
-            out += chunk
-    except OSError:
+    out, complete = send_and_read(s, rest)
+    if not complete:
         return False
-    finally:
-        s.close()
-    try:
-        return out.startswith(b"HTTP/1.1 200") and "memstats" in json.loads(out.split(b"\r\n\r\n", 1)[1])
-    except (ValueError, IndexError):
-        return False
+    doc = parse_vars(out)[1]
+    return out.startswith(b"HTTP/1.1 200") and doc is not None and "memstats" in doc
 
 
 def closed_unanswered(port, data):
