@@ -116,23 +116,23 @@ void *cgc__meta_alloc(size_t size, _Atomic uint64_t *account)
             atomic_fetch_add(account, len);
         return p;
     }
+    /* Blocks of a cache line or more start on a line: span descriptors and
+     * mark-byte arrays are what the mark reads, one miss per object, and
+     * a block straddling two lines would make it two. (A new chunk is
+     * page-aligned.) */
+    uintptr_t align = size >= 64 ? 63 : 0;
     pthread_mutex_lock(&meta_lock);
-    if ((size_t)(meta_end - meta_cur) < size + 48) {
+    uint8_t *p = (uint8_t *)(((uintptr_t)meta_cur + align) & ~align);
+    if (!meta_cur || p > meta_end || (size_t)(meta_end - p) < size) {
         uint8_t *c = cgc__os_map(META_CHUNK);
         if (!c) {
             pthread_mutex_unlock(&meta_lock);
             return NULL;
         }
-        meta_cur = c;
+        p = c;
         meta_end = c + META_CHUNK;
     }
-    /* Blocks of a cache line or more start on a line: span descriptors and
-     * mark-byte arrays are what the mark reads, one miss per object, and
-     * a block straddling two lines would make it two. */
-    if (size >= 64)
-        meta_cur = (uint8_t *)(((uintptr_t)meta_cur + 63) & ~(uintptr_t)63);
-    void *p = meta_cur;
-    meta_cur += size;
+    meta_cur = p + size;
     pthread_mutex_unlock(&meta_lock);
     /* Charged as used, page-granular honesty aside: the chunk's untouched
      * tail is not resident, so this under-counts nothing that is. */
