@@ -2,7 +2,9 @@
  *   {"cmdline": ["prog", "arg", ...], "memstats": {"Alloc": ..., ...}}
  * The memstats object uses Go's runtime.MemStats field names so that expvar
  * dashboards and `curl | jq .memstats.HeapAlloc` recipes work unchanged;
- * MemLimit, GCPercent and GCLimiterCycles are cgc's additions.
+ * MemLimit, GCPercent, GCLimiterCycles and the limit's bounds (ContainerLimit,
+ * GuardLimit, GuardOutside, OutsideProcess, EffectiveLimit) are cgc's
+ * additions.
  *
  * Everything is written into a caller's fixed buffer whose size is the worst
  * case computed below (cgc_http_vars_capacity), so rendering never
@@ -26,7 +28,7 @@
  *            \ufffd), each argument adds at most 4 ("", and a space), and
  *            there are at most CMDLINE_MAX arguments: 10 * CMDLINE_MAX;
  *   PauseNs, PauseEnd: 256 numbers of at most 20 digits plus ", ": 2 * 256 * 22;
- *   the other 33 fields: name (<= 20) + quotes, colon, space, value
+ *   the other 37 fields: name (<= 20) + quotes, colon, space, value
  *            (<= 25: a %.17g double or a 20-digit integer), ",\n": < 64 each;
  *   plus the braces and keys: well under 256.  */
 #define VARS_CAPACITY (10 * CMDLINE_MAX + 2 * 256 * 22 + 40 * 64 + 256)
@@ -181,8 +183,14 @@ int cgc__http_render_vars(cgc__buf *b)
     cgc__buf_printf(b, "\"GCCPUFraction\": %.17g,\n", f);
     cgc__buf_printf(b, "\"EnableGC\": %s,\n\"DebugGC\": %s,\n", m.enable_gc ? "true" : "false",
                     m.debug_gc ? "true" : "false");
-    cgc__buf_printf(b, "\"MemLimit\": %lld,\n\"GCPercent\": %d,\n\"GCLimiterCycles\": %llu",
+    cgc__buf_printf(b, "\"MemLimit\": %lld,\n\"GCPercent\": %d,\n\"GCLimiterCycles\": %llu,\n",
                     (long long)m.mem_limit, (int)m.gc_percent, (unsigned long long)m.gc_limiter_cycles);
+    /* What bounds cgc's memory, and what outside memory the guard took off
+     * the container's limit (docs/memory-limit.md). */
+    cgc__buf_printf(b, "\"ContainerLimit\": %lld,\n\"GuardLimit\": %lld,\n\"GuardOutside\": %lld,\n"
+                       "\"OutsideProcess\": %llu,\n\"EffectiveLimit\": %lld",
+                    (long long)m.container_limit, (long long)m.guard_limit, (long long)m.guard_outside,
+                    (unsigned long long)m.outside_process, (long long)m.effective_limit);
     render_ring(b, "PauseNs", m.pause_ns);
     render_ring(b, "PauseEnd", m.pause_end);
     cgc__buf_put(b, "\n}\n}\n", 5);

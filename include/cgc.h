@@ -75,7 +75,7 @@ int     cgc_set_gc_percent(int percent);      /* <0 = off (debug.SetGCPercent) *
  * Go's runtime.MemStats, in snake_case, same meanings. The struct carries
  * its size and version; cgc_read_memstats fills only the fields the caller's
  * struct has, so a program built against an older header keeps working. */
-#define CGC_MEMSTATS_VERSION 1
+#define CGC_MEMSTATS_VERSION 2
 
 typedef struct cgc_memstats {
     uint32_t size;            /* sizeof the struct cgc filled (the caller's) */
@@ -121,6 +121,17 @@ typedef struct cgc_memstats {
     int32_t  gc_percent;      /* -1 = off */
     uint32_t reserved0;
     uint64_t gc_limiter_cycles; /* cycles in which the CPU limiter held collection back */
+    /* The bounds on cgc's memory (sys - heap_released), version 2
+     * (docs/memory-limit.md). The soft limit (mem_limit) counts only cgc's
+     * memory; in a memory-limited container a hard-limit guard also keeps
+     * the container's total under its limit. */
+    int64_t  container_limit; /* the container's memory limit the guard follows; -1 = none */
+    int64_t  guard_limit;     /* container_limit - 1/16 of it - guard_outside; INT64_MAX = no guard
+                                 (no container limit, or no soft limit: CGC_MEMLIMIT=off) */
+    int64_t  guard_outside;   /* what the container is charged for beyond cgc's memory */
+    uint64_t outside_process; /* this process's anonymous memory outside cgc (malloc, stacks):
+                                 measured with a limit set, not counted by mem_limit */
+    int64_t  effective_limit; /* min(mem_limit, guard_limit): what pacing and release work to */
 } cgc_memstats;
 
 void cgc_read_memstats_sized(cgc_memstats *out, size_t size);

@@ -15,8 +15,8 @@
  * anything at or above 2^62 means none.
  *
  * Everything here reads small kernel files with open/read, fixed buffers
- * and no heap (cgc calls it while initialising, and later from its
- * background thread).
+ * and no heap (cgc calls it while initialising, later from its background
+ * thread, and from the allocation path: cgc__cgroup_charged).
  * The buffers are static rather than on the stack, because the first
  * allocation may come from a thread with a small stack; a mutex makes the
  * two callers safe against each other.
@@ -377,6 +377,49 @@ void cgc__cgroup_memory_limit_at(const char *root, cgc__cgroup_limit *out)
     if (out->version == 0 && locate(root, NULL) == 0)
         walk_memory("memory.max", 2, out);
     pthread_mutex_unlock(&scratch_lock);
+}
+
+/* The value after "key " on a line of memory.stat, or 0 if the line is
+ * another key's. */
+static int64_t stat_value(const char *line, const char *key)
+{
+    size_t n = strlen(key);
+    if (strncmp(line, key, n) != 0 || line[n] != ' ')
+        return 0;
+    int64_t v = plain_number(line + n + 1);
+    return v > 0 ? v : 0;
+}
+
+/* The charge reading's own buffers: it runs on the allocation path, beside
+ * (not under) scratch_lock's lookups on the background thread. */
+static struct {
+    reader in;
+    char line[256];             /* memory.stat lines are short; a longer one is skipped */
+    char file[PATH_MAX + 32];
+    char value[64];
+} c;
+
+int64_t cgc__cgroup_charged(const char *dir, int version)
+{
+    if (version != 1 && version != 2)
+        return -1;
+    if (snprintf(c.file, sizeof c.file, "%s/%s", dir, version == 1 ? "memory.usage_in_bytes" : "memory.current") >=
+        (int)sizeof c.file)
+        return -1;
+    if (open_file(&c.in, c.file) != 0)
+        return -1;
+    int ok = next_line(&c.in, c.value, sizeof c.value);
+    close_file(&c.in);
+    int64_t usage = ok ? plain_number(c.value) : -1, inactive = 0;
+    if (usage < 0 || snprintf(c.file, sizeof c.file, "%s/memory.stat", dir) >= (int)sizeof c.file ||
+        open_file(&c.in, c.file) != 0)
+        return -1;
+    const char *key = version == 1 ? "total_inactive_file" : "inactive_file";
+    while (next_line(&c.in, c.line, sizeof c.line))
+        if ((inactive = stat_value(c.line, key)) > 0)
+            break;
+    close_file(&c.in);
+    return usage > inactive ? usage - inactive : 0;
 }
 
 /* ---- CPU quota ----------------------------------------------------------- */

@@ -23,6 +23,14 @@ typedef struct cgc__cgroup_limit {
  * tree without the memory controller beside the v1 ones). */
 void cgc__cgroup_memory_limit_at(const char *root, cgc__cgroup_limit *out);
 
+/* What the memory cgroup at `dir` (v1 or v2) is charged for, less its
+ * inactive page cache (which the kernel reclaims before it OOM-kills):
+ * v1 memory.usage_in_bytes less total_inactive_file (hierarchical), v2
+ * memory.current less inactive_file. -1 if the files cannot be read.
+ * Static buffers (it runs on the allocation path, maybe on a small thread
+ * stack): one caller at a time, the caller serialises (collect.c). */
+int64_t cgc__cgroup_charged(const char *dir, int version);
+
 /* CPUs allowed by the smallest cgroup CPU quota on the same path, rounded up
  * (v1 cpu.cfs_quota_us / cpu.cfs_period_us, v2 cpu.max), or 0 if no quota. */
 int cgc__cgroup_cpu_quota_at(const char *root);

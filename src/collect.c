@@ -17,6 +17,7 @@
  * no runway: it collects when heap_live reaches the goal (trigger == goal).
  */
 #include "internal.h"
+#include "cgroup.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +37,13 @@ static _Atomic uint64_t outside_proc;            /* see measure_outside */
 static _Atomic uint64_t outside_cg = UINT64_MAX; /* UINT64_MAX: not measured */
 static _Atomic int64_t outside_measured_ns;
 static _Atomic int64_t outside_interval_ns = 10000000;
+static pthread_mutex_t measure_lock = PTHREAD_MUTEX_INITIALIZER;   /* one measure_outside at a time */
+/* The container's memory limit H the hard-limit guard works against (-1:
+ * none), re-read with the soft limit by the follower (background_main):
+ * read once at start-up, an in-place resize left the guard at the old H
+ * while the soft limit moved (a 160 -> 320 MiB resize kept a 131 MB goal). */
+static _Atomic int64_t container_limit = -1;
+static int following;   /* the background thread re-reads the container's limit */
 static pthread_mutex_t bg_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t bg_cv = PTHREAD_COND_INITIALIZER;
 static int bg_started;
@@ -92,12 +100,12 @@ static void init(void)
     cgc__limiter_init(&cgc__gc.limiter, cgc__cfg.ncpu > 0 ? cgc__cfg.ncpu : 1, cgc__gc.start_mono_ns);
     cgc__scavenger_init(&cgc__gc.scav);
     atomic_store(&mem_limit, cgc__cfg.memlimit);
+    atomic_store(&container_limit, cgc__cfg.container_limit);
     cgc__pacer_recompute();
     cgc__fork_init();
     atomic_store(&cgc__initialized, 1);
     cgc__register_current(0);
-    if (cgc__cfg.memlimit_follow)
-        cgc__background_start();   /* follows the container's limit from the start */
+    cgc__follower_start();
     if (cgc__cfg.gctrace)
         fprintf(stderr, "cgc: %s; GC percent %s%d, %d marker%s\n", cgc__cfg.limit_reason,
                 cgc__cfg.gc_percent < 0 ? "off " : "", cgc__cfg.gc_percent,
@@ -133,31 +141,6 @@ static ssize_t read_small(const char *path, char *buf, size_t n)
     return len;
 }
 
-/* What the limiting cgroup charges, less its inactive page cache (which
- * the kernel reclaims before it OOM-kills): usage_in_bytes or current, less
- * total_inactive_file (v1, hierarchical) or inactive_file (v2). It also
- * sees what statm cannot: kernel memory charged to the cgroup (page tables,
- * socket buffers, thread kernel stacks) and other processes of the same
- * container. -1 when there is no cgroup limit or its files are unreadable. */
-static int64_t cgroup_charged(void)
-{
-    int v = cgc__cfg.cgroup_version;
-    if (v != 1 && v != 2)
-        return -1;
-    char path[sizeof cgc__cfg.cgroup_dir + 32], buf[8192];
-    snprintf(path, sizeof path, "%s/%s", cgc__cfg.cgroup_dir, v == 1 ? "memory.usage_in_bytes" : "memory.current");
-    if (read_small(path, buf, sizeof buf) <= 0)
-        return -1;
-    long long usage = atoll(buf);
-    snprintf(path, sizeof path, "%s/memory.stat", cgc__cfg.cgroup_dir);
-    if (read_small(path, buf, sizeof buf) <= 0)
-        return -1;
-    const char *key = v == 1 ? "\ntotal_inactive_file " : "\ninactive_file ";
-    const char *at = strstr(buf, key);
-    long long inactive = at ? atoll(at + strlen(key)) : 0;
-    return usage > inactive ? usage - inactive : 0;
-}
-
 /* cgc's memory outside the heap's pages: span descriptors, mark bytes and
  * stacks, thread caches, other metadata. */
 static uint64_t nonheap_bytes(void)
@@ -174,43 +157,39 @@ static void settle(_Atomic uint64_t *v, uint64_t now)
     atomic_store(v, now);
 }
 
-/* The soft limit counts cgc's own memory (SPEC §4), but it is most often set
- * to, or just under, a container's limit, and the container also charges
- * the process's thread stacks and other allocators' memory. With the limit
- * equal to the container's (CGC_GC=off, CGC_MEMLIMIT=limits.memory), a C
- * service with 3 MiB of such memory was OOM-killed at 38-76 MiB limits while
- * cgc held its own total at 95-97% of the limit. So we measure it, and every
- * limit check (goal, scavenger target, release on growth) works against
- * limit - outside; what the limit counts in memstats is unchanged.
+/* Memory the process holds outside cgc's count: the program's malloc and
+ * mmap, thread stacks, other allocators' arenas. The soft limit does not
+ * count it (SPEC §4: it counts cgc's memory, as GOMEMLIMIT counts what Go's
+ * runtime holds); the container does. With a soft limit equal to the
+ * container's (CGC_GC=off, CGC_MEMLIMIT=limits.memory), a C service with
+ * 3 MiB of such memory was OOM-killed at 38-76 MiB limits while cgc held its
+ * own total at 95-97% of the limit. So it is measured, and the hard-limit
+ * guard (hard_room) subtracts it from the container's limit:
  *
- *     outside = anonymous resident memory - cgc's resident memory
+ *     outside_proc = anonymous resident memory - cgc's resident memory
+ *     outside_cg   = the cgroup's charge - cgc's resident memory
  *
  * Anonymous: statm's resident less its shared pages. Shared-library pages
  * are resident but charged to whichever cgroup first read them (14 MiB of
  * them in the demo service, with the cgroup's mapped_file at 0); counting
- * them made the soft limit 14 MiB tighter than asked. cgc's resident
- * memory: the heap's resident pages (mincore, cgc__heap_resident_bytes)
- * plus metadata. Not sys - heap_released: that also counts pages handed
- * out but never written, which in the demo service reached 16 MiB (cgc's
- * total 46.8 MiB with the cgroup's usage at 30.9) and so hid the outside
- * memory entirely: a soft limit equal to the cgroup's then let the heap
- * fill it and the service was killed before its first collection.
+ * them made the bound 14 MiB tighter than asked. cgc's resident memory: the
+ * heap's resident pages (mincore, cgc__heap_resident_bytes) plus metadata.
+ * Not sys - heap_released: that also counts pages handed out but never
+ * written, which in the demo service reached 16 MiB (cgc's total 46.8 MiB
+ * with the cgroup's usage at 30.9) and so hid the outside memory entirely:
+ * the service was killed before its first collection.
  *
- * In a memory cgroup with a limit, the cgroup's own charge less cgc's
- * resident memory is measured too (cgroup_charged) and the larger of the
- * two is taken: with the soft limit equal to the cgroup's, kernel memory
- * and other processes' memory are what is left to kill us.
+ * The cgroup's charge (cgc__cgroup_charged: usage less inactive page cache)
+ * also sees what statm cannot: kernel memory charged to the cgroup (page
+ * tables, socket buffers, thread kernel stacks) and other processes of the
+ * same container; the guard uses it when it can be read.
  *
- * Cost: three system calls for statm and a page-table walk for mincore
- * (~1 us per MiB of heap). Measured at most every 10 ms, and never more
- * often than 50x the last measurement's duration (<= 2% of one CPU for
- * any heap size). */
-static void measure_outside(void)
+ * Cost: three system calls for statm, two files of the cgroup, and a
+ * page-table walk for mincore (~1 us per MiB of heap). Measured at most
+ * every 10 ms, and never more often than 50x the last measurement's
+ * duration (<= 2% of one CPU for any heap size). measure_lock held. */
+static void measure_locked(int64_t now)
 {
-    int64_t now = cgc__now_ns();
-    if (now - atomic_load(&outside_measured_ns) < atomic_load(&outside_interval_ns))
-        return;
-    atomic_store(&outside_measured_ns, now);
     char buf[128];
     if (read_small("/proc/self/statm", buf, sizeof buf) <= 0)
         return;
@@ -225,54 +204,82 @@ static void measure_outside(void)
      * measurement, ~0.6 s at the 10 ms rate): connections come and go in
      * bursts shorter than that, and the next burst needs the room again. */
     settle(&outside_proc, anon > ours ? anon - ours : 0);
-    int64_t charged = cgroup_charged();
+    int64_t charged = atomic_load(&container_limit) >= 0
+                          ? cgc__cgroup_charged(cgc__cfg.cgroup_dir, cgc__cfg.cgroup_version)
+                          : -1;
     settle(&outside_cg, charged < 0 ? UINT64_MAX : (uint64_t)charged > ours ? (uint64_t)charged - ours : 0);
     int64_t took = cgc__now_ns() - now;
     atomic_store(&outside_interval_ns, took * 50 > 10000000 ? took * 50 : 10000000);
 }
 
-/* The hard limit's bound on cgc's own memory: H - margin - what else the
- * cgroup is charged for; INT64_MAX outside a memory cgroup. */
+static void measure_outside(void)
+{
+    int64_t now = cgc__now_ns();
+    if (now - atomic_load(&outside_measured_ns) < atomic_load(&outside_interval_ns))
+        return;
+    /* Another thread measuring now would give the same answer; the lock
+     * also serialises cgc__cgroup_charged's static buffers. */
+    if (pthread_mutex_trylock(&measure_lock) != 0)
+        return;
+    atomic_store(&outside_measured_ns, now);
+    measure_locked(now);
+    pthread_mutex_unlock(&measure_lock);
+}
+
+/* What the hard-limit guard subtracts from the container's limit: the
+ * cgroup's charge beyond cgc's memory, or this process's where the cgroup's
+ * files cannot be read. */
+static int64_t guard_outside(void)
+{
+    uint64_t cg = atomic_load(&outside_cg);
+    return cg == UINT64_MAX ? (int64_t)atomic_load(&outside_proc) : (int64_t)cg;
+}
+
+/* The hard-limit guard's bound on cgc's own memory, INT64_MAX when there is
+ * none:
+ *
+ *     H - margin - guard_outside()
+ *
+ * It applies whenever a soft limit is in force (any CGC_MEMLIMIT but off,
+ * or a cgc_set_memory_limit below INT64_MAX) and the process is in a memory
+ * cgroup with a hard limit H; it follows H (background_main). It bounds
+ * everything the cgroup is charged for (other processes of the container,
+ * kernel memory, the program's malloc) with a margin: cgc never plans to
+ * fill the last 1/16 of H (at least 2 MiB). The kernel charges what no
+ * measurement here sees in time — dirty page cache it cannot drop at once,
+ * a burst of connections between two measurements — and at H a miss is an
+ * OOM kill. In the demo (soft limit = cgroup limit = 36-43 MiB, CGC_GC=off)
+ * the service ran at 97-100% of H and was killed in a third of the runs;
+ * keeping 1/32 of H free, in 2 of 11; with 1/16, in none of 8. That is the
+ * 5-10% of headroom Go's GC guide advises when GOMEMLIMIT is set near a
+ * hard limit. CGC_MEMLIMIT=off turns it off with the soft limit: off is
+ * Go's behaviour without GOMEMLIMIT (SPEC §4). */
 static int64_t hard_room(void)
 {
-    int64_t hard = cgc__cfg.container_limit;
-    if (hard <= 0)
+    int64_t hard = atomic_load(&container_limit);
+    if (hard <= 0 || atomic_load(&mem_limit) == INT64_MAX)
         return INT64_MAX;
-    uint64_t cg = atomic_load(&outside_cg);
-    int64_t other = cg == UINT64_MAX ? (int64_t)atomic_load(&outside_proc) : (int64_t)cg;  /* no cgroup reading: this process's */
     int64_t margin = hard / 16 > ((int64_t)2 << 20) ? hard / 16 : (int64_t)2 << 20;
-    int64_t room = hard - margin - other;
+    int64_t room = hard - margin - guard_outside();
     return room > 0 ? room : 0;
 }
 
-/* The limit every check works against, INT64_MAX when there is none:
+/* The limit every check (goal, scavenger target, release on growth) works
+ * against, INT64_MAX when there is none:
  *
- *     min(soft limit - outside_proc,  H - margin - outside_cg)
+ *     min(soft limit, hard_room())
  *
- * The soft limit bounds this process's memory: cgc's own and what the
- * process holds outside it. The second term applies when the process is in
- * a memory cgroup with a hard limit H, and bounds everything the cgroup is
- * charged for (other processes of the container, kernel memory) with a
- * margin: cgc never plans to fill the last 1/16 of H (at least 2 MiB). The
- * kernel charges what no measurement here sees in time — dirty page cache
- * it cannot drop at once, a burst of connections between two measurements
- * — and at H a miss is an OOM kill. In the demo (soft limit = cgroup limit
- * = 36-43 MiB, CGC_GC=off) the service ran at 97-100% of H and was killed
- * in a third of the runs; keeping 1/32 of H free, in 2 of 11; with 1/16,
- * in none of 8. That is the 5-10% of headroom Go's GC guide advises when
- * GOMEMLIMIT is set near a hard limit. A soft limit well below H (cgc's
- * default is 90% of it) leaves the first term the smaller. */
+ * Both bound cgc's own memory (sys - heap_released). The soft limit is not
+ * reduced by the program's malloc: that made a program with more malloc'd
+ * memory than its soft limit collect continuously (an effective limit of 0),
+ * and docs that advised lowering the limit by the malloc share subtracted it
+ * twice. A soft limit well below H (cgc's default is 90% of it) leaves the
+ * first term the smaller; the guard binds when the container fills up. */
 static int64_t effective_limit(void)
 {
     int64_t limit = atomic_load(&mem_limit);
-    if (limit == INT64_MAX)
-        return limit;
-    int64_t proc = (int64_t)atomic_load(&outside_proc);
-    int64_t eff = limit > proc ? limit - proc : 0;
     int64_t room = hard_room();
-    if (room < eff)
-        eff = room;
-    return eff;
+    return room < limit ? room : limit;
 }
 
 /* Past the hard limit's room the CPU limiter gives way: it exists so that a
@@ -648,6 +655,19 @@ static uint64_t release_to_target(void)
     return mapped > target ? cgc__heap_release(mapped - target) : 0;
 }
 
+/* The guard's bound moved (a resize of the container): a new goal, and
+ * when it went down, a collection if the heap is now over it and the
+ * release of what is over. */
+static void guard_moved(bool down)
+{
+    measure_outside();
+    cgc__pacer_recompute();
+    if (down) {
+        cgc__maybe_collect();
+        release_to_target();
+    }
+}
+
 /* Sets the limit; the container follower and the public call share it. */
 static int64_t set_memory_limit(int64_t limit)
 {
@@ -674,10 +694,35 @@ CGC_API int64_t cgc_set_memory_limit(int64_t limit)
 {
     if (limit >= 0)
         __atomic_store_n(&cgc__cfg.memlimit_follow, 0, __ATOMIC_RELAXED);
-    return set_memory_limit(limit);
+    int64_t old = set_memory_limit(limit);
+    cgc__follower_start();   /* a limit set in a container brings the guard, which follows it */
+    return old;
 }
 
 /* ---- the background thread: scavenger and container limit follower ----- */
+
+/* Re-reads the container's limit: the guard follows it, and so does the
+ * soft limit for N% and auto (unless the program has set its own). */
+static void follow_container(void)
+{
+    int64_t soft;
+    int64_t hard = cgc__config_refresh_container(&cgc__cfg, &soft);
+    int64_t old_hard = hard == -2 ? atomic_load(&container_limit) : atomic_exchange(&container_limit, hard);
+    if (hard == -2)
+        hard = old_hard;   /* unreadable now: keep what we had */
+    bool soft_moves = __atomic_load_n(&cgc__cfg.memlimit_follow, __ATOMIC_RELAXED) && soft >= 0 &&
+                      soft != atomic_load(&mem_limit);
+    if (hard == old_hard && !soft_moves)
+        return;
+    int64_t old_soft = atomic_load(&mem_limit);
+    if (soft_moves)
+        set_memory_limit(soft);   /* recomputes the goal with the new guard too */
+    else
+        guard_moved(hard < old_hard);
+    if (cgc__cfg.gctrace)
+        fprintf(stderr, "cgc: container limit changed: %lld -> %lld bytes; memory limit %lld -> %lld bytes\n",
+                (long long)old_hard, (long long)hard, (long long)old_soft, (long long)atomic_load(&mem_limit));
+}
 
 static void *background_main(void *arg)
 {
@@ -685,16 +730,10 @@ static void *background_main(void *arg)
     int64_t next_refresh = cgc__now_ns() + 1000000000;
     for (;;) {
         int64_t now = cgc__now_ns();
-        if (__atomic_load_n(&cgc__cfg.memlimit_follow, __ATOMIC_RELAXED) && now >= next_refresh) {
-            /* N% / auto: follow an in-place resize of the container. */
+        bool follow = __atomic_load_n(&following, __ATOMIC_RELAXED);
+        if (follow && now >= next_refresh) {
             next_refresh = now + 1000000000;
-            int64_t nl = cgc__config_refresh_limit(&cgc__cfg);
-            if (nl >= 0 && nl != atomic_load(&mem_limit)) {
-                int64_t old = set_memory_limit(nl);
-                if (cgc__cfg.gctrace)
-                    fprintf(stderr, "cgc: container limit changed: memory limit %lld -> %lld bytes\n",
-                            (long long)old, (long long)nl);
-            }
+            follow_container();
         }
         uint64_t mapped = cgc__mapped_bytes();
         uint64_t nonheap = nonheap_bytes();
@@ -718,7 +757,7 @@ static void *background_main(void *arg)
                         (unsigned long long)(cgc__mapped_bytes() >> 10),
                         (unsigned long long)(target >> 10), (long long)(worked / 1000));
         }
-        if (cgc__cfg.memlimit_follow && sleep_ns > next_refresh - now)
+        if (follow && sleep_ns > next_refresh - now)
             sleep_ns = next_refresh - now > 0 ? next_refresh - now : 1000000;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -738,10 +777,33 @@ static void *background_main(void *arg)
 void cgc__collect_fork(int stage)
 {
     cgc__fork_mutex(&bg_lock, stage);
+    cgc__fork_mutex(&measure_lock, stage);
     if (stage == CGC_FORK_CHILD) {
         pthread_cond_init(&bg_cv, NULL);
         bg_started = 0;
     }
+}
+
+/* The background thread starts at load time only to follow a container's
+ * limit: with a soft limit in force in a memory cgroup with a limit. Else
+ * it starts with the first collection (for the scavenger), so a program
+ * with no container limit is still single-threaded after cgc's
+ * initialisation (unshare(CLONE_NEWUSER) requires that). */
+void cgc__follower_start(void)
+{
+    if (atomic_load(&container_limit) < 0 || atomic_load(&mem_limit) == INT64_MAX)
+        return;
+    __atomic_store_n(&following, 1, __ATOMIC_RELAXED);
+    cgc__background_start();
+}
+
+void cgc__limit_bounds(cgc__limit_bounds_t *b)
+{
+    b->container_limit = atomic_load(&container_limit);
+    b->guard_limit = hard_room();
+    b->guard_outside = b->guard_limit == INT64_MAX ? 0 : guard_outside();
+    b->outside_process = atomic_load(&outside_proc);
+    b->effective_limit = effective_limit();
 }
 
 void cgc__background_start(void)

@@ -482,11 +482,17 @@ void cgc__config_load(cgc__config *cfg)
     cgc__config_load_at(cfg, "");
 }
 
+int64_t cgc__config_refresh_container(const cgc__config *cfg, int64_t *soft)
+{
+    static cgc__cgroup_limit cg;   /* 4 KiB: off the stack */
+    cgc__cgroup_memory_limit_at(cfg->root ? cfg->root : "", &cg);
+    *soft = cgc__config_limit_for(cfg, &cg, cgc__physical_memory());
+    return cg.version ? cg.bytes : -2;
+}
+
 int64_t cgc__config_refresh_limit(const cgc__config *cfg)
 {
-    cgc__cgroup_limit cg;
-    if (!cfg->memlimit_follow)
-        return -1;
-    cgc__cgroup_memory_limit_at(cfg->root ? cfg->root : "", &cg);
-    return cgc__config_limit_for(cfg, &cg, cgc__physical_memory());
+    int64_t soft;
+    cgc__config_refresh_container(cfg, &soft);
+    return soft;
 }

@@ -84,4 +84,10 @@ int64_t cgc__config_limit_for(const cgc__config *cfg, const struct cgc__cgroup_l
  * soft limit in bytes (INT64_MAX if none), or -1 if it could not be read. */
 int64_t cgc__config_refresh_limit(const cgc__config *cfg);
 
+/* Re-reads the container memory limit: returns it in bytes (-1: none), or
+ * -2 if it could not be read; sets *soft to the new soft limit for N% /
+ * auto (INT64_MAX if none), or -1 for a fixed limit or an unreadable one.
+ * Not reentrant (static buffers: one caller, the background thread). */
+int64_t cgc__config_refresh_container(const cgc__config *cfg, int64_t *soft);
+
 #endif

@@ -113,8 +113,7 @@ static void child(void)
     release(CGC_FORK_CHILD);
     /* The container follower runs on the background thread; the sweeper
      * and markers start with the next collection, as after init. */
-    if (cgc__cfg.memlimit_follow)
-        cgc__background_start();
+    cgc__follower_start();
 }
 
 void cgc__fork_init(void)

@@ -443,6 +443,19 @@ int64_t cgc__now_ns(void);          /* CLOCK_MONOTONIC */
 int64_t cgc__unix_ns(void);
 int64_t cgc__thread_cpu_ns(void);
 void cgc__background_start(void);
+/* Starts the background thread to follow the container's limit, if there
+ * is one and a soft limit is in force (at init, in a forked child, when the
+ * program sets a limit); otherwise threads start with the first collection. */
+void cgc__follower_start(void);
+/* The bounds the limit checks use (memstats, /debug/vars). */
+typedef struct cgc__limit_bounds_t {
+    int64_t  container_limit;   /* H, -1 none */
+    int64_t  guard_limit;       /* H - margin - guard_outside; INT64_MAX none */
+    int64_t  guard_outside;     /* what the guard subtracted from H */
+    uint64_t outside_process;   /* the process's anonymous memory outside cgc */
+    int64_t  effective_limit;   /* min(soft limit, guard_limit) */
+} cgc__limit_bounds_t;
+void cgc__limit_bounds(cgc__limit_bounds_t *b);
 /* On growth: release free pages first if the total would pass the limit. */
 void cgc__limit_before_grow(uint64_t bytes);  /* heap_lock held */
 void cgc__release_over_limit(void);

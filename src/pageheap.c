@@ -463,7 +463,10 @@ uint64_t cgc__heap_release(uint64_t bytes)
  * reading. Cost: the kernel's page-table walk, ~1 us per MiB of heap. */
 uint64_t cgc__heap_resident_bytes(void)
 {
-    enum { CHUNK_PAGES = 2048 };   /* 8 MiB of 4 KiB pages per call */
+    /* 2 MiB of 4 KiB pages per call: it runs on the allocation path, on
+     * threads whose stacks may be 64 KiB (a 2 KiB vector made it the
+     * largest frame there). */
+    enum { CHUNK_PAGES = 512 };
     unsigned char vec[CHUNK_PAGES];
     size_t os_page = (size_t)sysconf(_SC_PAGESIZE);
     uint64_t resident = 0;

@@ -139,6 +139,13 @@ static void take_snapshot(snapshot *s)
     memcpy(s->pause_hist, cgc__gc.pause_hist, sizeof s->pause_hist);
     cgc__pacer_unlock();
     m->gc_limiter_cycles = atomic_load(&cgc__gc.gc_limiter_cycles);
+    cgc__limit_bounds_t lb;
+    cgc__limit_bounds(&lb);
+    m->container_limit = lb.container_limit;
+    m->guard_limit = lb.guard_limit;
+    m->guard_outside = lb.guard_outside;
+    m->outside_process = lb.outside_process;
+    m->effective_limit = lb.effective_limit;
     s->limiter_last = atomic_load(&cgc__gc.limiter_last_enabled_cycle);
     s->globals = cgc__roots_globals_bytes();
     s->markers = cgc__mark_nmarkers();

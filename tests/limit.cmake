@@ -49,3 +49,18 @@ add_test(NAME limit_death_spiral COMMAND test_limit_spiral)
 # A CPU share is measured: run alone.
 set_tests_properties(limit_death_spiral PROPERTIES TIMEOUT 90 RUN_SERIAL TRUE
   ENVIRONMENT "CGC_MEMLIMIT=off;CGC_GC=100")
+
+# The soft limit does not count the program's malloc (docs/memory-limit.md):
+# 100 MiB malloc'd under a 64 MiB soft limit, no spiral; /debug/vars shows
+# the bounds the code uses (cgc_http's renderer, where it is built).
+add_executable(test_limit_malloc ${CMAKE_CURRENT_SOURCE_DIR}/limit/test_limit_malloc.c)
+target_include_directories(test_limit_malloc PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+target_link_libraries(test_limit_malloc PRIVATE cgc_static)
+if(TARGET cgc_http)
+  target_compile_definitions(test_limit_malloc PRIVATE HAVE_CGC_HTTP=1)
+  target_include_directories(test_limit_malloc PRIVATE ${PROJECT_SOURCE_DIR}/http)
+  target_link_libraries(test_limit_malloc PRIVATE cgc_http)
+endif()
+add_test(NAME test_limit_malloc COMMAND test_limit_malloc)
+set_tests_properties(test_limit_malloc PROPERTIES TIMEOUT 120 RUN_SERIAL TRUE
+  ENVIRONMENT "CGC_MEMLIMIT=64MiB;CGC_GC=off")

@@ -37,7 +37,8 @@ jq -e '
      ["Alloc","TotalAlloc","Sys","Lookups","Mallocs","Frees","HeapAlloc","HeapSys","HeapIdle",
       "HeapInuse","HeapReleased","HeapObjects","StackInuse","StackSys","MSpanInuse","MSpanSys",
       "MCacheInuse","MCacheSys","BuckHashSys","GCSys","OtherSys","NextGC","LastGC","PauseTotalNs",
-      "NumGC","NumForcedGC","MemLimit","GCPercent","GCLimiterCycles"]
+      "NumGC","NumForcedGC","MemLimit","GCPercent","GCLimiterCycles",
+      "ContainerLimit","GuardLimit","GuardOutside","OutsideProcess","EffectiveLimit"]
      | all(. as $k | $m[$k] | type == "number" and . == floor)) and
   (.memstats.GCCPUFraction | type == "number" and . >= 0 and . <= 1) and
   (.memstats.EnableGC == true) and (.memstats.DebugGC | type == "boolean") and
