@@ -46,7 +46,7 @@ static _Atomic int64_t container_limit = -1;
 static int following;   /* the background thread re-reads the container's limit */
 static pthread_mutex_t bg_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t bg_cv = PTHREAD_COND_INITIALIZER;
-static int bg_started;
+static _Atomic int bg_started;   /* the init, a collection and cgc_set_memory_limit may race to start it */
 
 int64_t cgc__now_ns(void)
 {
@@ -780,7 +780,7 @@ void cgc__collect_fork(int stage)
     cgc__fork_mutex(&measure_lock, stage);
     if (stage == CGC_FORK_CHILD) {
         pthread_cond_init(&bg_cv, NULL);
-        bg_started = 0;
+        atomic_store(&bg_started, 0);
     }
 }
 
@@ -808,9 +808,8 @@ void cgc__limit_bounds(cgc__limit_bounds_t *b)
 
 void cgc__background_start(void)
 {
-    if (bg_started)
+    if (atomic_exchange(&bg_started, 1))
         return;
-    bg_started = 1;
     pthread_t t;
     if (pthread_create(&t, NULL, background_main, NULL) == 0)
         pthread_detach(t);
