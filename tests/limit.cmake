@@ -68,13 +68,15 @@ set_tests_properties(test_limit_malloc PROPERTIES TIMEOUT 120 RUN_SERIAL TRUE
 # The container's bounds in a real cgroup (tests/limit/container_case.sh):
 # small thread stacks on the slow path with a container limit; the
 # hard-limit guard following an in-place resize both ways; CGC_MEMLIMIT=off.
+# They check bounds, not time or resident memory, so they are test_* and
+# run in the Debug and sanitizer builds too (scripts/test.sh).
 add_executable(test_limit_container ${CMAKE_CURRENT_SOURCE_DIR}/limit/test_limit_container.c)
 target_include_directories(test_limit_container PRIVATE ${PROJECT_SOURCE_DIR}/src ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(test_limit_container PRIVATE cgc_static)
 foreach(case smallstack resize90 resizebytes off)
-  add_test(NAME limit_container_${case}
+  add_test(NAME test_limit_container_${case}
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/limit/container_case.sh ${case}
             $<TARGET_FILE:test_limit_container> ${CGC_LIMIT_DIR}/cgroup.sh)
-  set_tests_properties(limit_container_${case} PROPERTIES
+  set_tests_properties(test_limit_container_${case} PROPERTIES
     SKIP_RETURN_CODE 77 TIMEOUT 120 RESOURCE_LOCK cgc_limit_cgroup)
 endforeach()
