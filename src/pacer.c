@@ -105,8 +105,8 @@ uint64_t cgc__pacer_limit_goal(uint64_t heap_marked, int64_t mem_limit, const cg
     if (mem_limit < 0 || mem_limit == INT64_MAX)
         return UINT64_MAX;
     uint64_t limit = (uint64_t)mem_limit;
-    /* Memory the process holds outside cgc's count still fills the
-     * container the limit usually mirrors: leave room for it. */
+    /* The container's hard-limit guard may bound cgc's memory below the
+     * soft limit (it leaves room for what else the container holds). */
     limit = m->outside < limit ? limit - m->outside : 0;
     uint64_t overage = m->mapped > limit ? m->mapped - limit : 0;
     uint64_t taken = sat_add(nonheap_of(m), overage);

@@ -26,8 +26,9 @@ typedef struct cgc__mem_state {
     uint64_t heap_free;   /* free heap pages not yet released to the OS */
     uint64_t heap_alloc;  /* bytes in allocated objects (incl. unswept dead ones);
                              between cycles the core passes heap_live */
-    uint64_t outside;     /* resident memory of the process outside cgc's count
-                             (code, stacks, other allocators): taken off the limit */
+    uint64_t outside;     /* how far the container's hard-limit guard brings the
+                             bound below the soft limit (collect.c, effective_limit):
+                             taken off the limit */
 } cgc__mem_state;
 
 typedef struct cgc__pacer {
