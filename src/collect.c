@@ -254,14 +254,18 @@ static int64_t guard_outside(void)
  * 5-10% of headroom Go's GC guide advises when GOMEMLIMIT is set near a
  * hard limit. CGC_MEMLIMIT=off turns it off with the soft limit: off is
  * Go's behaviour without GOMEMLIMIT (SPEC §4). */
-static int64_t hard_room(void)
+static int64_t hard_room_for(int64_t hard, int64_t soft, int64_t outside)
 {
-    int64_t hard = atomic_load(&container_limit);
-    if (hard <= 0 || atomic_load(&mem_limit) == INT64_MAX)
+    if (hard <= 0 || soft == INT64_MAX)
         return INT64_MAX;
     int64_t margin = hard / 16 > ((int64_t)2 << 20) ? hard / 16 : (int64_t)2 << 20;
-    int64_t room = hard - margin - guard_outside();
+    int64_t room = hard - margin - outside;
     return room > 0 ? room : 0;
+}
+
+static int64_t hard_room(void)
+{
+    return hard_room_for(atomic_load(&container_limit), atomic_load(&mem_limit), guard_outside());
 }
 
 /* The limit every check (goal, scavenger target, release on growth) works
@@ -799,11 +803,16 @@ void cgc__follower_start(void)
 
 void cgc__limit_bounds(cgc__limit_bounds_t *b)
 {
+    /* One reading of each, so that effective = min(soft, guard) holds in
+     * what is reported even while a measurement moves them. */
+    int64_t soft = atomic_load(&mem_limit);
     b->container_limit = atomic_load(&container_limit);
-    b->guard_limit = hard_room();
-    b->guard_outside = b->guard_limit == INT64_MAX ? 0 : guard_outside();
+    b->guard_outside = guard_outside();
+    b->guard_limit = hard_room_for(b->container_limit, soft, b->guard_outside);
+    if (b->guard_limit == INT64_MAX)
+        b->guard_outside = 0;
     b->outside_process = atomic_load(&outside_proc);
-    b->effective_limit = effective_limit();
+    b->effective_limit = b->guard_limit < soft ? b->guard_limit : soft;
 }
 
 void cgc__background_start(void)
