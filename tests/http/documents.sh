@@ -51,7 +51,8 @@ jq -e '
   (.memstats.Mallocs >= .memstats.Frees) and
   (.memstats.PauseTotalNs >= (.memstats.PauseNs | max)) and
   (.memstats.LastGC > 1500000000000000000) and
-  (.memstats.GCPercent == 100)
+  (.memstats.GCPercent == 100) and
+  (.memstats.EffectiveLimit == ([.memstats.MemLimit, .memstats.GuardLimit] | min))
 ' "$tmp/vars.json" >/dev/null || { head -c 3000 "$tmp/vars.json"; fail "/debug/vars shape or values"; }
 
 # ---- /metrics: promtool and the strict parser -----------------------------
