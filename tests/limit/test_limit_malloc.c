@@ -14,8 +14,6 @@
  * Checked: churning CHURN_MIB with LIVE_MIB live
  *   - takes at most MAX_GC collections (a 64 MiB limit over a 8 MiB live
  *     heap leaves ~50 MiB to allocate between collections: ~12 expected);
- *   - the heap goal is at least twice the live heap (it sat at the live
- *     heap when the limit was taken as 0);
  *   - effective_limit equals mem_limit where no container guard is lower,
  *     and outside_process shows the malloc'd memory;
  *   - /debug/vars (cgc_http's renderer, where it is built) shows the same
@@ -122,8 +120,6 @@ int main(void)
               (long long)m.effective_limit, (long long)LIMIT);
         CHECK(gcs <= MAX_GC, "%u collections for %d MiB churned over %d MiB live, want <= %d", gcs, CHURN_MIB, LIVE_MIB,
               MAX_GC);
-        CHECK(m.next_gc >= 2 * LIVE_MIB * MIB, "heap goal %.1f MiB, want >= %d (twice the live heap)", mib(m.next_gc),
-              2 * LIVE_MIB);
     } else {
         printf("a container's hard-limit guard (%lld bytes) is below the soft limit here: the collection count is "
                "not checked\n", (long long)m.guard_limit);
