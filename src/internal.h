@@ -64,6 +64,14 @@
 #define CGC_RADIX_L2_BITS (CGC_RADIX_BITS - CGC_RADIX_L1_BITS)
 #define CGC_ALIGN 16
 #define CGC_MAX_SMALL 32768
+/* The largest object cgc hands out: 16 TiB less one arena, so that its
+ * arena (rounded up to 64 MiB) is at most 2^44 bytes, an eighth of the
+ * 47-bit user address space of x86-64 and AArch64. Bigger requests can
+ * never be met (a span counts its pages in 32 bits, 32 TiB; the address
+ * space is 128 TiB, shared with everything else the program maps) and fail
+ * at once (alloc.c), which also keeps every size computation on the
+ * allocation path (rounding up to pages, to an arena) far from overflow. */
+#define CGC_MAX_OBJECT (((size_t)1 << 44) - CGC_ARENA_SIZE)
 #define CGC_MAX_CLASSES 80
 /* A small span holds at most one page of 16-byte objects: 512 slots. */
 #define CGC_MAX_SLOTS (CGC_PAGE_SIZE / CGC_ALIGN)
