@@ -239,7 +239,7 @@ static inline uint64_t cgc__bits_to_bytes8(uint64_t bits)
 
 /* ---- metadata memory (os.c) -------------------------------------------- */
 void *cgc__os_reserve_aligned(size_t size, size_t align); /* MAP_NORESERVE, NULL on failure */
-void  cgc__os_release(void *p, size_t size);              /* MADV_DONTNEED */
+bool  cgc__os_release(void *p, size_t size);              /* MADV_DONTNEED; false: pages kept (locked) */
 void  cgc__os_populate(void *p, size_t size);             /* MADV_POPULATE_WRITE, best effort */
 void  cgc__os_unmap(void *p, size_t size);
 void *cgc__os_map(size_t size);                           /* zeroed pages, NULL on failure */

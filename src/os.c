@@ -60,11 +60,16 @@ void *cgc__os_reserve_aligned(size_t size, size_t align)
     return (void *)a;
 }
 
-void cgc__os_release(void *p, size_t size)
+/* Drops the pages of [p, p + size): true if they are gone (resident memory
+ * fell and they read as zero). MADV_DONTNEED fails with EINVAL on locked
+ * pages (mlock, mlockall(MCL_FUTURE), as latency-sensitive services run):
+ * then nothing is known to be dropped, and the caller must treat the range
+ * as resident and holding its old bytes. (Mapping fresh pages over it with
+ * MAP_FIXED would drop the old ones, but under MCL_FUTURE the new mapping
+ * is locked and populated at once: no memory comes back.) */
+bool cgc__os_release(void *p, size_t size)
 {
-    /* MADV_DONTNEED cannot fail on a private anonymous mapping we own; if it
-     * did, the pages stay resident and only the accounting is pessimistic. */
-    (void)madvise(p, size, MADV_DONTNEED);
+    return madvise(p, size, MADV_DONTNEED) == 0;
 }
 
 #ifndef MADV_POPULATE_WRITE

@@ -397,8 +397,11 @@ void cgc__heap_free_span(cgc__span *s)
 /* ---- returning pages to the OS ----------------------------------------- */
 
 /* Releases the resident pages of free span s, at most `budget` bytes.
- * Returns bytes released. */
-static uint64_t release_span(cgc__span *s, uint64_t budget)
+ * Returns bytes released. A range the OS refuses to drop (locked memory:
+ * os.c) stays resident, unreleased and not known to be zero, and *refused
+ * is set: the caller stops there, since the rest of the heap is locked as
+ * well and each further try is a wasted system call. */
+static uint64_t release_span(cgc__span *s, uint64_t budget, bool *refused)
 {
     cgc__arena *a = arena_of(s->start);
     size_t p = page_of(a, s->start), end = p + s->npages;
@@ -414,7 +417,10 @@ static uint64_t release_span(cgc__span *s, uint64_t budget)
                done + (j - i) * CGC_PAGE_SIZE < budget)
             j++;
         if (j > i) {
-            cgc__os_release((void *)(a->base + i * CGC_PAGE_SIZE), (j - i) * CGC_PAGE_SIZE);
+            if (!cgc__os_release((void *)(a->base + i * CGC_PAGE_SIZE), (j - i) * CGC_PAGE_SIZE)) {
+                *refused = true;
+                break;
+            }
             set_bits(a->released, i, j, true);
             done += (j - i) * CGC_PAGE_SIZE;
         }
@@ -429,12 +435,13 @@ static uint64_t release_span(cgc__span *s, uint64_t budget)
 uint64_t cgc__heap_release_locked(uint64_t bytes)
 {
     uint64_t done = 0;
+    bool refused = false;
     /* Biggest spans first: the most memory for the fewest system calls. */
-    for (cgc__span *s = free_large; s && done < bytes; s = s->next)
-        done += release_span(s, bytes - done);
-    for (int n = NSMALL_FREE - 1; n > 0 && done < bytes; n--)
-        for (cgc__span *s = free_small[n]; s && done < bytes; s = s->next)
-            done += release_span(s, bytes - done);
+    for (cgc__span *s = free_large; s && done < bytes && !refused; s = s->next)
+        done += release_span(s, bytes - done, &refused);
+    for (int n = NSMALL_FREE - 1; n > 0 && done < bytes && !refused; n--)
+        for (cgc__span *s = free_small[n]; s && done < bytes && !refused; s = s->next)
+            done += release_span(s, bytes - done, &refused);
     return done;
 }
 
