@@ -217,6 +217,26 @@ static bool grow(marker *m)
     return true;
 }
 
+/* After a mark, a stack that grew past STACK_KEEP entries (1 MiB) goes back
+ * to the OS: a graph that once needed a deep stack (up to stack_limit, 256
+ * MiB) would otherwise keep it mapped, and counted against the limit, for
+ * the rest of the run. Below that a stack is kept: regrowing it every cycle
+ * would cost system calls and page faults. No marker touches its stack
+ * once it has turned idle at the end of the phase (mark_loop). */
+#define STACK_KEEP ((size_t)1 << 16)
+static void shrink_stacks(void)
+{
+    for (int i = 0; i < nmarkers; i++) {
+        marker *m = &markers[i];
+        if (m->cap <= STACK_KEEP)
+            continue;
+        cgc__os_unmap(m->stack, m->cap * sizeof(entry));
+        atomic_fetch_sub(&cgc__mem.gc_sys, m->cap * sizeof(entry));
+        m->stack = NULL;
+        m->cap = m->n = 0;
+    }
+}
+
 /* ---- the working state of one drain ----------------------------------- */
 
 /* Everything the inner loop touches, as a local of the function that
@@ -572,23 +592,38 @@ static void take(marker *m)
     packet_pool = p;
 }
 
-/* A large range met while draining with other markers: all of it but the
- * first chunk goes straight to the shared list, one chunk per packet, so
- * the other markers can start on it at once instead of waiting until this
- * one has pushed enough to donate (a 4 MiB table was otherwise handed on
- * one chunk at a time), and a marker that takes a packet holds no more
- * than one chunk it cannot share (with four a packet, the last marker
- * busy scanned up to four chunks alone). Returns where the shared part
- * ends: below hi if packets ran out, and the caller keeps [result, hi)
- * itself. */
+/* A large range met while draining with other markers: chunks of it go
+ * straight to the shared list, one chunk per packet, so the other markers
+ * can start on it at once instead of waiting until this one has pushed
+ * enough to donate (a 4 MiB table was otherwise handed on one chunk at a
+ * time), and a marker that takes a packet holds no more than one chunk it
+ * cannot share (with four a packet, the last marker busy scanned up to
+ * four chunks alone). But only while the shared list holds fewer than
+ * nmarkers packets, and the last packet that fits takes the whole rest of
+ * the range as one entry, split again by whoever pops it: materialising
+ * every chunk at once cost a 4 KiB packet per 64 KiB (1/16 of the object:
+ * 65 MiB of gc_sys for 1 GiB), kept in the pool for good and counted
+ * against the limit. Returns where the shared part ends: below hi if the
+ * list is full or packets ran out, and the caller keeps [result, hi)
+ * itself (one entry on its stack, donated like any other). */
 #define SHARE_CHUNKS 1
 static uintptr_t share_chunks(uintptr_t lo, uintptr_t hi)
 {
     pthread_mutex_lock(&work_lock);
-    while (lo < hi) {
+    const size_t limit = (size_t)nmarkers;
+    size_t queued = 0;
+    for (const packet *q = work; q && queued < limit; q = q->next)
+        queued++;
+    for (; lo < hi && queued < limit; queued++) {
         packet *p = packet_get();
         if (!p)
             break;
+        if (queued + 1 == limit) {
+            p->e[0].lo = lo;   /* the rest, in one entry */
+            p->e[0].hi = hi;
+            p->n = 1;
+            lo = hi;
+        }
         for (; lo < hi && p->n < SHARE_CHUNKS; lo += CHUNK_BYTES) {
             p->e[p->n].lo = lo;
             p->e[p->n].hi = hi - lo > CHUNK_BYTES ? lo + CHUNK_BYTES : hi;
@@ -1033,6 +1068,7 @@ void __attribute__((noinline)) cgc__mark(cgc__mark_result *out)
         out->marked_bytes += markers[i].marked_bytes;
         out->cpu_ns += markers[i].cpu_ns;
     }
+    shrink_stacks();
     out->overflows = overflows;
     (void)here;
 }
