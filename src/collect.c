@@ -96,6 +96,8 @@ static void init(void)
     cgc__fork_init();
     atomic_store(&cgc__initialized, 1);
     cgc__register_current(0);
+    /* CGC_FAULTS (debug builds), from here on: a failure while starting is fatal by design. */
+    cgc__fault_set(cgc__cfg.fault_percent, cgc__cfg.fault_seed);
     if (cgc__cfg.memlimit_follow)
         cgc__background_start();   /* follows the container's limit from the start */
     if (cgc__cfg.gctrace)
@@ -748,8 +750,9 @@ void cgc__background_start(void)
 {
     if (bg_started)
         return;
-    bg_started = 1;
     pthread_t t;
-    if (pthread_create(&t, NULL, background_main, NULL) == 0)
+    if (cgc__start_thread(&t, background_main, NULL) == 0) {   /* else tried again next cycle */
+        bg_started = 1;
         pthread_detach(t);
+    }
 }

@@ -28,6 +28,7 @@
 
 #include "cgc.h"
 #include "config.h"
+#include "fault.h"
 #include "pacer.h"
 #include "limiter.h"
 #include "scavenger.h"
@@ -245,7 +246,6 @@ void  cgc__os_unmap(void *p, size_t size);
 void *cgc__os_map(size_t size);                           /* zeroed pages, NULL on failure */
 /* Metadata allocation: zeroed, never freed except through the pools that use it. */
 void *cgc__meta_alloc(size_t size, _Atomic uint64_t *account);
-void  cgc__os_fail_after(long n);  /* testing: after n more mappings all fail; -1 off */
 
 /* ---- threads (threads.c) ----------------------------------------------- */
 typedef struct cgc__tcache {
@@ -278,6 +278,10 @@ void cgc__stop_world(void);      /* thread_lock held */
 void cgc__start_world(void);     /* thread_lock held */
 void cgc__suspend_self(void);    /* a pending stop request: park until restart */
 void cgc__block_signals(void);   /* for cgc's own background threads */
+/* Starts one of cgc's own threads (markers, sweeper, background): 0 or
+ * pthread_create's error, also made up by fault injection (fault.c).
+ * Every caller has a way on without the thread. */
+int  cgc__start_thread(pthread_t *t, void *(*fn)(void *), void *arg);
 
 /* Enter/leave a section in which this thread must not be suspended.
  * Sections nest (in_cgc counts), so a helper that takes its own section can

@@ -106,6 +106,7 @@ typedef struct __attribute__((aligned(128))) marker {
     uint64_t marked_bytes;
     int64_t  cpu_ns;
     pthread_t thread;
+    unsigned start_phase;     /* helpers: the phase counter when it was started */
     int      id;
 } marker;
 
@@ -113,7 +114,12 @@ typedef struct __attribute__((aligned(128))) marker {
 /* Marker state lives in metadata, not in our bss: the pipelines hold
  * pointers into the heap, and bss is scanned as a root. */
 static marker *markers;
-static int nmarkers = 1;
+static int nmarkers = 1;      /* markers configured (CGC_MARKERS) */
+/* Markers taking part: the collector's thread and the helpers started so
+ * far. Below nmarkers when a helper thread could not be created; the rest
+ * are tried again before the next cycle (cgc__mark_prepare). Written with
+ * no mark under way; read unlocked by cgc__mark_prewake. */
+static int nrunning = 1;
 static int helpers_started;
 static size_t stack_limit = (size_t)1 << 24;   /* entries per marker: 256 MiB */
 
@@ -141,7 +147,8 @@ void cgc__mark_set_stack_limit(size_t entries)
 
 int cgc__mark_nmarkers(void)
 {
-    return nmarkers;
+    return __atomic_load_n(&helpers_started, __ATOMIC_ACQUIRE) ? __atomic_load_n(&nrunning, __ATOMIC_RELAXED)
+                                                              : nmarkers;
 }
 
 static inline void cpu_relax(void)
@@ -610,7 +617,7 @@ static void take(marker *m)
 static uintptr_t share_chunks(uintptr_t lo, uintptr_t hi)
 {
     pthread_mutex_lock(&work_lock);
-    const size_t limit = (size_t)nmarkers;
+    const size_t limit = (size_t)nrunning;
     size_t queued = 0;
     for (const packet *q = work; q && queued < limit; q = q->next)
         queued++;
@@ -740,7 +747,7 @@ static CGC_NO_ASAN void drain(marker *m, bool share)
 /* One marker's whole part of the phase. */
 static void mark_loop(marker *m)
 {
-    bool par = nmarkers > 1;
+    bool par = nrunning > 1;
     int64_t c0 = cgc__thread_cpu_ns();
     for (;;) {
         drain(m, par);
@@ -757,7 +764,7 @@ static void mark_loop(marker *m)
         m->cpu_ns += c1 - c0;
         c0 = c1;
         idle++;
-        if (idle == nmarkers) {
+        if (idle == nrunning) {
             __atomic_store_n(&done, true, __ATOMIC_RELEASE);
             pthread_cond_broadcast(&work_cv);
             pthread_mutex_unlock(&work_lock);
@@ -803,7 +810,7 @@ _Atomic int64_t cgc__mark_spin_ns;
 
 void cgc__mark_prewake(void)
 {
-    if (nmarkers < 2 || !__atomic_load_n(&helpers_started, __ATOMIC_ACQUIRE))
+    if (!__atomic_load_n(&helpers_started, __ATOMIC_ACQUIRE) || __atomic_load_n(&nrunning, __ATOMIC_RELAXED) < 2)
         return;
     unsigned next = __atomic_load_n(&phase, __ATOMIC_RELAXED) + 1;
     if (__atomic_load_n(&prewoken, __ATOMIC_RELAXED) == next)
@@ -824,7 +831,7 @@ static void *helper_main(void *arg)
 {
     marker *m = arg;
     cgc__block_signals();
-    unsigned seen = 0, spun = 0;
+    unsigned seen = m->start_phase, spun = 0;
     for (;;) {
         pthread_mutex_lock(&work_lock);
         while (phase == seen) {
@@ -897,22 +904,28 @@ void cgc__mark_fork(int stage)
         helpers_running = 0;
         idle = 0;
         helpers_started = 0;
+        nrunning = 1;
     }
 }
 
-/* Starts the helper markers; called with the world running, because thread
- * creation may take locks (malloc's) that a stopped thread could hold. */
+/* Starts the helper markers that are not running yet; called before every
+ * cycle with the world running (thread creation may take locks, malloc's,
+ * that a stopped thread could hold) and no mark under way (the caller holds
+ * the collection lock). A helper that cannot be created is tried again
+ * next cycle; meanwhile the markers that exist do its part (fewer markers
+ * is slower, not wrong). A new helper waits for the phase after the
+ * current one: it must not take a phase already started or ended. */
 void cgc__mark_prepare(void)
 {
-    if (helpers_started)
+    if (__atomic_load_n(&nrunning, __ATOMIC_RELAXED) == nmarkers)
         return;
-    __atomic_store_n(&helpers_started, 1, __ATOMIC_RELEASE);
-    for (int i = 1; i < nmarkers; i++) {
-        if (pthread_create(&markers[i].thread, NULL, helper_main, &markers[i]) != 0) {
-            nmarkers = i;   /* fewer markers is slower, not wrong */
+    for (int i = nrunning; i < nmarkers; i++) {
+        markers[i].start_phase = phase;
+        if (cgc__start_thread(&markers[i].thread, helper_main, &markers[i]) != 0)
             break;
-        }
+        __atomic_store_n(&nrunning, i + 1, __ATOMIC_RELAXED);
     }
+    __atomic_store_n(&helpers_started, 1, __ATOMIC_RELEASE);
 }
 
 /* ---- roots and the phase ----------------------------------------------- */
@@ -1031,8 +1044,8 @@ void __attribute__((noinline)) cgc__mark(cgc__mark_result *out)
     idle = 0;
     done = false;
     atomic_store(&want_work, 0);
-    if (nmarkers > 1) {
-        helpers_running = nmarkers - 1;
+    if (nrunning > 1) {
+        helpers_running = nrunning - 1;
         __atomic_store_n(&phase, phase + 1, __ATOMIC_RELEASE);
         pthread_cond_broadcast(&phase_cv);
     }

@@ -292,6 +292,15 @@ void cgc__threads_fork(int stage)
     }
 }
 
+/* ---- cgc's own threads ------------------------------------------------- */
+
+int cgc__start_thread(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    if (cgc__fault(CGC_FAULT_THREAD))   /* tests: fault.c */
+        return EAGAIN;
+    return pthread_create(t, NULL, fn, arg);
+}
+
 /* ---- cgc_pthread_create ------------------------------------------------ */
 
 typedef struct start_info {
