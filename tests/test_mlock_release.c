@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 enum { NLARGE = 24, LARGE = 192 * 1024, NSMALL = 4096, SMALL = 1024 };
 
@@ -59,6 +60,12 @@ int main(void)
 #else
     int flags = MCL_CURRENT | MCL_FUTURE;
 #endif
+    /* As much lockable memory as we may have (root: no limit anyway). */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_MEMLOCK, &rl);
+    }
     if (mlockall(flags) != 0) {
         printf("skip: mlockall refused (%s); run as root or raise RLIMIT_MEMLOCK\n", strerror(errno));
         return 0;
