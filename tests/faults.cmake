@@ -7,3 +7,8 @@ add_test(NAME test_stress_faults_2pct COMMAND test_stress 4 3 20000)
 set_tests_properties(test_stress_faults_2pct PROPERTIES ENVIRONMENT "CGC_FAULTS=2/20261202" TIMEOUT 300)
 add_test(NAME test_stress_faults_20pct COMMAND test_stress 3 2 20000)
 set_tests_properties(test_stress_faults_20pct PROPERTIES ENVIRONMENT "CGC_FAULTS=20/7" TIMEOUT 300)
+# More markers than CPUs and a soft limit: helper creation, release and the
+# scavenger's paths under faults.
+add_test(NAME test_stress_faults_markers4_limit COMMAND test_stress 4 2 15000)
+set_tests_properties(test_stress_faults_markers4_limit PROPERTIES
+  ENVIRONMENT "CGC_FAULTS=40/17;CGC_MARKERS=4;CGC_MEMLIMIT=96MiB" TIMEOUT 300)
