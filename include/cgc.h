@@ -23,7 +23,8 @@ extern "C" {
  * Every object is aligned to 16 bytes. A pointer anywhere inside
  * [base, base + size) keeps the object alive; a one-past-the-end pointer
  * does not. NULL (errno ENOMEM) only when the OS refuses memory after a full
- * collection and a full release of free pages. */
+ * collection and a full release of free pages, or at once (no collection, no
+ * OOM handler) for a request above 16 TiB - 64 MiB, which no heap can hold. */
 void  *cgc_malloc(size_t size);                /* zeroed; scanned for pointers */
 void  *cgc_malloc_atomic(size_t size);         /* never scanned; contents unspecified */
 void  *cgc_malloc_uncollectable(size_t size);  /* zeroed; scanned; freed only by cgc_free */

@@ -446,6 +446,8 @@ static void *uncollectable_alloc(cgc__thread *t, int cls)
 
 static void *large_alloc(size_t n, int kind)
 {
+    /* n <= CGC_MAX_OBJECT (alloc_slow): no overflow rounding up, and the
+     * page count fits a span's 32 bits. */
     size_t npages = (n + CGC_PAGE_SIZE - 1) >> CGC_PAGE_SHIFT;
     bool zeroed;
     cgc__sweep_reclaim(npages);
@@ -495,11 +497,10 @@ static void *alloc_slow(size_t n, int kind)
         errno = ENOMEM;
         return NULL;
     }
-    /* Sizes no heap can hold fail at once, without collecting. */
-    if (n > (size_t)PTRDIFF_MAX - CGC_ARENA_SIZE) {
-        cgc_oom_handler h = atomic_load(&oom_handler);
-        if (h)
-            h(n);
+    /* Sizes no heap can hold fail at once: no collection, no release of
+     * free pages, no OOM handler (nothing it frees could make the request
+     * fit). See CGC_MAX_OBJECT. */
+    if (UNLIKELY(n > CGC_MAX_OBJECT)) {
         errno = ENOMEM;
         return NULL;
     }

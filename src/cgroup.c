@@ -23,6 +23,7 @@
  */
 #define _GNU_SOURCE
 #include "cgroup.h"
+#include "fault.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -62,6 +63,11 @@ static pthread_mutex_t scratch_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Opens path for reading with next_line; 0 on success. */
 static int open_file(reader *r, const char *path)
 {
+    if (cgc__fault(CGC_FAULT_CGROUP)) {   /* tests: an unreadable file */
+        r->fd = -1;
+        r->pos = r->len = 0;
+        return -1;
+    }
     do
         r->fd = open(path, O_RDONLY | O_CLOEXEC);
     while (r->fd < 0 && errno == EINTR);

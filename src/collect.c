@@ -105,6 +105,8 @@ static void init(void)
     cgc__fork_init();
     atomic_store(&cgc__initialized, 1);
     cgc__register_current(0);
+    /* CGC_FAULTS (debug builds), from here on: a failure while starting is fatal by design. */
+    cgc__fault_set(cgc__cfg.fault_percent, cgc__cfg.fault_seed);
     cgc__follower_start();
     if (cgc__cfg.gctrace)
         fprintf(stderr, "cgc: %s; GC percent %s%d, %d marker%s\n", cgc__cfg.limit_reason,
@@ -820,6 +822,8 @@ void cgc__background_start(void)
     if (atomic_exchange(&bg_started, 1))
         return;
     pthread_t t;
-    if (pthread_create(&t, NULL, background_main, NULL) == 0)
+    if (cgc__start_thread(&t, background_main, NULL) == 0)
         pthread_detach(t);
+    else
+        atomic_store(&bg_started, 0);   /* tried again at the next cycle */
 }

@@ -9,6 +9,7 @@
  */
 #include "config.h"
 #include "cgroup.h"
+#include "fault.h"
 
 #include <limits.h>
 #include <signal.h>
@@ -259,10 +260,25 @@ static int apply_addr(const char *v, cgc__config *cfg)
     return 0;
 }
 
+#ifdef CGC_DEBUG_BUILD
+/* CGC_FAULTS=<percent>/<seed>: fault injection (fault.c), debug builds only:
+ * in a release build the variable is not read at all. */
+static int apply_faults(const char *v, cgc__config *cfg)
+{
+    return cgc__fault_parse(v, &cfg->fault_percent, &cfg->fault_seed);
+}
+#endif
+
 static int apply_sig_suspend(const char *v, cgc__config *cfg) { return cgc__parse_signal(v, &cfg->sig_suspend); }
 static int apply_sig_restart(const char *v, cgc__config *cfg) { return cgc__parse_signal(v, &cfg->sig_restart); }
 
-enum { OPT_MEMLIMIT, OPT_GC, OPT_DEBUG, OPT_MARKERS, OPT_DEBUG_ADDR, OPT_SIG_SUSPEND, OPT_SIG_RESTART, NOPTIONS };
+enum {
+    OPT_MEMLIMIT, OPT_GC, OPT_DEBUG, OPT_MARKERS, OPT_DEBUG_ADDR, OPT_SIG_SUSPEND, OPT_SIG_RESTART,
+#ifdef CGC_DEBUG_BUILD
+    OPT_FAULTS,
+#endif
+    NOPTIONS
+};
 
 #define SIGNAL_FORMS                                                                                   \
     "a signal number from 1 to 31 other than SIGKILL (9), SIGSTOP (19), SIGSEGV (11), SIGBUS (7), or from " \
@@ -292,6 +308,10 @@ static const struct option {
                         apply_addr},
     [OPT_SIG_SUSPEND] = {"CGC_SIG_SUSPEND", "SIGPWR", SIGNAL_FORMS, apply_sig_suspend},
     [OPT_SIG_RESTART] = {"CGC_SIG_RESTART", "SIGXCPU", SIGNAL_FORMS, apply_sig_restart},
+#ifdef CGC_DEBUG_BUILD
+    [OPT_FAULTS] = {"CGC_FAULTS", "no fault injection",
+                    "<percent>/<seed>: percent 0-100, seed a non-negative integer", apply_faults},
+#endif
 };
 
 /* Prints the one fatal line and exits with status 2. The value is quoted

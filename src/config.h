@@ -35,6 +35,8 @@ typedef struct cgc__config {
     const char *root;            /* file system prefix for the cgroup files: "" (tests: a fixture) */
     int     cgroup_version;      /* 1 or 2 when a memory cgroup limit was found, else 0 */
     char    cgroup_dir[4352];    /* the directory of the cgroup whose limit is the smallest */
+    unsigned fault_percent;      /* CGC_FAULTS (debug builds): fault injection, 0 = off */
+    uint64_t fault_seed;
 } cgc__config;
 
 /* The stop-the-world signals used when CGC_SIG_SUSPEND / CGC_SIG_RESTART

@@ -28,6 +28,7 @@
 
 #include "cgc.h"
 #include "config.h"
+#include "fault.h"
 #include "pacer.h"
 #include "limiter.h"
 #include "scavenger.h"
@@ -64,6 +65,14 @@
 #define CGC_RADIX_L2_BITS (CGC_RADIX_BITS - CGC_RADIX_L1_BITS)
 #define CGC_ALIGN 16
 #define CGC_MAX_SMALL 32768
+/* The largest object cgc hands out: 16 TiB less one arena, so that its
+ * arena (rounded up to 64 MiB) is at most 2^44 bytes, an eighth of the
+ * 47-bit user address space of x86-64 and AArch64. Bigger requests can
+ * never be met (a span counts its pages in 32 bits, 32 TiB; the address
+ * space is 128 TiB, shared with everything else the program maps) and fail
+ * at once (alloc.c), which also keeps every size computation on the
+ * allocation path (rounding up to pages, to an arena) far from overflow. */
+#define CGC_MAX_OBJECT (((size_t)1 << 44) - CGC_ARENA_SIZE)
 #define CGC_MAX_CLASSES 80
 /* A small span holds at most one page of 16-byte objects: 512 slots. */
 #define CGC_MAX_SLOTS (CGC_PAGE_SIZE / CGC_ALIGN)
@@ -231,13 +240,12 @@ static inline uint64_t cgc__bits_to_bytes8(uint64_t bits)
 
 /* ---- metadata memory (os.c) -------------------------------------------- */
 void *cgc__os_reserve_aligned(size_t size, size_t align); /* MAP_NORESERVE, NULL on failure */
-void  cgc__os_release(void *p, size_t size);              /* MADV_DONTNEED */
+bool  cgc__os_release(void *p, size_t size);              /* MADV_DONTNEED; false: pages kept (locked) */
 void  cgc__os_populate(void *p, size_t size);             /* MADV_POPULATE_WRITE, best effort */
 void  cgc__os_unmap(void *p, size_t size);
 void *cgc__os_map(size_t size);                           /* zeroed pages, NULL on failure */
 /* Metadata allocation: zeroed, never freed except through the pools that use it. */
 void *cgc__meta_alloc(size_t size, _Atomic uint64_t *account);
-void  cgc__os_fail_after(long n);  /* testing: after n more mappings all fail; -1 off */
 
 /* ---- threads (threads.c) ----------------------------------------------- */
 typedef struct cgc__tcache {
@@ -270,6 +278,10 @@ void cgc__stop_world(void);      /* thread_lock held */
 void cgc__start_world(void);     /* thread_lock held */
 void cgc__suspend_self(void);    /* a pending stop request: park until restart */
 void cgc__block_signals(void);   /* for cgc's own background threads */
+/* Starts one of cgc's own threads (markers, sweeper, background): 0 or
+ * pthread_create's error, also made up by fault injection (fault.c).
+ * Every caller has a way on without the thread. */
+int  cgc__start_thread(pthread_t *t, void *(*fn)(void *), void *arg);
 
 /* Enter/leave a section in which this thread must not be suspended.
  * Sections nest (in_cgc counts), so a helper that takes its own section can

@@ -106,6 +106,7 @@ typedef struct __attribute__((aligned(128))) marker {
     uint64_t marked_bytes;
     int64_t  cpu_ns;
     pthread_t thread;
+    unsigned start_phase;     /* helpers: the phase counter when it was started */
     int      id;
 } marker;
 
@@ -113,7 +114,12 @@ typedef struct __attribute__((aligned(128))) marker {
 /* Marker state lives in metadata, not in our bss: the pipelines hold
  * pointers into the heap, and bss is scanned as a root. */
 static marker *markers;
-static int nmarkers = 1;
+static int nmarkers = 1;      /* markers configured (CGC_MARKERS) */
+/* Markers taking part: the collector's thread and the helpers started so
+ * far. Below nmarkers when a helper thread could not be created; the rest
+ * are tried again before the next cycle (cgc__mark_prepare). Written with
+ * no mark under way; read unlocked by cgc__mark_prewake. */
+static int nrunning = 1;
 static int helpers_started;
 static size_t stack_limit = (size_t)1 << 24;   /* entries per marker: 256 MiB */
 
@@ -141,7 +147,8 @@ void cgc__mark_set_stack_limit(size_t entries)
 
 int cgc__mark_nmarkers(void)
 {
-    return nmarkers;
+    return __atomic_load_n(&helpers_started, __ATOMIC_ACQUIRE) ? __atomic_load_n(&nrunning, __ATOMIC_RELAXED)
+                                                              : nmarkers;
 }
 
 static inline void cpu_relax(void)
@@ -215,6 +222,26 @@ static bool grow(marker *m)
     m->stack = v;
     m->cap = cap;
     return true;
+}
+
+/* After a mark, a stack that grew past STACK_KEEP entries (1 MiB) goes back
+ * to the OS: a graph that once needed a deep stack (up to stack_limit, 256
+ * MiB) would otherwise keep it mapped, and counted against the limit, for
+ * the rest of the run. Below that a stack is kept: regrowing it every cycle
+ * would cost system calls and page faults. No marker touches its stack
+ * once it has turned idle at the end of the phase (mark_loop). */
+#define STACK_KEEP ((size_t)1 << 16)
+static void shrink_stacks(void)
+{
+    for (int i = 0; i < nmarkers; i++) {
+        marker *m = &markers[i];
+        if (m->cap <= STACK_KEEP)
+            continue;
+        cgc__os_unmap(m->stack, m->cap * sizeof(entry));
+        atomic_fetch_sub(&cgc__mem.gc_sys, m->cap * sizeof(entry));
+        m->stack = NULL;
+        m->cap = m->n = 0;
+    }
 }
 
 /* ---- the working state of one drain ----------------------------------- */
@@ -572,23 +599,38 @@ static void take(marker *m)
     packet_pool = p;
 }
 
-/* A large range met while draining with other markers: all of it but the
- * first chunk goes straight to the shared list, one chunk per packet, so
- * the other markers can start on it at once instead of waiting until this
- * one has pushed enough to donate (a 4 MiB table was otherwise handed on
- * one chunk at a time), and a marker that takes a packet holds no more
- * than one chunk it cannot share (with four a packet, the last marker
- * busy scanned up to four chunks alone). Returns where the shared part
- * ends: below hi if packets ran out, and the caller keeps [result, hi)
- * itself. */
+/* A large range met while draining with other markers: chunks of it go
+ * straight to the shared list, one chunk per packet, so the other markers
+ * can start on it at once instead of waiting until this one has pushed
+ * enough to donate (a 4 MiB table was otherwise handed on one chunk at a
+ * time), and a marker that takes a packet holds no more than one chunk it
+ * cannot share (with four a packet, the last marker busy scanned up to
+ * four chunks alone). But only while the shared list holds fewer than
+ * nmarkers packets, and the last packet that fits takes the whole rest of
+ * the range as one entry, split again by whoever pops it: materialising
+ * every chunk at once cost a 4 KiB packet per 64 KiB (1/16 of the object:
+ * 65 MiB of gc_sys for 1 GiB), kept in the pool for good and counted
+ * against the limit. Returns where the shared part ends: below hi if the
+ * list is full or packets ran out, and the caller keeps [result, hi)
+ * itself (one entry on its stack, donated like any other). */
 #define SHARE_CHUNKS 1
 static uintptr_t share_chunks(uintptr_t lo, uintptr_t hi)
 {
     pthread_mutex_lock(&work_lock);
-    while (lo < hi) {
+    const size_t limit = (size_t)nrunning;
+    size_t queued = 0;
+    for (const packet *q = work; q && queued < limit; q = q->next)
+        queued++;
+    for (; lo < hi && queued < limit; queued++) {
         packet *p = packet_get();
         if (!p)
             break;
+        if (queued + 1 == limit) {
+            p->e[0].lo = lo;   /* the rest, in one entry */
+            p->e[0].hi = hi;
+            p->n = 1;
+            lo = hi;
+        }
         for (; lo < hi && p->n < SHARE_CHUNKS; lo += CHUNK_BYTES) {
             p->e[p->n].lo = lo;
             p->e[p->n].hi = hi - lo > CHUNK_BYTES ? lo + CHUNK_BYTES : hi;
@@ -705,7 +747,7 @@ static CGC_NO_ASAN void drain(marker *m, bool share)
 /* One marker's whole part of the phase. */
 static void mark_loop(marker *m)
 {
-    bool par = nmarkers > 1;
+    bool par = nrunning > 1;
     int64_t c0 = cgc__thread_cpu_ns();
     for (;;) {
         drain(m, par);
@@ -722,7 +764,7 @@ static void mark_loop(marker *m)
         m->cpu_ns += c1 - c0;
         c0 = c1;
         idle++;
-        if (idle == nmarkers) {
+        if (idle == nrunning) {
             __atomic_store_n(&done, true, __ATOMIC_RELEASE);
             pthread_cond_broadcast(&work_cv);
             pthread_mutex_unlock(&work_lock);
@@ -768,7 +810,7 @@ _Atomic int64_t cgc__mark_spin_ns;
 
 void cgc__mark_prewake(void)
 {
-    if (nmarkers < 2 || !__atomic_load_n(&helpers_started, __ATOMIC_ACQUIRE))
+    if (!__atomic_load_n(&helpers_started, __ATOMIC_ACQUIRE) || __atomic_load_n(&nrunning, __ATOMIC_RELAXED) < 2)
         return;
     unsigned next = __atomic_load_n(&phase, __ATOMIC_RELAXED) + 1;
     if (__atomic_load_n(&prewoken, __ATOMIC_RELAXED) == next)
@@ -789,7 +831,7 @@ static void *helper_main(void *arg)
 {
     marker *m = arg;
     cgc__block_signals();
-    unsigned seen = 0, spun = 0;
+    unsigned seen = m->start_phase, spun = 0;
     for (;;) {
         pthread_mutex_lock(&work_lock);
         while (phase == seen) {
@@ -862,22 +904,28 @@ void cgc__mark_fork(int stage)
         helpers_running = 0;
         idle = 0;
         helpers_started = 0;
+        nrunning = 1;
     }
 }
 
-/* Starts the helper markers; called with the world running, because thread
- * creation may take locks (malloc's) that a stopped thread could hold. */
+/* Starts the helper markers that are not running yet; called before every
+ * cycle with the world running (thread creation may take locks, malloc's,
+ * that a stopped thread could hold) and no mark under way (the caller holds
+ * the collection lock). A helper that cannot be created is tried again
+ * next cycle; meanwhile the markers that exist do its part (fewer markers
+ * is slower, not wrong). A new helper waits for the phase after the
+ * current one: it must not take a phase already started or ended. */
 void cgc__mark_prepare(void)
 {
-    if (helpers_started)
+    if (__atomic_load_n(&nrunning, __ATOMIC_RELAXED) == nmarkers)
         return;
-    __atomic_store_n(&helpers_started, 1, __ATOMIC_RELEASE);
-    for (int i = 1; i < nmarkers; i++) {
-        if (pthread_create(&markers[i].thread, NULL, helper_main, &markers[i]) != 0) {
-            nmarkers = i;   /* fewer markers is slower, not wrong */
+    for (int i = nrunning; i < nmarkers; i++) {
+        markers[i].start_phase = phase;
+        if (cgc__start_thread(&markers[i].thread, helper_main, &markers[i]) != 0)
             break;
-        }
+        __atomic_store_n(&nrunning, i + 1, __ATOMIC_RELAXED);
     }
+    __atomic_store_n(&helpers_started, 1, __ATOMIC_RELEASE);
 }
 
 /* ---- roots and the phase ----------------------------------------------- */
@@ -996,8 +1044,8 @@ void __attribute__((noinline)) cgc__mark(cgc__mark_result *out)
     idle = 0;
     done = false;
     atomic_store(&want_work, 0);
-    if (nmarkers > 1) {
-        helpers_running = nmarkers - 1;
+    if (nrunning > 1) {
+        helpers_running = nrunning - 1;
         __atomic_store_n(&phase, phase + 1, __ATOMIC_RELEASE);
         pthread_cond_broadcast(&phase_cv);
     }
@@ -1033,6 +1081,7 @@ void __attribute__((noinline)) cgc__mark(cgc__mark_result *out)
         out->marked_bytes += markers[i].marked_bytes;
         out->cpu_ns += markers[i].cpu_ns;
     }
+    shrink_stacks();
     out->overflows = overflows;
     (void)here;
 }

@@ -13,29 +13,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-/* Testing hook: after n more successful mappings, every mapping fails as if
- * the OS refused memory, until the hook is called again with -1. */
-static _Atomic long fail_countdown = -1;
-
-void cgc__os_fail_after(long n)
-{
-    atomic_store(&fail_countdown, n);
-}
-
-static bool injected_failure(void)
-{
-    long n = atomic_load(&fail_countdown);
-    while (n > 0) {
-        if (atomic_compare_exchange_weak(&fail_countdown, &n, n - 1))
-            return false;
-    }
-    return n == 0;
-}
-
 /* Maps `size` bytes of fresh zeroed memory, or NULL. */
 void *cgc__os_map(size_t size)
 {
-    if (injected_failure())
+    if (cgc__fault(CGC_FAULT_MMAP))   /* tests: fault.c */
         return NULL;
     void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -60,11 +41,18 @@ void *cgc__os_reserve_aligned(size_t size, size_t align)
     return (void *)a;
 }
 
-void cgc__os_release(void *p, size_t size)
+/* Drops the pages of [p, p + size): true if they are gone (resident memory
+ * fell and they read as zero). MADV_DONTNEED fails with EINVAL on locked
+ * pages (mlock, mlockall(MCL_FUTURE), as latency-sensitive services run):
+ * then nothing is known to be dropped, and the caller must treat the range
+ * as resident and holding its old bytes. (Mapping fresh pages over it with
+ * MAP_FIXED would drop the old ones, but under MCL_FUTURE the new mapping
+ * is locked and populated at once: no memory comes back.) */
+bool cgc__os_release(void *p, size_t size)
 {
-    /* MADV_DONTNEED cannot fail on a private anonymous mapping we own; if it
-     * did, the pages stay resident and only the accounting is pessimistic. */
-    (void)madvise(p, size, MADV_DONTNEED);
+    if (cgc__fault(CGC_FAULT_MADVISE))
+        return false;
+    return madvise(p, size, MADV_DONTNEED) == 0;
 }
 
 #ifndef MADV_POPULATE_WRITE
@@ -83,7 +71,7 @@ void cgc__os_release(void *p, size_t size)
 void cgc__os_populate(void *p, size_t size)
 {
     static _Atomic int unsupported;
-    if (atomic_load_explicit(&unsupported, memory_order_relaxed))
+    if (atomic_load_explicit(&unsupported, memory_order_relaxed) || cgc__fault(CGC_FAULT_MADVISE))
         return;
     if (madvise(p, size, MADV_POPULATE_WRITE) != 0 && errno == EINVAL)
         atomic_store_explicit(&unsupported, 1, memory_order_relaxed);

@@ -118,6 +118,37 @@ static size_t count_bits(const uint64_t *bits, size_t from, size_t to)
 
 static void free_list_insert(cgc__span *s);
 
+/* Metadata of an arena whose growth failed after part of it was allocated.
+ * It is carved from chunks that cannot be unmapped piecemeal, so it waits
+ * here for the next attempt instead of being dropped (every failed attempt
+ * leaked it, 32 KiB for a 2 GiB arena). Never written while spare: still
+ * zeroed. Under heap_lock. */
+static cgc__arena *spare_arena;
+static cgc__span **spare_map;
+static uint64_t *spare_rel;
+static size_t spare_map_pages, spare_rel_pages;
+
+/* A spare block for at least `pages` pages if there is one, else a new one. */
+static void *take_spare(void **spare, size_t *spare_pages, size_t pages, size_t bytes)
+{
+    if (*spare && *spare_pages >= pages) {
+        void *p = *spare;
+        *spare = NULL;
+        *spare_pages = 0;
+        return p;
+    }
+    return cgc__meta_alloc(bytes, &cgc__mem.gc_sys);
+}
+
+/* Keeps p as the spare for `pages` pages unless a bigger one is kept. */
+static void keep_spare(void **spare, size_t *spare_pages, void *p, size_t pages)
+{
+    if (p && (!*spare || *spare_pages < pages)) {
+        *spare = p;
+        *spare_pages = pages;
+    }
+}
+
 /* Reserves a new arena of at least `npages` and adds it as one free span. */
 static bool arena_grow(size_t npages)
 {
@@ -132,35 +163,50 @@ static bool arena_grow(size_t npages)
         cgc__os_unmap((void *)base, bytes);
         return false;
     }
-    cgc__arena *a = cgc__meta_alloc(sizeof *a, &cgc__mem.gc_sys);
-    cgc__span **map = cgc__meta_alloc(pages * sizeof(cgc__span *), &cgc__mem.gc_sys);
-    uint64_t *rel = cgc__meta_alloc((pages + 63) / 64 * 8, &cgc__mem.gc_sys);
+    cgc__arena *a = spare_arena ? spare_arena : cgc__meta_alloc(sizeof *a, &cgc__mem.gc_sys);
+    spare_arena = NULL;
+    cgc__span **map = take_spare((void **)&spare_map, &spare_map_pages, pages, pages * sizeof(cgc__span *));
+    uint64_t *rel = take_spare((void **)&spare_rel, &spare_rel_pages, pages, (pages + 63) / 64 * 8);
     cgc__span *s = desc_alloc();
-    if (!a || !map || !rel || !s) {
-        cgc__os_unmap((void *)base, bytes);
-        return false;   /* the metadata already mapped stays for next time */
-    }
-    /* Radix entries for every 64 MiB unit of the arena. */
-    for (uintptr_t u = base; u < base + bytes; u += CGC_ARENA_SIZE) {
-        uintptr_t key = u >> CGC_ARENA_SHIFT;
-        size_t i1 = key >> CGC_RADIX_L2_BITS, i2 = key & ((1u << CGC_RADIX_L2_BITS) - 1);
+    /* The radix tables the arena's 64 MiB units need, all before any entry
+     * is set: a failure half-way used to leave entries pointing at an
+     * arena record with no page map, which a conservative pointer into
+     * that range (or cgc_base of one) then dereferenced. A table made
+     * here and not used is kept in the radix: it is valid empty. */
+    bool tables = true;
+    for (uintptr_t u = base; u < base + bytes && tables; u += CGC_ARENA_SIZE) {
+        size_t i1 = (u >> CGC_ARENA_SHIFT) >> CGC_RADIX_L2_BITS;
         if (!cgc__radix[i1]) {
             cgc__arena **l2 = cgc__meta_alloc(sizeof(cgc__arena *) << CGC_RADIX_L2_BITS,
                                               &cgc__mem.other_sys);
-            if (!l2) {
-                cgc__os_unmap((void *)base, bytes);
-                return false;
-            }
-            __atomic_store_n(&cgc__radix[i1], l2, __ATOMIC_RELEASE);
+            if (l2)
+                __atomic_store_n(&cgc__radix[i1], l2, __ATOMIC_RELEASE);
+            tables = l2 != NULL;
         }
-        __atomic_store_n(&cgc__radix[i1][i2], a, __ATOMIC_RELEASE);
     }
+    if (!a || !map || !rel || !s || !tables) {
+        cgc__os_unmap((void *)base, bytes);
+        if (a)
+            spare_arena = a;   /* taken above: the slot is empty */
+        keep_spare((void **)&spare_map, &spare_map_pages, map, pages);
+        keep_spare((void **)&spare_rel, &spare_rel_pages, rel, pages);
+        if (s)
+            desc_release(s);
+        return false;
+    }
+    /* The record is complete before any entry points to it: cgc_base and
+     * cgc_free look addresses up without heap_lock. */
     a->base = base;
     a->npages = pages;
     a->hwm = 0;
     a->released = rel;
     a->spanmap = map;
     set_bits(rel, 0, pages, true);
+    for (uintptr_t u = base; u < base + bytes; u += CGC_ARENA_SIZE) {
+        uintptr_t key = u >> CGC_ARENA_SHIFT;
+        size_t i1 = key >> CGC_RADIX_L2_BITS, i2 = key & ((1u << CGC_RADIX_L2_BITS) - 1);
+        __atomic_store_n(&cgc__radix[i1][i2], a, __ATOMIC_RELEASE);
+    }
     a->next = arenas;
     arenas = a;
     if (base < cgc__heap_lo())
@@ -397,8 +443,11 @@ void cgc__heap_free_span(cgc__span *s)
 /* ---- returning pages to the OS ----------------------------------------- */
 
 /* Releases the resident pages of free span s, at most `budget` bytes.
- * Returns bytes released. */
-static uint64_t release_span(cgc__span *s, uint64_t budget)
+ * Returns bytes released. A range the OS refuses to drop (locked memory:
+ * os.c) stays resident, unreleased and not known to be zero, and *refused
+ * is set: the caller stops there, since the rest of the heap is locked as
+ * well and each further try is a wasted system call. */
+static uint64_t release_span(cgc__span *s, uint64_t budget, bool *refused)
 {
     cgc__arena *a = arena_of(s->start);
     size_t p = page_of(a, s->start), end = p + s->npages;
@@ -414,7 +463,10 @@ static uint64_t release_span(cgc__span *s, uint64_t budget)
                done + (j - i) * CGC_PAGE_SIZE < budget)
             j++;
         if (j > i) {
-            cgc__os_release((void *)(a->base + i * CGC_PAGE_SIZE), (j - i) * CGC_PAGE_SIZE);
+            if (!cgc__os_release((void *)(a->base + i * CGC_PAGE_SIZE), (j - i) * CGC_PAGE_SIZE)) {
+                *refused = true;
+                break;
+            }
             set_bits(a->released, i, j, true);
             done += (j - i) * CGC_PAGE_SIZE;
         }
@@ -429,12 +481,13 @@ static uint64_t release_span(cgc__span *s, uint64_t budget)
 uint64_t cgc__heap_release_locked(uint64_t bytes)
 {
     uint64_t done = 0;
+    bool refused = false;
     /* Biggest spans first: the most memory for the fewest system calls. */
-    for (cgc__span *s = free_large; s && done < bytes; s = s->next)
-        done += release_span(s, bytes - done);
-    for (int n = NSMALL_FREE - 1; n > 0 && done < bytes; n--)
-        for (cgc__span *s = free_small[n]; s && done < bytes; s = s->next)
-            done += release_span(s, bytes - done);
+    for (cgc__span *s = free_large; s && done < bytes && !refused; s = s->next)
+        done += release_span(s, bytes - done, &refused);
+    for (int n = NSMALL_FREE - 1; n > 0 && done < bytes && !refused; n--)
+        for (cgc__span *s = free_small[n]; s && done < bytes && !refused; s = s->next)
+            done += release_span(s, bytes - done, &refused);
     return done;
 }
 

@@ -334,7 +334,7 @@ void cgc__sweeper_start(void)
     if (sweeper_started)
         return;
     pthread_t t;
-    if (pthread_create(&t, NULL, sweeper_main, NULL) == 0) {
+    if (cgc__start_thread(&t, sweeper_main, NULL) == 0) {
         pthread_detach(t);
         sweeper_started = 1;
     }

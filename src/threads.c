@@ -292,11 +292,21 @@ void cgc__threads_fork(int stage)
     }
 }
 
+/* ---- cgc's own threads ------------------------------------------------- */
+
+int cgc__start_thread(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    if (cgc__fault(CGC_FAULT_THREAD))   /* tests: fault.c */
+        return EAGAIN;
+    return pthread_create(t, NULL, fn, arg);
+}
+
 /* ---- cgc_pthread_create ------------------------------------------------ */
 
 typedef struct start_info {
     void *(*fn)(void *);
     void *arg;
+    bool ok;              /* the new thread is registered */
     sem_t registered;
 } start_info;
 
@@ -305,11 +315,16 @@ static void *thread_start(void *p)
     start_info *si = p;
     void *(*fn)(void *) = si->fn;
     void *arg = si->arg;
-    cgc__register_current(1);
+    /* Unregistered, the thread's stack would not be scanned, and what only
+     * it refers to would be freed under it: if registration fails (no
+     * memory for its record), fn does not run and the creation fails. */
+    bool ok = si->ok = cgc__register_current(1) != NULL;
     /* The parent waits until we are registered: until then `arg` may be
      * reachable only from the parent's stack and from si, which is not
      * scanned memory. */
     sem_post(&si->registered);
+    if (!ok)
+        return NULL;
     return fn(arg);   /* exit_key's destructor unregisters, also on pthread_exit */
 }
 
@@ -324,5 +339,13 @@ CGC_API int cgc_pthread_create(pthread_t *t, const pthread_attr_t *attr,
         while (sem_wait(&si.registered) != 0 && errno == EINTR)
             ;
     sem_destroy(&si.registered);
+    if (rc == 0 && !si.ok) {
+        int detached = PTHREAD_CREATE_JOINABLE;
+        if (attr)
+            pthread_attr_getdetachstate(attr, &detached);
+        if (detached == PTHREAD_CREATE_JOINABLE)
+            pthread_join(*t, NULL);
+        rc = EAGAIN;
+    }
     return rc;
 }

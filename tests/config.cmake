@@ -29,7 +29,8 @@ endif()
 
 if(CGC_FUZZ_OK)
   set(fuzz_src ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_config.c
-    ${PROJECT_SOURCE_DIR}/src/config.c ${PROJECT_SOURCE_DIR}/src/cgroup.c)
+    ${PROJECT_SOURCE_DIR}/src/config.c ${PROJECT_SOURCE_DIR}/src/cgroup.c
+    ${PROJECT_SOURCE_DIR}/src/fault.c)
   set(fuzz_bin ${CMAKE_CURRENT_BINARY_DIR}/fuzz_config)
   add_custom_command(OUTPUT ${fuzz_bin}
     COMMAND ${CGC_CLANG} ${CGC_FUZZ_FLAGS} -I${PROJECT_SOURCE_DIR}/src ${fuzz_src} -o ${fuzz_bin} -lpthread

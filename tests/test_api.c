@@ -300,11 +300,11 @@ static void test_os_refuses_memory(void)
     cgc_set_oom_handler(on_oom);
     /* Every mapping fails from now on: a request that needs a new arena gets
      * NULL, after the handler was told, and the heap keeps working. */
-    cgc__os_fail_after(0);
+    cgc__fault_mmap_after(0);
     errno = 0;
     void *p = cgc_malloc((size_t)200 << 20);
     int err = errno;
-    cgc__os_fail_after(-1);
+    cgc__fault_mmap_after(-1);
     CHECK(p == NULL && err == ENOMEM, "NULL/ENOMEM when the OS refuses");
     CHECK(oom_seen == ((size_t)200 << 20), "OOM handler called with the request size");
     char *q = cgc_malloc(1000);
