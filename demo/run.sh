@@ -58,6 +58,7 @@ OUT=
 SERVICES="c go"
 SKIP=77
 COMMAND="bash demo/run.sh${*:+ $*}"
+ARGS=("$@")
 
 while (($#)); do
     case $1 in
@@ -153,6 +154,8 @@ build() {
 # the OOM count.
 # shellcheck source=../bench/limit/cgroup.sh
 source "$ROOT/bench/limit/cgroup.sh"
+# On a cgroup v2 host run by systemd: again, in a delegated scope.
+cg_reexec_in_scope "$ROOT/demo/run.sh" "${ARGS[@]}"
 CGV=; CG_PARENT=
 setup_cgroups() {
     local err

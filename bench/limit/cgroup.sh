@@ -28,7 +28,9 @@
 # cgc-harness, and "+memory" is enabled in it, as container runtimes do
 # (cg__v2_enable); run cgroups are created next to cgc-harness. This needs
 # the memory controller delegated to the caller's cgroup (root in a
-# container or VM; systemd: systemd-run --scope -p Delegate=yes).
+# container or VM; systemd: a unit with Delegate=yes, which a script gets
+# by calling cg_reexec_in_scope "$0" "$@" first, as demo/run.sh and the
+# limit_cgroup_* tests do).
 # Peak memory: v1 memory.max_usage_in_bytes; v2 memory.peak where the kernel
 # has it (5.19+), else the largest memory.current sampled every 20 ms.
 # --report FILE also writes the same values as shell assignments
@@ -157,6 +159,26 @@ cg__v2_enable() {
         { cg__skip "cgroup v2: cannot enable +$ctl in $dir/cgroup.subtree_control even with its processes moved into $leaf (processes left: $(cat "$dir/cgroup.procs" 2>/dev/null | tr '\n' ' '))"; return; }
     echo "cgroup.sh: cgroup v2: moved the processes of $dir into $CG_HARNESS_LEAF and enabled +$ctl there" >&2
     return 0
+}
+
+# cg_reexec_in_scope SCRIPT [ARG...]: on a cgroup v2 host whose init is
+# systemd, re-runs `bash SCRIPT ARG...` in a transient scope with
+# Delegate=yes (systemd-run --scope), once (CGC_IN_SCOPE marks the second
+# run), and does not return. A unit without Delegate=yes is systemd's to
+# manage: moving its processes into a leaf of our own (cg__v2_enable) would
+# work but goes behind systemd's back; in a delegated scope the same steps
+# are the documented way. Returns 0 (the caller goes on where it is) when
+# any of that does not apply: v1, no systemd, systemd-run missing or
+# refusing (checked first with `true`).
+cg_reexec_in_scope() {
+    [[ -z ${CGC_IN_SCOPE:-} && -d $CG_ROOT/run/systemd/system ]] || return 0
+    # v2 only: a v1 memory hierarchy needs none of this.
+    grep -qE '^[0-9]+:([^:]*,)?memory(,[^:]*)?:' "$CG_ROOT/proc/self/cgroup" 2>/dev/null && return 0
+    grep -q '^0::' "$CG_ROOT/proc/self/cgroup" 2>/dev/null || return 0
+    command -v systemd-run >/dev/null || return 0
+    systemd-run --quiet --scope -p Delegate=yes true >/dev/null 2>&1 || return 0
+    echo "cgroup.sh: cgroup v2 under systemd: running again in a transient scope with Delegate=yes" >&2
+    CGC_IN_SCOPE=1 exec systemd-run --quiet --scope -p Delegate=yes -- bash "$@"
 }
 
 # cg_prepare: finds and readies the cgroup under which run cgroups are made

@@ -17,7 +17,9 @@
 #   - v1 memory.memsw.limit_in_bytes may never be below memory.limit_in_bytes;
 #   - rmdir fails while a live process is in the cgroup or it has children.
 # Every operation is logged; each case compares the log with the expected
-# one. No real cgroup is touched; runs anywhere bash runs.
+# one. Also: when cg_reexec_in_scope runs the script again under
+# systemd-run --scope -p Delegate=yes (a stand-in systemd-run on PATH).
+# No real cgroup is touched; runs anywhere bash runs.
 set -uo pipefail
 cgroup_sh=$1
 # shellcheck source=../../bench/limit/cgroup.sh
@@ -352,6 +354,42 @@ rc=$?
 check "rc == 77 && $([[ ! -e $T/ran ]] && echo 1 || echo 0)" "returns 77, CMD not run"
 check "$([[ $err == *"cgroup.sh: SKIP: cannot set a memory limit in "*cgc-limit.* ]] && echo 1 || echo 0)" "says so: $(tail -1 <<<"$err")"
 trace | grep -q '^rmdir /sys/fs/cgroup/cgc-limit.N$' && ok "the run cgroup was removed" || bad "the run cgroup was left: $(trace)"
+
+echo "== systemd on v2: the script runs again in a scope with Delegate=yes, once"
+# A stand-in for systemd-run: logs its arguments; "true" succeeds unless
+# FAKE_SYSTEMD_REFUSES is set; otherwise runs what follows "--".
+mkdir -p "$T/bin"
+cat >"$T/bin/systemd-run" <<'EOF'
+#!/usr/bin/env bash
+echo "systemd-run $*" >>"$TRACE"
+[[ ${*: -1} == true ]] && { [[ -n ${FAKE_SYSTEMD_REFUSES:-} ]] && exit 1; exit 0; }
+while [[ $1 != -- ]]; do shift; done; shift
+exec "$@"
+EOF
+chmod +x "$T/bin/systemd-run"
+printf 'echo "script ran: CGC_IN_SCOPE=$CGC_IN_SCOPE args: $*"\n' >"$T/script.sh"
+reexec() { (export TRACE PATH="$T/bin:$PATH"; cg_reexec_in_scope "$T/script.sh" a "b c"; echo "returned") 2>/dev/null; }
+tree_v2_session
+mkdir -p "$CG_ROOT/run/systemd/system"
+out=$(reexec)
+check "$([[ $out == "script ran: CGC_IN_SCOPE=1 args: a b c" ]] && echo 1 || echo 0)" "ran again in the scope, did not return: $out"
+expect_trace "checked with true first, then bash SCRIPT ARGS in the scope" <<EOF
+systemd-run --quiet --scope -p Delegate=yes true
+systemd-run --quiet --scope -p Delegate=yes -- bash $T/script.sh a b c
+EOF
+: >"$TRACE"
+out=$(CGC_IN_SCOPE=1 reexec)
+check "$([[ $out == returned && ! -s $TRACE ]] && echo 1 || echo 0)" "already in the scope: returns, systemd-run not called"
+out=$(FAKE_SYSTEMD_REFUSES=1 reexec)
+check "$([[ $out == returned ]] && echo 1 || echo 0)" "systemd-run refusing: returns (the leaf move is tried where it is)"
+rm -r "$CG_ROOT/run/systemd/system"
+: >"$TRACE"
+out=$(reexec)
+check "$([[ $out == returned && ! -s $TRACE ]] && echo 1 || echo 0)" "no systemd: returns, systemd-run not called"
+tree_v1_hybrid
+mkdir -p "$CG_ROOT/run/systemd/system"
+out=$(reexec)
+check "$([[ $out == returned && ! -s $TRACE ]] && echo 1 || echo 0)" "v1 under systemd: returns, systemd-run not called"
 
 echo "== usage errors"
 run_in_cgroup 64XB -- true 2>/dev/null
