@@ -73,6 +73,8 @@ while (($#)); do
     shift
 done
 [[ $MODE == quick ]] && SERVICES=c
+# Absolute: the Go build runs in another directory (GOCACHE must be absolute).
+mkdir -p "$BUILD_DIR" && BUILD_DIR=$(cd "$BUILD_DIR" && pwd) || { echo "run.sh: cannot create $BUILD_DIR" >&2; exit 1; }
 [[ -z $OUT ]] && { [[ $MODE == quick ]] && OUT=$BUILD_DIR/demo-quick || OUT=$ROOT/demo/results; }
 
 # ---- the workload ---------------------------------------------------------
