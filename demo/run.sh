@@ -635,11 +635,11 @@ plot() {
             # The legend as coloured labels in one row under the title (a
             # gnuplot key spanning panels wraps to the first panel width).
             y = 1 - 52 / h
-            split("cgroup limit|cgroup usage|runtime: Sys - HeapReleased|HeapAlloc|OOM kill", name, "|")
-            split("#cc0000 #1f77b4 #2ca02c #999999 #cc0000", colour, " ")
-            for (i = 1; i <= 5; i++)
+            split("cgroup limit|soft limit (dashed)|cgroup usage|runtime: Sys - HeapReleased|HeapAlloc|OOM kill", name, "|")
+            split("#cc0000 #ff7f0e #1f77b4 #2ca02c #999999 #cc0000", colour, " ")
+            for (i = 1; i <= 6; i++)
                 printf "set label %d \"%s %s\" at screen %.3f, screen %.4f center tc rgb \"%s\" font \",11\"\n", i,
-                    (i == 5 ? "\342\227\217" : "\342\226\240"), name[i], 0.2 + 0.15 * (i - 1), y, colour[i]
+                    (i == 6 ? "\342\227\217" : "\342\226\240"), name[i], 0.12 + 0.15 * (i - 1), y, colour[i]
             print "unset key"
         }'
         echo "set xlabel 's' offset 0,0.5 font ',9'; set ylabel 'MiB' offset 1.5,0 font ',9'"
@@ -648,11 +648,13 @@ plot() {
             for conf in "${CONFIGS[@]}"; do
                 dir=$(awk -F, -v s="$svc" -v l="$l" -v c="$conf" '$1 == "matrix" && $2 == s && $3 == l && $4 == c {print $18}' \
                     "$WORK/runs.csv" | tail -1)
-                local kills
+                local kills soft
                 kills=$(awk -F, -v d="$dir" '$18 == d {print $6}' "$WORK/runs.csv")
-                echo "set title '$l MiB, $conf (OOM kills: $kills)' font ',10'"
+                soft=$(awk -F, -v d="$dir" '$18 == d {print $20}' "$WORK/runs.csv")
+                echo "set title '$l MiB, $conf (soft limit ${soft:-none}; OOM kills: $kills)' font ',10'"
                 echo "set yrange [0:$((l * 5 / 4 + 4))]"
                 local p="plot $l w l lw 2 lc rgb '#cc0000' t 'cgroup limit'"
+                [[ -n $soft ]] && p+=", $soft w l lw 1.5 dt 2 lc rgb '#ff7f0e' t 'soft limit'"
                 p+=", '$base/$dir/cgroup.dat' u 1:2 w l lw 1.5 lc rgb '#1f77b4' t 'cgroup usage'"
                 [[ -s $base/$dir/vars.dat ]] &&
                     p+=", '$base/$dir/vars.dat' u 1:3 w l lc rgb '#2ca02c' t 'runtime (Sys-HeapReleased)', '' u 1:2 w l lc rgb '#999999' t 'HeapAlloc'"
