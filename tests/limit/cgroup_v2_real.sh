@@ -14,6 +14,8 @@ set -uo pipefail
 cgroup_sh=$1
 # shellcheck source=../../bench/limit/cgroup.sh
 source "$cgroup_sh"
+# Under systemd: in a delegated scope, not in a unit systemd manages.
+cg_reexec_in_scope "$0" "$@"
 skip() { echo "cgroup_v2_real: SKIP: $*" >&2; exit 77; }
 fail=0
 check() { if (($1)); then echo "ok: $2"; else echo "FAIL: $2"; fail=1; fi; }
