@@ -791,4 +791,6 @@ assert_headline() {
     log "headline holds at $l MiB: CGC_MEMLIMIT=off is OOM-killed; cgc's default and the soft limit at the cgroup limit answer every request with no OOM kill"
 }
 
-main "$@"; exit $?   # on one line: bash has read it all before running it
+# Run, unless sourced (tests/demo/harness.sh tests the functions). On one
+# line: bash has read it all before running it.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then main "$@"; exit $?; fi

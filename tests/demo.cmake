@@ -20,3 +20,12 @@ if(CGC_BASH)
     RUN_SERIAL TRUE      # it measures memory and latency: nothing else may run
     LABELS demo)
 endif()
+# The demo's comparison logic without services or cgroups (issue 14,
+# finding 2): the same configurations for C and Go, both minimal limits
+# (soft limit at 90% and none) searched for both, the matrix at both, the
+# Go version in the tables. Runs are modelled; a few seconds.
+if(CGC_BASH)
+  add_test(NAME demo_harness
+    COMMAND ${CGC_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/demo/harness.sh)
+  set_tests_properties(demo_harness PROPERTIES TIMEOUT 60 LABELS demo)
+endif()
