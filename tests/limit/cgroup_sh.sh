@@ -309,6 +309,12 @@ write /sys/fs/cgroup/cgc-limit.N/cgroup.procs CHILD ok
 rmdir /sys/fs/cgroup/cgc-limit.N
 EOF
 
+echo "== the run's cgroup is told to CMD (CG_RUN_DIR) and to others (--dir-file) while it runs"
+out=$(run_in_cgroup --quiet --dir-file "$T/dir" 32MiB -- bash -c 'echo "$CG_RUN_DIR"; cat "$1"; [[ -d $CG_RUN_DIR ]] && echo exists' _ "$T/dir")
+check "$([[ $(sed -n 1p <<<"$out") == "$EMU_V2"/cgc-limit.* && $(sed -n 2p <<<"$out") == $(sed -n 1p <<<"$out") && $(sed -n 3p <<<"$out") == exists ]] && echo 1 || echo 0)" \
+    "CG_RUN_DIR and the --dir-file name the live run cgroup: $(tr '\n' ' ' <<<"$out")"
+check "$([[ -z $CG_RUN_DIR ]] && echo 1 || echo 0)" "CG_RUN_DIR is empty after the run"
+
 echo "== v2 systemd session scope (memory delegated down to it)"
 tree_v2_session
 run_in_cgroup --quiet 1GiB -- true
