@@ -1,7 +1,9 @@
 # The soft memory limit, end to end (issue 4): the churn workload, real
 # memory cgroups, resident memory against the limit, the death spiral.
-# Every test here exits 77 (skipped, with the reason on stderr) where it
-# cannot run: no writable memory cgroup, or (Boehm) no libgc.
+# Every test here exits 77 (skipped, with one line "SKIP: <reason>" on
+# stderr) where it cannot run: no writable memory cgroup (cgroup v2: the
+# memory controller not delegated to our cgroup), or (Boehm) no libgc.
+# scripts/test.sh fails a run with skipped tests unless CGC_ALLOW_SKIP=1.
 
 set(CGC_LIMIT_DIR ${PROJECT_SOURCE_DIR}/bench/limit)
 
@@ -30,6 +32,19 @@ foreach(case oom_off soft90 gcoff default)
   set_tests_properties(limit_cgroup_${case} PROPERTIES
     SKIP_RETURN_CODE 77 TIMEOUT 90 RESOURCE_LOCK cgc_limit_cgroup)
 endforeach()
+
+# bench/limit/cgroup.sh's decisions (v1, v2 with the harness moved into a
+# leaf, the skip line) on fixture trees with the kernel's rules emulated:
+# runs anywhere, no cgroup touched.
+add_test(NAME limit_cgroup_sh_fixtures
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/limit/cgroup_sh.sh ${CGC_LIMIT_DIR}/cgroup.sh)
+set_tests_properties(limit_cgroup_sh_fixtures PROPERTIES TIMEOUT 60)
+# The same v2 step on a real cgroup v2 hierarchy with whatever controller
+# it has (the kernel's no-internal-process rule, which the fixtures emulate).
+add_test(NAME limit_cgroup_v2_real
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/limit/cgroup_v2_real.sh ${CGC_LIMIT_DIR}/cgroup.sh)
+set_tests_properties(limit_cgroup_v2_real PROPERTIES
+  SKIP_RETURN_CODE 77 TIMEOUT 60 RESOURCE_LOCK cgc_limit_cgroup)
 
 # Without cgroups: the limit set in-process.
 add_executable(test_limit_rss ${CMAKE_CURRENT_SOURCE_DIR}/limit/test_limit_rss.c)

@@ -18,6 +18,8 @@ set -uo pipefail
 case_=$1 churn=$2 cgroup_sh=$3
 # shellcheck source=../../bench/limit/cgroup.sh
 source "$cgroup_sh"
+# On a cgroup v2 host run by systemd: again, in a delegated scope.
+cg_reexec_in_scope "$0" "$@"
 
 LIMIT=$((128 << 20))
 LIVE_MIB=$((128 * 60 / 100))
