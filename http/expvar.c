@@ -2,7 +2,9 @@
  *   {"cmdline": ["prog", "arg", ...], "memstats": {"Alloc": ..., ...}}
  * The memstats object uses Go's runtime.MemStats field names so that expvar
  * dashboards and `curl | jq .memstats.HeapAlloc` recipes work unchanged;
- * MemLimit, GCPercent and GCLimiterCycles are cgc's additions.
+ * MemLimit, GCPercent, GCLimiterCycles and the finalization counters
+ * (FinalizersQueued, FinalizersRun, CleanupsQueued, CleanupsRun) are cgc's
+ * additions.
  *
  * Everything is written into a caller's fixed buffer whose size is the worst
  * case computed below (cgc_http_vars_capacity), so rendering never
@@ -26,7 +28,7 @@
  *            \ufffd), each argument adds at most 4 ("", and a space), and
  *            there are at most CMDLINE_MAX arguments: 10 * CMDLINE_MAX;
  *   PauseNs, PauseEnd: 256 numbers of at most 20 digits plus ", ": 2 * 256 * 22;
- *   the other 33 fields: name (<= 20) + quotes, colon, space, value
+ *   the other 37 fields: name (<= 20) + quotes, colon, space, value
  *            (<= 25: a %.17g double or a 20-digit integer), ",\n": < 64 each;
  *   plus the braces and keys: well under 256.  */
 #define VARS_CAPACITY (10 * CMDLINE_MAX + 2 * 256 * 22 + 40 * 64 + 256)
@@ -183,6 +185,10 @@ int cgc__http_render_vars(cgc__buf *b)
                     m.debug_gc ? "true" : "false");
     cgc__buf_printf(b, "\"MemLimit\": %lld,\n\"GCPercent\": %d,\n\"GCLimiterCycles\": %llu",
                     (long long)m.mem_limit, (int)m.gc_percent, (unsigned long long)m.gc_limiter_cycles);
+    cgc__buf_printf(b, ",\n\"FinalizersQueued\": %llu,\n\"FinalizersRun\": %llu,\n\"CleanupsQueued\": %llu,\n"
+                       "\"CleanupsRun\": %llu",
+                    (unsigned long long)m.finalizers_queued, (unsigned long long)m.finalizers_run,
+                    (unsigned long long)m.cleanups_queued, (unsigned long long)m.cleanups_run);
     render_ring(b, "PauseNs", m.pause_ns);
     render_ring(b, "PauseEnd", m.pause_end);
     cgc__buf_put(b, "\n}\n}\n", 5);
