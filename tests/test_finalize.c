@@ -86,13 +86,29 @@ static void cycle(void)
     cgc_run_finalizers();
 }
 
-/* Cycles until runs[slot] reaches want, at most `max` cycles. */
+/* Finalizers or cleanups queued and not finished (one may be running on
+ * the finalizer thread). */
+static int in_flight(void)
+{
+    static cgc_memstats m;
+    cgc_read_memstats(&m);
+    return m.finalizers_queued + m.cleanups_queued > m.finalizers_run + m.cleanups_run;
+}
+
+/* Cycles until runs[slot] reaches want, at most `max` cycles; then, while
+ * some finalizer is still running on the finalizer thread (a slow one, on
+ * a loaded machine or under a sanitizer), waits for it, at most 30 s. */
 static int cycle_until(int slot, int want, int max)
 {
     for (int i = 0; i < max; i++) {
         if (atomic_load(&runs[slot]) >= want)
             return 1;
         cycle();
+    }
+    for (int ms = 0; ms < 30000 && atomic_load(&runs[slot]) < want && in_flight(); ms++) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+        cgc_run_finalizers();
     }
     return atomic_load(&runs[slot]) >= want;
 }
