@@ -577,7 +577,10 @@ void cgc__finalize_cycle_end(void)
         sem_init(&work_sem, 0, 0);
         pthread_t th;
         if (pthread_create(&th, NULL, finalizer_main, NULL) != 0) {
-            cgc__warn("cannot start the finalizer thread; finalizers run only in cgc_run_finalizers");
+            static int warned;   /* tried again every cycle, said once */
+            if (!warned++)
+                cgc__warn("cannot start the finalizer thread; until it starts, finalizers run only in "
+                          "cgc_run_finalizers");
             return;
         }
         pthread_detach(th);
