@@ -5,11 +5,11 @@
  * object), a cleanup (any number) or a weak handle (at most one). Records
  * live in slabs of metadata and are found by object address through a hash
  * table (fin_lock). A record names its object hidden (~obj, never a heap
- * address), so registering does not keep the object alive; but the slabs
- * are scanned as roots (cgc__finalize_roots, from roots.c), so what a
- * record holds in the clear stays alive: a finalizer's or cleanup's arg,
- * a weak record's handle, and a queued finalizer's object (obj, set when it
- * is queued and kept until it has run).
+ * address), so registering does not keep the object alive; but each
+ * slab's array of strong words is scanned as a root (cgc__finalize_roots,
+ * from roots.c), so what a record holds there stays alive: a finalizer's or
+ * cleanup's arg, a weak record's handle, and a queued finalizer's object
+ * (set when it is queued, kept until it has run).
  *
  * The cycle (world stopped, after the mark, before sweeping starts — so
  * nothing queued can be swept):
@@ -37,11 +37,14 @@
  * thread in a cgc section holds off. So a reader either returns before the
  * pause, holding obj in a register or on its stack (a root of that pause:
  * obj is marked, not cleared), or starts after it and reads NULL. A
- * concurrent mark must keep that: while marking runs with the world going,
- * a weak read must shade (mark grey) the object it returns, so that an
- * object a program has just fetched from a weak handle is never found
- * unmarked; the clearing stays in the stop-the-world termination, after the
- * last grey object is scanned. The hook for that is marked WEAK-SHADE below.
+ * concurrent mark must keep that: a weak read during the concurrent phase
+ * may return an object the mark has not reached yet, and the program may
+ * then store it anywhere. Either the read shades it (marks it grey, at the
+ * hook marked WEAK-SHADE below), or the termination re-scans every root
+ * and every page written since the mark began before it clears anything;
+ * in both cases the clearing stays in the stop-the-world termination,
+ * after the last grey object is scanned, and reads stay in cgc sections so
+ * that none straddles it.
  *
  * Locks: fin_lock is taken by program threads only inside a cgc section
  * (never stopped holding it), and by the collector in the pause, after
