@@ -2,8 +2,10 @@
  *   {"cmdline": ["prog", "arg", ...], "memstats": {"Alloc": ..., ...}}
  * The memstats object uses Go's runtime.MemStats field names so that expvar
  * dashboards and `curl | jq .memstats.HeapAlloc` recipes work unchanged;
- * MemLimit, GCPercent, GCLimiterCycles and the limit's bounds (ContainerLimit,
- * GuardLimit, GuardOutside, OutsideProcess, EffectiveLimit) are cgc's
+ * MemLimit, GCPercent, GCLimiterCycles, the limit's bounds (ContainerLimit,
+ * GuardLimit, GuardOutside, OutsideProcess, EffectiveLimit) and the
+ * finalization counters (FinalizersQueued, FinalizersRun, CleanupsQueued,
+ * CleanupsRun) are cgc's
  * additions.
  *
  * Everything is written into a caller's fixed buffer whose size is the worst
@@ -28,10 +30,10 @@
  *            \ufffd), each argument adds at most 4 ("", and a space), and
  *            there are at most CMDLINE_MAX arguments: 10 * CMDLINE_MAX;
  *   PauseNs, PauseEnd: 256 numbers of at most 20 digits plus ", ": 2 * 256 * 22;
- *   the other 37 fields: name (<= 20) + quotes, colon, space, value
+ *   the other 41 fields: name (<= 20) + quotes, colon, space, value
  *            (<= 25: a %.17g double or a 20-digit integer), ",\n": < 64 each;
  *   plus the braces and keys: well under 256.  */
-#define VARS_CAPACITY (10 * CMDLINE_MAX + 2 * 256 * 22 + 40 * 64 + 256)
+#define VARS_CAPACITY (10 * CMDLINE_MAX + 2 * 256 * 22 + 41 * 64 + 256)
 
 /* The fixed buffer size a /debug/vars body needs in the worst case. */
 size_t cgc_http_vars_capacity(void)
@@ -191,6 +193,10 @@ int cgc__http_render_vars(cgc__buf *b)
                        "\"OutsideProcess\": %llu,\n\"EffectiveLimit\": %lld",
                     (long long)m.container_limit, (long long)m.guard_limit, (long long)m.guard_outside,
                     (unsigned long long)m.outside_process, (long long)m.effective_limit);
+    cgc__buf_printf(b, ",\n\"FinalizersQueued\": %llu,\n\"FinalizersRun\": %llu,\n\"CleanupsQueued\": %llu,\n"
+                       "\"CleanupsRun\": %llu",
+                    (unsigned long long)m.finalizers_queued, (unsigned long long)m.finalizers_run,
+                    (unsigned long long)m.cleanups_queued, (unsigned long long)m.cleanups_run);
     render_ring(b, "PauseNs", m.pause_ns);
     render_ring(b, "PauseEnd", m.pause_end);
     cgc__buf_put(b, "\n}\n}\n", 5);

@@ -133,6 +133,11 @@ typedef struct cgc_memstats {
     uint64_t outside_process; /* this process's anonymous memory outside cgc (malloc, stacks):
                                  measured with a limit set, not counted by mem_limit */
     int64_t  effective_limit; /* min(mem_limit, guard_limit): what pacing and release work to */
+    /* Also version 2: finalization (section 9 below) */
+    uint64_t finalizers_queued; /* cumulative finalizers queued to run (their object found unreachable) */
+    uint64_t finalizers_run;    /* cumulative finalizers that returned */
+    uint64_t cleanups_queued;   /* cumulative cleanups queued */
+    uint64_t cleanups_run;      /* cumulative cleanups that returned */
 } cgc_memstats;
 
 void cgc_read_memstats_sized(cgc_memstats *out, size_t size);
@@ -178,6 +183,45 @@ typedef struct cgc_metric_sample {
 size_t cgc_metrics_all(const cgc_metric_desc **out);
 /* Fills each sample named by the caller, all from one consistent snapshot. */
 void cgc_metrics_read(cgc_metric_sample *samples, size_t n);
+
+/* ---- 9. Finalizers, cleanups and weak pointers (Go semantics) ----------
+ * docs/finalizers.md. `obj` must be the start of an object allocated by
+ * cgc (any kind); anything else is an error: -1 / a zero handle / NULL,
+ * errno EINVAL, one warning line on stderr.
+ *
+ * A finalizer runs once, on cgc's finalizer thread (started on first use),
+ * after obj is found unreachable; obj stays allocated while it runs and is
+ * collected only if still unreachable afterwards (it may store obj
+ * somewhere: resurrection). If A (with a finalizer) points to B (with a
+ * finalizer), A's runs first and B's in a later cycle. Objects in a cycle
+ * of finalizers (including an object that points to itself) are never
+ * finalized. Setting a finalizer where one is set replaces it; fn NULL
+ * removes it. */
+typedef void (*cgc_finalizer)(void *obj, void *arg);
+int cgc_set_finalizer(void *obj, cgc_finalizer fn, void *arg);
+
+/* A cleanup runs fn(arg) once obj is unreachable, never resurrects it; any
+ * number per object; cycles are fine. arg is kept alive until fn runs, so
+ * it must not point to obj (then it never runs). The handle's id is 0 on
+ * error; cgc_cleanup_stop of a cleanup that is queued or has run, or of a
+ * zero handle, does nothing. */
+typedef struct cgc_cleanup {
+    uint64_t id;
+} cgc_cleanup;
+cgc_cleanup cgc_add_cleanup(void *obj, void (*fn)(void *arg), void *arg);
+void cgc_cleanup_stop(cgc_cleanup c);
+
+/* Weak pointers: cgc_weak_make returns the same handle for the same object
+ * (while the object lives); the handle is itself a collected object. get
+ * returns obj, or NULL from the moment obj was found unreachable (before
+ * its finalizer is queued; it never comes back, even if a finalizer
+ * resurrects obj). */
+typedef struct cgc_weak cgc_weak;
+cgc_weak *cgc_weak_make(void *obj);
+void *cgc_weak_get(const cgc_weak *w);
+
+/* Runs the queued finalizers and cleanups now, in the calling thread. */
+void cgc_run_finalizers(void);
 
 #ifdef __cplusplus
 }

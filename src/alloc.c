@@ -723,6 +723,7 @@ CGC_API void cgc_free(void *p)
                   s ? "not the start of an object" : "not an object allocated by cgc (or already free)");
         return;
     }
+    cgc__finalize_forget(p);   /* its records must not follow the next object here */
     uint64_t size = s->elemsize;
     if (s->state == CGC_SPAN_LARGE) {
         free_large(s);

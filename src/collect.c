@@ -541,6 +541,9 @@ void cgc__collect_internal(bool forced)
 
     cgc__mark_result res;
     cgc__mark(&res);
+    /* Weak handles, finalizers and cleanups, before sweeping can start:
+     * what a queued finalizer needs is marked here (finalize.c). */
+    res.marked_bytes += cgc__finalize_mark();
     int64_t t2 = cgc__now_ns();
     atomic_fetch_add(&cgc__gc.mark_overflows, (uint64_t)res.overflows);
 
@@ -614,6 +617,7 @@ void cgc__collect_internal(bool forced)
     tr.markers = cgc__mark_nmarkers();
     if (cgc__cfg.gctrace)
         cgc__gctrace_print(&tr);
+    cgc__finalize_cycle_end();   /* world running: wake (or start) the finalizer thread */
     pthread_mutex_unlock(&cgc__gc_lock);
 
     /* Wake the scavenger: the goal moved. In a cgc section: a registered

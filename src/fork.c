@@ -77,6 +77,7 @@ static void prepare(void)
     pthread_mutex_lock(&cgc__thread_lock);
     cgc__threads_fork(CGC_FORK_PREPARE);
     lock_allocator();
+    cgc__finalize_fork(CGC_FORK_PREPARE);
     cgc__mark_fork(CGC_FORK_PREPARE);
     cgc__roots_fork(CGC_FORK_PREPARE);
     cgc__os_fork(CGC_FORK_PREPARE);
@@ -91,6 +92,7 @@ static void release(int stage)
     cgc__os_fork(stage);
     cgc__roots_fork(stage);
     cgc__mark_fork(stage);
+    cgc__finalize_fork(stage);
     release_allocator(stage);
     /* The child drops the vanished threads here: flushing their caches
      * takes the central locks, and no other thread exists to race. */

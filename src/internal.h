@@ -377,6 +377,12 @@ void cgc__mark_prepare(void);                  /* world running: start helper th
 void cgc__mark(cgc__mark_result *out);         /* world stopped, heap_lock held */
 void cgc__mark_set_stack_limit(size_t entries); /* testing: small limit forces overflow */
 int  cgc__mark_nmarkers(void);
+/* After cgc__mark, world stopped (finalize.c): is obj (an allocated
+ * object's start) marked; mark what obj's words reach but not obj (bytes
+ * marked); set obj's mark alone (its bytes, 0 if it was marked). */
+bool     cgc__mark_is_marked(uintptr_t obj);
+uint64_t cgc__mark_children(uintptr_t obj);
+uint64_t cgc__mark_object(uintptr_t obj);
 
 /* ---- sweeping (sweep.c) ------------------------------------------------ */
 extern _Atomic uint32_t cgc__sweepgen;
@@ -473,6 +479,18 @@ void cgc__limit_before_grow(uint64_t bytes);  /* heap_lock held */
 void cgc__release_over_limit(void);
 void cgc__gc_cpu_background(int64_t ns);      /* GC CPU spent outside pauses (sweeping,
                                                  scavenging), reported as it happens */           /* release free pages while over the limit */
+
+/* ---- finalizers, cleanups, weak pointers (finalize.c) ------------------ */
+void     cgc__finalize_roots(cgc__range_fn fn, void *arg); /* the records' arguments and queued objects */
+uint64_t cgc__finalize_mark(void);     /* after cgc__mark, world stopped: clear, queue; bytes it marked */
+void     cgc__finalize_cycle_end(void); /* world running: hand what was queued to the finalizer thread */
+void     cgc__finalize_forget(void *obj); /* cgc_free: drop obj's records (in a cgc section) */
+void     cgc__finalize_fork(int stage);
+void     cgc__finalize_counts(uint64_t *fin_queued, uint64_t *fin_run, uint64_t *cl_queued, uint64_t *cl_run);
+void     cgc__block_signals_but_stw(void); /* threads.c: cgc's registered threads */
+/* Tests: while set, the finalizer thread runs nothing (what is queued
+ * waits for cgc_run_finalizers or for the flag to drop). */
+extern _Atomic int cgc__finalizer_held;
 
 /* ---- statistics (stats.c) ---------------------------------------------- */
 typedef struct cgc__cycle_trace {

@@ -1005,6 +1005,28 @@ static void rescan_marked(cgc__span *s, void *arg)
     }
 }
 
+/* Overflow recovery, single-threaded: rare, and each pass marks at least
+ * one more level of the graph, so it ends. Returns the passes it took. */
+static int recover_overflows(marker *m0)
+{
+    int overflows = 0;
+    for (;;) {
+        bool any = false;
+        for (int i = 0; i < nmarkers; i++) {
+            any |= markers[i].overflowed;
+            markers[i].overflowed = false;
+            markers[i].n = 0;
+        }
+        if (!any)
+            break;
+        overflows++;
+        int64_t r0 = cgc__thread_cpu_ns();
+        cgc__heap_foreach_inuse(rescan_marked, m0);
+        m0->cpu_ns += cgc__thread_cpu_ns() - r0;
+    }
+    return overflows;
+}
+
 void __attribute__((noinline)) cgc__mark(cgc__mark_result *out)
 {
     marker *m0 = &markers[0];
@@ -1058,23 +1080,7 @@ void __attribute__((noinline)) cgc__mark(cgc__mark_result *out)
      * scheduler time slice). */
     mark_loop(m0);
 
-    /* Overflow recovery, single-threaded: rare, and each pass marks at
-     * least one more level of the graph, so it ends. */
-    int overflows = 0;
-    for (;;) {
-        bool any = false;
-        for (int i = 0; i < nmarkers; i++) {
-            any |= markers[i].overflowed;
-            markers[i].overflowed = false;
-            markers[i].n = 0;
-        }
-        if (!any)
-            break;
-        overflows++;
-        int64_t r0 = cgc__thread_cpu_ns();
-        cgc__heap_foreach_inuse(rescan_marked, m0);
-        m0->cpu_ns += cgc__thread_cpu_ns() - r0;
-    }
+    int overflows = recover_overflows(m0);
 
     memset(out, 0, sizeof *out);
     for (int i = 0; i < nmarkers; i++) {
@@ -1084,4 +1090,57 @@ void __attribute__((noinline)) cgc__mark(cgc__mark_result *out)
     shrink_stacks();
     out->overflows = overflows;
     (void)here;
+}
+
+/* ---- after the mark: what finalization needs (finalize.c) ------------- */
+
+/* The span and slot of the object that starts or contains obj, or NULL. */
+static cgc__span *object_slot(uintptr_t obj, uint32_t *idx)
+{
+    cgc__span *s = cgc__span_of(obj);
+    if (!s)
+        return NULL;
+    int64_t i = slot_of(s, obj);
+    if (i < 0)
+        return NULL;
+    *idx = (uint32_t)i;
+    return s;
+}
+
+bool cgc__mark_is_marked(uintptr_t obj)
+{
+    uint32_t i;
+    cgc__span *s = object_slot(obj, &i);
+    return !s || (s->marks[i] & CGC_SLOT_MARKED);
+}
+
+/* Marks what obj's words reach, on the collector's thread alone (the
+ * parallel phase is over; the helpers touch nothing but work_lock on their
+ * way out). obj itself is marked only if one of those paths leads back to
+ * it: that is how a cycle of finalizers is told apart. */
+uint64_t cgc__mark_children(uintptr_t obj)
+{
+    uint32_t i;
+    cgc__span *s = object_slot(obj, &i);
+    if (!s || s->kind == CGC_KIND_ATOMIC)
+        return 0;
+    marker *m0 = &markers[0];
+    uint64_t before = m0->marked_bytes;
+    uintptr_t base = s->start + (uintptr_t)i * s->elemsize;
+    scan_now(m0, base, base + s->elemsize);
+    drain(m0, false);
+    atomic_fetch_add(&cgc__gc.mark_overflows, (uint64_t)recover_overflows(m0));
+    return m0->marked_bytes - before;
+}
+
+/* Sets obj's mark without scanning it: its children were marked by
+ * cgc__mark_children. Returns the bytes it adds to the marked total. */
+uint64_t cgc__mark_object(uintptr_t obj)
+{
+    uint32_t i;
+    cgc__span *s = object_slot(obj, &i);
+    if (!s || s->marks[i] != CGC_SLOT_ALLOCATED)
+        return 0;
+    s->marks[i] = CGC_SLOT_ALLOCATED | CGC_SLOT_MARKED;
+    return s->elemsize;
 }

@@ -106,6 +106,9 @@ void cgc__roots_foreach(cgc__range_fn fn, void *arg)
         total += registered.v[i].hi - registered.v[i].lo;
     }
     pthread_mutex_unlock(&roots_lock);
+    /* Finalizer, cleanup and weak records: their arguments, handles and
+     * queued objects (finalize.c); not counted as globals. */
+    cgc__finalize_roots(fn, arg);
     globals_bytes = total;
 }
 

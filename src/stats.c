@@ -146,6 +146,7 @@ static void take_snapshot(snapshot *s)
     m->guard_outside = lb.guard_outside;
     m->outside_process = lb.outside_process;
     m->effective_limit = lb.effective_limit;
+    cgc__finalize_counts(&m->finalizers_queued, &m->finalizers_run, &m->cleanups_queued, &m->cleanups_run);
     s->limiter_last = atomic_load(&cgc__gc.limiter_last_enabled_cycle);
     s->globals = cgc__roots_globals_bytes();
     s->markers = cgc__mark_nmarkers();
@@ -170,7 +171,8 @@ enum metric_id {
     M_MCACHE_INUSE, M_MCACHE_FREE, M_META_OTHER, M_GOAL, M_LIVE, M_GOGC, M_GOMEMLIMIT,
     M_LIMITER_LAST, M_LIMITER_CYCLES, M_CYCLES_TOTAL, M_CYCLES_FORCED, M_CYCLES_AUTO,
     M_ALLOCS_BYTES, M_ALLOCS_OBJECTS, M_FREES_BYTES, M_FREES_OBJECTS, M_HEAP_OBJECTS,
-    M_PAUSES, M_GC_CPU, M_GLOBALS, M_MARKERS, M_COUNT
+    M_PAUSES, M_GC_CPU, M_GLOBALS, M_MARKERS,
+    M_FIN_QUEUED, M_FIN_RUN, M_CLEANUP_QUEUED, M_CLEANUP_RUN, M_COUNT
 };
 
 static const cgc_metric_desc metrics[M_COUNT] = {
@@ -202,6 +204,10 @@ static const cgc_metric_desc metrics[M_COUNT] = {
     [M_GC_CPU] = {"/cpu/classes/gc/total:cpu-seconds", "CPU time spent collecting: pauses times available CPUs, plus background sweeping and scavenging.", CGC_METRIC_FLOAT64, 1},
     [M_GLOBALS] = {"/gc/scan/globals:bytes", "Bytes of data/bss and registered roots scanned by the last collection.", CGC_METRIC_UINT64, 0},
     [M_MARKERS] = {"/cgc/gc/markers:threads", "Threads that mark in parallel (CGC_MARKERS).", CGC_METRIC_UINT64, 0},
+    [M_FIN_QUEUED] = {"/gc/finalizers/queued:finalizers", "Finalizers queued to run (their object found unreachable).", CGC_METRIC_UINT64, 1},
+    [M_FIN_RUN] = {"/gc/finalizers/executed:finalizers", "Finalizers that have run.", CGC_METRIC_UINT64, 1},
+    [M_CLEANUP_QUEUED] = {"/gc/cleanups/queued:cleanups", "Cleanups queued to run (their object found unreachable).", CGC_METRIC_UINT64, 1},
+    [M_CLEANUP_RUN] = {"/gc/cleanups/executed:cleanups", "Cleanups that have run.", CGC_METRIC_UINT64, 1},
 };
 
 CGC_API size_t cgc_metrics_all(const cgc_metric_desc **out)
@@ -243,6 +249,10 @@ static void fill(const snapshot *s, int id, cgc_metric_sample *out)
     case M_GC_CPU: out->value.f64 = (double)s->gc_cpu_ns / 1e9; return;
     case M_GLOBALS: v = s->globals; break;
     case M_MARKERS: v = (uint64_t)s->markers; break;
+    case M_FIN_QUEUED: v = m->finalizers_queued; break;
+    case M_FIN_RUN: v = m->finalizers_run; break;
+    case M_CLEANUP_QUEUED: v = m->cleanups_queued; break;
+    case M_CLEANUP_RUN: v = m->cleanups_run; break;
     case M_PAUSES: {
         cgc_histogram *h = &out->value.hist;
         h->nbuckets = PAUSE_BUCKETS;

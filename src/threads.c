@@ -102,6 +102,22 @@ void cgc__block_signals(void)
     pthread_sigmask(SIG_BLOCK, &all, NULL);
 }
 
+/* cgc's registered threads (the finalizer thread): every asynchronous
+ * signal blocked but the two that stop and restart it, so the program's
+ * own signals go to its own threads. */
+void cgc__block_signals_but_stw(void)
+{
+    sigset_t s;
+    sigfillset(&s);
+    sigdelset(&s, sig_suspend);
+    sigdelset(&s, sig_restart);
+    sigdelset(&s, SIGSEGV);
+    sigdelset(&s, SIGBUS);
+    sigdelset(&s, SIGFPE);
+    sigdelset(&s, SIGILL);
+    pthread_sigmask(SIG_SETMASK, &s, NULL);
+}
+
 void cgc__suspend_self(void)
 {
     cgc__thread *t = cgc__self;

@@ -38,7 +38,8 @@ jq -e '
       "HeapInuse","HeapReleased","HeapObjects","StackInuse","StackSys","MSpanInuse","MSpanSys",
       "MCacheInuse","MCacheSys","BuckHashSys","GCSys","OtherSys","NextGC","LastGC","PauseTotalNs",
       "NumGC","NumForcedGC","MemLimit","GCPercent","GCLimiterCycles",
-      "ContainerLimit","GuardLimit","GuardOutside","OutsideProcess","EffectiveLimit"]
+      "ContainerLimit","GuardLimit","GuardOutside","OutsideProcess","EffectiveLimit",
+      "FinalizersQueued","FinalizersRun","CleanupsQueued","CleanupsRun"]
      | all(. as $k | $m[$k] | type == "number" and . == floor)) and
   (.memstats.GCCPUFraction | type == "number" and . >= 0 and . <= 1) and
   (.memstats.EnableGC == true) and (.memstats.DebugGC | type == "boolean") and
@@ -67,7 +68,9 @@ for name in cgc_memstats_alloc_bytes cgc_memstats_sys_bytes cgc_memstats_heap_al
     cgc_memstats_frees_total cgc_memstats_next_gc_bytes cgc_memstats_last_gc_time_seconds \
     cgc_gc_duration_seconds_count cgc_gc_memory_limit_bytes cgc_gc_gogc_percent cgc_gc_cycles_total \
     cgc_gc_limiter_cycles_total cgc_gc_cpu_seconds_total cgc_gc_cpu_fraction cgc_gc_heap_goal_bytes \
-    cgc_gc_pauses_seconds_count; do
+    cgc_gc_pauses_seconds_count cgc_gc_finalizers_queued_finalizers_total \
+    cgc_gc_finalizers_executed_finalizers_total cgc_gc_cleanups_queued_cleanups_total \
+    cgc_gc_cleanups_executed_cleanups_total; do
     grep -q "^$name " "$tmp/metrics.txt" || fail "/metrics lacks $name"
 done
 grep -q '^cgc_gc_duration_seconds{quantile="0.5"} ' "$tmp/metrics.txt" || fail "no median pause"
