@@ -544,11 +544,11 @@ void cgc__collect_internal(bool forced)
     tr.goal = cgc__gc.heap_goal;
     pthread_mutex_unlock(&cgc__gc.pacer_lock);
     uint64_t stacks = 0;
-    volatile uintptr_t here = 0;
-    for (cgc__thread *t = cgc__threads; t; t = t->next) {
-        uintptr_t lo = t == cgc__self ? (uintptr_t)&here : t->stack_lo;
-        if (t->stack_hi > lo)
-            stacks += t->stack_hi - lo;
+    for (cgc__thread *t = cgc__threads; t; t = t->next) {   /* as cgc__mark recorded them */
+        if (t->stack_hi > t->stack_lo)
+            stacks += t->stack_hi - t->stack_lo;
+        if (t->alt_hi > t->alt_lo)
+            stacks += t->alt_hi - t->alt_lo;
     }
     pthread_mutex_unlock(&cgc__heap_lock);
     cgc__start_world();
@@ -604,8 +604,8 @@ void cgc__collect_internal(bool forced)
     pthread_mutex_unlock(&cgc__gc_lock);
 
     /* Wake the scavenger: the goal moved. In a cgc section: a registered
-     * thread must never be stopped holding a cgc lock (fork.c stops the
-     * world and then takes bg_lock). */
+     * thread must never be stopped holding a cgc lock (fork.c drains
+     * the registered threads and then takes bg_lock). */
     cgc__thread *self = cgc__enter_self();
     pthread_mutex_lock(&bg_lock);
     pthread_cond_signal(&bg_cv);
