@@ -265,6 +265,7 @@ struct cgc__thread {
     int         gone;            /* exited without unregistering: dropped at the next restart */
     unsigned    drain_acked;     /* last fork drain this thread acknowledged */
     volatile sig_atomic_t parks; /* times parked (the sigwait wrappers retry after an EINTR of ours) */
+    volatile sig_atomic_t restarted; /* the restart signal of the current stop arrived */
     cgc__tcache tc;
     cgc__thread *next;
 };

@@ -245,12 +245,15 @@ static void __attribute__((noinline)) park(cgc__thread *t)
     cgc__record_stack(t, (uintptr_t)&marker, &t->stack_lo, &t->alt_lo, &t->alt_hi);
     unsigned epoch = atomic_load(&world_epoch);
     t->parks++;
+    t->restarted = 0;
     atomic_store(&t->stopped_epoch, epoch);
     sem_post(&ack_sem);
 
+    /* Until the world runs again and this stop's restart signal has come:
+     * consumed here, it cannot interrupt the program's next system call. */
     sigfillset(&wait);
     sigdelset(&wait, sig_restart);
-    while (atomic_load(&world_epoch) == epoch)
+    while (atomic_load(&world_epoch) == epoch || !t->restarted)
         syscall(SYS_rt_sigsuspend, &wait, _NSIG / 8);
     raw_sigmask(SIG_SETMASK, &old, NULL);
     (void)marker;
@@ -284,8 +287,11 @@ static void suspend_handler(int sig, siginfo_t *info, void *uctx)
 
 static void restart_handler(int sig, siginfo_t *info, void *uctx)
 {
-    /* cgc's restart signal only has to interrupt rt_sigsuspend. */
-    if (!from_cgc(info)) {
+    /* cgc's restart signal only has to end park's rt_sigsuspend. */
+    cgc__thread *t = cgc__self;
+    if (from_cgc(info) && t) {
+        t->restarted = 1;
+    } else {
         int saved = errno;
         forward(&prev_restart, sig, info, uctx);
         errno = saved;
