@@ -73,7 +73,7 @@ static _Atomic unsigned drain_gen;    /* fork.c's drains, counted */
 static _Atomic int draining;
 static cgc__thread *_Atomic stopper;  /* the thread stopping the world or draining */
 static pid_t self_pid;
-static sem_t ack_sem;
+static _Atomic unsigned acks;   /* answers to the current stop or drain */
 static pthread_key_t exit_key;
 static cgc__thread *thread_free_list;
 
@@ -91,6 +91,13 @@ static int raw_sigmask(int how, const sigset_t *set, sigset_t *old)
 static long futex(_Atomic unsigned *addr, int op, unsigned val)
 {
     return syscall(SYS_futex, (unsigned *)addr, op, val, NULL, NULL, 0);
+}
+
+/* One answer to a stop or a drain (async-signal-safe). */
+static void ack(void)
+{
+    atomic_fetch_add(&acks, 1);
+    futex(&acks, FUTEX_WAKE_PRIVATE, 1);
 }
 
 void cgc__thread_signals(int *suspend, int *restart)
@@ -247,7 +254,7 @@ static void __attribute__((noinline)) park(cgc__thread *t)
     t->parks++;
     t->restarted = 0;
     atomic_store(&t->stopped_epoch, epoch);
-    sem_post(&ack_sem);
+    ack();
 
     /* Until the world runs again and this stop's restart signal has come:
      * consumed here, it cannot interrupt the program's next system call. */
@@ -266,7 +273,7 @@ static void respond(cgc__thread *t)
         park(t);
     } else if (drain_wants(t)) {
         t->drain_acked = atomic_load(&drain_gen);
-        sem_post(&ack_sem);
+        ack();
     }
 }
 
@@ -334,6 +341,7 @@ static void stack_bounds(uintptr_t *base, uintptr_t *hi)
 }
 
 static void end_blocking(cgc__thread *t);
+static void unblock_ours(void);
 
 /* Also when the thread leaves through pthread_exit or cancellation from
  * inside cgc_do_blocking (fn's nanosleep is a cancellation point): a stop
@@ -343,6 +351,11 @@ static void on_thread_exit(void *arg)
     cgc__thread *t = cgc__self;
     if (!t)
         return;
+    /* A thread cancelled inside a system call unwinds from glibc's
+     * cancellation handler with its mask, every signal blocked: it must
+     * still answer the stop a collection may send while it waits for
+     * thread_lock below. */
+    unblock_ours();
     if (atomic_load(&t->blocking) != BLK_RUNNING)
         end_blocking(t);
     cgc_unregister_thread();
@@ -390,7 +403,6 @@ void cgc__threads_init(void)
     }
     self_pid = getpid();
     cgc__sigmask_init();
-    sem_init(&ack_sem, 0, 0);
     pthread_key_create(&exit_key, on_thread_exit);
     sigaction(sig_suspend, NULL, &prev_suspend);
     sigaction(sig_restart, NULL, &prev_restart);
@@ -589,30 +601,46 @@ static void warn_unanswered(const cgc__thread *t, const char *what)
 }
 
 /* Waits for n acknowledgements; after STOP_WARN_NS, one warning for each
- * signalled thread that has not answered (answered() says which have). */
+ * signalled thread that has not answered (answered() says which have).
+ * A thread can exit registered (a destructor of the program's allocated
+ * after cgc's unregistered it) and take the signal while it dies: waiting
+ * in growing slices, a thread that has not answered and no longer exists
+ * (tgkill with signal 0: ESRCH) is marked gone and not waited for. */
 static void wait_acks(int n, bool (*answered)(const cgc__thread *, unsigned), unsigned gen,
                       const char *what)
 {
-    int cancel;
-    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
-    struct timespec dl;
-    clock_gettime(CLOCK_MONOTONIC, &dl);
-    dl.tv_sec += STOP_WARN_NS / 1000000000;
+    /* A raw futex wait: not a cancellation point (a collector cancelled
+     * here would unwind holding gc_lock), and no pthread_setcancelstate,
+     * which with glibc 2.36 left threads the program created later unable
+     * to be cancelled in nanosleep. */
+    int64_t start = cgc__now_ns(), slice = 1000000;
     bool warned = false;
-    for (int i = 0; i < n; i++) {
-        for (;;) {
-            int rc = warned ? sem_wait(&ack_sem) : sem_clockwait(&ack_sem, CLOCK_MONOTONIC, &dl);
-            if (rc == 0)
-                break;
-            if (errno == ETIMEDOUT) {
-                warned = true;
-                for (cgc__thread *t = cgc__threads; t; t = t->next)
-                    if (t->signalled && !answered(t, gen))
-                        warn_unanswered(t, what);
+    unsigned got;
+    while ((got = atomic_load(&acks)) < (unsigned)n) {
+        struct timespec rel = {0, slice};
+        long rc = syscall(SYS_futex, (unsigned *)&acks, FUTEX_WAIT_PRIVATE, got, &rel, NULL, 0);
+        if (rc == 0 || errno != ETIMEDOUT)
+            continue;
+        if (slice < 64000000)
+            slice *= 2;
+        for (cgc__thread *t = cgc__threads; t; t = t->next) {
+            if (!t->signalled || t->gone || answered(t, gen))
+                continue;
+            if (syscall(SYS_tgkill, self_pid, t->tid, 0) != 0 && errno == ESRCH && !answered(t, gen)) {
+                t->gone = 1;
+                t->signalled = 0;
+                t->stack_lo = t->stack_hi;   /* its stack may be unmapped already */
+                t->alt_lo = t->alt_hi = 0;
+                n--;
             }
         }
+        if (!warned && cgc__now_ns() - start >= STOP_WARN_NS) {
+            warned = true;
+            for (cgc__thread *t = cgc__threads; t; t = t->next)
+                if (t->signalled && !t->gone && !answered(t, gen))
+                    warn_unanswered(t, what);
+        }
     }
-    pthread_setcancelstate(cancel, NULL);
 }
 
 static bool stop_answered(const cgc__thread *t, unsigned e)
@@ -629,6 +657,7 @@ void cgc__stop_world(void)
 {
     cgc__thread *me = cgc__self;
     atomic_store(&stopper, me);
+    atomic_store(&acks, 0);
     unsigned e = atomic_fetch_add(&world_epoch, 1) + 1;   /* now odd */
     uint64_t claim = ((uint64_t)e << 2) | BLK_CLAIMED;
     int sent = 0;
@@ -723,6 +752,7 @@ static void drain(void)
 {
     cgc__thread *me = cgc__self;
     atomic_store(&stopper, me);
+    atomic_store(&acks, 0);
     unsigned g = atomic_fetch_add(&drain_gen, 1) + 1;
     atomic_store(&draining, 1);
     int sent = 0;
@@ -762,7 +792,7 @@ void cgc__threads_fork(int stage)
         break;
     case CGC_FORK_CHILD: {
         self_pid = getpid();
-        sem_init(&ack_sem, 0, 0);
+        atomic_store(&acks, 0);
         atomic_store(&draining, 0);
         atomic_store(&stopper, NULL);
         cgc__thread *me = cgc__self, *next;
@@ -808,15 +838,10 @@ CGC_API int cgc_pthread_create(pthread_t *t, const pthread_attr_t *attr,
     cgc__ensure_init();
     start_info si = {.fn = fn, .arg = arg};
     sem_init(&si.registered, 0, 0);
-    /* sem_wait is a cancellation point: cancelled there, this frame (and
-     * si, which the new thread still reads) would be gone. */
-    int cancel;
-    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
     int rc = pthread_create(t, attr, thread_start, &si);
     if (rc == 0)
         while (sem_wait(&si.registered) != 0 && errno == EINTR)
             ;
     sem_destroy(&si.registered);
-    pthread_setcancelstate(cancel, NULL);
     return rc;
 }
