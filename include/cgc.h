@@ -60,7 +60,7 @@ int cgc_unregister_thread(void);  /* before a self-registered thread exits */
  * dynamically linked: the library may already be initialised). Returns -1
  * and changes nothing if another thread is registered, if the two are
  * equal, or if a signal cannot serve (SIGKILL, SIGSTOP, SIGSEGV, SIGBUS,
- * SIGILL, SIGFPE, SIGTRAP, SIGABRT, SIGSYS, those glibc reserves). The old
+ * the two glibc reserves: the rule of CGC_SIG_SUSPEND). The old
  * signals get back the dispositions they had before cgc. The environment
  * variables CGC_SIG_SUSPEND / CGC_SIG_RESTART choose them at start.
  * A suspend or restart signal cgc did not send (kill -PWR from outside)

@@ -261,7 +261,7 @@ struct cgc__thread {
     uintptr_t   alt_lo, alt_hi;  /* used part of an alternate signal stack, valid while stopped */
     _Atomic uint64_t blocking;   /* cgc_do_blocking state (threads.c) */
     uintptr_t   blk_lo, blk_alt_lo, blk_alt_hi;  /* the stack to scan while blocking */
-    int         signalled;       /* sent the suspend signal in the current stop or drain */
+    _Atomic int signalled;       /* sent (or about to be sent) the suspend signal in this stop or drain */
     int         gone;            /* exited without unregistering: dropped at the next restart */
     unsigned    drain_acked;     /* last fork drain this thread acknowledged */
     volatile sig_atomic_t parks; /* times parked (the sigwait wrappers retry after an EINTR of ours) */

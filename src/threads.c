@@ -412,20 +412,16 @@ void cgc__threads_init(void)
         cgc__fatal("cannot install the restart signal handler (signal %d)", sig_restart);
 }
 
-/* Signals that cannot serve: uncatchable, synchronous faults (the
- * collector's own bugs must still crash), and those glibc reserves. */
+/* The rule CGC_SIG_SUSPEND follows (docs/configuration.md): not
+ * uncatchable, not a fault that must stay one (the collector's own bugs
+ * must still crash), not one of those glibc keeps for its threads. */
 static bool usable_signal(int sig)
 {
     if (sig <= 0 || sig > SIGRTMAX)
         return false;
     if (sig > SIGSYS && sig < SIGRTMIN)
         return false;
-    switch (sig) {
-    case SIGKILL: case SIGSTOP: case SIGSEGV: case SIGBUS: case SIGILL:
-    case SIGFPE: case SIGTRAP: case SIGABRT: case SIGSYS:
-        return false;
-    }
-    return true;
+    return sig != SIGKILL && sig != SIGSTOP && sig != SIGSEGV && sig != SIGBUS;
 }
 
 /* Before initialisation it only records the choice. After it (a program
@@ -666,15 +662,20 @@ void cgc__stop_world(void)
         t->alt_lo = t->alt_hi = 0;
         if (t == me || t->gone)
             continue;
+        /* signalled before the claim: run_blocking reads them in the
+         * opposite order, so a thread entering cgc_do_blocking either is
+         * claimed or knows a signal is on its way (and waits for it). */
+        atomic_store(&t->signalled, 1);
         if (claim_blocking(t, claim)) {
+            atomic_store(&t->signalled, 0);
             /* In cgc_do_blocking: its stack above the call, as it left it. */
             t->stack_lo = t->blk_lo;
             t->alt_lo = t->blk_alt_lo;
             t->alt_hi = t->blk_alt_hi;
         } else if (syscall(SYS_tgkill, self_pid, t->tid, sig_suspend) == 0) {
-            t->signalled = 1;
             sent++;
         } else {
+            atomic_store(&t->signalled, 0);
             t->gone = 1;   /* exited without unregistering: nothing to scan */
             t->stack_lo = t->stack_hi;
         }
@@ -722,6 +723,12 @@ static void *__attribute__((noinline)) run_blocking(cgc__thread *t, void *(*fn)(
     volatile uintptr_t marker = 0;
     cgc__record_stack(t, (uintptr_t)&marker, &t->blk_lo, &t->blk_alt_lo, &t->blk_alt_hi);
     atomic_store(&t->blocking, BLK_BLOCKING);
+    /* A stop (or drain) that found this thread running a moment ago has
+     * sent it the suspend signal, which may arrive only now: take it here
+     * rather than inside fn, where it would interrupt fn's system call.
+     * sched_yield enters the kernel, which delivers it on the way out. */
+    while (atomic_load(&t->signalled) && (stop_wants(t) || drain_wants(t)))
+        sched_yield();
     void *r = fn(arg);
     end_blocking(t);
     (void)marker;
@@ -760,12 +767,15 @@ static void drain(void)
         t->signalled = 0;
         if (t == me || t->gone)
             continue;
-        if (claim_blocking(t, BLK_DRAINED))
+        atomic_store(&t->signalled, 1);   /* before the claim, as in a stop */
+        if (claim_blocking(t, BLK_DRAINED)) {
+            atomic_store(&t->signalled, 0);
             continue;   /* it passes the gate when it next enters cgc */
+        }
         if (syscall(SYS_tgkill, self_pid, t->tid, sig_suspend) == 0) {
-            t->signalled = 1;
             sent++;
         } else {
+            atomic_store(&t->signalled, 0);
             t->gone = 1;
         }
     }
