@@ -5,14 +5,18 @@
  * raise()s it: the handler allocates, and holds one list only in its own
  * frames (on the alternate stack), while another list is held only by the
  * worker's frame below raise() on its own stack. The handler keeps
- * allocating until the main thread has collected 100 times. The stop used
- * to take the alternate stack's address as the low end of the thread's own
- * stack and scan [there, top of the thread stack): terabytes. Both lists
- * must survive, and the collections must finish. */
+ * allocating until the main thread has collected 100 times, and collects
+ * itself now and then (the collector's own stack on an alternate stack).
+ * The stop used to take the alternate stack's address as the low end of
+ * the thread's own stack and scan [there, top of the thread stack):
+ * terabytes. Both lists must survive, the collections must finish, and
+ * the thread's own stack must have been scanned from where the handler
+ * interrupted it (found in the kernel's signal frame), not as a whole. */
 #define _GNU_SOURCE
 #define CGC_THREADS
 #include "cgc.h"
 #include "check.h"
+#include "internal.h"   /* the thread's recorded stack ranges */
 
 #include <pthread.h>
 #include <signal.h>
@@ -49,14 +53,21 @@ static int intact(const cell *c, long seed, int n)
     return c == NULL;
 }
 
+static cgc__thread *_Atomic worker_thread;
+static char *alt_base;
+static size_t alt_size;
+
 static void __attribute__((noinline)) on_alt(int sig)
 {
     (void)sig;
     cell *mine = build(500000, 3000);   /* only in this handler's frames */
+    atomic_store(&worker_thread, cgc__self);
     atomic_store(&in_handler, 1);
-    while (!atomic_load(&done_collecting)) {
+    for (unsigned n = 0; !atomic_load(&done_collecting); n++) {
         for (int i = 0; i < 200; i++)
             (void)cgc_malloc(48);   /* garbage; stops come in the middle of these */
+        if (n % 64 == 0)
+            cgc_collect();   /* this thread collecting, on its alternate stack */
         if (!intact(unhide(atomic_load(&normal_list)), 100000, 3000))
             atomic_fetch_add(&bad_normal, 1);
     }
@@ -69,6 +80,8 @@ static void *worker(void *arg)
     (void)arg;
     size_t sz = 256 * 1024;
     void *alt = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    alt_base = alt;
+    alt_size = sz;
     stack_t ss = {.ss_sp = alt, .ss_size = sz, .ss_flags = 0};
     if (alt == MAP_FAILED || sigaltstack(&ss, NULL) != 0) {
         atomic_fetch_add(&bad_alt, 1000);
@@ -102,6 +115,15 @@ int main(void)
     for (int i = 0; i < 100; i++)
         cgc_collect();
     cgc_read_memstats(&m1);
+    /* The ranges the last of these stops recorded for the worker. */
+    cgc__thread *w = atomic_load(&worker_thread);
+    uintptr_t own = w ? w->stack_hi - w->stack_lo : 0;
+    int alt_in = w && w->alt_lo >= (uintptr_t)alt_base && w->alt_hi == (uintptr_t)alt_base + alt_size;
+#if defined(__x86_64__) || defined(__aarch64__)
+    CHECK(own > 0 && own < 256 * 1024, "own stack scanned from the interrupted stack pointer (%lu bytes)",
+          (unsigned long)own);
+#endif
+    CHECK(alt_in, "the used part of the alternate stack was scanned");
     atomic_store(&done_collecting, 1);
     pthread_join(t, NULL);
     CHECK(m1.num_gc - m0.num_gc >= 100, "100 collections while the worker was on its alternate stack");
