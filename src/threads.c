@@ -109,7 +109,7 @@ void cgc__thread_signals(int *suspend, int *restart)
 /* ---- stacks ------------------------------------------------------------ */
 
 /* The stack pointer of an interrupted context; 0 where not known. */
-static uintptr_t context_sp(const ucontext_t *uc)
+static inline CGC_NO_ASAN uintptr_t context_sp(const ucontext_t *uc)
 {
 #if defined(__x86_64__)
     return (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
@@ -142,7 +142,9 @@ static uintptr_t context_sp(const ucontext_t *uc)
  * size) at the top of the alternate stack. Every candidate frame whose
  * saved pointer lies in the thread's own stack counts, and the lowest
  * wins: a wrong guess can only scan more. 0 if none is found. */
-static uintptr_t interrupted_sp(const cgc__thread *t, uintptr_t lo, uintptr_t hi, const stack_t *ss)
+/* CGC_NO_ASAN: it reads other frames' words of the alternate stack. */
+static CGC_NO_ASAN uintptr_t interrupted_sp(const cgc__thread *t, uintptr_t lo, uintptr_t hi,
+                                            const stack_t *ss)
 {
     uintptr_t best = 0;
     size_t off = offsetof(ucontext_t, uc_stack);
@@ -343,14 +345,24 @@ static void stack_bounds(uintptr_t *base, uintptr_t *hi)
 static void end_blocking(cgc__thread *t);
 static void unblock_ours(void);
 
+/* In AddressSanitizer's runtime (weak: NULL without it). */
+extern void __asan_unpoison_memory_region(void const volatile *addr, size_t size) __attribute__((weak));
+
 /* Also when the thread leaves through pthread_exit or cancellation from
  * inside cgc_do_blocking (fn's nanosleep is a cancellation point): a stop
  * may have claimed it, and its stack must not be read after it is gone. */
-static void on_thread_exit(void *arg)
+static void __attribute__((noinline)) on_thread_exit(void *arg)
 {
     cgc__thread *t = cgc__self;
     if (!t)
         return;
+    /* Cancellation unwinds frames without clearing AddressSanitizer's
+     * poison on their locals; the calls below reuse that stack. */
+    if (__asan_unpoison_memory_region) {
+        uintptr_t here = (uintptr_t)__builtin_frame_address(0);   /* this frame and below */
+        if (here > t->stack_base && here < t->stack_hi)
+            __asan_unpoison_memory_region((void *)t->stack_base, here - t->stack_base);
+    }
     /* A thread cancelled inside a system call unwinds from glibc's
      * cancellation handler with its mask, every signal blocked: it must
      * still answer the stop a collection may send while it waits for
