@@ -475,7 +475,7 @@ static void flush_all_caches(void)
         cgc__tcache_flush(t);
 }
 
-void cgc__collect_internal(bool forced)
+static void collect_cycle(bool forced)
 {
     cgc__ensure_init();
     uint32_t n0 = atomic_load(&cgc__gc.num_gc);
@@ -614,6 +614,20 @@ void cgc__collect_internal(bool forced)
 }
 
 /* ---- public knobs ------------------------------------------------------- */
+
+/* No cancellation inside a cycle: it waits on condition variables and
+ * reads files (cancellation points) while holding gc_lock and thread_lock
+ * with the world stopped; a thread cancelled there left every other
+ * thread parked for ever (test_thread_exit: pthread_cancel of a thread
+ * that was allocating). A pending cancellation acts at the thread's next
+ * cancellation point after the cycle. */
+void cgc__collect_internal(bool forced)
+{
+    int cancel;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+    collect_cycle(forced);
+    pthread_setcancelstate(cancel, NULL);
+}
 
 CGC_API void cgc_collect(void)
 {
