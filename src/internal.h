@@ -12,6 +12,7 @@
  * Locks, in the order they are taken:
  *   gc_lock       one collection at a time (collect.c)
  *   sweeper_lock  excludes the background sweeper during a collection
+ *   gate_lock     held by a forking thread from prepare to parent/child (fork.c)
  *   thread_lock   the list of registered threads (threads.c)
  *   central[c]    per span class: partial / full / unswept span lists
  *   large_lock    the lists of large spans
