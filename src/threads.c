@@ -198,7 +198,16 @@ void cgc__record_stack(cgc__thread *t, uintptr_t here, uintptr_t *lo, uintptr_t 
         }
     } else {
         /* A stack cgc cannot see the bounds of (SS_AUTODISARM hides the
-         * alternate stack while its handler runs): the page in use. */
+         * alternate stack while its handler runs; a coroutine's stack):
+         * the page in use. Said once, with write(2): this may run in a
+         * signal handler. */
+        static _Atomic int said;
+        static const char msg[] =
+            "cgc: a registered thread runs on a stack cgc does not know the bounds of (not its own, "
+            "not its alternate signal stack): only the page in use there is scanned; register such "
+            "stacks with cgc_add_roots\n";
+        if (!atomic_exchange(&said, 1))
+            (void)!write(2, msg, sizeof msg - 1);
         uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
         *alt_lo = here;
         *alt_hi = (here | (pg - 1)) + 1;
