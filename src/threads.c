@@ -626,10 +626,9 @@ static void warn_unanswered(const cgc__thread *t, const char *what)
 static void wait_acks(int n, bool (*answered)(const cgc__thread *, unsigned), unsigned gen,
                       const char *what)
 {
-    /* A raw futex wait: not a cancellation point (a collector cancelled
-     * here would unwind holding gc_lock), and no pthread_setcancelstate,
-     * which with glibc 2.36 left threads the program created later unable
-     * to be cancelled in nanosleep. */
+    /* A raw futex wait: not a cancellation point, and async-signal-safe
+     * to post (ack). (cgc__collect_internal also disables cancellation
+     * for the whole cycle.) */
     int64_t start = cgc__now_ns(), slice = 1000000;
     bool warned = false;
     unsigned got;
