@@ -57,10 +57,29 @@ int cgc_unregister_thread(void);  /* before a self-registered thread exits */
 
 /* Signals used to stop and restart registered threads during a collection.
  * Defaults: SIGPWR (suspend) and SIGXCPU (restart), as the Boehm collector.
- * Must be called before the library initialises (e.g. from a constructor
- * with a higher priority) or it returns -1 and changes nothing. The
- * environment variables CGC_SIG_SUSPEND / CGC_SIG_RESTART do the same. */
+ * Call it from the main thread before creating threads (statically or
+ * dynamically linked: the library may already be initialised). Returns -1
+ * and changes nothing if another thread is registered, if the two are
+ * equal, or if a signal cannot serve (SIGKILL, SIGSTOP, SIGSEGV, SIGBUS,
+ * the two glibc reserves: the rule of CGC_SIG_SUSPEND). The old
+ * signals get back the dispositions they had before cgc. The environment
+ * variables CGC_SIG_SUSPEND / CGC_SIG_RESTART choose them at start.
+ * A suspend or restart signal cgc did not send (kill -PWR from outside)
+ * goes to the handler the program had before cgc, or is ignored. */
 int cgc_set_thread_signals(int suspend_signal, int restart_signal);
+
+/* Runs fn(arg) on the calling thread and returns its result, without the
+ * collector's signals: a collection does not interrupt it, so fn's system
+ * calls (sleep, nanosleep, poll, read...) never fail with EINTR because of
+ * cgc. Meanwhile the thread counts as stopped: its stack above this call
+ * (and the registers at the call) is scanned, fn's own frames are not. So
+ * fn must not call any cgc function nor keep the only pointer to a
+ * collected object in its frames; objects the caller holds stay alive.
+ * If fn returns during a collection, cgc_do_blocking waits for its end.
+ * Elsewhere a collection may interrupt sleep, nanosleep, poll and other
+ * calls SA_RESTART does not restart with EINTR (docs/threads.md).
+ * Unregistered threads and nested calls just run fn. (libgc: GC_do_blocking) */
+void *cgc_do_blocking(void *(*fn)(void *), void *arg);
 
 #ifdef CGC_THREADS
 #define pthread_create cgc_pthread_create

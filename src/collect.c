@@ -488,7 +488,7 @@ static void flush_all_caches(void)
         cgc__tcache_flush(t);
 }
 
-void cgc__collect_internal(bool forced)
+static void collect_cycle(bool forced)
 {
     cgc__ensure_init();
     uint32_t n0 = atomic_load(&cgc__gc.num_gc);
@@ -560,11 +560,11 @@ void cgc__collect_internal(bool forced)
     tr.goal = cgc__gc.heap_goal;
     pthread_mutex_unlock(&cgc__gc.pacer_lock);
     uint64_t stacks = 0;
-    volatile uintptr_t here = 0;
-    for (cgc__thread *t = cgc__threads; t; t = t->next) {
-        uintptr_t lo = t == cgc__self ? (uintptr_t)&here : t->stack_lo;
-        if (t->stack_hi > lo)
-            stacks += t->stack_hi - lo;
+    for (cgc__thread *t = cgc__threads; t; t = t->next) {   /* as cgc__mark recorded them */
+        if (t->stack_hi > t->stack_lo)
+            stacks += t->stack_hi - t->stack_lo;
+        if (t->alt_hi > t->alt_lo)
+            stacks += t->alt_hi - t->alt_lo;
     }
     pthread_mutex_unlock(&cgc__heap_lock);
     cgc__start_world();
@@ -621,8 +621,8 @@ void cgc__collect_internal(bool forced)
     pthread_mutex_unlock(&cgc__gc_lock);
 
     /* Wake the scavenger: the goal moved. In a cgc section: a registered
-     * thread must never be stopped holding a cgc lock (fork.c stops the
-     * world and then takes bg_lock). */
+     * thread must never be stopped holding a cgc lock (fork.c drains
+     * the registered threads and then takes bg_lock). */
     cgc__thread *self = cgc__enter_self();
     pthread_mutex_lock(&bg_lock);
     pthread_cond_signal(&bg_cv);
@@ -631,6 +631,20 @@ void cgc__collect_internal(bool forced)
 }
 
 /* ---- public knobs ------------------------------------------------------- */
+
+/* No cancellation inside a cycle: it waits on condition variables and
+ * reads files (cancellation points) while holding gc_lock and thread_lock
+ * with the world stopped; a thread cancelled there left every other
+ * thread parked for ever (test_thread_exit: pthread_cancel of a thread
+ * that was allocating). A pending cancellation acts at the thread's next
+ * cancellation point after the cycle. */
+void cgc__collect_internal(bool forced)
+{
+    int cancel;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+    collect_cycle(forced);
+    pthread_setcancelstate(cancel, NULL);
+}
 
 CGC_API void cgc_collect(void)
 {

@@ -10,17 +10,24 @@
  *
  * Prepare (in the parent, before the fork): take what a collection takes,
  * in its order — the collection lock (no cycle is under way), the
- * sweeper's lock (the sweeper is between spans), the thread registry's
- * lock, then stop the world, so every other registered thread is parked
- * outside any cgc section and holds no allocator lock. cgc's own threads
- * are not stopped, so then every allocator lock, in the order the code
- * nests them (central lists → large list → page heap → pacer → mark bytes
- * → roots → metadata), then the mutexes the background threads wait on.
- * Parent: release it all in reverse, restart the world. Child: release
- * it all (the mutexes are re-initialised where a thread that no longer
- * exists waited on a condition), drop the other threads from the registry
- * (their caches go back to the central lists), and let cgc's threads be
- * created again when they are next needed.
+ * sweeper's lock (the sweeper is between spans) — then raise the gate and,
+ * under the thread registry's lock, drain: every other registered thread
+ * is asked (by the suspend signal) to acknowledge once it is outside any
+ * cgc section, and from then on a thread entering a section waits at the
+ * gate. Nothing is stopped: a thread may be inside malloc, holding a lock
+ * the C library's fork takes after these handlers, and a thread parked
+ * there would deadlock the fork (it did, with the world stopped here).
+ * After the drain another registered thread is outside cgc, at the gate,
+ * or in an allocation fast path, which touches only its own cached span
+ * and which the child's flush of that cache undoes safely (threads.c).
+ * cgc's own threads are not registered, so then every allocator lock, in
+ * the order the code nests them (central lists → large list → page heap →
+ * pacer → mark bytes → roots → metadata), then the mutexes the background
+ * threads wait on. Parent: release it all in reverse, lower the gate.
+ * Child: release it all (the mutexes are re-initialised where a thread
+ * that no longer exists waited on a condition), drop the other threads
+ * from the registry (their caches go back to the central lists), and let
+ * cgc's threads be created again when they are next needed.
  *
  * A fork from a thread cgc does not know still works: the child then has
  * no registered thread until one allocates. Only the forking thread's
@@ -30,6 +37,26 @@
 #include "internal.h"
 
 static int held;   /* prepare ran with cgc initialised: undo exactly that */
+
+_Atomic int cgc__fork_gate;
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;   /* held by the forking thread */
+static cgc__thread *_Atomic forker;
+
+/* From cgc__enter with the gate raised. An outermost section waits outside
+ * (in_cgc back to 0, any pending drain acknowledged by cgc__leave) until
+ * the fork is over; nested sections and the forking thread go on. */
+void cgc__fork_gate_pass(cgc__thread *t)
+{
+    if (t->in_cgc != 1 || atomic_load(&forker) == t)
+        return;
+    while (atomic_load(&cgc__fork_gate)) {
+        cgc__leave(t);
+        pthread_mutex_lock(&gate_lock);
+        pthread_mutex_unlock(&gate_lock);
+        t->in_cgc++;
+        atomic_signal_fence(memory_order_seq_cst);
+    }
+}
 
 void cgc__fork_mutex(pthread_mutex_t *m, int stage)
 {
@@ -74,6 +101,9 @@ static void prepare(void)
         return;
     pthread_mutex_lock(&cgc__gc_lock);
     pthread_mutex_lock(&cgc__sweeper_lock);
+    pthread_mutex_lock(&gate_lock);
+    atomic_store(&forker, cgc__self);
+    atomic_store(&cgc__fork_gate, 1);
     pthread_mutex_lock(&cgc__thread_lock);
     cgc__threads_fork(CGC_FORK_PREPARE);
     lock_allocator();
@@ -98,6 +128,9 @@ static void release(int stage)
      * takes the central locks, and no other thread exists to race. */
     cgc__threads_fork(stage);
     cgc__fork_mutex(&cgc__thread_lock, stage);
+    atomic_store(&cgc__fork_gate, 0);
+    atomic_store(&forker, NULL);
+    cgc__fork_mutex(&gate_lock, stage);
     cgc__fork_mutex(&cgc__sweeper_lock, stage);
     cgc__fork_mutex(&cgc__gc_lock, stage);
 }

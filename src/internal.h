@@ -12,6 +12,7 @@
  * Locks, in the order they are taken:
  *   gc_lock       one collection at a time (collect.c)
  *   sweeper_lock  excludes the background sweeper during a collection
+ *   gate_lock     held by a forking thread from prepare to parent/child (fork.c)
  *   thread_lock   the list of registered threads (threads.c)
  *   central[c]    per span class: partial / full / unswept span lists
  *   large_lock    the lists of large spans
@@ -39,6 +40,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/types.h>
 
 #define CGC_API __attribute__((visibility("default")))
 #define LIKELY(x) __builtin_expect(!!(x), 1)
@@ -263,6 +265,16 @@ struct cgc__thread {
     volatile sig_atomic_t suspend_pending;   /* a stop request arrived while in_cgc */
     _Atomic unsigned stopped_epoch;          /* epoch this thread acknowledged */
     int         created_by_cgc;
+    pid_t       tid;             /* kernel thread id: signals are sent to it, /proc names it */
+    uintptr_t   stack_base;      /* lowest address of the thread's own stack */
+    uintptr_t   alt_lo, alt_hi;  /* used part of an alternate signal stack, valid while stopped */
+    _Atomic uint64_t blocking;   /* cgc_do_blocking state (threads.c) */
+    uintptr_t   blk_lo, blk_alt_lo, blk_alt_hi;  /* the stack to scan while blocking */
+    _Atomic int signalled;       /* sent (or about to be sent) the suspend signal in this stop or drain */
+    int         gone;            /* exited without unregistering: dropped at the next restart */
+    unsigned    drain_acked;     /* last fork drain this thread acknowledged */
+    volatile sig_atomic_t parks; /* times parked (the sigwait wrappers retry after an EINTR of ours) */
+    volatile sig_atomic_t restarted; /* the restart signal of the current stop arrived */
     cgc__tcache tc;
     cgc__thread *next;
 };
@@ -282,6 +294,22 @@ void cgc__block_signals(void);   /* for cgc's own background threads */
  * pthread_create's error, also made up by fault injection (fault.c).
  * Every caller has a way on without the thread. */
 int  cgc__start_thread(pthread_t *t, void *(*fn)(void *), void *arg);
+/* The stack of a thread recorded by the thread itself at `here` (a local
+ * of the caller): [*lo, stack_hi) on its own stack, plus [*alt_lo, *alt_hi)
+ * when it runs on an alternate signal stack. The collector calls it for
+ * its own stack; stopped threads do it in their handler. */
+void cgc__record_stack(cgc__thread *t, uintptr_t here, uintptr_t *lo, uintptr_t *alt_lo,
+                       uintptr_t *alt_hi);
+void cgc__thread_signals(int *suspend, int *restart);   /* the two signals in use */
+/* sigmask.c: the C library's pthread_sigmask, not cgc's interposed one. */
+int cgc__real_sigmask(int how, const sigset_t *set, sigset_t *old);
+void cgc__sigmask_init(void);
+
+/* fork.c: while a fork is being prepared, a registered thread entering a
+ * cgc section waits at this gate (outside any section) until it is over:
+ * the child must not inherit a half-done slow path of a vanished thread. */
+extern _Atomic int cgc__fork_gate;
+void cgc__fork_gate_pass(cgc__thread *t);
 
 /* Enter/leave a section in which this thread must not be suspended.
  * Sections nest (in_cgc counts), so a helper that takes its own section can
@@ -290,6 +318,11 @@ static inline void cgc__enter(cgc__thread *t)
 {
     t->in_cgc++;
     atomic_signal_fence(memory_order_seq_cst);
+    /* Read after the increment: fork.c's drain signals every thread after
+     * raising the gate, so a thread either is in a section when the signal
+     * comes (and acknowledges when it leaves) or sees the gate here. */
+    if (UNLIKELY(atomic_load_explicit(&cgc__fork_gate, memory_order_relaxed)))
+        cgc__fork_gate_pass(t);
 }
 static inline void cgc__leave(cgc__thread *t)
 {

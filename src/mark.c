@@ -1052,10 +1052,13 @@ void __attribute__((noinline)) cgc__mark(cgc__mark_result *out)
     __builtin_unwind_init();
     volatile uintptr_t here = 0;
     cgc__thread *me = cgc__self;
+    if (me)
+        cgc__record_stack(me, (uintptr_t)&here, &me->stack_lo, &me->alt_lo, &me->alt_hi);
     for (cgc__thread *t = cgc__threads; t; t = t->next) {
-        uintptr_t lo = t == me ? (uintptr_t)&here : t->stack_lo;
-        if (lo < t->stack_hi)
-            queue_range(lo, t->stack_hi, m0);
+        if (t->stack_lo < t->stack_hi)
+            queue_range(t->stack_lo, t->stack_hi, m0);
+        if (t->alt_lo < t->alt_hi)   /* the used part of an alternate signal stack */
+            queue_range(t->alt_lo, t->alt_hi, m0);
     }
     cgc__roots_foreach(queue_range, m0);
     mark_all_uncollectable(m0);
