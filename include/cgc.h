@@ -38,7 +38,8 @@ void  *cgc_base(const void *p);                /* start of the object containing
 
 /* Called with the size of the request before an allocation returns NULL.
  * It may free memory (e.g. drop caches); the allocation is then retried once.
- * Returns the previous handler. */
+ * It may allocate; an allocation of its own that fails returns NULL without
+ * calling it again. Returns the previous handler. */
 typedef void (*cgc_oom_handler)(size_t request);
 cgc_oom_handler cgc_set_oom_handler(cgc_oom_handler handler);
 

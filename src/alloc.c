@@ -489,6 +489,9 @@ static void *alloc_once(cgc__thread *t, size_t n, int kind)
     return p;
 }
 
+/* Whether this thread is running the OOM handler (alloc_slow). */
+static __thread bool in_oom_handler __attribute__((tls_model("initial-exec")));
+
 static void *alloc_slow(size_t n, int kind)
 {
     cgc__ensure_init();
@@ -520,9 +523,15 @@ static void *alloc_slow(size_t n, int kind)
     cgc__heap_release(UINT64_MAX);
     if ((p = alloc_once(t, n, kind)) != NULL)
         return p;
+    /* Not again from inside the handler on this thread: a handler that
+     * allocates (to log, to build a message) and fails recursed into
+     * itself, a full collection and release at every level, until the
+     * stack overflowed (tests/test_oom_reentry.c). Its allocation fails. */
     cgc_oom_handler h = atomic_load(&oom_handler);
-    if (h) {
+    if (h && !in_oom_handler) {
+        in_oom_handler = true;
         h(n);
+        in_oom_handler = false;
         if ((p = alloc_once(t, n, kind)) != NULL)
             return p;
     }

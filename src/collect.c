@@ -460,20 +460,26 @@ void cgc__maybe_collect(void)
         !over_hard_room()) {
         /* Collection already takes half the CPU: let the heap overshoot
          * rather than spiral. Look again after 1/32 more growth. */
+        bool say = false;
+        uint64_t goal = cgc__gc.heap_goal;
+        uint32_t num = atomic_load(&cgc__gc.num_gc) + 1;
         if (!cgc__gc.limited_this_cycle) {
             cgc__gc.limited_this_cycle = 1;
             atomic_fetch_add(&cgc__gc.gc_limiter_cycles, 1);
-            atomic_store(&cgc__gc.limiter_last_enabled_cycle, atomic_load(&cgc__gc.num_gc) + 1);
-            /* Its own line, not a suffix: tools that read Go's gctrace
-             * anchor "gc N @..." lines at both ends. */
-            if (cgc__cfg.gctrace)
-                fprintf(stderr, "gc limiter: gc %u held back: collection above 50%% of the CPU; heap %llu MB, goal %llu MB\n",
-                        atomic_load(&cgc__gc.num_gc) + 1, (unsigned long long)(live >> 20),
-                        (unsigned long long)(cgc__gc.heap_goal >> 20));
+            atomic_store(&cgc__gc.limiter_last_enabled_cycle, num);
+            say = cgc__cfg.gctrace != 0;
         }
         uint64_t next = cgc__limiter_next_check(live);
         set_trigger(next < cgc__gc.pacer.prop_goal ? next : cgc__gc.pacer.prop_goal);
         cgc__pacer_unlock();
+        /* Its own line, not a suffix: tools that read Go's gctrace anchor
+         * "gc N @..." lines at both ends. Printed out of the cgc section:
+         * stdio takes stderr's lock, which a thread stopped by another
+         * collection may hold, and a thread in a section is waited for by
+         * that stop (tests/test_gctrace_stderr_lock.c). */
+        if (say)
+            fprintf(stderr, "gc limiter: gc %u held back: collection above 50%% of the CPU; heap %llu MB, goal %llu MB\n",
+                    num, (unsigned long long)(live >> 20), (unsigned long long)(goal >> 20));
         return;
     }
     cgc__pacer_unlock();

@@ -13,23 +13,51 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-/* Maps `size` bytes of fresh zeroed memory, or NULL. */
-void *cgc__os_map(size_t size)
+/* Maps `size` bytes of fresh zeroed memory at `hint` if that range is
+ * free (MAP_FIXED_NOREPLACE: never over an existing mapping; a kernel
+ * before 4.17 takes it as a plain hint), anywhere if hint is NULL; NULL on
+ * failure. */
+static void *map_at(void *hint, size_t size)
 {
     if (cgc__fault(CGC_FAULT_MMAP))   /* tests: fault.c */
         return NULL;
-    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | (hint ? MAP_FIXED_NOREPLACE : 0);
+    void *p = mmap(hint, size, PROT_READ | PROT_WRITE, flags, -1, 0);
     return p == MAP_FAILED ? NULL : p;
 }
 
-/* Reserves `size` bytes aligned to `align` (a power of two): maps size+align
- * and trims the ends, so the kernel picks the place. */
+/* Maps `size` bytes of fresh zeroed memory, or NULL. */
+void *cgc__os_map(size_t size)
+{
+    return map_at(NULL, size);
+}
+
+/* Reserves `size` bytes aligned to `align` (a power of two), so the kernel
+ * picks the place. The over-sized mapping (size + align, ends trimmed)
+ * comes last: under an address-space limit (ulimit -v, RLIMIT_AS) it needs
+ * `align` bytes (64 MiB for an arena) more than the arena for a moment,
+ * and with 128 MiB of headroom left no second arena could be had at all.
+ * First the exact size: the kernel places mappings top-down next to each
+ * other, so below an aligned arena it is often aligned already. Then the
+ * aligned address just below where it landed, which is usually free for
+ * the same reason. */
 void *cgc__os_reserve_aligned(size_t size, size_t align)
 {
     if (size > SIZE_MAX - align)
         return NULL;
-    uint8_t *p = cgc__os_map(size + align);
+    uint8_t *p = map_at(NULL, size);
+    if (p && ((uintptr_t)p & (align - 1)) == 0)
+        return p;
+    if (p) {
+        munmap(p, size);
+        void *below = (void *)((uintptr_t)p & ~(uintptr_t)(align - 1));
+        uint8_t *q = below ? map_at(below, size) : NULL;
+        if (q == below)
+            return q;
+        if (q)
+            munmap(q, size);   /* an old kernel put it elsewhere */
+    }
+    p = map_at(NULL, size + align);
     if (!p)
         return NULL;
     uintptr_t a = ((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1);

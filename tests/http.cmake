@@ -42,6 +42,10 @@ if(TARGET cgc_http)
     COMMAND ${HTTP_PY} ${HTTP_T}/lockout.py $<TARGET_FILE:http_test_server>)
   add_test(NAME http_fork
     COMMAND ${HTTP_PY} ${HTTP_T}/fork.py $<TARGET_FILE:http_test_fork>)
+  # dlclose of libcgc_http with its endpoint running (tests/core/test_dlclose_cgc.c).
+  add_test(NAME test_dlclose_cgc_http
+    COMMAND test_dlclose_cgc $<TARGET_FILE:cgc_shared> $<TARGET_FILE:cgc_http_shared>)
+  set_tests_properties(test_dlclose_cgc_http PROPERTIES TIMEOUT 120 LABELS "http;checked")
   set_tests_properties(http_documents http_hostile http_autostart http_autostart_shared http_lockout http_fork PROPERTIES
     SKIP_RETURN_CODE 77 TIMEOUT 60 LABELS "http;checked")
 endif()
