@@ -46,6 +46,10 @@ if(TARGET cgc_http)
   add_test(NAME test_dlclose_cgc_http
     COMMAND test_dlclose_cgc $<TARGET_FILE:cgc_shared> $<TARGET_FILE:cgc_http_shared>)
   set_tests_properties(test_dlclose_cgc_http PROPERTIES TIMEOUT 120 LABELS "http;checked")
-  set_tests_properties(http_documents http_hostile http_autostart http_autostart_shared http_lockout http_fork PROPERTIES
+  set_tests_properties(http_documents http_hostile http_autostart http_autostart_shared http_fork PROPERTIES
     SKIP_RETURN_CODE 77 TIMEOUT 60 LABELS "http;checked")
+  # http_lockout measures how soon a normal client is served beside 140
+  # trickling ones; under ASan the server's slowdown failed it (1 run in 3),
+  # so it runs on the Release build only, as before.
+  set_tests_properties(http_lockout PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 60 LABELS "http")
 endif()
