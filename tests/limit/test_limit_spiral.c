@@ -3,7 +3,7 @@
  *
  * The live heap is 48 MiB and the limit 24 MiB, so every heap goal is the
  * live heap itself and, without the limiter, the collector would run on
- * nearly every allocation. The program churns 512 MiB and must complete
+ * nearly every allocation. The program churns 1.5 GiB and must complete
  * within MAX_WALL_S, with
  *   - memstats gc_cpu_fraction <= MAX_GC_SHARE (the limiter caps collection
  *     at 50% of the available CPU over about a second, plus slack for the
@@ -33,9 +33,13 @@
 
 #define LIVE (48 * MIB)
 #define LIMIT (24 * MIB)
-#define CHURN (512 * MIB)
+#define CHURN (1536 * MIB)
 #define MAX_GC_SHARE 0.55
-#define MAX_RUSAGE_SHARE 0.60
+/* Measured on a quiet 2-CPU machine with the 1.5 GiB churn: 0.55-0.60 (the
+ * limiter's own account 0.49-0.50; the rest is the sweeping, cache refills
+ * and page faults named above). Without the limiter the share is near 1.0.
+ * A bound of 0.60 with a 0.4 s window failed CI once at 0.602. */
+#define MAX_RUSAGE_SHARE 0.65
 /* With the limiter the spiral costs at most about twice the mutator's
  * time (under a second here); a collector that thrashes would take minutes,
  * so the run stops at this deadline and fails instead of hanging the CI. */
