@@ -336,9 +336,15 @@ void  cgc__uncache_span(cgc__span *s);         /* materialise alloc bits */
 
 /* ---- roots (roots.c) --------------------------------------------------- */
 typedef void (*cgc__range_fn)(uintptr_t lo, uintptr_t hi, void *arg);
-void     cgc__roots_snapshot(void);                         /* world running */
+/* Runs fn(arg) — the stop, the mark, the restart — with the loaded
+ * objects listed and their list locked against dlopen/dlclose until fn
+ * returns. World running, thread_lock held, no thread creation in fn. */
+void     cgc__roots_hold(void (*fn)(void *), void *arg);
 void     cgc__roots_foreach(cgc__range_fn fn, void *arg);   /* data/bss + registered */
 uint64_t cgc__roots_globals_bytes(void);                  /* size of the last scan */
+/* Tests: run inside a collection once the loaded objects are listed,
+ * with their list locked, before the world stops (test_dlclose). */
+extern void (*cgc__roots_test_hook)(void);
 
 /* ---- marking (mark.c) -------------------------------------------------- */
 typedef struct cgc__mark_result {
