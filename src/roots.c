@@ -1,6 +1,7 @@
 /* roots.c — where marking starts besides thread stacks: the writable data
- * and bss of the executable and of every loaded shared library, and ranges
- * registered with cgc_add_roots.
+ * and bss of the executable and of every loaded shared library, the
+ * thread-local storage of registered threads (tls.c, from the same listing
+ * of loaded objects), and ranges registered with cgc_add_roots.
  *
  * The loaded objects must not change from the moment they are listed to
  * the end of the mark: a library unloaded meanwhile (dlclose by any thread,
@@ -95,6 +96,8 @@ static int phdr_callback(struct dl_phdr_info *info, size_t size, void *arg)
         return 0;
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_TLS)
+            cgc__tls_add_module(info->dlpi_tls_modid, ph->p_memsz);
         if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W))
             continue;
         uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
@@ -121,6 +124,7 @@ static int hold_callback(struct dl_phdr_info *info, size_t size, void *arg)
 {
     hold *h = arg;
     segments.n = 0;
+    cgc__tls_modules_reset();
     dl_iterate_phdr(phdr_callback, NULL);
     if (cgc__roots_test_hook)
         cgc__roots_test_hook();
@@ -135,6 +139,7 @@ void cgc__roots_hold(void (*fn)(void *), void *arg)
     dl_iterate_phdr(hold_callback, &h);
     if (!h.ran) {   /* no object listed at all: only the registered ranges */
         segments.n = 0;
+        cgc__tls_modules_reset();
         fn(arg);
     }
 }
@@ -146,6 +151,8 @@ void cgc__roots_foreach(cgc__range_fn fn, void *arg)
         fn(segments.v[i].lo, segments.v[i].hi, arg);
         total += segments.v[i].hi - segments.v[i].lo;
     }
+    cgc__tls_foreach(fn, arg);
+    total += cgc__tls_bytes();
     pthread_mutex_lock(&roots_lock);
     for (size_t i = 0; i < registered.n; i++) {
         fn(registered.v[i].lo, registered.v[i].hi, arg);

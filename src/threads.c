@@ -177,6 +177,7 @@ cgc__thread *cgc__register_current(int created_by_cgc)
     memset(t, 0, sizeof *t);
     t->pthread = pthread_self();
     t->created_by_cgc = created_by_cgc;
+    t->tp = cgc__tls_thread_pointer();
     stack_bounds(&t->stack_hi);
     t->next = cgc__threads;
     cgc__threads = t;

@@ -9,7 +9,9 @@
  *      freed: the library was not in the list);
  *   3. a registered and an unregistered thread loading and unloading the
  *      library in a loop while collections run: no crash, every object kept
- *      through a loaded library's data intact.
+ *      through a loaded library's data or its __thread variable intact
+ *      (the registered thread's DTV then holds entries of unloaded
+ *      instances the collector reads, tls.c).
  * 1 and 2 use cgc__roots_test_hook, which runs in the collection after the
  * segments are listed and before the world stops: it lets the other thread
  * go and waits for it for up to 3 s. With the loader locked for the whole
@@ -152,22 +154,26 @@ static void *cycle_lib(void *registered)
         if (!h)
             continue;
         if (registered) {
-            set_fn set = (set_fn)dlsym(h, "dlroot_set");
-            get_fn get = (get_fn)dlsym(h, "dlroot_get");
-            uint64_t *p = cgc_malloc(64);
-            for (int k = 0; k < 8; k++)
+            set_fn set = (set_fn)dlsym(h, "dlroot_set"), tls_set = (set_fn)dlsym(h, "dlroot_tls_set");
+            get_fn get = (get_fn)dlsym(h, "dlroot_get"), tls_get = (get_fn)dlsym(h, "dlroot_tls_get");
+            uint64_t *p = cgc_malloc(64), *pt = cgc_malloc(64);
+            for (int k = 0; k < 8; k++) {
                 p[k] = (uint64_t)i * 8 + k;
+                pt[k] = ~((uint64_t)i * 8 + k);
+            }
             set(p);
-            p = NULL;
+            tls_set(pt);
+            p = pt = NULL;
             for (int k = 0; k < 50; k++)
                 (void)cgc_malloc(1024);   /* give collections a chance to run */
-            uint64_t *q = get();
+            uint64_t *q = get(), *qt = tls_get();
             for (int k = 0; k < 8; k++)
-                if (q[k] != (uint64_t)i * 8 + k) {
+                if (q[k] != (uint64_t)i * 8 + k || qt[k] != ~((uint64_t)i * 8 + k)) {
                     atomic_fetch_add(&bad_objects, 1);
                     break;
                 }
             set(NULL);
+            tls_set(NULL);
         }
         dlclose(h);
     }
