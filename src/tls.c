@@ -24,7 +24,7 @@
  *
  * Entries are two words, {block, address to free}: the second is 0 for a
  * block in static TLS and the malloc'd address for a dynamic one (glibc
- * 2.26 on). A thread's DTV may still hold the entry of a module unloaded
+ * 2.25 on; before, a flag "static", and dynamic blocks from memalign). A thread's DTV may still hold the entry of a module unloaded
  * since it last used dynamic TLS (glibc frees those blocks lazily, at the
  * thread's next update), under the id of a newer module with a larger
  * block: so a dynamic block is scanned for no more than its allocation
@@ -140,7 +140,7 @@ static void scan_thread(const cgc__thread *t, uintptr_t stack_lo, cgc__range_fn 
         if (lo == 0 || lo == UINTPTR_MAX)
             continue;
         uintptr_t to_free = dtv[m].to_free;
-        if (to_free) {
+        if (to_free >= 4096) {   /* glibc < 2.25 kept a bool is_static here */
             size_t usable = malloc_usable_size((void *)to_free);
             if (lo < to_free || lo - to_free >= usable)
                 continue;
