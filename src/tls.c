@@ -117,6 +117,24 @@ static const dtv_entry *dtv_of(uintptr_t tp)
 #endif
 }
 
+/* In a sanitizer's runtime (weak: NULL without one): whether p is a live
+ * block of its allocator. Its malloc_usable_size aborts the program on
+ * anything else. */
+extern int __sanitizer_get_ownership(const volatile void *p) __attribute__((weak));
+
+/* The bytes the dynamic block allocated at to_free can hold; 0 if it is
+ * not a live block. A thread stopped inside glibc's DTV update, between
+ * freeing a stale block and clearing its entry, leaves a freed block in
+ * its DTV: glibc's malloc_usable_size reads a small freed block's header
+ * harmlessly (and the scan reads memory still mapped); a sanitizer's
+ * allocator is asked first. */
+static size_t block_room(uintptr_t to_free)
+{
+    if (__sanitizer_get_ownership && !__sanitizer_get_ownership((const void *)to_free))
+        return 0;
+    return malloc_usable_size((void *)to_free);
+}
+
 /* No DTV is this long (glibc sizes it to the highest module id + 14); a
  * larger value is not a DTV's length (a thread stopped half-way through
  * growing its DTV, whose old copy was freed and reused). */
@@ -141,7 +159,7 @@ static void scan_thread(const cgc__thread *t, uintptr_t stack_lo, cgc__range_fn 
             continue;
         uintptr_t to_free = dtv[m].to_free;
         if (to_free >= 4096) {   /* glibc < 2.25 kept a bool is_static here */
-            size_t usable = malloc_usable_size((void *)to_free);
+            size_t usable = block_room(to_free);
             if (lo < to_free || lo - to_free >= usable)
                 continue;
             size_t room = usable - (lo - to_free);

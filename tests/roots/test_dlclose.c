@@ -12,6 +12,11 @@
  *      through a loaded library's data or its __thread variable intact
  *      (the registered thread's DTV then holds entries of unloaded
  *      instances the collector reads, tls.c).
+ *   4. registered threads inside dl_iterate_phdr (holding the loader's
+ *      list lock, as an exception unwinder does) and in dlopen/dlclose all
+ *      the time while collections run: no deadlock (the collector takes
+ *      the lock while the world runs; had it waited for it with the world
+ *      stopped, a thread stopped inside would have held it for ever).
  * 1 and 2 use cgc__roots_test_hook, which runs in the collection after the
  * segments are listed and before the world stops: it lets the other thread
  * go and waits for it for up to 3 s. With the loader locked for the whole
@@ -24,6 +29,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <link.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <time.h>
@@ -200,21 +206,82 @@ static void test_load_unload_loop(void)
           atomic_load(&bad_objects));
 }
 
+/* ---- 4. threads holding the loader's lock while collections run ------- */
+
+static _Atomic int iterating;
+
+static int slow_callback(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    volatile uint64_t x = 0;
+    for (int i = 0; i < 2000; i++)   /* a few microseconds with the lock held */
+        x += (uint64_t)i * info->dlpi_phnum;
+    (void)x;
+    return 0;
+}
+
+static void *iterate_phdrs(void *unused)
+{
+    while (atomic_load(&iterating))
+        dl_iterate_phdr(slow_callback, NULL);
+    return NULL;
+}
+
+static void *open_close(void *unused)
+{
+    while (atomic_load(&iterating)) {
+        void *h = dlopen(lib_path, RTLD_NOW | RTLD_LOCAL);
+        if (h)
+            dlclose(h);
+    }
+    return NULL;
+}
+
+static void deadlocked(int sig)
+{
+    static const char msg[] = "FAIL test_dlclose: no progress in 120 s: the collection deadlocked with a thread "
+                              "holding the loader's lock\n";
+    (void)!write(2, msg, sizeof msg - 1);
+    _exit(1);
+}
+
+static void test_lock_holders(void)
+{
+    signal(SIGALRM, deadlocked);
+    alarm(120);
+    pthread_t it[2], oc;
+    atomic_store(&iterating, 1);
+    cgc_pthread_create(&it[0], NULL, iterate_phdrs, NULL);
+    cgc_pthread_create(&it[1], NULL, iterate_phdrs, NULL);
+    cgc_pthread_create(&oc, NULL, open_close, NULL);
+    for (int i = 0; i < 300; i++) {
+        cgc_collect();
+        (void)cgc_malloc(4096);
+    }
+    atomic_store(&iterating, 0);
+    pthread_join(it[0], NULL);
+    pthread_join(it[1], NULL);
+    pthread_join(oc, NULL);
+    alarm(0);
+    CHECK(1, "300 collections with threads in dl_iterate_phdr and dlopen/dlclose: no deadlock");
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s path/to/libtest_dlroot.so [parts: 123]\n", argv[0]);
+        fprintf(stderr, "usage: %s path/to/libtest_dlroot.so [parts: 1234]\n", argv[0]);
         return 2;
     }
     lib_path = argv[1];
     sem_init(&go, 0, 0);
     sem_init(&done, 0, 0);
-    const char *only = argc > 2 ? argv[2] : "123";   /* a second argument picks parts */
+    const char *only = argc > 2 ? argv[2] : "1234";   /* a second argument picks parts */
     if (strchr(only, '1'))
         test_unload_during_collection();
     if (strchr(only, '2'))
         test_load_during_collection();
     if (strchr(only, '3'))
         test_load_unload_loop();
+    if (strchr(only, '4'))
+        test_lock_holders();
     return check_done();
 }
