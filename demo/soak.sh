@@ -16,21 +16,25 @@
 #   - every second one CSV row: seconds, the service's resident memory
 #     (VmRSS), the cgroup's usage (memory.usage_in_bytes or memory.current),
 #     the limit, the service's threads (/proc/PID/status) and open file
-#     descriptors (/proc/PID/fd);
+#     descriptors (/proc/PID/fd), and the machine's load average;
 #   - a gnuplot PNG of RSS, usage and limit over time next to the CSV.
 #
 # Usage: demo/soak.sh [--quick] [--minutes N] [--period SECS] [--low MiB]
 #                     [--high MiB] [--no-build] [--build-dir DIR] [--out DIR]
 #   default   30 minutes, the limit moves every 60 s; output in docs/soak
-#   --quick   75 s, the limit moves every 15 s (CI: demo_soak_quick); output
+#   --quick   90 s, the limit moves every 15 s (CI: demo_soak_quick); output
 #             in BUILD_DIR/demo-soak-quick
 # Verdict (exit 1 with one line per failed condition, 0 if all hold):
 #   - no OOM kill, and the service ran to the end (never restarted);
 #   - zero failed requests: every response 2xx, no transport error;
-#   - resident memory flat after warm-up (the first period, two in the full
-#     run): the second half's median and mean RSS at most 10% + 2 MiB above
-#     the first half's, its peak at most 25% + 4 MiB above (each half holds
-#     as many high as low periods; a peak is one second's transient);
+#   - resident memory flat after warm-up (the first two periods): the
+#     second half's median and mean RSS at most 15% + 3 MiB above the first
+#     half's, its peak at most 25% + 4 MiB above (each half holds as many
+#     high as low periods; a peak is one second's transient). The service
+#     still grows for most of its first minute (SQLite's cache, the heap
+#     goal after the first bursts of /report, thread stacks): with a 15 s
+#     warm-up the quick run's halves differed by up to 6 MiB, before and
+#     after the same change alike;
 #   - no growth in threads or file descriptors: the second half's highest
 #     count no higher than the first half's.
 # Exit 77 (skipped), with one line saying why: no memory cgroup can be
@@ -65,7 +69,7 @@ while (($#)); do
     shift
 done
 if [[ $MODE == quick ]]; then
-    DURATION=75; PERIOD=${PERIOD:-15}; WARM_PERIODS=1
+    DURATION=90; PERIOD=${PERIOD:-15}; WARM_PERIODS=2
     OUT=${OUT:-$BUILD_DIR/demo-soak-quick}
 else
     DURATION=$((MINUTES * 60)); PERIOD=${PERIOD:-60}; WARM_PERIODS=2
@@ -111,8 +115,14 @@ fi
 [[ -x $C_BIN ]] || { why="$C_BIN is not built (it needs libmicrohttpd-dev libsqlite3-dev libjansson-dev pkg-config)"
     ((DO_BUILD)) && die "$why"; skip "$why"; }
 
-WORK=$OUT/work
-rm -rf "$WORK"; mkdir -p "$WORK" || die "cannot create $WORK"
+# Scratch (service log and database, hey's summaries, cgroup.sh's report)
+# stays in the build directory: OUT receives only what is worth keeping.
+WORK=$BUILD_DIR/demo-soak-work
+[[ $MODE == quick ]] && WORK=$OUT/work
+rm -rf "$WORK"; mkdir -p "$WORK" "$OUT" || die "cannot create $WORK"
+COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+git -C "$ROOT" diff --quiet HEAD -- src include examples 2>/dev/null || COMMIT="$COMMIT+changes"
+STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
 CSV=$OUT/soak.csv PNG=$OUT/soak.png SUMMARY=$OUT/summary.txt
 
 PORT=
@@ -206,7 +216,7 @@ for line in "${MIX[@]}"; do
     HEY_PIDS+=($!)
 done
 
-echo "t_s,rss_bytes,cgroup_usage_bytes,limit_bytes,threads,fds" >"$CSV"
+echo "t_s,rss_bytes,cgroup_usage_bytes,limit_bytes,threads,fds,load1,rss_anon_bytes" >"$CSV"
 t0=${EPOCHREALTIME/./}   # microseconds
 phase=0 want=$HIGH resize_failures=0 ended_early=
 for ((i = 0; i < DURATION; i++)); do
@@ -219,18 +229,20 @@ for ((i = 0; i < DURATION; i++)); do
     if [[ $(<"$CG_DIR/$LIMIT_FILE") != "$want" ]]; then
         set_limit "$want" || resize_failures=$((resize_failures + 1))
     fi
-    rss=0 threads=0
+    rss=0 threads=0 anon=0
     while read -r k v _; do
         case $k in
         VmRSS:) rss=$((v * 1024)) ;;
+        RssAnon:) anon=$((v * 1024)) ;;
         Threads:) threads=$v ;;
         esac
     done <"/proc/$SVC_PID/status"
     fds=(/proc/"$SVC_PID"/fd/*)
     usage=$(<"$CG_DIR/$USAGE_FILE") limit=$(<"$CG_DIR/$LIMIT_FILE")
+    read -r load1 _ </proc/loadavg
     now=${EPOCHREALTIME/./}
-    printf '%d.%03d,%d,%d,%d,%d,%d\n' $(((now - t0) / 1000000)) $(((now - t0) / 1000 % 1000)) \
-        "$rss" "$usage" "$limit" "$threads" "${#fds[@]}" >>"$CSV"
+    printf '%d.%03d,%d,%d,%d,%d,%d,%s,%d\n' $(((now - t0) / 1000000)) $(((now - t0) / 1000 % 1000)) \
+        "$rss" "$usage" "$limit" "$threads" "${#fds[@]}" "$load1" "$anon" >>"$CSV"
     # Sleep to the next whole second after t0, not for one second: the
     # samples stay on the clock however long a sample takes.
     now=${EPOCHREALTIME/./}
@@ -283,21 +295,21 @@ fails=()
 ((failed == 0)) || fails+=("failed requests: $failed of $((ok + failed))")
 ((ok > 0)) || fails+=("no request succeeded")
 ((n1 > 0 && n2 > 0)) || fails+=("too few samples after warm-up ($n1, $n2)")
-# Flat: the second half's median and mean RSS within 10% + 2 MiB of the
+# Flat: the second half's median and mean RSS within 15% + 3 MiB of the
 # first half's; its peak within 25% + 4 MiB (a peak is one sample: the
 # transient of the /report requests in flight at that second).
 flat() { # flat WHAT FIRST SECOND FACTOR SLACK_MIB
     awk -v a="$3" -v b="$2" -v f="$4" -v s="$5" 'BEGIN {exit !(a <= f * b + s * 1048576)}' ||
         fails+=("resident memory grew: $1 $(($2 / 1024)) KiB in the first half, $(($3 / 1024)) KiB in the second")
 }
-flat median "$med1" "$med2" 1.10 2
-flat mean "$mean1" "$mean2" 1.10 2
+flat median "$med1" "$med2" 1.15 3
+flat mean "$mean1" "$mean2" 1.15 3
 flat peak "$peak1" "$peak2" 1.25 4
 ((thr2 <= thr1)) || fails+=("threads grew: at most $thr1 in the first half, $thr2 in the second")
 ((fd2 <= fd1)) || fails+=("file descriptors grew: at most $fd1 in the first half, $fd2 in the second")
 
 {
-    echo "# cgc soak: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "# cgc soak: $STARTED to $(date -u '+%H:%M UTC'), commit $COMMIT, $(nproc) CPUs, load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "# command: bash demo/soak.sh$([[ $MODE == quick ]] && echo " --quick") (limit ${HIGH_MIB} <-> ${LOW_MIB} MiB every $PERIOD s, $DURATION s)"
     echo "requests: $ok ok, $failed failed"
     echo "oom_kills: ${CG_OOM_KILLS:-?}  exit status at our SIGTERM: ${CG_STATUS:-?}  collections: ${gcs:-?}  refused resizes: $resize_failures"
@@ -306,6 +318,9 @@ flat peak "$peak1" "$peak2" 1.25 4
         M = 1048576
         printf "  RSS median %.1f / %.1f MiB, mean %.1f / %.1f MiB, peak %.1f / %.1f MiB; trend %+.2f MiB/hour\n",
             d1 / M, d2 / M, m1 / M, m2 / M, p1 / M, p2 / M, sl}'
+    awk -F, -v w="$WARM" -v e="$DURATION" 'NR > 1 && $1 >= w {h = ($1 < (w + e) / 2) ? 1 : 2; n[h]++; a[h] += $8; u[h] += $3}
+        END {if (n[1] && n[2]) printf "  anonymous RSS mean %.1f / %.1f MiB, cgroup usage mean %.1f / %.1f MiB\n",
+            a[1] / n[1] / 1048576, a[2] / n[2] / 1048576, u[1] / n[1] / 1048576, u[2] / n[2] / 1048576}' "$CSV"
     echo "  threads at most $thr1 / $thr2, file descriptors at most $fd1 / $fd2"
     ((${#fails[@]})) && printf 'FAIL: %s\n' "${fails[@]}" || echo "PASS"
 } >"$SUMMARY"

@@ -17,7 +17,7 @@ if(CGC_BASH)
 endif()
 
 # The soak (issue 11), short: demo/soak.sh --quick runs the C service under
-# a steady hey load for 75 s in a real memory cgroup whose limit moves
+# a steady hey load for 90 s in a real memory cgroup whose limit moves
 # between 96 and 36 MiB every 15 s, and asserts no OOM kill, no failed
 # request, resident memory flat after warm-up, no growth in threads or file
 # descriptors. 77 (skipped) where no memory cgroup can be created, hey is
