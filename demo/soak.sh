@@ -146,7 +146,6 @@ trap 'exit 130' INT TERM
 # it and, when the service ends, writes the OOM-kill count and exit status
 # to the report. The command records its PID first; the service seeds its
 # database itself (inside the cgroup: the page cache is charged to it).
-log "== soak: $((DURATION / 60)) min $((DURATION % 60)) s, limit ${HIGH_MIB} <-> ${LOW_MIB} MiB every $PERIOD s, warm-up $WARM s"
 (
     run_in_cgroup --quiet --report "$WORK/cgroup.report" --timeout $((DURATION + 600)) "$HIGH" -- \
         bash -c 'echo $$ >"$0"; log=$1; shift; exec "$@" >>"$log" 2>&1' "$WORK/service.pid" "$WORK/service.log" \
@@ -164,6 +163,7 @@ for _ in $(seq 200); do
     sleep 0.05
 done
 SVC_PID=$(<"$WORK/service.pid")
+log "== soak: $((DURATION / 60)) min $((DURATION % 60)) s, limit ${HIGH_MIB} <-> ${LOW_MIB} MiB every $PERIOD s, warm-up $WARM s"
 
 # The run's cgroup: the service's own, under the directory cgroup.sh makes
 # run cgroups in (cg__locate: CG__OWN; v1: the memory hierarchy's line of
