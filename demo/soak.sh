@@ -83,7 +83,10 @@ WARM=$((WARM_PERIODS * PERIOD))
 # The load: "name concurrency requests-per-second-per-worker method path
 # [body]" — about 90 requests a second in all, a steady rate rather than
 # as fast as possible, so the run measures the service over time and not
-# the machine's other tenants.
+# the machine's other tenants. A request fails on a non-2xx answer, a
+# transport error, or no answer in 120 s (hey -t: generous, so that a
+# machine that stops scheduling the service for half a minute is not taken
+# for a service that fails).
 DEMO_ORDERS=30000
 MIX=(
     "report 2 1 GET /report"
@@ -208,10 +211,10 @@ curl -sf --max-time 1 "http://127.0.0.1:$PORT/healthz" >/dev/null || die "the se
 for line in "${MIX[@]}"; do
     read -r name c q method path body <<<"$line"
     if [[ $method == POST ]]; then
-        hey -z "${DURATION}s" -c "$c" -q "$q" -t 30 -m POST -T application/json -d "$body" \
+        hey -z "${DURATION}s" -c "$c" -q "$q" -t 120 -m POST -T application/json -d "$body" \
             "http://127.0.0.1:$PORT$path" >"$WORK/hey-$name.txt" 2>&1 &
     else
-        hey -z "${DURATION}s" -c "$c" -q "$q" -t 30 "http://127.0.0.1:$PORT$path" >"$WORK/hey-$name.txt" 2>&1 &
+        hey -z "${DURATION}s" -c "$c" -q "$q" -t 120 "http://127.0.0.1:$PORT$path" >"$WORK/hey-$name.txt" 2>&1 &
     fi
     HEY_PIDS+=($!)
 done
@@ -219,7 +222,12 @@ done
 echo "t_s,rss_bytes,cgroup_usage_bytes,limit_bytes,threads,fds,load1,rss_anon_bytes" >"$CSV"
 t0=${EPOCHREALTIME/./}   # microseconds
 phase=0 want=$HIGH resize_failures=0 ended_early=
-for ((i = 0; i < DURATION; i++)); do
+# i: the second of the run this sample belongs to. A machine too loaded to
+# run this loop on time (here: tens of seconds without CPU at a load
+# average over 1000) loses the seconds it missed; they are not caught up
+# with a burst of samples at one instant.
+gap_max=0 prev=0
+for ((i = 0; i < DURATION; )); do
     # The phase this second belongs to: even high, odd low. A lowered limit
     # the kernel refuses (v1: EBUSY when it cannot reclaim below it) is
     # tried again every second and counted.
@@ -246,7 +254,11 @@ for ((i = 0; i < DURATION; i++)); do
     # Sleep to the next whole second after t0, not for one second: the
     # samples stay on the clock however long a sample takes.
     now=${EPOCHREALTIME/./}
-    left=$(((i + 1) * 1000000 - (now - t0)))
+    next=$(((now - t0) / 1000000 + 1))
+    ((next > i + 1)) || next=$((i + 1))
+    ((next - prev > gap_max)) && gap_max=$((next - prev))
+    prev=$next i=$next
+    left=$((next * 1000000 - (now - t0)))
     ((left > 0)) && sleep "$((left / 1000000)).$(printf '%06d' $((left % 1000000)))"
 done
 wait "${HEY_PIDS[@]}"
@@ -311,7 +323,8 @@ flat peak "$peak1" "$peak2" 1.25 4
 {
     echo "# cgc soak: $STARTED to $(date -u '+%H:%M UTC'), commit $COMMIT, $(nproc) CPUs, load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "# command: bash demo/soak.sh$([[ $MODE == quick ]] && echo " --quick") (limit ${HIGH_MIB} <-> ${LOW_MIB} MiB every $PERIOD s, $DURATION s)"
-    echo "requests: $ok ok, $failed failed"
+    echo "requests: $ok ok, $failed failed; samples: $(($(wc -l <"$CSV") - 1)) in $DURATION s, longest gap ${gap_max} s"
+    awk -F, 'NR > 1 {s += $7; n++; if ($7 > m) m = $7} END {if (n) printf "load average (1 min) over the run: mean %.1f, max %.1f\n", s / n, m}' "$CSV"
     echo "oom_kills: ${CG_OOM_KILLS:-?}  exit status at our SIGTERM: ${CG_STATUS:-?}  collections: ${gcs:-?}  refused resizes: $resize_failures"
     echo "after warm-up ($WARM s), first half / second half:"
     awk -v d1="$med1" -v d2="$med2" -v p1="$peak1" -v p2="$peak2" -v m1="$mean1" -v m2="$mean2" -v sl="$slope" 'BEGIN {
