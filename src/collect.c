@@ -3,12 +3,13 @@
  *
  * A cycle (stop-the-world mark, lazy sweep):
  *   1. with the world running: finish the previous cycle's sweep (the mark
- *      bits are about to be reused), snapshot the loaded objects' segments,
- *      start helper threads if needed;
- *   2. stop the world; flush every thread cache back to the central lists;
+ *      bits are about to be reused), start helper threads if needed;
+ *   2. with the dynamic loader's list locked (roots.c), list the loaded
+ *      objects' segments, stop the world; flush every thread cache back to
+ *      the central lists;
  *   3. mark from the roots (parallel);
  *   4. make every in-use span "unswept", set heap_live to the marked bytes,
- *      recompute the goal; restart the world.
+ *      recompute the goal; restart the world, release the loader's list.
  * Sweeping then happens on demand and in the background sweeper.
  *
  * The trigger: heap_live (marked bytes + slots granted to caches since) is
@@ -494,6 +495,59 @@ static void flush_all_caches(void)
         cgc__tcache_flush(t);
 }
 
+/* The stop-the-world part of a cycle, with thread_lock held; run by
+ * cgc__roots_hold once the loaded objects are listed. */
+typedef struct cycle_pause {
+    cgc__cycle_trace *tr;
+    cgc__mark_result res;
+    int64_t t0, t1, t2, t3;
+    uint64_t stacks;
+} cycle_pause;
+
+static void run_pause(void *arg)
+{
+    cycle_pause *p = arg;
+    p->t0 = cgc__now_ns();
+    cgc__stop_world();
+    flush_all_caches();
+    pthread_mutex_lock(&cgc__heap_lock);
+    uint64_t nmalloc, bytes_malloc, nfree, bytes_freed;
+    cgc__totals(&nmalloc, &bytes_malloc, &nfree, &bytes_freed);
+    p->tr->heap_before = bytes_malloc - bytes_freed;
+    p->t1 = cgc__now_ns();
+
+    cgc__mark(&p->res);
+    /* Weak handles, finalizers and cleanups, before sweeping can start:
+     * what a queued finalizer needs is marked here (finalize.c). */
+    p->res.marked_bytes += cgc__finalize_mark();
+    p->t2 = cgc__now_ns();
+    atomic_fetch_add(&cgc__gc.mark_overflows, (uint64_t)p->res.overflows);
+
+#ifdef CGC_DEBUG_BUILD
+    cgc__heap_check_invariants();
+    cgc__check_spans();
+#endif
+    cgc__sweep_start_cycle();
+    atomic_store(&cgc__gc.heap_live, p->res.marked_bytes);
+    pthread_mutex_lock(&cgc__gc.pacer_lock);
+    cgc__gc.last_marked = p->res.marked_bytes;
+    cgc__pacer_end_cycle(&cgc__gc.pacer, p->res.marked_bytes);
+    recompute_locked(p->tr->heap_before);
+    p->tr->goal = cgc__gc.heap_goal;
+    pthread_mutex_unlock(&cgc__gc.pacer_lock);
+    uint64_t stacks = 0;
+    for (cgc__thread *t = cgc__threads; t; t = t->next) {   /* as cgc__mark recorded them */
+        if (t->stack_hi > t->stack_lo)
+            stacks += t->stack_hi - t->stack_lo;
+        if (t->alt_hi > t->alt_lo)
+            stacks += t->alt_hi - t->alt_lo;
+    }
+    p->stacks = stacks;
+    pthread_mutex_unlock(&cgc__heap_lock);
+    cgc__start_world();
+    p->t3 = cgc__now_ns();
+}
+
 static void collect_cycle(bool forced)
 {
     cgc__ensure_init();
@@ -505,7 +559,7 @@ static void collect_cycle(bool forced)
         return;
     }
     /* Everything this thread does for the cycle before the world stops
-     * (sweeping what the last cycle left, the roots snapshot, reading
+     * (sweeping what the last cycle left, starting helpers, reading
      * statm) is collection work, counted as GC CPU below: by the wall
      * clock, as the pause is and as the program's threads' sweeping is.
      * It was this thread's CPU time, and the limiter takes the rest of
@@ -532,50 +586,16 @@ static void collect_cycle(bool forced)
      * heap — it is most of the cost (every cycle sweeps the whole heap), and
      * leaving it out let the collector take 64-68% of the CPU. */
     cgc__sweep_finish();
-    cgc__roots_snapshot();
     int64_t pre_ns = cgc__now_ns() - pre0;
     pthread_mutex_lock(&cgc__thread_lock);
-
-    int64_t t0 = cgc__now_ns();
-    cgc__stop_world();
-    flush_all_caches();
-    pthread_mutex_lock(&cgc__heap_lock);
-    uint64_t nmalloc, bytes_malloc, nfree, bytes_freed;
-    cgc__totals(&nmalloc, &bytes_malloc, &nfree, &bytes_freed);
-    tr.heap_before = bytes_malloc - bytes_freed;
-    int64_t t1 = cgc__now_ns();
-
-    cgc__mark_result res;
-    cgc__mark(&res);
-    /* Weak handles, finalizers and cleanups, before sweeping can start:
-     * what a queued finalizer needs is marked here (finalize.c). */
-    res.marked_bytes += cgc__finalize_mark();
-    int64_t t2 = cgc__now_ns();
-    atomic_fetch_add(&cgc__gc.mark_overflows, (uint64_t)res.overflows);
-
-#ifdef CGC_DEBUG_BUILD
-    cgc__heap_check_invariants();
-    cgc__check_spans();
-#endif
-    cgc__sweep_start_cycle();
-    atomic_store(&cgc__gc.heap_live, res.marked_bytes);
-    pthread_mutex_lock(&cgc__gc.pacer_lock);
-    cgc__gc.last_marked = res.marked_bytes;
-    cgc__pacer_end_cycle(&cgc__gc.pacer, res.marked_bytes);
-    recompute_locked(tr.heap_before);
-    tr.goal = cgc__gc.heap_goal;
-    pthread_mutex_unlock(&cgc__gc.pacer_lock);
-    uint64_t stacks = 0;
-    for (cgc__thread *t = cgc__threads; t; t = t->next) {   /* as cgc__mark recorded them */
-        if (t->stack_hi > t->stack_lo)
-            stacks += t->stack_hi - t->stack_lo;
-        if (t->alt_hi > t->alt_lo)
-            stacks += t->alt_hi - t->alt_lo;
-    }
-    pthread_mutex_unlock(&cgc__heap_lock);
-    cgc__start_world();
-    int64_t t3 = cgc__now_ns();
+    /* The pause runs with the list of loaded objects fixed (roots.c): a
+     * library cannot be unloaded under the mark, nor loaded unseen. */
+    cycle_pause p = {.tr = &tr};
+    cgc__roots_hold(run_pause, &p);
     pthread_mutex_unlock(&cgc__thread_lock);
+    int64_t t0 = p.t0, t1 = p.t1, t2 = p.t2, t3 = p.t3;
+    cgc__mark_result res = p.res;
+    uint64_t stacks = p.stacks;
     pthread_mutex_unlock(&cgc__sweeper_lock);
     cgc__sweeper_wake();
 

@@ -275,6 +275,7 @@ struct cgc__thread {
     unsigned    drain_acked;     /* last fork drain this thread acknowledged */
     volatile sig_atomic_t parks; /* times parked (the sigwait wrappers retry after an EINTR of ours) */
     volatile sig_atomic_t restarted; /* the restart signal of the current stop arrived */
+    uintptr_t   tp;              /* thread pointer, for its TLS (tls.c) */
     cgc__tcache tc;
     cgc__thread *next;
 };
@@ -381,9 +382,22 @@ void  cgc__uncache_span(cgc__span *s);         /* materialise alloc bits */
 
 /* ---- roots (roots.c) --------------------------------------------------- */
 typedef void (*cgc__range_fn)(uintptr_t lo, uintptr_t hi, void *arg);
-void     cgc__roots_snapshot(void);                         /* world running */
-void     cgc__roots_foreach(cgc__range_fn fn, void *arg);   /* data/bss + registered */
+/* Runs fn(arg) — the stop, the mark, the restart — with the loaded
+ * objects listed and their list locked against dlopen/dlclose until fn
+ * returns. World running, thread_lock held, no thread creation in fn. */
+void     cgc__roots_hold(void (*fn)(void *), void *arg);
+void     cgc__roots_foreach(cgc__range_fn fn, void *arg);   /* data/bss, TLS, registered */
 uint64_t cgc__roots_globals_bytes(void);                  /* size of the last scan */
+/* Tests: run inside a collection once the loaded objects are listed,
+ * with their list locked, before the world stops (test_dlclose). */
+extern void (*cgc__roots_test_hook)(void);
+
+/* ---- thread-local storage (tls.c) -------------------------------------- */
+uintptr_t cgc__tls_thread_pointer(void);             /* the calling thread's */
+void      cgc__tls_modules_reset(void);              /* loader list locked (roots.c) */
+void      cgc__tls_add_module(size_t modid, size_t memsz);
+void      cgc__tls_foreach(cgc__range_fn fn, void *arg); /* world stopped: every registered thread's blocks */
+uint64_t  cgc__tls_bytes(void);                      /* size of the last scan */
 
 /* ---- marking (mark.c) -------------------------------------------------- */
 typedef struct cgc__mark_result {

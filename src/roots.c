@@ -1,13 +1,34 @@
 /* roots.c — where marking starts besides thread stacks: the writable data
- * and bss of the executable and of every loaded shared library, and ranges
- * registered with cgc_add_roots.
+ * and bss of the executable and of every loaded shared library, the
+ * thread-local storage of registered threads (tls.c, from the same listing
+ * of loaded objects), and ranges registered with cgc_add_roots.
  *
- * The list of loaded objects is taken with dl_iterate_phdr *before* the
- * world is stopped: dl_iterate_phdr takes the dynamic loader's lock, which a
- * stopped thread might hold (during dlopen, or while unwinding an exception),
- * so calling it with the world stopped could deadlock. A library loaded in
- * the short gap between the snapshot and the stop is scanned from the next
- * collection on.
+ * The loaded objects must not change from the moment they are listed to
+ * the end of the mark: a library unloaded meanwhile (dlclose by any thread,
+ * registered or not — an unregistered one is never stopped) is unmapped
+ * under the markers, which then fault; one loaded meanwhile holds objects
+ * the mark never sees, and they are freed. So the whole pause runs inside a
+ * dl_iterate_phdr callback (cgc__roots_hold). glibc's dl_iterate_phdr holds
+ * the loader's list lock (dl_load_write_lock) around its callbacks, and
+ * dlopen and dlclose take that lock to add an object to the list and to
+ * unmap and unlink one: while the pause runs, they wait.
+ *
+ * Why that order cannot deadlock the stop: the lock is taken *before* the
+ * world stops, while every thread still runs, so whoever holds it (a
+ * dlopen, a dlclose, another dl_iterate_phdr, e.g. an exception unwinding)
+ * finishes its short critical section and lets go; a registered thread that
+ * then waits for it is blocked in the kernel, where the suspend signal still
+ * reaches it, and it parks like any other. Calling dl_iterate_phdr with the
+ * world already stopped could deadlock (a stopped thread might hold the
+ * lock), and so would anything that waits for the lock while not
+ * suspendable: cgc code inside a cgc section never calls the loader. The
+ * collector takes the lock after thread_lock, never the reverse, so a fork
+ * (whose handlers hold thread_lock) never happens while the collector holds
+ * it: the child would inherit a lock glibc does not reset. A program's own
+ * dl_iterate_phdr callback must not wait for a collection (allocating from
+ * cgc there may): the collector would be waiting for the lock it holds.
+ * Threads are never created while the lock is held (pthread_create takes
+ * the TLS lock, which dlclose holds while it waits for this one).
  */
 #define _GNU_SOURCE
 #include "internal.h"
@@ -75,6 +96,8 @@ static int phdr_callback(struct dl_phdr_info *info, size_t size, void *arg)
         return 0;
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_TLS)
+            cgc__tls_add_module(info->dlpi_tls_modid, ph->p_memsz);
         if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W))
             continue;
         uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
@@ -86,11 +109,39 @@ static int phdr_callback(struct dl_phdr_info *info, size_t size, void *arg)
     return 0;
 }
 
-/* Takes the snapshot of writable segments; called with the world running. */
-void cgc__roots_snapshot(void)
+void (*cgc__roots_test_hook)(void);
+
+typedef struct hold {
+    void (*fn)(void *);
+    void *arg;
+    bool ran;
+} hold;
+
+/* Called for the first loaded object, with the list locked: lists every
+ * object (a nested dl_iterate_phdr, which takes the lock again: it is
+ * recursive), runs the pause, and ends the outer iteration. */
+static int hold_callback(struct dl_phdr_info *info, size_t size, void *arg)
 {
+    hold *h = arg;
     segments.n = 0;
+    cgc__tls_modules_reset();
     dl_iterate_phdr(phdr_callback, NULL);
+    if (cgc__roots_test_hook)
+        cgc__roots_test_hook();
+    h->fn(h->arg);
+    h->ran = true;
+    return 1;
+}
+
+void cgc__roots_hold(void (*fn)(void *), void *arg)
+{
+    hold h = {.fn = fn, .arg = arg};
+    dl_iterate_phdr(hold_callback, &h);
+    if (!h.ran) {   /* no object listed at all: only the registered ranges */
+        segments.n = 0;
+        cgc__tls_modules_reset();
+        fn(arg);
+    }
 }
 
 void cgc__roots_foreach(cgc__range_fn fn, void *arg)
@@ -100,6 +151,8 @@ void cgc__roots_foreach(cgc__range_fn fn, void *arg)
         fn(segments.v[i].lo, segments.v[i].hi, arg);
         total += segments.v[i].hi - segments.v[i].lo;
     }
+    cgc__tls_foreach(fn, arg);
+    total += cgc__tls_bytes();
     pthread_mutex_lock(&roots_lock);
     for (size_t i = 0; i < registered.n; i++) {
         fn(registered.v[i].lo, registered.v[i].hi, arg);

@@ -538,6 +538,7 @@ cgc__thread *cgc__register_current(int created_by_cgc)
         t->pthread = pthread_self();
         t->tid = (pid_t)syscall(SYS_gettid);
         t->created_by_cgc = created_by_cgc;
+        t->tp = cgc__tls_thread_pointer();
         stack_bounds(&t->stack_base, &t->stack_hi);
         t->next = cgc__threads;
         cgc__threads = t;
