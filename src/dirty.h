@@ -1,0 +1,60 @@
+/* dirty.h — which heap pages the program wrote since tracking was armed.
+ *
+ * The interface between the concurrent mark (collect.c, mark.c) and the
+ * kernel mechanism that records writes (dirty.c). A mostly-concurrent mark
+ * marks while the program runs; at the final stop it rescans the marked
+ * objects on every page written since the tracker was armed. A page
+ * reported dirty that was not written costs a rescan; a written page not
+ * reported loses an object, so every mode must err towards "dirty".
+ *
+ * Modes, chosen once by cgc__dirty_init from feature checks:
+ *   CGC__DIRTY_UFFD  userfaultfd asynchronous write-protect (UFFD_FEATURE_WP_ASYNC)
+ *                    read with PAGEMAP_SCAN (PAGE_IS_WRITTEN), Linux 6.7+
+ *   CGC__DIRTY_SOFT  /proc/self/clear_refs 4 and pagemap bit 55, where a
+ *                    start-up probe shows the kernel sets the bit
+ *   CGC__DIRTY_NONE  no tracker (or CGC_DEBUG=gcstoptheworld=1): the
+ *                    collector marks with the world stopped, as before. */
+#ifndef CGC_DIRTY_H
+#define CGC_DIRTY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { CGC__DIRTY_NONE, CGC__DIRTY_UFFD, CGC__DIRTY_SOFT } cgc__dirty_mode;
+
+/* Choose the mode (idempotent; called from cgc__ensure_init). */
+cgc__dirty_mode cgc__dirty_init(void);
+cgc__dirty_mode cgc__dirty_mode_now(void);
+/* One line for the first gctrace line: the mode and why it was chosen
+ * ("uffd-wp+pagemap_scan", "stop-the-world: CGC_DEBUG=gcstoptheworld=1",
+ * "stop-the-world: userfaultfd: EPERM", ...). */
+const char *cgc__dirty_why(void);
+
+/* A heap range was mapped (an arena, page aligned). Must be called before
+ * any object in it can be marked. Failure (-1) drops the tracker to
+ * CGC__DIRTY_NONE for the rest of the process: the collector falls back to
+ * stop-the-world marking, never to missing writes. */
+int cgc__dirty_add_range(void *addr, size_t len);
+
+/* Start a tracking period: from now on every write to a registered range
+ * is recorded. Called with the world running, before the concurrent mark
+ * reads anything. Returns 0, or -1 (then mark with the world stopped). */
+int cgc__dirty_arm(void);
+
+/* Call fn for each run of pages in [lo, hi) written since the last arm or
+ * collect; with rearm, those pages are write-protected again in the same
+ * step (a write racing with the call is reported now or next time, never
+ * lost). Returns the number of dirty pages reported, or -1 on failure
+ * (then the caller must treat the whole range as dirty). */
+typedef void (*cgc__dirty_fn)(uintptr_t start, size_t npages, void *arg);
+long cgc__dirty_collect(uintptr_t lo, uintptr_t hi, bool rearm, cgc__dirty_fn fn, void *arg);
+
+/* End a tracking period (the final pause is over): stop paying for write
+ * faults until the next arm. */
+void cgc__dirty_disarm(void);
+
+/* In a forked child the registration is gone: re-create it or fall back. */
+void cgc__dirty_fork_child(void);
+
+#endif
