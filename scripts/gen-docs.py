@@ -338,8 +338,11 @@ def limit_table(rows, mode):
 
         def m(k, spec='.2f'):
             return fmt(median([r[k] for r in done if r[k] is not None]), spec)
-        out.append(f"| {impl} | {config} | `{rs[0]['env'] or '(none)'}` | {oc} | {m('wall_s')} | "
-                   f"{m('cpu_s')} | {fmt(peak / 1048576 if peak else None, '.0f')} | "
+
+        def s(k):
+            return secs(median([r[k] for r in done if r[k] is not None]))
+        out.append(f"| {impl} | {config} | `{rs[0]['env'] or '(none)'}` | {oc} | {s('wall_s')} | "
+                   f"{s('cpu_s')} | {fmt(peak / 1048576 if peak else None, '.0f')} | "
                    f"{fmt(100 * peak / lim if peak and lim else None, '.0f')}% | {m('collections', '.0f')} | "
                    f"{m('gap_max_ms', '.1f')} | {m('gaps_10ms', 'g')} |")
     return out

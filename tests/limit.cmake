@@ -20,6 +20,10 @@ if(CGC_BDWGC_FOUND)
   add_executable(limit_churn_boehm ${CGC_LIMIT_DIR}/churn.c)
   target_compile_definitions(limit_churn_boehm PRIVATE CHURN_BOEHM=1)
   target_link_libraries(limit_churn_boehm PRIVATE PkgConfig::CGC_BDWGC)
+  # The same without Boehm's default extra byte per object.
+  add_executable(limit_churn_boehm_noint ${CGC_LIMIT_DIR}/churn.c)
+  target_compile_definitions(limit_churn_boehm_noint PRIVATE CHURN_BOEHM=1 BOEHM_NO_INTERIOR=1)
+  target_link_libraries(limit_churn_boehm_noint PRIVATE PkgConfig::CGC_BDWGC)
 endif()
 
 # Real cgroups: one child memory cgroup per test, 128 MiB, live heap 60%.
