@@ -41,14 +41,14 @@ build=1
 report_only=0
 note=
 out=
-args=("$@")
+args=()   # the command line for latest.meta (the note is recorded on its own)
 
 usage() { sed -n '4,14p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case $1 in
-    --runs) runs=$2; shift 2 ;;
-    --bt-runs) bt_runs=$2; shift 2 ;;
-    --quick) quick=1; shift ;;
+    --runs) runs=$2; args+=("$1 $2"); shift 2 ;;
+    --bt-runs) bt_runs=$2; args+=("$1 $2"); shift 2 ;;
+    --quick) quick=1; args+=("$1"); shift ;;
     --build-dir) builddir=$(cd "$2" 2>/dev/null && pwd || echo "$2"); shift 2 ;;
     --out) out=$2; shift 2 ;;
     --no-build) build=0; shift ;;
@@ -154,7 +154,7 @@ if [ $report_only = 0 ]; then
   cmdline="bench/run.sh"
   [ ${#args[@]} = 0 ] || cmdline="$cmdline ${args[*]}"
   commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
-  git -C "$root" diff --quiet HEAD -- src include bench 2>/dev/null || commit="$commit (with uncommitted changes in src/, include/ or bench/)"
+  git -C "$root" diff --quiet HEAD -- src include bench ':!bench/results' ':!bench/limit/results' 2>/dev/null || commit="$commit (with uncommitted changes in src/, include/ or bench/)"
   loads=$(awk '{for (i = 2; i <= NF; i++) if ($i ~ /^load1=/) { split($i, kv, "="); print kv[2] }}' "$raw" | sort -n |
           awk '{a[NR] = $1} END {if (NR) printf "min %s, median %s, max %s over %d runs", a[1], a[int((NR + 1) / 2)], a[NR], NR}')
   {

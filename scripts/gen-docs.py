@@ -57,15 +57,19 @@ BOEHM_NOTE = (
 
 # ---- reading ----------------------------------------------------------------
 
+META_LINE = re.compile(r'^([A-Za-z0-9_]+)(?:: |=)(.*)$')
+
+
 def read_meta(path):
-    """A .meta file: `key: value` lines (the benchmark scripts write them)."""
+    """A .meta file: one `key: value` (the benchmark scripts) or `key=value`
+    (demo/run.sh) per line; other lines are ignored."""
     meta = {}
     try:
         with open(path) as f:
             for line in f:
-                if ':' in line:
-                    k, v = line.split(':', 1)
-                    meta[k.strip()] = v.strip()
+                m = META_LINE.match(line.rstrip('\n'))
+                if m:
+                    meta[m.group(1)] = m.group(2).strip()
     except FileNotFoundError:
         pass
     return meta

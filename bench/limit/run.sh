@@ -187,7 +187,7 @@ if ((DO_RUN)); then
     done
     mv "$TMPRAW" "$RAW"
     commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-    git -C "$ROOT" diff --quiet HEAD -- src include bench 2>/dev/null || commit="$commit (with uncommitted changes in src/, include/ or bench/)"
+    git -C "$ROOT" diff --quiet HEAD -- src include bench ':!bench/results' ':!bench/limit/results' 2>/dev/null || commit="$commit (with uncommitted changes in src/, include/ or bench/)"
     loads=$(tail -n +2 "$RAW" | cut -d, -f4 | sort -n |
         awk '{a[NR] = $1} END {if (NR) printf "min %s, median %s, max %s over %d runs", a[1], a[int((NR + 1) / 2)], a[NR], NR}')
     {
