@@ -23,6 +23,7 @@
 
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 #if defined(USE_CGC)
 #include "cgc.h"
@@ -65,22 +66,35 @@ void bench_finish(const char *bench);  /* print the RESULT line */
 
 /* Allocate n bytes; `atomic`: they never hold pointers (not scanned by a
  * collector). A constant at every call site, so each wrapper below inlines
- * to one allocator call. */
+ * to one allocator call (and a memset for atomic objects).
+ *
+ * Zeroing, like for like: every collector's pointer-bearing allocation
+ * (cgc_malloc, GC_MALLOC, Go's new/make) returns zeroed memory; for
+ * pointer-free objects Go's make still zeroes while cgc_malloc_atomic,
+ * GC_MALLOC_ATOMIC and malloc do not. So every C variant zeroes its atomic
+ * objects here, as Go does. The malloc variant's pointer-bearing objects
+ * are not zeroed: the programs write every field of them, and zeroing them
+ * is a collector's requirement (a stale word would be taken for a pointer),
+ * part of what a collector costs over malloc. */
 static inline void *bench__alloc(size_t n, int atomic)
 {
     if (++bench__allocs >= BENCH_GAP_EVERY)
         bench_tick();
 #if defined(USE_CGC)
-    return atomic ? cgc_malloc_atomic(n) : cgc_malloc(n);
+    void *p = atomic ? cgc_malloc_atomic(n) : cgc_malloc(n);
 #elif defined(USE_BOEHM)
-    return atomic ? GC_MALLOC_ATOMIC(n) : GC_MALLOC(n);
+    void *p = atomic ? GC_MALLOC_ATOMIC(n) : GC_MALLOC(n);
 #else
-    (void)atomic;
     void *p = malloc(n);
+#endif
     if (!p)
         abort();
+    if (atomic) {
+        memset(p, 0, n);
+        /* Keep the compiler from merging the zeroing into later writes. */
+        __asm__ volatile("" : : "r"(p) : "memory");
+    }
     return p;
-#endif
 }
 
 /* Allocate n bytes that may hold pointers; the caller initialises them. */
