@@ -43,7 +43,7 @@ note=
 out=
 args=()   # the command line for latest.meta (the note is recorded on its own)
 
-usage() { sed -n '4,14p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '4,15p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case $1 in
     --runs) runs=$2; args+=("$1 $2"); shift 2 ;;
