@@ -88,7 +88,8 @@ def provenance(meta, source):
         f"Run: `{g('command', '?')}` at commit {g('commit', '?')}, "
         f"{g('date_utc', '?')}.",
         f"Machine: {g('cpus', '?')} CPUs ({g('cpu_model', '?')}), {g('kernel', '?')}; "
-        f"{g('go', 'go ?')}, libgc {g('libgc', '?')}, {g('cc', 'cc ?')}.",
+        + ("" if g('go') == 'not used' else f"{g('go', 'go ?')}, ")
+        + f"libgc {g('libgc', '?')}, {g('cc', 'cc ?')}.",
         f"Load average (1, 5, 15 min) before the run {g('load_before', '?')}, "
         f"after {g('load_after', '?')}; 1-min load before each run "
         f"{g('load1_runs', '?')}.",
