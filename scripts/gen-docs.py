@@ -542,15 +542,19 @@ def render_demo(rdir):
         rows = [r for r in csv.DictReader(f) if r.get('phase') == 'matrix']
     verdicts = any(r.get('verdict') for r in rows)
     out += ["| service | limit MiB | config | OOM kills | answered / requests | failed | req/s | "
-            "avg ms | p99 ms | cgroup peak MiB | runtime peak MiB | GCs |" + (" verdict |" if verdicts else ""),
-            "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---|" if verdicts else "")]
+            "avg ms | p99 ms | cgroup peak MiB | runtime peak MiB | soft limit MiB | GCs |" +
+            (" verdict |" if verdicts else ""),
+            "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---|" if verdicts else "")]
     for r in rows:
         g = lambda k: r.get(k, '') or '–'
         svc = {'c': 'C/cgc', 'go': 'Go'}.get(r['service'], r['service'])
-        out.append(f"| {svc} | {g('limit_mib')} | {g('config')} | {g('oom_kills')} | "
+        star = '*' if r.get('is_default') == '1' else ''
+        out.append(f"| {svc} | {g('limit_mib')} | {g('config')}{star} | {g('oom_kills')} | "
                    f"{g('completed')}/{g('requests')} | {g('failed')} | {g('req_per_s')} | "
                    f"{g('avg_ms')} | {g('p99_ms')} | {g('peak_mib')} | {g('runtime_peak_mib')} | "
-                   f"{g('collections')} |" + (f" {g('verdict')} |" if verdicts else ""))
+                   f"{g('soft_limit_mib')} | {g('collections')} |" + (f" {g('verdict')} |" if verdicts else ""))
+    if any(r.get('is_default') == '1' for r in rows):
+        out += ["", "\\* the runtime's default configuration (nothing set)."]
     return out
 
 
@@ -568,7 +572,8 @@ def render_demo_minimal(rdir):
     for r in rows:
         g = lambda k: r.get(k, '') or '–'
         svc = {'c': 'C/cgc', 'go': 'Go'}.get(r.get('service', ''), r.get('service', ''))
-        out.append(f"| {svc} | {g('runtime')} | {g('config')} | {g('is_default')} | "
+        out.append(f"| {svc} | {g('runtime')} | {g('config')} | "
+                   f"{'yes' if r.get('is_default') == '1' else 'no'} | "
                    f"{g('min_limit_mib')} | {g('no_limit_peak_mib')} |")
     return out
 
