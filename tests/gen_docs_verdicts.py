@@ -122,7 +122,25 @@ for bad, what in (('<!-- gen:nosuch -->\n<!-- /gen:nosuch -->\n', 'unknown regio
     except SystemExit as e:
         check('gen-docs' in str(e), what + ' is refused: ' + str(e))
 
-# 7. --check on a tree whose document differs from its results, then agrees.
+# 7. demo: results.csv as demo/run.sh writes it (columns by name; the
+#    runtime's default starred) with its key=value results.meta.
+dd = tempfile.mkdtemp()
+with open(os.path.join(dd, 'results.csv'), 'w') as f:
+    f.write("phase,service,limit_mib,config,env,oom_kills,restarts,requests,completed,failed,req_per_s,"
+            "avg_ms,p99_ms,peak_mib,runtime_peak_mib,collections,seconds,run,resident_peak_mib,"
+            "soft_limit_mib,verdict,is_default\n"
+            "bisect,c,30,soft90,\"\",1,1,1140,10,1130,1,1,1,30,29,9,1,a,29,27,,1\n"
+            "matrix,c,34,soft90,\"\",0,0,1140,1140,0,400,10,200,33,30,90,3,b,31,30.6,,1\n"
+            "matrix,c,34,off,\"CGC_MEMLIMIT=off\",1,1,1140,119,1021,236,11,111,34,31,4,3,c,33,,,0\n")
+with open(os.path.join(dd, 'results.meta'), 'w') as f:
+    f.write("command=bash demo/run.sh\ncommit=abc1234\ndate_start=2026-12-02T18:00:00Z\nmode=full\n")
+t = gd.render_demo(dd)
+check(any('`bash demo/run.sh` (mode full) at commit abc1234' in x for x in t), 'demo: provenance from results.meta')
+check(any(x.startswith('| C/cgc | 34 | soft90* | 0 | 1140/1140 |') for x in t) and
+      any(x.startswith('| C/cgc | 34 | off | 1 | 119/1140 |') for x in t) and
+      not any(x.startswith('| C/cgc | 30 |') for x in t), 'demo: the matrix rows only, the default starred')
+
+# 8. --check on a tree whose document differs from its results, then agrees.
 root = tempfile.mkdtemp()
 os.makedirs(os.path.join(root, 'scripts'))
 os.makedirs(os.path.join(root, 'docs'))
