@@ -31,6 +31,7 @@ Regions (NAME: source):
     demo-results     demo/results/results.csv + results.meta (demo/run.sh)
     demo-minimal     demo/results/minimal.csv + results.meta (demo/run.sh)
     soak-summary     docs/soak/summary.txt (demo/soak.sh)
+    readme-results   one table from all of the above (the README's)
 
 Every region begins with the provenance of its run (command, commit, date,
 load average, machine) from the .meta file written beside the results.
@@ -593,6 +594,125 @@ def render_soak(sdir):
     return out + ["", "```"] + body + ["```"]
 
 
+# ---- the README's one table ---------------------------------------------------
+
+def _src(path, meta, date_key='date_utc'):
+    rel = os.path.relpath(path, ROOT)
+    load = meta.get('load1_runs') or meta.get('load_start') or meta.get('load_before') or '?'
+    return f"`{rel}` at `{meta.get('commit', '?')}` ({meta.get(date_key, '?')}; load {load})"
+
+
+def readme_demo_row():
+    d = results_dir('demo', None)
+    meta = read_meta(os.path.join(d, 'results.meta'))
+    mpath = os.path.join(d, 'minimal.csv')
+    if os.path.exists(mpath):
+        with open(mpath) as f:
+            mins = {(r['service'], r['config']): r for r in csv.DictReader(f)}
+
+        def cell(svc, with_soft, without):
+            a, b = mins.get((svc, 'soft90')), mins.get((svc, 'off'))
+            parts = []
+            if a:
+                parts.append(f"{a['min_limit_mib']} MiB {with_soft}")
+            if b:
+                parts.append(f"{b['min_limit_mib']} MiB {without}")
+            return '; '.join(parts) or '–'
+        return (f"| demo service in a memory cgroup: smallest limit at which it answers every request | "
+                f"{cell('c', 'with the soft limit at 90% (its default)', 'without one (`CGC_MEMLIMIT=off`)')} | – | – | "
+                f"{cell('go', 'with `GOMEMLIMIT` at 90%', 'without one (its default)')} | "
+                f"{_src(mpath, meta, 'date_end')} |")
+    path = os.path.join(d, 'results.csv')
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        rows = [r for r in csv.DictReader(f) if r.get('phase') == 'matrix']
+
+    def lowest(svc):
+        rs = [r for r in rows if r['service'] == svc]
+        if not rs:
+            return '–'
+        lim = min(float(r['limit_mib']) for r in rs)
+        at = [r for r in rs if float(r['limit_mib']) == lim]
+        return f"at {lim:g} MiB: " + ', '.join(f"`{r['config']}` {r['completed']}/{r['requests']} answered"
+                                               f"{', OOM-killed' if r['oom_kills'] not in ('', '0') else ''}"
+                                               for r in at)
+    head = ''
+    tt = os.path.join(d, 'table.txt')
+    if os.path.exists(tt):
+        head = next((l[1:].strip() for l in open(tt) if l.startswith('# cgc demo')), '')
+    return (f"| demo service in a memory cgroup, at the smallest limit of its matrix | {lowest('c')} | – | – | "
+            f"{lowest('go')} | `{os.path.relpath(path, ROOT)}` ({head or 'no results.meta'}) |")
+
+
+def readme_limit_row():
+    d = results_dir('limit', None)
+    raw = os.path.join(d, 'latest-raw.csv')
+    if not os.path.exists(raw):
+        return None
+    meta = read_meta(os.path.join(d, 'latest.meta'))
+    rows = read_limit_raw(raw)
+    groups, _ = limit_groups(rows, 'ends')
+
+    def cell(key):
+        rs = groups.get(key, [])
+        if not rs:
+            return None
+        done = [r for r in rs if r['outcome'] == 'completed']
+        if not done:
+            return ', '.join(sorted({r['outcome'] for r in rs})) + f" ({len(rs)}/{len(rs)})"
+        w = median([r['wall_s'] for r in done])
+        pk = median([r['peak_bytes'] for r in rs if r['peak_bytes']])
+        lim = rs[0]['limit_bytes']
+        return f"{secs(w)} ({100 * pk / lim:.0f}%)" + ("" if len(done) == len(rs) else f", {len(done)}/{len(rs)} completed")
+    boehm = cell('boehm/default') or '–'
+    noint = cell('boehm-noint/default')
+    if noint:
+        boehm += f"; without its extra byte {noint}"
+    go = (cell('go/default') or '–') + "; with `GOMEMLIMIT` at 90%: " + (cell('go/soft90') or '–')
+    return (f"| soft limit: {meta.get('workload', '?').split(',')[0]}, `--touch ends`, "
+            f"every buffer zeroed, default settings: wall s (cgroup peak / limit) | {cell('cgc/default') or '–'} | "
+            f"{boehm} | {cell('malloc/free') or '–'} | {go} | {_src(raw, meta)} |")
+
+
+def readme_bench_rows():
+    d = results_dir('bench', None)
+    raw = os.path.join(d, 'latest-raw.txt')
+    if not os.path.exists(raw):
+        return []
+    meta = read_meta(os.path.join(d, 'latest.meta'))
+    med = bench_medians(read_bench_raw(raw))
+    sizes = dict(re.findall(r'(binary-trees|gcbench|churn) ([0-9]+(?: [0-9]+)?)', meta.get('sizes', '')))
+    out = []
+
+    def cell(b, i, f):
+        m = med.get((b, i))
+        return f(m) if m else '–'
+    bt = lambda m: f"{secs(m['wall_s'])} / {m['maxrss_kb'] / 1024:.0f}"
+    ch = lambda m: f"{m['gap_max_ms']:.1f} / {m['pause_p99_ms']:.1f}"
+    chm = lambda m: f"{m['gap_max_ms']:.1f} / –"
+    for b, label, f, fm in (('binary-trees', 'wall s / peak RSS MiB', bt, bt),
+                            ('churn', 'worst wait ms / own pause p99 ms', ch, chm)):
+        boehm = cell(b, 'boehm', f)
+        if (b, 'boehm-noint') in med:
+            boehm += f" (without the extra byte: {cell(b, 'boehm-noint', f)})"
+        out.append(f"| {b} {sizes.get(b, '')}: {label} | {cell(b, 'cgc', f)} | {boehm} | "
+                   f"{cell(b, 'malloc', fm)} | {cell(b, 'go', f)} | {_src(raw, meta)} |")
+    return out
+
+
+def render_readme():
+    rows = [r for r in [readme_demo_row(), readme_limit_row()] if r] + readme_bench_rows()
+    out = ["2 CPUs, a shared machine: read ratios, not absolutes. Generated by `scripts/gen-docs.py`: "
+           "each row comes from the committed results file named in it, at the commit named, with the "
+           "1-minute load average over its runs. Worst wait: the longest the program waited between two "
+           "clock reads in its own loop, a collection included whole; own pause: what the collector "
+           "reports about itself.", "",
+           "| measure | cgc | Boehm | glibc malloc | Go | source |",
+           "| --- | --- | --- | --- | --- | --- |"] + rows
+    return out + ["", BOEHM_NOTE]
+
+
 # ---- regions ----------------------------------------------------------------
 
 def results_dir(name, override):
@@ -614,6 +734,7 @@ REGIONS = {
     'demo-results': lambda d: render_demo(results_dir('demo', d)),
     'demo-minimal': lambda d: render_demo_minimal(results_dir('demo', d)),
     'soak-summary': lambda d: render_soak(results_dir('soak', d)),
+    'readme-results': lambda d: render_readme(),
 }
 
 MARK = re.compile(r'^<!-- gen:([a-z0-9-]+) -->$')
