@@ -179,8 +179,11 @@ fi
 [ -r "$raw" ] || { echo "run.sh: no $raw to tabulate" >&2; exit 1; }
 
 # ---- medians, tables --------------------------------------------------
-$gen --csv bench --results "$out" > "$out/latest.csv"
-{ echo "# Benchmark results"; echo; $gen --render bench-results --results "$out"; } > "$out/latest.md"
+$gen --csv bench --results "$out" > "$out/latest.csv" ||
+  { echo "run.sh: scripts/gen-docs.py --csv failed: $out/latest.csv not written" >&2; exit 1; }
+table=$($gen --render bench-results --results "$out") ||
+  { echo "run.sh: scripts/gen-docs.py --render failed: $out/latest.md not written" >&2; exit 1; }
+printf '# Benchmark results\n\n%s\n' "$table" > "$out/latest.md"
 cat "$out/latest.md"
 echo
 echo "run.sh: wrote $raw, $meta, $out/latest.csv and $out/latest.md" >&2
