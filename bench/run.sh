@@ -179,13 +179,13 @@ fi
 [ -r "$raw" ] || { echo "run.sh: no $raw to tabulate" >&2; exit 1; }
 
 # ---- medians, tables --------------------------------------------------
-$gen --csv bench --results "$out" > "$out/latest.csv" ||
-  { echo "run.sh: scripts/gen-docs.py --csv failed: $out/latest.csv not written" >&2; exit 1; }
-table=$($gen --render bench-results --results "$out") ||
-  { echo "run.sh: scripts/gen-docs.py --render failed: $out/latest.md not written" >&2; exit 1; }
-printf '# Benchmark results\n\n%s\n' "$table" > "$out/latest.md"
-cat "$out/latest.md"
+$gen --report bench --results "$out" ||
+  { echo "run.sh: scripts/gen-docs.py --report failed: $out/latest.md and latest.csv not written" >&2; exit 1; }
 echo
-echo "run.sh: wrote $raw, $meta, $out/latest.csv and $out/latest.md" >&2
+if [ $report_only = 0 ]; then
+  echo "run.sh: wrote $raw, $meta, $out/latest.csv and $out/latest.md" >&2
+else
+  echo "run.sh: rendered $out/latest.csv and $out/latest.md from $raw" >&2
+fi
 [ "$out" != "$root/bench/results" ] || echo "run.sh: scripts/gen-docs.py puts them into docs/benchmarks.md" >&2
 exit $status

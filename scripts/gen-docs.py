@@ -7,12 +7,18 @@ file does not hold.
     scripts/gen-docs.py --check    change nothing; exit 1 (with a diff) when a
                                    committed document differs from what the
                                    results generate (CTest: docs_generated)
+    scripts/gen-docs.py --report bench|limit [--results DIR]
+                                   write DIR's latest.csv (medians) and
+                                   latest.md (tables and targets) from its
+                                   raw results and .meta, and print latest.md
+                                   (bench/run.sh and bench/limit/run.sh do)
     scripts/gen-docs.py --render NAME [--results DIR]
-                                   print one region (the benchmark scripts
-                                   write their latest.md this way)
-    scripts/gen-docs.py --csv bench|limit --results DIR
-                                   print the medians CSV of a results dir
+                                   print one region
     scripts/gen-docs.py --list     the region names
+
+The same two modes (rewrite, --check) cover bench/results/latest.{md,csv}
+and bench/limit/results/latest.{md,csv}: they must be what their raw
+results render.
 
 A region in a document is the text between two marker lines:
 
@@ -764,6 +770,22 @@ def regenerate(text, path):
     return '\n'.join(out)
 
 
+REPORTS = {
+    'bench': ('# Benchmark results', 'bench-results', bench_csv, 'latest-raw.txt'),
+    'limit': ('# Soft-limit benchmark: churn under a memory cgroup', 'limit-results', limit_csv,
+              'latest-raw.csv'),
+}
+
+
+def reports(name, rdir):
+    """{path: content} of a results directory's derived files."""
+    title, region, to_csv, raw = REPORTS[name]
+    if not os.path.exists(os.path.join(rdir, raw)):
+        return {}
+    md = title + '\n\n' + '\n'.join(REGIONS[region](rdir)) + '\n'
+    return {os.path.join(rdir, 'latest.md'): md, os.path.join(rdir, 'latest.csv'): to_csv(rdir)}
+
+
 def documents():
     docs = [os.path.join(ROOT, 'README.md')] + sorted(glob.glob(os.path.join(ROOT, 'docs', '*.md')))
     return [d for d in docs if os.path.exists(d)]
@@ -774,7 +796,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--check', action='store_true')
     ap.add_argument('--render')
-    ap.add_argument('--csv', choices=['bench', 'limit'])
+    ap.add_argument('--report', choices=['bench', 'limit'])
     ap.add_argument('--results')
     ap.add_argument('--list', action='store_true')
     a = ap.parse_args()
@@ -787,14 +809,27 @@ def main():
             return 2
         print('\n'.join(REGIONS[a.render](a.results)))
         return 0
-    if a.csv:
-        d = results_dir(a.csv, a.results)
-        sys.stdout.write(bench_csv(d) if a.csv == 'bench' else limit_csv(d))
+    if a.report:
+        d = results_dir(a.report, a.results)
+        files = reports(a.report, d)
+        if not files:
+            print(f"gen-docs: no raw results in {d}", file=sys.stderr)
+            return 1
+        for path, text in files.items():
+            with open(path, 'w') as f:
+                f.write(text)
+        sys.stdout.write(files[os.path.join(d, 'latest.md')])
         return 0
     stale = 0
-    for path in documents():
-        old = open(path).read()
-        new = regenerate(old, path)
+    derived = {}
+    for name in REPORTS:
+        derived.update(reports(name, results_dir(name, None)))
+    for path in documents() + list(derived):
+        try:
+            old = open(path).read()
+        except FileNotFoundError:
+            old = ''
+        new = derived[path] if path in derived else regenerate(old, path)
         if new == old:
             continue
         rel = os.path.relpath(path, ROOT)

@@ -210,9 +210,10 @@ if ((DO_RUN)); then
 fi
 [[ -r $RAW ]] || die "no $RAW to tabulate"
 
-gen --csv limit --results "$OUT" >"$OUT/latest.csv" || die "scripts/gen-docs.py --csv failed: $OUT/latest.csv not written"
-table=$(gen --render limit-results --results "$OUT") || die "scripts/gen-docs.py --render failed: $OUT/latest.md not written"
-printf '# Soft-limit benchmark: churn under a memory cgroup\n\n%s\n' "$table" >"$OUT/latest.md"
-cat "$OUT/latest.md"
+gen --report limit --results "$OUT" || die "scripts/gen-docs.py --report failed: $OUT/latest.md and latest.csv not written"
 echo >&2
-echo "wrote $RAW, $META, $OUT/latest.csv and $OUT/latest.md" >&2
+if ((DO_RUN)); then
+    echo "wrote $RAW, $META, $OUT/latest.csv and $OUT/latest.md" >&2
+else
+    echo "rendered $OUT/latest.csv and $OUT/latest.md from $RAW" >&2
+fi
