@@ -26,6 +26,14 @@ if(CGC_BDWGC_FOUND)
   target_link_libraries(limit_churn_boehm_noint PRIVATE PkgConfig::CGC_BDWGC)
 endif()
 
+# Like for like: every C variant zeroes each blob as Go's make does; with
+# --touch ends a word never written must read zero (no cgroup needed).
+foreach(impl cgc malloc)
+  add_test(NAME limit_churn_zeroed_${impl}
+    COMMAND limit_churn_${impl} --live-mib 8 --alloc-mib 96 --touch ends)
+  set_tests_properties(limit_churn_zeroed_${impl} PROPERTIES TIMEOUT 60)
+endforeach()
+
 # Real cgroups: one child memory cgroup per test, 128 MiB, live heap 60%.
 foreach(case oom_off soft90 gcoff default)
   add_test(NAME limit_cgroup_${case}

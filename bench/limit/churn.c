@@ -47,7 +47,8 @@
  *   RESULT impl=cgc live_mib=.. alloc_mib=.. wall_s=.. cpu_s=.. maxrss_mib=..
  *          checks=.. gap_max_ms=.. gaps_1ms=.. gaps_10ms=.. collections=..
  *          [collector's own numbers]
- * Exit status: 0 done, 2 bad usage, 3 a corrupted object, 4 the allocator
+ * Exit status: 0 done, 2 bad usage, 3 a corrupted (or, with --touch ends,
+ * unzeroed) object, 4 the allocator
  * returned NULL (the Boehm collector under GC_MAXIMUM_HEAP_SIZE does).
  */
 #define _GNU_SOURCE
@@ -175,6 +176,12 @@ static uint64_t verify_item(const node *n)
                 fprintf(stderr, "churn: corrupted blob %p word %" PRIu64 "\n", (void *)n->blob, j);
                 exit(3);
             }
+        }
+        /* ends: a word never written must still be zero (zeroed at
+         * allocation, as Go's make does): checks the zeroing is done. */
+        if (touch_ends && n->words > 2 && n->blob[n->words / 2] != 0) {
+            fprintf(stderr, "churn: blob %p word %" PRIu64 " not zeroed\n", (void *)n->blob, n->words / 2);
+            exit(3);
         }
         bytes += sizeof(node) + n->words * 8;
     }

@@ -115,6 +115,11 @@ func verifyItem(n *node) uint64 {
 				os.Exit(3)
 			}
 		}
+		// ends: a word never written is still zero (as in churn.c).
+		if touchEnds && len(n.blob) > 2 && n.blob[len(n.blob)/2] != 0 {
+			fmt.Fprintf(os.Stderr, "churn: blob word %d not zeroed\n", len(n.blob)/2)
+			os.Exit(3)
+		}
 		bytes += nodeBytes + uint64(len(n.blob))*8
 	}
 	return bytes
