@@ -119,6 +119,7 @@ if [ $report_only = 0 ]; then
   tmpraw=$builddir/bench-raw.txt    # moved to $raw when the run completes
   : > "$tmpraw"
   load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+  date_start=$(date -u '+%Y-%m-%d %H:%M UTC')
   maxruns=$(( runs > bt_runs ? runs : bt_runs ))
   n=${#impls[@]}
   for i in $(seq 1 "$maxruns"); do
@@ -160,6 +161,7 @@ if [ $report_only = 0 ]; then
   {
     echo "command: $cmdline"
     echo "commit: $commit"
+    echo "date_start_utc: $date_start"
     echo "date_utc: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "load_before: $load_start"
     echo "load_after: $(cut -d' ' -f1-3 /proc/loadavg)"

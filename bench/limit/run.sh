@@ -137,6 +137,7 @@ trap 'rm -rf "$work"' EXIT
 RAW=$OUT/latest-raw.csv
 META=$OUT/latest.meta
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+DATE0=$(date -u '+%Y-%m-%d %H:%M UTC')
 
 # Runs configuration $1 (impl|config|env) once with blobs touched as $2,
 # as run $3 at position $4 of its round; appends one line to $TMPRAW.
@@ -193,6 +194,7 @@ if ((DO_RUN)); then
     {
         echo "command: bench/limit/run.sh --limit-mib $LIMIT_MIB --live-pct $LIVE_PCT --alloc-mib $ALLOC_MIB --runs $RUNS --impls \"$IMPLS\" --touch \"$TOUCH\""
         echo "commit: $commit"
+        echo "date_start_utc: $DATE0"
         echo "date_utc: $(date -u '+%Y-%m-%d %H:%M UTC')"
         echo "load_before: $LOAD0"
         echo "load_after: $(cut -d' ' -f1-3 /proc/loadavg)"
