@@ -17,8 +17,12 @@
 # Usage: bench/callgrind.sh [--build-dir DIR] [--out DIR] [--no-build]
 #                           [--bt-depth N] [--gcb-depth N] [--churn "LOG2 N"]
 #   defaults: build-bench, bench/results, binary-trees 16, gcbench 12,
-#   churn "15 300000". Writes <out>/callgrind.md; the profiles stay in
-#   <build-dir>/callgrind/ (callgrind_annotate FILE to read one).
+#   churn "15 300000". Writes <out>/callgrind.md, callgrind-raw.txt (per
+#   program: bench impl Ir collections, then its RESULT line) and
+#   callgrind.meta (command, commit, date, load, machine, versions); the
+#   profiles stay in <build-dir>/callgrind/ (callgrind_annotate FILE).
+#   Every program runs under env -i (PATH only) plus CGC_MARKERS=1 or
+#   GC_MARKERS=1 (and CGC_MEMLIMIT=off for cgc).
 #   --report-only  no build, no runs: tabulate the profiles already there.
 # Needs: valgrind (Debian package valgrind), cmake, gcc, libgc-dev.
 set -euo pipefail
@@ -48,7 +52,7 @@ done
 
 command -v valgrind >/dev/null || { echo "callgrind.sh: valgrind not installed (apt-get install valgrind)" >&2; exit 1; }
 
-impls="cgc boehm malloc"
+impls="cgc boehm boehm-noint malloc"
 benches="binary-trees gcbench churn"
 bin=$builddir/bench
 cgdir=$builddir/callgrind
@@ -74,7 +78,13 @@ args_of() {
 
 status=0
 # The commit the profiles were made at, for the report (--report-only later).
-[ $report_only = 1 ] || git -C "$root" rev-parse --short HEAD > "$cgdir/commit.txt" 2>/dev/null || echo unknown > "$cgdir/commit.txt"
+if [ $report_only = 0 ]; then
+  commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+  git -C "$root" diff --quiet HEAD -- src include bench ':!bench/results' ':!bench/limit/results' 2>/dev/null ||
+    commit="$commit (with uncommitted changes in src/, include/ or bench/)"
+  echo "$commit" > "$cgdir/commit.txt"
+  cut -d' ' -f1-3 /proc/loadavg > "$cgdir/load-before.txt"
+fi
 for b in $benches; do
   [ $report_only = 0 ] || break
   ref=
@@ -84,7 +94,8 @@ for b in $benches; do
     prof=$cgdir/$b-$impl.out
     txt=$cgdir/$b-$impl.txt
     # shellcheck disable=SC2046
-    if ! CGC_MARKERS=1 GC_MARKERS=1 valgrind --tool=callgrind --callgrind-out-file="$prof" \
+    if ! env -i PATH=/usr/bin:/bin CGC_MARKERS=1 CGC_MEMLIMIT=off GC_MARKERS=1 \
+         valgrind --tool=callgrind --callgrind-out-file="$prof" \
          "$exe" $(args_of "$b") > "$txt" 2> "$cgdir/$b-$impl.valgrind.txt"; then
       echo "callgrind.sh: $b-$impl failed (see $cgdir/$b-$impl.valgrind.txt)" >&2
       status=1; continue
@@ -111,6 +122,30 @@ for b in $benches; do
     echo "$b $impl $ir ${gcs:-?}" >> "$counts"
   done
 done
+
+# Raw output and provenance beside the report.
+for b in $benches; do
+  for impl in $impls; do
+    [ -f "$cgdir/$b-$impl.out" ] || continue
+    grep "^$b $impl " "$counts"
+    grep '^RESULT ' "$cgdir/$b-$impl.txt" || true
+  done
+done > "$out/callgrind-raw.txt"
+{
+  echo "command: bench/callgrind.sh --bt-depth $bt_args --gcb-depth $gcb_args --churn \"$churn_args\""
+  echo "commit: $(cat "$cgdir/commit.txt" 2>/dev/null || echo unknown)"
+  echo "date_utc: $(date -u -r "$counts" '+%Y-%m-%d %H:%M UTC')"
+  echo "load_before: $(cat "$cgdir/load-before.txt" 2>/dev/null || echo '?')"
+  echo "load_after: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "load1_runs: not recorded (instruction counts do not depend on the load)"
+  echo "kernel: $(uname -sr)"
+  echo "cpus: $(nproc)"
+  echo "cpu_model: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
+  echo "go: not used"
+  echo "libgc: $(pkg-config --modversion bdw-gc 2>/dev/null || echo none)"
+  echo "cc: $(cc --version | head -1); $(valgrind --version)"
+  echo "environment: env -i PATH=/usr/bin:/bin CGC_MARKERS=1 CGC_MEMLIMIT=off GC_MARKERS=1 (one marker each)"
+} > "$out/callgrind.meta"
 
 md=$out/callgrind.md
 {
@@ -154,5 +189,5 @@ md=$out/callgrind.md
 } > "$md"
 
 sed -n '1,/^## Where/p' "$md" | sed '$d'
-echo "callgrind.sh: wrote $md (profiles in $cgdir)" >&2
+echo "callgrind.sh: wrote $md, $out/callgrind-raw.txt and $out/callgrind.meta (profiles in $cgdir)" >&2
 exit $status

@@ -1,5 +1,5 @@
-/* result.c — clocks, peak RSS and the pause record behind the RESULT line
- * (see result.h). */
+/* result.c — clocks, peak RSS, the pause record and the gap record behind
+ * the RESULT line (see result.h). */
 #include "result.h"
 
 #include <stdint.h>
@@ -13,6 +13,16 @@ unsigned bench__allocs;
 static struct timespec t_start;
 static uint64_t *pauses;      /* every pause seen, ns */
 static size_t npauses;
+
+/* The gap record: every gap is counted in a histogram of quarter-octave
+ * buckets (each bucket 1.19-1.25x wider than the one below it), so a
+ * percentile costs nothing to keep and is exact to within a bucket; the
+ * largest gap and the counts above 1 and 10 ms are exact. */
+#define GAP_BUCKETS 256
+static uint64_t gap_hist[GAP_BUCKETS];
+static uint64_t gap_count, gap_max, gaps_1ms, gaps_10ms;
+static uint64_t last_tick_ns;
+static unsigned ticks_to_poll;
 
 #if defined(USE_CGC) || defined(USE_BOEHM)
 static size_t cap_pauses;
@@ -30,7 +40,6 @@ static void add_pause(uint64_t ns)
 }
 #endif
 
-#if defined(USE_BOEHM)
 /* Monotonic time in ns. */
 static uint64_t now_ns(void)
 {
@@ -38,7 +47,27 @@ static uint64_t now_ns(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
-#endif
+
+/* Bucket of a gap of ns: values 0..7 have their own bucket; above, the
+ * octave (highest set bit) times 4 plus the next two bits. */
+static unsigned gap_bucket(uint64_t ns)
+{
+    if (ns < 8)
+        return (unsigned)ns;
+    unsigned msb = 63u - (unsigned)__builtin_clzll(ns);
+    return (msb << 2) | (unsigned)((ns >> (msb - 2)) & 3);
+}
+
+/* The largest gap (ns) that falls in bucket b: the bucket's upper bound. */
+static uint64_t gap_bucket_top(unsigned b)
+{
+    if (b < 8)
+        return b;
+    unsigned msb = b >> 2, sub = b & 3;
+    return ((uint64_t)(5 + sub) << (msb - 2)) - 1;
+}
+
+static void bench_poll(void);
 
 #if defined(USE_CGC)
 static uint32_t seen_gc;      /* cycles whose pause is already recorded */
@@ -63,6 +92,11 @@ static void on_gc_event(GC_EventType e)
 void bench_start(void)
 {
 #if defined(USE_BOEHM)
+#if defined(BOEHM_NO_INTERIOR)
+    /* Only pointers to an object's first byte keep it alive: no extra
+     * byte per object. Must precede GC_INIT. */
+    GC_set_all_interior_pointers(0);
+#endif
     GC_INIT();
     /* libgc 8.2 starts its parallel markers only when the client creates
      * its first thread (gc.h, GC_parallel), so a single-threaded benchmark
@@ -77,16 +111,54 @@ void bench_start(void)
     seen_gc = gc0 = ms.num_gc;
 #endif
     clock_gettime(CLOCK_MONOTONIC, &t_start);
+    last_tick_ns = (uint64_t)t_start.tv_sec * 1000000000u + (uint64_t)t_start.tv_nsec;
+}
+
+/* Called every BENCH_GAP_EVERY allocations: record the gap since the last
+ * call; every BENCH_POLL_EVERY allocations, poll the pause record too. */
+void bench_tick(void)
+{
+    bench__allocs = 0;
+    uint64_t now = now_ns(), gap = now - last_tick_ns;
+    last_tick_ns = now;
+    gap_hist[gap_bucket(gap)]++;
+    gap_count++;
+    if (gap > gap_max)
+        gap_max = gap;
+    gaps_1ms += gap > 1000000u;
+    gaps_10ms += gap > 10000000u;
+    if (++ticks_to_poll >= BENCH_POLL_EVERY / BENCH_GAP_EVERY) {
+        ticks_to_poll = 0;
+        bench_poll();
+    }
+}
+
+/* The gap (ms) with at least q of all gaps at or below it, to within a
+ * bucket (the bucket's upper bound, capped by the largest gap). */
+static double gap_pct_ms(double q)
+{
+    if (gap_count == 0)
+        return 0.0;
+    uint64_t rank = (uint64_t)(q * (double)gap_count + 0.999999), seen = 0;
+    if (rank < 1)
+        rank = 1;
+    for (unsigned b = 0; b < GAP_BUCKETS; b++) {
+        seen += gap_hist[b];
+        if (seen >= rank) {
+            uint64_t top = gap_bucket_top(b);
+            return (double)(top < gap_max ? top : gap_max) / 1e6;
+        }
+    }
+    return (double)gap_max / 1e6;
 }
 
 /* cgc: copy the pauses of the cycles completed since the last poll out of
  * the 256-entry ring. Cycle k (1-based) is stored at pause_ns[(k-1) % 256],
  * so the most recent, k = num_gc, is at (num_gc + 255) % 256 as cgc.h says. */
-void bench_poll(void)
+static void bench_poll(void)
 {
 #if defined(USE_CGC)
     static cgc_memstats ms;
-    bench__allocs = 0;
     cgc_read_memstats(&ms);
     uint32_t n = ms.num_gc;
     if (n - seen_gc > 256) {
@@ -144,8 +216,11 @@ void bench_finish(const char *bench)
     if (npauses)
         qsort(pauses, npauses, sizeof *pauses, cmp_u64);
     printf("RESULT bench=%s impl=%s wall_s=%.3f cpu_s=%.3f maxrss_kb=%ld gcs=%llu "
-           "pause_p50_ms=%.3f pause_p99_ms=%.3f pause_max_ms=%.3f\n",
+           "pause_p50_ms=%.3f pause_p99_ms=%.3f pause_max_ms=%.3f "
+           "gap_max_ms=%.3f gap_p999_ms=%.3f gaps_1ms=%llu gaps_10ms=%llu gap_every=%d\n",
            bench, BENCH_IMPL, wall, cpu, ru.ru_maxrss, (unsigned long long)gcs,
-           pct_ms(0.50), pct_ms(0.99), npauses ? (double)pauses[npauses - 1] / 1e6 : 0.0);
+           pct_ms(0.50), pct_ms(0.99), npauses ? (double)pauses[npauses - 1] / 1e6 : 0.0,
+           (double)gap_max / 1e6, gap_pct_ms(0.999), (unsigned long long)gaps_1ms,
+           (unsigned long long)gaps_10ms, BENCH_GAP_EVERY);
     fflush(stdout);
 }

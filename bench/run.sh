@@ -1,24 +1,35 @@
 #!/usr/bin/env bash
 # bench/run.sh — build and run the benchmark suite, one command.
 #
-# Every benchmark (binary-trees, gcbench, churn) runs for every
-# implementation (cgc, boehm, malloc, go), interleaved: run 1 of each, then
-# run 2 of each, ... so that slow drift of a shared machine hits all
-# implementations alike. The tables report the median of the runs of each
-# column, and wall time relative to the Boehm collector.
-#
-# Usage: bench/run.sh [--runs N] [--quick] [--build-dir DIR] [--out DIR] [--no-build]
-#   --runs N       runs per benchmark (default 5; binary-trees, the long one,
-#                  gets min(N, 3) unless --bt-runs is given)
-#   --bt-runs N    runs of binary-trees
-#   --quick        1 run at small sizes (a check that everything works);
+# Usage: bench/run.sh [--runs N] [--bt-runs N] [--quick] [--build-dir DIR]
+#                     [--out DIR] [--no-build] [--report-only] [--note TEXT]
+#   --runs N       rounds of gcbench and churn (default 5)
+#   --bt-runs N    rounds of binary-trees, the long one (default min(N, 3))
+#   --quick        1 round at small sizes (a check that everything works);
 #                  results go to <build-dir>/bench-results, not bench/results
 #   --build-dir D  CMake build directory (default build-bench)
-#   --out D        where latest.md / latest.csv go (default bench/results)
+#   --out D        where the results go (default bench/results)
 #   --no-build     use the binaries already built
-#   --report-only  no build, no runs: tabulate the RESULT lines already in
-#                  <build-dir>/bench-raw.txt (e.g. after an interrupted run)
-#   --note TEXT    a sentence added under the heading of latest.md
+#   --report-only  no build, no runs: re-tabulate <out>/latest-raw.txt
+#   --note TEXT    a sentence recorded in latest.meta and shown in the tables
+# Default: about 5 minutes on a quiet 2-core machine.
+#
+# Every benchmark (binary-trees, gcbench, churn) runs for every
+# implementation (cgc, boehm, boehm-noint, malloc, go) in rounds: round 1 of
+# each, then round 2 of each, ..., and the order of the implementations
+# rotates by one from round to round, so that neither drift of a shared
+# machine nor running first favours one of them. Every run starts from an
+# empty environment (env -i, PATH only): no CGC_*, GOGC, GOMEMLIMIT or GC_*
+# from the caller. cgc runs with CGC_MEMLIMIT=off, so that inside a
+# memory-limited container it does not take the automatic limit Go and
+# Boehm do not have. The 1-minute load average is recorded before each run.
+#
+# Writes to <out>: latest-raw.txt (every RESULT line with its round,
+# position in the round and load), latest.meta (command, commit, date,
+# load, machine, versions), latest.csv (medians) and latest.md (tables and
+# targets, rendered by scripts/gen-docs.py, which also renders them into
+# docs/benchmarks.md). Stdout/stderr of each program's last run stay in
+# <build-dir>/bench-out/.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,21 +41,24 @@ build=1
 report_only=0
 note=
 out=
+args=()   # the command line for latest.meta (the note is recorded on its own)
 
+usage() { sed -n '4,15p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case $1 in
-    --runs) runs=$2; shift 2 ;;
-    --bt-runs) bt_runs=$2; shift 2 ;;
-    --quick) quick=1; shift ;;
+    --runs) runs=$2; args+=("$1 $2"); shift 2 ;;
+    --bt-runs) bt_runs=$2; args+=("$1 $2"); shift 2 ;;
+    --quick) quick=1; args+=("$1"); shift ;;
     --build-dir) builddir=$(cd "$2" 2>/dev/null && pwd || echo "$2"); shift 2 ;;
     --out) out=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     --report-only) build=0; report_only=1; shift ;;
     --note) note=$2; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
-    *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
   esac
 done
+command -v python3 >/dev/null || { echo "run.sh: python3 is needed for the tables" >&2; exit 1; }
 
 # Sizes: binary-trees depth, gcbench max depth, churn "slots_log2 allocations".
 if [ $quick = 1 ]; then
@@ -57,6 +71,7 @@ else
   : "${out:=$root/bench/results}"
 fi
 bin=$builddir/bench
+gen="python3 $root/scripts/gen-docs.py"
 
 # ---- build ------------------------------------------------------------
 if [ $build = 1 ]; then
@@ -65,7 +80,7 @@ if [ $build = 1 ]; then
     binary-trees-cgc binary-trees-malloc gcbench-cgc gcbench-malloc churn-cgc churn-malloc >/dev/null
   # The Boehm variants exist only when libgc-dev was found at configure time.
   for b in binary-trees gcbench churn; do
-    cmake --build "$builddir" -j2 --target $b-boehm >/dev/null 2>&1 ||
+    cmake --build "$builddir" -j2 --target $b-boehm $b-boehm-noint >/dev/null 2>&1 ||
       echo "run.sh: $b-boehm not built (libgc-dev missing?): skipped" >&2
   done
   if command -v go >/dev/null; then
@@ -81,12 +96,12 @@ if [ $build = 1 ]; then
 fi
 
 # ---- run --------------------------------------------------------------
-impls="cgc boehm malloc go"
+impls=(cgc boehm boehm-noint malloc go)
 benches="binary-trees gcbench churn"
-raw=$builddir/bench-raw.txt
 mkdir -p "$out" "$builddir/bench-out"
+raw=$out/latest-raw.txt
+meta=$out/latest.meta
 status=0
-[ $report_only = 1 ] || : > "$raw"
 
 args_of() {
   case $1 in
@@ -96,155 +111,83 @@ args_of() {
   esac
 }
 runs_of() { if [ "$1" = binary-trees ]; then echo "$bt_runs"; else echo "$runs"; fi; }
+# The environment of one run, beyond PATH.
+env_of() { if [ "$1" = cgc ]; then echo CGC_MEMLIMIT=off; fi; }
+load1() { cut -d' ' -f1 /proc/loadavg; }
 
-load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-maxruns=$(( runs > bt_runs ? runs : bt_runs ))
-[ $report_only = 0 ] || maxruns=0
-for i in $(seq 1 "$maxruns"); do
-  for b in $benches; do
-    [ "$i" -le "$(runs_of $b)" ] || continue
-    ref=
-    for impl in $impls; do
-      exe=$bin/$b-$impl
-      [ -x "$exe" ] || continue
-      o=$builddir/bench-out/$b-$impl.txt
-      # shellcheck disable=SC2046
-      # stderr (gcbench's per-depth times, warnings) is kept beside stdout.
-      if ! "$exe" $(args_of $b) > "$o" 2> "${o%.txt}.err"; then
-        echo "run.sh: $b-$impl failed (run $i):" >&2; tail -5 "${o%.txt}.err" >&2
-        status=1; continue
-      fi
-      if grep -q '^warning' "${o%.txt}.err"; then cat "${o%.txt}.err" >&2; fi
-      r=$(grep '^RESULT ' "$o" || true)
-      if [ -z "$r" ]; then echo "run.sh: $b-$impl printed no RESULT" >&2; status=1; continue; fi
-      echo "$r" >> "$raw"
-      echo "[$i] $r" >&2
-      # Every implementation must print the same text before RESULT.
-      if [ -z "$ref" ]; then ref=$o
-      elif ! diff -q <(grep -v '^RESULT ' "$ref") <(grep -v '^RESULT ' "$o") >/dev/null; then
-        echo "run.sh: $b-$impl output differs from $(basename "$ref")" >&2; status=1
-      fi
+if [ $report_only = 0 ]; then
+  tmpraw=$builddir/bench-raw.txt    # moved to $raw when the run completes
+  : > "$tmpraw"
+  load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+  date_start=$(date -u '+%Y-%m-%d %H:%M UTC')
+  maxruns=$(( runs > bt_runs ? runs : bt_runs ))
+  n=${#impls[@]}
+  for i in $(seq 1 "$maxruns"); do
+    for b in $benches; do
+      [ "$i" -le "$(runs_of $b)" ] || continue
+      ref=
+      for ((p = 0; p < n; p++)); do
+        impl=${impls[$(( (p + i - 1) % n ))]}
+        exe=$bin/$b-$impl
+        [ -x "$exe" ] || continue
+        o=$builddir/bench-out/$b-$impl.txt
+        l=$(load1)
+        # shellcheck disable=SC2046
+        if ! env -i PATH=/usr/bin:/bin $(env_of "$impl") "$exe" $(args_of $b) > "$o" 2> "${o%.txt}.err"; then
+          echo "run.sh: $b-$impl failed (round $i):" >&2; tail -5 "${o%.txt}.err" >&2
+          status=1; continue
+        fi
+        if grep -q '^warning' "${o%.txt}.err"; then cat "${o%.txt}.err" >&2; fi
+        r=$(grep '^RESULT ' "$o" || true)
+        if [ -z "$r" ]; then echo "run.sh: $b-$impl printed no RESULT" >&2; status=1; continue; fi
+        echo "$r round=$i pos=$((p + 1)) load1=$l" >> "$tmpraw"
+        echo "[$i.$((p + 1)) load $l] $r" >&2
+        # Every implementation must print the same text before RESULT.
+        if [ -z "$ref" ]; then ref=$o
+        elif ! diff -q <(grep -v '^RESULT ' "$ref") <(grep -v '^RESULT ' "$o") >/dev/null; then
+          echo "run.sh: $b-$impl output differs from $(basename "$ref")" >&2; status=1
+        fi
+      done
     done
   done
-done
+  mv "$tmpraw" "$raw"
+
+  cmdline="bench/run.sh"
+  [ ${#args[@]} = 0 ] || cmdline="$cmdline ${args[*]}"
+  commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+  git -C "$root" diff --quiet HEAD -- src include bench ':!bench/results' ':!bench/limit/results' 2>/dev/null || commit="$commit (with uncommitted changes in src/, include/ or bench/)"
+  loads=$(awk '{for (i = 2; i <= NF; i++) if ($i ~ /^load1=/) { split($i, kv, "="); print kv[2] }}' "$raw" | sort -n |
+          awk '{a[NR] = $1} END {if (NR) printf "min %s, median %s, max %s over %d runs", a[1], a[int((NR + 1) / 2)], a[NR], NR}')
+  {
+    echo "command: $cmdline"
+    echo "commit: $commit"
+    echo "date_start_utc: $date_start"
+    echo "date_utc: $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "load_before: $load_start"
+    echo "load_after: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "load1_runs: $loads"
+    echo "kernel: $(uname -sr)"
+    echo "cpus: $(nproc)"
+    echo "cpu_model: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
+    echo "go: $(go version 2>/dev/null | awk '{print $3}')"
+    echo "libgc: $(pkg-config --modversion bdw-gc 2>/dev/null || echo none)"
+    echo "cc: $(cc --version | head -1)"
+    echo "environment: env -i PATH=/usr/bin:/bin for every run; cgc with CGC_MEMLIMIT=off; collectors otherwise at their defaults (GOGC=100 for cgc and Go, Boehm's free-space divisor 3, every collector marking on every core)"
+    echo "sizes: binary-trees $bt_args, gcbench $gcb_args, churn $churn_args (slots_log2 allocations)"
+    echo "rounds: binary-trees $bt_runs, gcbench $runs, churn $runs; implementation order rotated by one each round"
+    [ -z "$note" ] || echo "note: $note"
+  } > "$meta"
+fi
+[ -r "$raw" ] || { echo "run.sh: no $raw to tabulate" >&2; exit 1; }
 
 # ---- medians, tables --------------------------------------------------
-# awk (mawk-compatible): collect each column's values per bench/impl, sort
-# them, take the middle one (mean of the middle two for an even count).
-summary=$(awk -v impls="$impls" -v benches="$benches" '
-  function median(list,   a, n, i, j, t) {
-    n = split(list, a, " ")
-    for (i = 2; i <= n; i++) { t = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
-    if (n == 0) return ""
-    return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-  }
-  {
-    for (f = 2; f <= NF; f++) { split($f, kv, "="); v[kv[1]] = kv[2] }
-    key = v["bench"] SUBSEP v["impl"]; cnt[key]++
-    for (k in v) if (k != "bench" && k != "impl") vals[key, k] = vals[key, k] " " v[k]
-  }
-  END {
-    nf = split("wall_s cpu_s maxrss_kb gcs pause_p50_ms pause_p99_ms pause_max_ms", F, " ")
-    ni = split(impls, I, " "); nb = split(benches, B, " ")
-    for (b = 1; b <= nb; b++) for (i = 1; i <= ni; i++) {
-      key = B[b] SUBSEP I[i]; if (!(key in cnt)) continue
-      line = B[b] "," I[i] "," cnt[key]
-      for (f = 1; f <= nf; f++) line = line "," median(vals[key, F[f]])
-      print line
-    }
-  }' "$raw")
-
-csv=$out/latest.csv
-{
-  echo "bench,impl,runs,wall_s,cpu_s,maxrss_kb,gcs,pause_p50_ms,pause_p99_ms,pause_max_ms,wall_vs_boehm"
-  echo "$summary" | awk -F, '
-    { row[NR] = $0; b[NR] = $1; w[NR] = $4; if ($2 == "boehm") bw[$1] = $4 }
-    END {
-      for (r = 1; r <= NR; r++) {
-        ratio = (b[r] in bw && bw[b[r]] > 0) ? sprintf("%.2f", w[r] / bw[b[r]]) : ""
-        print row[r] "," ratio
-      }
-    }'
-} > "$csv"
-
-md=$out/latest.md
-cmdline="bench/run.sh"; [ $quick = 1 ] && cmdline="$cmdline --quick"
-{
-  echo "# Benchmark results"
-  echo
-  echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'). Command: \`$cmdline --runs $runs --bt-runs $bt_runs\`."
-  echo "Machine: $(nproc) CPUs, $(uname -sr), $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')."
-  if [ $report_only = 1 ]; then
-    echo "Tabulated with --report-only from the RESULT lines of an earlier run; load average now: $(cut -d' ' -f1-3 /proc/loadavg)."
-  else
-    echo "Load average at the start: $load_start; at the end: $(cut -d' ' -f1-3 /proc/loadavg) (shared machine: expect noise)."
-  fi
-  echo "Medians over the runs of each column separately; wall × Boehm = median wall / Boehm's median wall."
-  echo "Sizes: binary-trees $bt_args, gcbench $gcb_args, churn $churn_args (slots_log2 allocations)."
-  [ -z "$note" ] || { echo; echo "Note: $note"; }
-  for b in $benches; do
-    echo
-    echo "## $b"
-    echo
-    echo "| impl | runs | wall s | wall × Boehm | cpu s | max RSS MiB | GCs | pause p50 ms | pause p99 ms | pause max ms |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-    awk -F, -v b="$b" 'NR > 1 && $1 == b {
-      printf "| %s | %s | %.2f | %s | %.2f | %.1f | %d | %.2f | %.2f | %.2f |\n",
-        $2, $3, $4, ($11 == "" ? "–" : $11), $5, $6 / 1024, $7, $8, $9, $10 }' "$csv"
-  done
-  echo
-  echo "## Targets"
-  echo
-  echo "The core's targets. On a shared machine the load drifts between rounds, so"
-  echo "each ratio is also taken *within* each round (cgc's run against the other"
-  echo "implementation's run of the same round, which ran just before or after it)"
-  echo "and the verdict uses the median of those paired ratios; the range over the"
-  echo "rounds and the ratio of the medians above are given alongside."
-  echo
-  [ $quick = 0 ] || { echo "(--quick: small sizes and one round. The targets are defined at the default sizes; this table only shows that the check works.)"; echo; }
-  echo "| target | paired median (range) | ratio of medians | verdict |"
-  echo "|---|---|---|---|"
-  # The k-th RESULT line of a bench/impl in the raw file is from round k.
-  # field[b, impl, k, name] = value. A target with a missing side is
-  # reported as not measured, never as met.
-  awk '
-    {
-      delete f
-      for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
-      b = f["bench"]; im = f["impl"]; k = ++n[b, im]
-      for (key in f) val[b, im, k, key] = f[key]
-    }
-    function median(a, m,   i, j, t) {
-      for (i = 2; i <= m; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
-      return (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
-    }
-    # target(name, bench, other, field, limit, strict): cgc field / other
-    # field per round; met when the paired median is <= limit (< if strict).
-    function target(name, b, other, key, limit, strict,   k, m, r, lo, hi, x, y, med, xs, ys, nn) {
-      m = 0; nn = (n[b, "cgc"] < n[b, other]) ? n[b, "cgc"] : n[b, other]
-      for (k = 1; k <= nn; k++) {
-        y = val[b, other, k, key] + 0
-        if (y <= 0) continue
-        r[++m] = (val[b, "cgc", k, key] + 0) / y
-        xs[m] = val[b, "cgc", k, key] + 0; ys[m] = y
-      }
-      if (m == 0) { printf "| %s | – | – | not measured (no %s or cgc runs) |\n", name, other; return }
-      lo = hi = r[1]; for (k = 2; k <= m; k++) { if (r[k] < lo) lo = r[k]; if (r[k] > hi) hi = r[k] }
-      med = median(r, m)
-      printf "| %s | %.2f × (%.2f–%.2f, %d rounds) | %.2f × | %s |\n", name, med, lo, hi, m,
-        median(xs, m) / median(ys, m),
-        limit < 0 ? "(no target)" : (strict ? med < limit : med <= limit) ? "met" : "**not met**"
-    }
-    END {
-      target("binary-trees wall ≤ 0.6 × Boehm", "binary-trees", "boehm", "wall_s", 0.6, 0)
-      target("binary-trees CPU time vs Boehm (steadier than wall)", "binary-trees", "boehm", "cpu_s", -1, 0)
-      target("binary-trees peak RSS ≤ Boehm", "binary-trees", "boehm", "maxrss_kb", 1, 0)
-      target("binary-trees wall < malloc/free", "binary-trees", "malloc", "wall_s", 1, 1)
-      target("churn pause p99 ≤ 0.5 × Boehm", "churn", "boehm", "pause_p99_ms", 0.5, 0)
-    }' "$raw"
-} > "$md"
-
-cat "$md"
+$gen --report bench --results "$out" ||
+  { echo "run.sh: scripts/gen-docs.py --report failed: $out/latest.md and latest.csv not written" >&2; exit 1; }
 echo
-echo "run.sh: wrote $md and $csv" >&2
+if [ $report_only = 0 ]; then
+  echo "run.sh: wrote $raw, $meta, $out/latest.csv and $out/latest.md" >&2
+else
+  echo "run.sh: rendered $out/latest.csv and $out/latest.md from $raw" >&2
+fi
+[ "$out" != "$root/bench/results" ] || echo "run.sh: scripts/gen-docs.py puts them into docs/benchmarks.md" >&2
 exit $status

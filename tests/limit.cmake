@@ -22,7 +22,19 @@ if(CGC_BDWGC_FOUND)
   add_executable(limit_churn_boehm ${CGC_LIMIT_DIR}/churn.c)
   target_compile_definitions(limit_churn_boehm PRIVATE CHURN_BOEHM=1)
   target_link_libraries(limit_churn_boehm PRIVATE PkgConfig::CGC_BDWGC)
+  # The same without Boehm's default extra byte per object.
+  add_executable(limit_churn_boehm_noint ${CGC_LIMIT_DIR}/churn.c)
+  target_compile_definitions(limit_churn_boehm_noint PRIVATE CHURN_BOEHM=1 BOEHM_NO_INTERIOR=1)
+  target_link_libraries(limit_churn_boehm_noint PRIVATE PkgConfig::CGC_BDWGC)
 endif()
+
+# Like for like: every C variant zeroes each blob as Go's make does; with
+# --touch ends a word never written must read zero (no cgroup needed).
+foreach(impl cgc malloc)
+  add_test(NAME limit_churn_zeroed_${impl}
+    COMMAND limit_churn_${impl} --live-mib 8 --alloc-mib 96 --touch ends)
+  set_tests_properties(limit_churn_zeroed_${impl} PROPERTIES TIMEOUT 60)
+endforeach()
 
 # Real cgroups: one child memory cgroup per test, 128 MiB, live heap 60%.
 foreach(case oom_off soft90 gcoff default)

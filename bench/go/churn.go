@@ -85,7 +85,7 @@ func main() {
 		live += uint64(r.size)
 		if r.child != nil {
 			c := unsafe.Slice(r.child, r.childSize)
-			sum += uint64(c[0])*7 + uint64(c[r.childSize-1])
+			sum += uint64(c[0])*7 + uint64(c[r.childSize-1]) + uint64(c[r.childSize/2])*13
 			live += uint64(r.childSize)
 		}
 	}

@@ -8,7 +8,9 @@
 //
 // A node is a struct with a pointer to the next node and a []uint64 blob
 // (pointer-free, so Go does not scan it, as cgc_malloc_atomic blobs are not
-// scanned). Exit status: 0 done, 2 bad usage, 3 a corrupted object.
+// scanned). make() zeroes every blob, as the C programs' memset does.
+// The clock is read once per step, as in churn.c (gap_max_ms, gaps_1ms,
+// gaps_10ms). Exit status: 0 done, 2 bad usage, 3 a corrupted object.
 package main
 
 import (
@@ -19,7 +21,14 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+	_ "unsafe" // go:linkname
 )
+
+// nanotime is the runtime's monotonic clock (one vDSO call, as C's
+// clock_gettime).
+//
+//go:linkname nanotime runtime.nanotime
+func nanotime() int64
 
 type node struct {
 	next *node
@@ -106,6 +115,11 @@ func verifyItem(n *node) uint64 {
 				os.Exit(3)
 			}
 		}
+		// ends: a word never written is still zero (as in churn.c).
+		if touchEnds && len(n.blob) > 2 && n.blob[len(n.blob)/2] != 0 {
+			fmt.Fprintf(os.Stderr, "churn: blob word %d not zeroed\n", len(n.blob)/2)
+			os.Exit(3)
+		}
 		bytes += nodeBytes + uint64(len(n.blob))*8
 	}
 	return bytes
@@ -159,7 +173,21 @@ func main() {
 	t0 := time.Now()
 	var live, allocated, checks, nextSample, retainedMax uint64
 	var ms runtime.MemStats
+	var gapMax, gaps1, gaps10 int64
+	last := nanotime()
 	for allocated < budget {
+		now := nanotime()
+		gap := now - last
+		last = now
+		if gap > gapMax {
+			gapMax = gap
+		}
+		if gap > 1000000 {
+			gaps1++
+		}
+		if gap > 10000000 {
+			gaps10++
+		}
 		i := rnd() % nslots
 		if slots[i] != nil {
 			live -= verifyItem(slots[i])
@@ -195,10 +223,10 @@ func main() {
 	runtime.ReadMemStats(&ms)
 	const mib = 1 << 20
 	fmt.Printf("RESULT impl=go status=ok live_mib=%.1f alloc_mib=%d wall_s=%.3f cpu_s=%.3f maxrss_mib=%.1f checks=%d"+
-		" collections=%d sys_mib=%.1f heap_released_mib=%.1f retained_mib=%.1f next_gc_mib=%.1f"+
+		" gap_max_ms=%.3f gaps_1ms=%d gaps_10ms=%d collections=%d sys_mib=%.1f heap_released_mib=%.1f retained_mib=%.1f next_gc_mib=%.1f"+
 		" mem_limit=%d gc_cpu_fraction=%.3f pause_total_ms=%.1f retained_max_mib=%.1f\n",
 		float64(live)/mib, allocated>>20, wall, cpu, float64(ru.Maxrss)/1024, checks,
-		ms.NumGC, float64(ms.Sys)/mib, float64(ms.HeapReleased)/mib, float64(ms.Sys-ms.HeapReleased)/mib,
+		float64(gapMax)/1e6, gaps1, gaps10, ms.NumGC, float64(ms.Sys)/mib, float64(ms.HeapReleased)/mib, float64(ms.Sys-ms.HeapReleased)/mib,
 		float64(ms.NextGC)/mib, debug.SetMemoryLimit(-1), ms.GCCPUFraction,
 		float64(ms.PauseTotalNs)/1e6, float64(retainedMax)/mib)
 }
