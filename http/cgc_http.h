@@ -1,4 +1,4 @@
-/* cgc_http.h — the collector's statistics over HTTP (SPEC §8).
+/* cgc_http.h — the collector's statistics over HTTP (docs/reference.md §10).
  *
  *   GET /debug/vars   JSON in the shape of Go's expvar: {"cmdline": [...], "memstats": {...}}
  *   GET /metrics      Prometheus text exposition format 0.0.4, names prefixed cgc_

@@ -1,9 +1,10 @@
 /* cgc.h — the public interface of cgc, a conservative tracing garbage
  * collector for C with a soft memory limit in the manner of Go's GOMEMLIMIT.
  *
- * This header is the whole public API. Everything here is documented in
- * README.md; the contract is ../shared/SPEC.md. Nothing in it depends on
- * build-time macros except CGC_THREADS (see below).
+ * This header is the whole public API. docs/reference.md documents every
+ * function, its errors, and what keeps an object alive; README.md is the
+ * short version. Nothing in it depends on build-time macros except
+ * CGC_THREADS (see below).
  */
 #ifndef CGC_H
 #define CGC_H
@@ -19,7 +20,7 @@ extern "C" {
 #define CGC_VERSION_MAJOR 0
 #define CGC_VERSION_MINOR 1
 
-/* ---- 2. Allocation ------------------------------------------------------
+/* ---- Allocation (docs/reference.md §2, §3) ------------------------------
  * Every object is aligned to 16 bytes. A pointer anywhere inside
  * [base, base + size) keeps the object alive; a one-past-the-end pointer
  * does not. NULL (errno ENOMEM) only when the OS refuses memory after a full
@@ -33,7 +34,7 @@ void  *cgc_realloc(void *p, size_t size);      /* keeps p's kind; realloc(NULL, 
 char  *cgc_strdup(const char *s);              /* atomic object */
 char  *cgc_strndup(const char *s, size_t n);   /* atomic object */
 void   cgc_free(void *p);                      /* optional early release; NULL is a no-op */
-size_t cgc_size(const void *p);                /* usable size of the object p starts; 0 if none */
+size_t cgc_size(const void *p);                /* usable size of the object containing p; 0 if none */
 void  *cgc_base(const void *p);                /* start of the object containing p, or NULL */
 
 /* Called with the size of the request before an allocation returns NULL.
@@ -48,7 +49,7 @@ cgc_oom_handler cgc_set_oom_handler(cgc_oom_handler handler);
 void cgc_add_roots(void *lo, void *hi);
 void cgc_remove_roots(void *lo, void *hi);
 
-/* ---- 3. Threads ---------------------------------------------------------
+/* ---- Threads and signals (docs/reference.md §5) -------------------------
  * Any thread that holds pointers to collected objects must be registered.
  * The main thread is registered when the library initialises. */
 int cgc_pthread_create(pthread_t *t, const pthread_attr_t *attr,
@@ -86,13 +87,13 @@ void *cgc_do_blocking(void *(*fn)(void *), void *arg);
 #define pthread_create cgc_pthread_create
 #endif
 
-/* ---- 4. Collection and the knobs (Go semantics) ------------------------- */
+/* ---- Collection and the knobs, Go semantics (docs/reference.md §6) ----- */
 void    cgc_collect(void);                    /* full blocking collection + sweep (runtime.GC) */
 void    cgc_free_os_memory(void);             /* collect, release every free page (debug.FreeOSMemory) */
 int64_t cgc_set_memory_limit(int64_t limit);  /* bytes; <0 reads; INT64_MAX = none (debug.SetMemoryLimit) */
 int     cgc_set_gc_percent(int percent);      /* <0 = off (debug.SetGCPercent) */
 
-/* ---- 5. Statistics ------------------------------------------------------
+/* ---- Statistics (docs/reference.md §7) ----------------------------------
  * Go's runtime.MemStats, in snake_case, same meanings. The struct carries
  * its size and version; cgc_read_memstats fills only the fields the caller's
  * struct has, so a program built against an older header keeps working. */
