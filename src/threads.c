@@ -52,6 +52,13 @@ CGC_API int cgc_set_thread_signals(int suspend_signal, int restart_signal)
     return 0;
 }
 
+/* The signals in use once the library has initialised (0 before). */
+void cgc__thread_signals(int *suspend_signal, int *restart_signal)
+{
+    *suspend_signal = sig_suspend;
+    *restart_signal = sig_restart;
+}
+
 /* Parks the calling thread until the world restarts. Runs in the signal
  * handler or, for a deferred request, at the end of a cgc section. */
 static void __attribute__((noinline)) park(cgc__thread *t)
