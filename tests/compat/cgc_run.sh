@@ -18,9 +18,12 @@ export CGC_COMPAT_LIBDIR=$libdir
 out=$(LD_BIND_NOW=1 sh "$run" "$tmp/prog" 2>&1)
 echo "$out" | tail -3
 echo "$out" | grep -q '^[0-9]* passed, 0 failed$' || bad "the libgc program did not pass on cgc under cgc-run"
-# Without cgc-run it runs on the system libgc (it fails only the last check).
+# Without cgc-run it runs on the system libgc, where every check of
+# libgc's behaviour passes too (the checks are libgc's semantics, not
+# cgc's): only the one that asks for cgc fails.
 out=$("$tmp/prog" 2>&1)
-echo "$out" | grep -q 'running on cgc' || bad "without cgc-run the program should not be on cgc"
+echo "$out" | grep -q '^[0-9]* passed, 1 failed$' && echo "$out" | grep -q '^FAIL.*running on cgc' ||
+  bad "on the system libgc, exactly one check (running on cgc) should fail: $(echo "$out" | grep -v 'GC Warning' | tail -5)"
 # A static program: refused.
 printf 'int main(void){return 0;}\n' > "$tmp/s.c"
 if cc -static -o "$tmp/static" "$tmp/s.c" 2>/dev/null; then

@@ -25,25 +25,28 @@ syms "$lib" > "$tmp/ours"
 grep -v '^#' "$table" | awk -F'\t' 'NF { print $1, $2, $3 }' | sort > "$tmp/table"
 nsys=$(wc -l < "$tmp/sys")
 [ "$nsys" -gt 250 ] || bad "only $nsys symbols read from $sys"
-while read -r name kind size; do
-  ours=$(awk -v n="$name" '$1 == n' "$tmp/ours")
-  if [ -z "$ours" ]; then bad "$name ($kind) is not exported by cgc's library"; continue; fi
-  set -- $ours
-  [ "$2" = "$kind" ] || bad "$name: a $2 in cgc's library, a $kind in libgc"
-  [ "$kind" != data ] || [ "$3" = "$size" ] || bad "$name: $3 bytes in cgc's library, $size in libgc"
-  row=$(awk -v n="$name" '$1 == n' "$tmp/table")
-  if [ -z "$row" ]; then bad "$name has no row in $(basename "$table")"; continue; fi
-  set -- $row
-  [ "$2" = "$kind" ] || bad "$name: the table says $2, libgc has a $kind"
-  case $3 in
-    impl|ignored|pending) ;;
-    abort) grep -q "void $name(void) { compat_unsupported(\"$name\"" "$stubs" || bad "$name: abort row without its stub" ;;
-    *) bad "$name: unknown status '$3'" ;;
-  esac
-done < "$tmp/sys"
-while read -r name kind status; do
-  awk -v n="$name" '$1 == n { f = 1 } END { exit !f }' "$tmp/sys" || bad "table row $name is not a symbol of libgc"
-done < "$tmp/table"
+# One pass: libgc's symbols against ours and the table.
+awk -v stubs="$stubs" '
+  FILENAME == ARGV[1] { ok[$1] = $2 " " $3; next }
+  FILENAME == ARGV[2] { row[$1] = $2; status[$1] = $3; next }
+  { sys[$1] = 1
+    if (!($1 in ok)) { print "FAIL: " $1 " (" $2 ") is not exported by cgc'"'"'s library"; next }
+    split(ok[$1], o, " ")
+    if (o[1] != $2) print "FAIL: " $1 ": a " o[1] " in cgc'"'"'s library, a " $2 " in libgc"
+    else if ($2 == "data" && o[2] != $3) print "FAIL: " $1 ": size 0x" o[2] " in cgc'"'"'s library, 0x" $3 " in libgc"
+    if (!($1 in row)) { print "FAIL: " $1 " has no row in the table"; next }
+    if (row[$1] != $2) print "FAIL: " $1 ": the table says " row[$1] ", libgc has a " $2
+    s = status[$1]
+    if (s == "abort") need[$1] = 1
+    else if (s != "impl" && s != "ignored" && s != "pending") print "FAIL: " $1 ": unknown status " s }
+  END {
+    for (n in row) if (!(n in sys)) print "FAIL: table row " n " is not a symbol of libgc"
+    while ((getline line < stubs) > 0)
+      if (match(line, /^GCAPI void [A-Za-z0-9_]+\(void\) \{ compat_unsupported\(/)) {
+        split(line, w, /[ (]/); stub[w[3]] = 1 }
+    for (n in need) if (!(n in stub)) print "FAIL: " n ": abort row without its generated stub"
+  }' "$tmp/ours" "$tmp/table" "$tmp/sys" > "$tmp/problems"
+if [ -s "$tmp/problems" ]; then cat "$tmp/problems"; fail=1; fi
 [ "$(grep -v '^#' "$table" | grep -c '[][;]')" = 0 ] || bad "a row has ';' or a square bracket (CMake reads the rows as a list)"
 readelf -d "$lib" | grep -q 'Library soname: \[libgc.so.1\]' || bad "SONAME is not libgc.so.1"
 readelf -V "$lib" | grep -q 'Version definition' && bad "cgc's library defines symbol versions"
