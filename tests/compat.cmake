@@ -30,3 +30,10 @@ if(TARGET cgc_compat)
     set_tests_properties(test_compat_api_libgc_headers PROPERTIES ENVIRONMENT "${cgc_compat_env}")
   endif()
 endif()
+# The installed layout, pkg-config cgc-compat and the installed cgc-run
+# (like install_and_link, not in the Debug/sanitizer runs).
+if(TARGET cgc_compat)
+  add_test(NAME compat_install_and_run
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/compat/install.sh ${PROJECT_BINARY_DIR} ${CMAKE_CURRENT_SOURCE_DIR}/compat)
+  set_tests_properties(compat_install_and_run PROPERTIES TIMEOUT 300)
+endif()

@@ -13,7 +13,12 @@ if [ ! -e /usr/include/gc/gc.h ] || ! ls /usr/lib/*/libgc.so >/dev/null 2>&1; th
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-cc -O1 -o "$tmp/prog" "$src" -I"$(dirname "$src")/.." -lgc -lpthread -ldl || { echo "FAIL: cannot build against the system libgc"; exit 1; }
+# A sanitizer build of cgc's library needs the sanitizer runtime loaded
+# first: the program is built with the same sanitizers then.
+san=
+ldd "$libdir/libgc.so.1" | grep -q libasan && san="$san -fsanitize=address"
+ldd "$libdir/libgc.so.1" | grep -q libubsan && san="$san -fsanitize=undefined"
+cc -O1 $san -o "$tmp/prog" "$src" -I"$(dirname "$src")/.." -lgc -lpthread -ldl || { echo "FAIL: cannot build against the system libgc"; exit 1; }
 export CGC_COMPAT_LIBDIR=$libdir
 out=$(LD_BIND_NOW=1 sh "$run" "$tmp/prog" 2>&1)
 echo "$out" | tail -3
