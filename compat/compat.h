@@ -35,6 +35,7 @@ extern int GC_parallel;
 void compat_default_push_other_roots(void);
 
 /* knobs.c */
+cgc__thread *compat_registered_self(void);   /* never NULL */
 void compat_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "libgc compat: NAME: WHY" and aborts (through GC_on_abort). */
 void compat_unsupported(const char *name, const char *why) __attribute__((noreturn));
@@ -55,6 +56,7 @@ extern _Atomic uint64_t compat_max_heap;   /* GC_set_max_heap_size; 0 = none */
 
 /* finalize.c */
 void compat_finalize_init(void);
+void compat_register_atfork(void);   /* before cgc initialises */
 void compat_after_collection(void);   /* world running, in a program thread */
 int  compat_pending_finalizers(void);
 

@@ -197,12 +197,13 @@ static void free_dropped(void)
 /* Runs fn under links_lock inside a cgc section (see the top of the file). */
 #define WITH_LINKS(body)                                   \
     do {                                                   \
-        cgc__thread *self_ = cgc__enter_self();            \
+        cgc__thread *self_ = compat_registered_self();     \
+        cgc__enter(self_);                                 \
         pthread_mutex_lock(&links_lock);                   \
         free_dropped();                                    \
         body;                                              \
         pthread_mutex_unlock(&links_lock);                 \
-        cgc__leave_self(self_);                            \
+        cgc__leave(self_);                                 \
     } while (0)
 
 static int register_link(int which, void **link, const void *obj, const char *name)
@@ -337,6 +338,19 @@ static void pause_hook(int stage)
             dropped = e;
         }
     }
+}
+
+/* fork: the child gets the table unlocked and consistent. Registered
+ * before cgc's own handlers (compat_register_atfork, from the constructor
+ * that runs before cgc starts), so links_lock is taken after cgc's prepare
+ * handler has held off collections: a thread waiting for it inside a
+ * section is then never waited for by a collector. */
+static void links_prepare(void) { pthread_mutex_lock(&links_lock); }
+static void links_release(void) { pthread_mutex_unlock(&links_lock); }
+
+void compat_register_atfork(void)
+{
+    pthread_atfork(links_prepare, links_release, links_release);
 }
 
 void compat_finalize_init(void)

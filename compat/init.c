@@ -54,6 +54,7 @@ __attribute__((constructor(101))) static void translate_env(void)
 {
     const char *v;
     char buf[32];
+    compat_register_atfork();
     if ((v = getenv("GC_MARKERS")) && !getenv("CGC_MARKERS")) {
         setenv("CGC_MARKERS", v, 1);
         translated[0] = 1;

@@ -48,6 +48,18 @@ GCAPI int GC_use_entire_heap;
 
 void compat_default_push_other_roots(void) {}
 
+/* The calling thread, registered with cgc if it was not (as cgc's own
+ * allocation does): a section only holds off the pause for a registered
+ * thread. */
+cgc__thread *compat_registered_self(void)
+{
+    cgc__ensure_init();
+    cgc__thread *t = cgc__self;
+    if (!t && !(t = cgc__register_current(0)))
+        compat_unsupported("GC_* (thread registration)", "cannot register the calling thread with cgc");
+    return t;
+}
+
 /* ---- errors ---------------------------------------------------------- */
 
 static void default_warn(char *msg, word arg)
@@ -408,11 +420,18 @@ GCAPI void GC_start_mark_threads(void) {}
 GCAPI void GC_start_performance_measurement(void) {}
 GCAPI void GC_push_finalizer_structures(void) {}
 
-/* The "allocation lock": a recursive lock of this layer's own. libgc's
- * callers use it to make a group of their own operations atomic with
- * respect to each other; cgc's allocator does not need it. */
+/* The "allocation lock". In libgc no collection runs while it is held,
+ * and programs rely on that to read a disappearing link or a hidden
+ * pointer and reveal it before the collector can clear it and free the
+ * object (GC_call_with_alloc_lock). Here the holder is inside a cgc
+ * section, which holds off every pause until it leaves (and a mutex of this
+ * layer's own, recursive, gives the mutual exclusion). As in libgc, the
+ * holder must not allocate from the collector or wait for a thread that
+ * does. */
 static pthread_mutex_t alloc_lock;
 static pthread_once_t alloc_lock_once = PTHREAD_ONCE_INIT;
+static __thread cgc__thread *alloc_lock_section;
+static __thread int alloc_lock_depth;
 static void alloc_lock_init(void)
 {
     pthread_mutexattr_t a;
@@ -420,8 +439,21 @@ static void alloc_lock_init(void)
     pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
     pthread_mutex_init(&alloc_lock, &a);
 }
-GCAPI void GC_alloc_lock(void) { pthread_once(&alloc_lock_once, alloc_lock_init); pthread_mutex_lock(&alloc_lock); }
-GCAPI void GC_alloc_unlock(void) { pthread_mutex_unlock(&alloc_lock); }
+GCAPI void GC_alloc_lock(void)
+{
+    pthread_once(&alloc_lock_once, alloc_lock_init);
+    pthread_mutex_lock(&alloc_lock);   /* before the section: never wait for it inside one */
+    if (alloc_lock_depth++ == 0) {
+        alloc_lock_section = compat_registered_self();
+        cgc__enter(alloc_lock_section);
+    }
+}
+GCAPI void GC_alloc_unlock(void)
+{
+    if (--alloc_lock_depth == 0)
+        cgc__leave(alloc_lock_section);
+    pthread_mutex_unlock(&alloc_lock);
+}
 GCAPI void *GC_call_with_alloc_lock(void *(*fn)(void *), void *arg)
 {
     GC_alloc_lock();

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/wait.h>
 
 #include "../check.h"
 
@@ -364,6 +365,41 @@ static void test_max_heap(void)
     CHECK(GC_MALLOC_ATOMIC((size_t)4 << 20) != NULL, "allocation works again once the cap is lifted");
 }
 
+/* ---- fork ------------------------------------------------------------------- */
+
+static void *alloc_a_lot(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 50000; i++)
+        (void)GC_MALLOC(48);
+    return NULL;
+}
+
+static GC_hidden_pointer fork_link;
+
+static void test_fork(void)
+{
+    /* Another thread allocating while this one forks: the child's
+     * collector and link table work. */
+    pthread_t t;
+    GC_pthread_create(&t, NULL, alloc_a_lot, NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        void *o = GC_MALLOC(64);
+        fork_link = GC_HIDE_POINTER(o);
+        int ok = GC_general_register_disappearing_link((void **)&fork_link, o) == GC_SUCCESS;
+        o = NULL;
+        for (int i = 0; i < 3; i++)
+            cycle();
+        ok &= GC_MALLOC(100) != NULL;
+        _exit(ok ? 0 : 1);
+    }
+    int status = -1;
+    waitpid(pid, &status, 0);
+    CHECK(pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0, "a forked child collects and registers links (status %d)", status);
+    GC_pthread_join(t, NULL);
+}
+
 int main(void)
 {
     GC_INIT();
@@ -374,6 +410,7 @@ int main(void)
     test_links();
     test_threads();
     test_max_heap();
+    test_fork();
     /* The program runs on cgc's library, not the system's. */
     CHECK(dlsym(RTLD_DEFAULT, "cgc_malloc") != NULL, "running on cgc's libgc.so.1");
     return check_done();
