@@ -439,10 +439,12 @@ static void fold_unreported_work(int64_t now)
     cgc__limiter_add_background(&cgc__gc.limiter, now, ns);
 }
 
+_Atomic int cgc__collect_held;
+
 void cgc__maybe_collect(void)
 {
     uint64_t live = atomic_load(&cgc__gc.heap_live);
-    if (live < atomic_load(&cgc__gc.trigger))
+    if (live < atomic_load(&cgc__gc.trigger) || atomic_load(&cgc__collect_held))
         return;
     cgc__pacer_lock();
     int64_t now = cgc__now_ns();

@@ -287,6 +287,7 @@ extern _Atomic uint64_t cgc__dead_nmalloc, cgc__dead_bytes_malloc; /* from exite
 
 void cgc__threads_init(void);
 cgc__thread *cgc__register_current(int created_by_cgc);
+void cgc__thread_signals(int *suspend_signal, int *restart_signal); /* in use; 0 before init */
 void cgc__stop_world(void);      /* thread_lock held */
 void cgc__start_world(void);     /* thread_lock held */
 void cgc__suspend_self(void);    /* a pending stop request: park until restart */
@@ -430,6 +431,7 @@ int  cgc__mark_nmarkers(void);
 bool     cgc__mark_is_marked(uintptr_t obj);
 uint64_t cgc__mark_children(uintptr_t obj);
 uint64_t cgc__mark_object(uintptr_t obj);
+uint64_t cgc__mark_children_ignore_self(uintptr_t obj); /* as _children, not following obj's pointers into obj */
 
 /* ---- sweeping (sweep.c) ------------------------------------------------ */
 extern _Atomic uint32_t cgc__sweepgen;
@@ -538,6 +540,30 @@ void     cgc__block_signals_but_stw(void); /* threads.c: cgc's registered thread
 /* Tests: while set, the finalizer thread runs nothing (what is queued
  * waits for cgc_run_finalizers or for the flag to drop). */
 extern _Atomic int cgc__finalizer_held;
+
+/* For a layer above the public API (compat/: libgc's finalizer variants
+ * and disappearing links); the core works the same whether or not one is
+ * used. Modes of a finalizer: ordered (cgc_set_finalizer's), ignore_self
+ * (the object's pointers into itself do not hold it back), no_order (its
+ * own words are not followed when deciding who is ready: it can be held
+ * back only by other objects). Sets or (fn NULL) removes obj's finalizer;
+ * the one it replaces, if any, is returned through ofn/oarg (NULL if none).
+ * 0 on success, -1 with errno EINVAL (obj not an object's start) or ENOMEM. */
+enum { CGC__FIN_ORDERED = 0, CGC__FIN_IGNORE_SELF = 1, CGC__FIN_NO_ORDER = 2 };
+int cgc__finalizer_set(void *obj, cgc_finalizer fn, void *arg, int mode,
+                       cgc_finalizer *ofn, void **oarg);
+/* Called in every collection's pause, world stopped, after the mark:
+ * stage 0 before anything is marked for finalizers (an object unmarked
+ * then is about to be finalized or freed), stage 1 after (an object
+ * unmarked then is freed by this cycle's sweep). It may read
+ * cgc__mark_is_marked and must not allocate or take a lock a program
+ * thread can hold outside a cgc section. One hook; NULL removes it. */
+typedef void (*cgc__pause_hook)(int stage);
+void cgc__set_pause_hook(cgc__pause_hook fn);
+/* While nonzero, no collection starts on its own (the pacer's trigger);
+ * an explicit cgc_collect and the collection before an allocation fails
+ * still run (libgc's GC_disable, through the compat layer). */
+extern _Atomic int cgc__collect_held;
 
 /* ---- statistics (stats.c) ---------------------------------------------- */
 typedef struct cgc__cycle_trace {

@@ -1136,6 +1136,30 @@ uint64_t cgc__mark_children(uintptr_t obj)
     return m0->marked_bytes - before;
 }
 
+/* As cgc__mark_children, but a word of obj that points into obj itself
+ * is not followed (libgc's GC_register_finalizer_ignore_self, through the
+ * compat layer): an object that points to itself is still finalized, one
+ * in a longer cycle still is not. */
+CGC_NO_ASAN uint64_t cgc__mark_children_ignore_self(uintptr_t obj)
+{
+    uint32_t i;
+    cgc__span *s = object_slot(obj, &i);
+    if (!s || s->kind == CGC_KIND_ATOMIC)
+        return 0;
+    marker *m0 = &markers[0];
+    uint64_t before = m0->marked_bytes;
+    uintptr_t base = s->start + (uintptr_t)i * s->elemsize, end = base + s->elemsize;
+    for (uintptr_t w = base; w < end; w += sizeof(uintptr_t)) {
+        uintptr_t v = *(const uintptr_t *)w;
+        if (v >= base && v < end)
+            continue;
+        scan_now(m0, w, w + sizeof(uintptr_t));
+    }
+    drain(m0, false);
+    atomic_fetch_add(&cgc__gc.mark_overflows, (uint64_t)recover_overflows(m0));
+    return m0->marked_bytes - before;
+}
+
 /* Sets obj's mark without scanning it: its children were marked by
  * cgc__mark_children. Returns the bytes it adds to the marked total. */
 uint64_t cgc__mark_object(uintptr_t obj)

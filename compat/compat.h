@@ -1,0 +1,63 @@
+/* compat.h — declarations shared by the files of cgc's libgc.so.1 (the
+ * Boehm collector's API on cgc, SPEC §10; docs/boehm-compat.md). The core
+ * does not know this layer exists: it calls cgc's public API and the few
+ * internal hooks src/internal.h offers to a layer above it. */
+#ifndef CGC_COMPAT_H
+#define CGC_COMPAT_H
+
+#include "internal.h"
+
+/* libgc's return codes (gc.h's GC_SUCCESS...). */
+#define GC_SUCCESS_CODE 0
+#define GC_DUPLICATE_CODE 1
+#define GC_NO_MEMORY_CODE 2
+#define GC_UNIMPLEMENTED_CODE 3
+#define GC_NOT_FOUND_CODE 4
+
+#define GCAPI __attribute__((visibility("default")))
+
+typedef void *(*compat_oom_fn)(size_t);
+typedef void (*compat_notifier)(void);
+typedef void (*compat_warn_proc)(char *, uintptr_t);
+typedef void (*compat_abort_func)(const char *);
+
+/* libgc's data symbols that this layer reads (knobs.c defines them all). */
+extern int GC_dont_gc, GC_finalize_on_demand, GC_find_leak, GC_java_finalization;
+extern uintptr_t GC_free_space_divisor;
+extern uintptr_t GC_gc_no;
+extern compat_oom_fn GC_oom_fn;
+extern compat_notifier GC_finalizer_notifier;
+extern void (*GC_push_other_roots)(void);
+extern compat_abort_func GC_on_abort;
+extern void (*GC_same_obj_print_proc)(void *, void *);
+extern char *GC_stackbottom;
+extern int GC_parallel;
+void compat_default_push_other_roots(void);
+
+/* knobs.c */
+cgc__thread *compat_registered_self(void);   /* never NULL */
+void compat_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "libgc compat: NAME: WHY" and aborts (through GC_on_abort). */
+void compat_unsupported(const char *name, const char *why) __attribute__((noreturn));
+extern _Atomic int compat_auto_disabled;   /* GC_set_disable_automatic_collection */
+
+/* threads.c */
+int GC_get_suspend_signal(void);
+int GC_get_thr_restart_signal(void);
+
+/* alloc.c */
+void compat_init(void);
+int  compat_divisor_to_percent(uintptr_t divisor);
+/* At every entry point that may follow a collection: brings GC_gc_no up
+ * to date, applies GC_dont_gc, runs ready finalizers (or calls the
+ * notifier when finalizing on demand). Cheap when nothing changed. */
+void compat_sync(void);
+extern _Atomic uint64_t compat_max_heap;   /* GC_set_max_heap_size; 0 = none */
+
+/* finalize.c */
+void compat_finalize_init(void);
+void compat_register_atfork(void);   /* before cgc initialises */
+void compat_after_collection(void);   /* world running, in a program thread */
+int  compat_pending_finalizers(void);
+
+#endif

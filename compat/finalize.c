@@ -1,0 +1,360 @@
+/* finalize.c — libgc's finalizers and disappearing links on cgc's
+ * finalization (src/finalize.c).
+ *
+ * Finalizers. GC_register_finalizer and its variants set a cgc finalizer in
+ * one of the core's modes (ordered, ignore_self, no_order: see
+ * cgc__finalizer_set), and return the one replaced. cgc's own finalizer
+ * thread is held (cgc__finalizer_held): as in libgc, ready finalizers run in
+ * a program thread, the first that enters the library after the collection
+ * that found them (compat_sync), or only in GC_invoke_finalizers when
+ * GC_finalize_on_demand is set (GC_finalizer_notifier is then called once
+ * per collection that left some ready). A single-threaded libgc program
+ * therefore never sees a finalizer run concurrently with itself.
+ *
+ * Disappearing links. Two tables (short and long links, as libgc's), each
+ * a hash of link address -> object (hidden), in malloc'd memory the
+ * collector does not scan. The core calls pause_hook in every pause, world
+ * stopped: at stage 0, before anything is marked for finalizers, a short
+ * link whose object is unmarked is cleared and dropped (its object is about
+ * to be finalized or freed); at stage 1, after, a long link whose object is
+ * still unmarked is cleared (it is freed by this cycle's sweep). A link that
+ * lies inside a heap object that is unmarked at that point is dropped
+ * without being written (libgc drops dangling links too). Program threads
+ * take links_lock only inside a cgc section, so no stopped thread holds it
+ * during the pause; the hook must not call free() (a stopped thread may
+ * hold malloc's lock): dropped entries go to a list freed later.
+ */
+#include "compat.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+/* ---- finalizers -------------------------------------------------------- */
+
+typedef void (*fin_proc)(void *obj, void *cd);
+
+static void register_fin(void *obj, fin_proc fn, void *cd, fin_proc *ofn, void **ocd, int mode,
+                         const char *name)
+{
+    cgc_finalizer old_fn = NULL;
+    void *old_cd = NULL;
+    void *base = obj ? cgc_base(obj) : NULL;
+    /* libgc: a pointer that is not the start of a heap object is ignored. */
+    if (base && base == obj &&
+        cgc__finalizer_set(obj, (cgc_finalizer)fn, cd, mode, &old_fn, &old_cd) != 0 && fn) {
+        char why[80];
+        snprintf(why, sizeof why, "cannot record the finalizer of %p (out of memory)", obj);
+        compat_unsupported(name, why);
+    }
+    if (ofn)
+        *ofn = (fin_proc)old_fn;
+    if (ocd)
+        *ocd = old_cd;
+}
+
+GCAPI void GC_register_finalizer(void *obj, fin_proc fn, void *cd, fin_proc *ofn, void **ocd)
+{
+    register_fin(obj, fn, cd, ofn, ocd, CGC__FIN_ORDERED, "GC_register_finalizer");
+}
+
+GCAPI void GC_register_finalizer_ignore_self(void *obj, fin_proc fn, void *cd, fin_proc *ofn, void **ocd)
+{
+    register_fin(obj, fn, cd, ofn, ocd, CGC__FIN_IGNORE_SELF, "GC_register_finalizer_ignore_self");
+}
+
+GCAPI void GC_register_finalizer_no_order(void *obj, fin_proc fn, void *cd, fin_proc *ofn, void **ocd)
+{
+    register_fin(obj, fn, cd, ofn, ocd, CGC__FIN_NO_ORDER, "GC_register_finalizer_no_order");
+}
+
+/* The debug variants: this layer has no debug headers, so they are the same. */
+GCAPI void GC_debug_register_finalizer(void *obj, fin_proc fn, void *cd, fin_proc *ofn, void **ocd)
+{
+    GC_register_finalizer(obj, fn, cd, ofn, ocd);
+}
+
+GCAPI void GC_debug_register_finalizer_ignore_self(void *obj, fin_proc fn, void *cd, fin_proc *ofn, void **ocd)
+{
+    GC_register_finalizer_ignore_self(obj, fn, cd, ofn, ocd);
+}
+
+GCAPI void GC_debug_register_finalizer_no_order(void *obj, fin_proc fn, void *cd, fin_proc *ofn, void **ocd)
+{
+    GC_register_finalizer_no_order(obj, fn, cd, ofn, ocd);
+}
+
+int compat_pending_finalizers(void)
+{
+    uint64_t fq, fr, cq, cr;
+    cgc__finalize_counts(&fq, &fr, &cq, &cr);
+    return fq > fr;
+}
+
+GCAPI int GC_should_invoke_finalizers(void)
+{
+    return compat_pending_finalizers();
+}
+
+static __thread int in_finalizers;   /* a finalizer that allocates does not recurse */
+
+GCAPI int GC_invoke_finalizers(void)
+{
+    if (in_finalizers)
+        return 0;
+    uint64_t fq, before, after, cq, cr;
+    cgc__finalize_counts(&fq, &before, &cq, &cr);
+    in_finalizers = 1;
+    cgc_run_finalizers();
+    in_finalizers = 0;
+    cgc__finalize_counts(&fq, &after, &cq, &cr);
+    return (int)(after - before);
+}
+
+void compat_after_collection(void)
+{
+    if (GC_push_other_roots != compat_default_push_other_roots && GC_push_other_roots)
+        compat_unsupported("GC_push_other_roots", "custom root pushing is not implemented yet");
+    if (!compat_pending_finalizers())
+        return;
+    if (GC_finalize_on_demand) {
+        compat_notifier f = GC_finalizer_notifier;
+        if (f)
+            f();
+        return;
+    }
+    GC_invoke_finalizers();
+}
+
+/* ---- disappearing links ------------------------------------------------ */
+
+typedef struct link_entry link_entry;
+struct link_entry {
+    uintptr_t   link;      /* the location (a program's word) */
+    uintptr_t   hidden;    /* ~object */
+    link_entry *next;
+};
+
+typedef struct link_table {
+    link_entry **buckets;
+    size_t       nbuckets;   /* a power of two, or 0 */
+    size_t       count;
+} link_table;
+
+static pthread_mutex_t links_lock = PTHREAD_MUTEX_INITIALIZER;
+static link_table tables[2];          /* 0 short, 1 long */
+static link_entry *dropped;           /* dropped in a pause, freed outside it */
+
+static size_t slot_of(const link_table *t, uintptr_t link)
+{
+    return (size_t)(((link >> 3) * 0x9E3779B97F4A7C15ull) >> 20) & (t->nbuckets - 1);
+}
+
+static link_entry **find(link_table *t, uintptr_t link)
+{
+    if (!t->nbuckets)
+        return NULL;
+    for (link_entry **pp = &t->buckets[slot_of(t, link)]; *pp; pp = &(*pp)->next)
+        if ((*pp)->link == link)
+            return pp;
+    return NULL;
+}
+
+/* Grows the table to keep chains short; false if out of memory (only
+ * matters for an empty table). */
+static bool grow(link_table *t)
+{
+    if (t->nbuckets && t->count < t->nbuckets)
+        return true;
+    size_t n = t->nbuckets ? t->nbuckets * 2 : 256;
+    link_entry **b = calloc(n, sizeof *b);
+    if (!b)
+        return t->nbuckets != 0;
+    link_table nt = {b, n, t->count};
+    for (size_t i = 0; i < t->nbuckets; i++) {
+        for (link_entry *e = t->buckets[i], *next; e; e = next) {
+            next = e->next;
+            size_t s = slot_of(&nt, e->link);
+            e->next = b[s];
+            b[s] = e;
+        }
+    }
+    free(t->buckets);
+    *t = nt;
+    return true;
+}
+
+static void free_dropped(void)
+{
+    link_entry *d = dropped;
+    dropped = NULL;
+    while (d) {
+        link_entry *next = d->next;
+        free(d);
+        d = next;
+    }
+}
+
+/* Runs fn under links_lock inside a cgc section (see the top of the file). */
+#define WITH_LINKS(body)                                   \
+    do {                                                   \
+        cgc__thread *self_ = compat_registered_self();     \
+        cgc__enter(self_);                                 \
+        pthread_mutex_lock(&links_lock);                   \
+        free_dropped();                                    \
+        body;                                              \
+        pthread_mutex_unlock(&links_lock);                 \
+        cgc__leave(self_);                                 \
+    } while (0)
+
+static int register_link(int which, void **link, const void *obj, const char *name)
+{
+    if (!link || ((uintptr_t)link & (sizeof(void *) - 1)))
+        compat_unsupported(name, "the link is NULL or not word-aligned");
+    void *base = obj ? cgc_base(obj) : NULL;
+    if (!base)
+        compat_unsupported(name, "the object is not in the collected heap");
+    compat_sync();
+    /* Allocated before the lock (malloc inside a cgc section is fine, but
+     * the entry is usually needed). */
+    link_entry *fresh = malloc(sizeof *fresh);
+    int rc;
+    WITH_LINKS({
+        link_table *t = &tables[which];
+        link_entry **pp = find(t, (uintptr_t)link);
+        if (pp) {
+            (*pp)->hidden = ~(uintptr_t)base;   /* libgc: re-registered to the new object */
+            rc = GC_DUPLICATE_CODE;
+        } else if (!fresh || !grow(t)) {
+            rc = GC_NO_MEMORY_CODE;
+        } else {
+            fresh->link = (uintptr_t)link;
+            fresh->hidden = ~(uintptr_t)base;
+            size_t s = slot_of(t, fresh->link);
+            fresh->next = t->buckets[s];
+            t->buckets[s] = fresh;
+            t->count++;
+            fresh = NULL;
+            rc = GC_SUCCESS_CODE;
+        }
+    });
+    free(fresh);
+    return rc;
+}
+
+static int unregister_link(int which, void **link)
+{
+    if ((uintptr_t)link & (sizeof(void *) - 1))
+        return 0;
+    link_entry *e = NULL;
+    WITH_LINKS({
+        link_table *t = &tables[which];
+        link_entry **pp = find(t, (uintptr_t)link);
+        if (pp) {
+            e = *pp;
+            *pp = e->next;
+            t->count--;
+        }
+    });
+    free(e);
+    return e != NULL;
+}
+
+static int move_link(int which, void **link, void **new_link, const char *name)
+{
+    if ((uintptr_t)new_link & (sizeof(void *) - 1) || !new_link)
+        compat_unsupported(name, "the new link is NULL or not word-aligned");
+    if ((uintptr_t)link & (sizeof(void *) - 1))
+        return GC_NOT_FOUND_CODE;
+    int rc;
+    WITH_LINKS({
+        link_table *t = &tables[which];
+        link_entry **pp = find(t, (uintptr_t)link);
+        if (!pp) {
+            rc = GC_NOT_FOUND_CODE;
+        } else if (link == new_link) {
+            rc = GC_SUCCESS_CODE;
+        } else if (find(t, (uintptr_t)new_link)) {
+            rc = GC_DUPLICATE_CODE;
+        } else {
+            link_entry *e = *pp;
+            *pp = e->next;
+            e->link = (uintptr_t)new_link;
+            size_t s = slot_of(t, e->link);
+            e->next = t->buckets[s];
+            t->buckets[s] = e;
+            rc = GC_SUCCESS_CODE;
+        }
+    });
+    return rc;
+}
+
+GCAPI int GC_general_register_disappearing_link(void **link, const void *obj)
+{
+    return register_link(0, link, obj, "GC_general_register_disappearing_link");
+}
+
+GCAPI int GC_register_disappearing_link(void **link)
+{
+    return register_link(0, link, cgc_base(link), "GC_register_disappearing_link");
+}
+
+GCAPI int GC_register_long_link(void **link, const void *obj)
+{
+    return register_link(1, link, obj, "GC_register_long_link");
+}
+
+GCAPI int GC_unregister_disappearing_link(void **link) { return unregister_link(0, link); }
+GCAPI int GC_unregister_long_link(void **link) { return unregister_link(1, link); }
+
+GCAPI int GC_move_disappearing_link(void **link, void **new_link)
+{
+    return move_link(0, link, new_link, "GC_move_disappearing_link");
+}
+
+GCAPI int GC_move_long_link(void **link, void **new_link)
+{
+    return move_link(1, link, new_link, "GC_move_long_link");
+}
+
+/* World stopped (see the top of the file). */
+static void pause_hook(int stage)
+{
+    link_table *t = &tables[stage];
+    for (size_t i = 0; i < t->nbuckets; i++) {
+        for (link_entry **pp = &t->buckets[i]; *pp;) {
+            link_entry *e = *pp;
+            void *holder = cgc_base((void *)e->link);
+            bool dangling = holder && !cgc__mark_is_marked((uintptr_t)holder);
+            bool gone = !cgc__mark_is_marked(~e->hidden);
+            if (!dangling && !gone) {
+                pp = &e->next;
+                continue;
+            }
+            if (!dangling)
+                *(void **)e->link = NULL;
+            *pp = e->next;
+            t->count--;
+            e->next = dropped;
+            dropped = e;
+        }
+    }
+}
+
+/* fork: the child gets the table unlocked and consistent. Registered
+ * before cgc's own handlers (compat_register_atfork, from the constructor
+ * that runs before cgc starts), so links_lock is taken after cgc's prepare
+ * handler has held off collections: a thread waiting for it inside a
+ * section is then never waited for by a collector. */
+static void links_prepare(void) { pthread_mutex_lock(&links_lock); }
+static void links_release(void) { pthread_mutex_unlock(&links_lock); }
+
+void compat_register_atfork(void)
+{
+    pthread_atfork(links_prepare, links_release, links_release);
+}
+
+void compat_finalize_init(void)
+{
+    atomic_store(&cgc__finalizer_held, 1);
+    cgc__set_pause_hook(pause_hook);
+}
