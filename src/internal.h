@@ -302,7 +302,6 @@ int  cgc__start_thread(pthread_t *t, void *(*fn)(void *), void *arg);
  * its own stack; stopped threads do it in their handler. */
 void cgc__record_stack(cgc__thread *t, uintptr_t here, uintptr_t *lo, uintptr_t *alt_lo,
                        uintptr_t *alt_hi);
-void cgc__thread_signals(int *suspend, int *restart);   /* the two signals in use */
 /* sigmask.c: the C library's pthread_sigmask, not cgc's interposed one. */
 int cgc__real_sigmask(int how, const sigset_t *set, sigset_t *old);
 void cgc__sigmask_init(void);

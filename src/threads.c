@@ -246,13 +246,6 @@ static bool drain_wants(const cgc__thread *t)
            atomic_load(&stopper) != t;
 }
 
-/* The signals in use once the library has initialised (0 before). */
-void cgc__thread_signals(int *suspend_signal, int *restart_signal)
-{
-    *suspend_signal = sig_suspend;
-    *restart_signal = sig_restart;
-}
-
 /* Parks the calling thread until the world restarts. Runs in the signal
  * handler or, for a deferred request, at the end of a cgc section.
  * rt_sigsuspend as a raw system call: glibc's sigsuspend is a cancellation
