@@ -348,7 +348,16 @@ void cgc__suspend_self(void)
     respond(t);
 }
 
-/* The stack of the calling thread: [*base, *hi). */
+/* The stack of the calling thread: [*base, *hi). glibc's answer is wiped
+ * before it is left as dead stack: its stackaddr is the top of the stack,
+ * the address one past the stack's mapping, which is often the first object
+ * of an arena (os.c places arenas next to other mappings, and a thread's
+ * stack is a mapping of its own). Left there, it lay under the thread's
+ * later frames (an unwritten slot, the red zone below a waiting system
+ * call, which the kernel's signal frame skips) and was scanned whenever
+ * the thread was stopped: that object stayed reachable for good
+ * (test_stack_top; compat_api's finalizers, kept by the idle finalizer
+ * thread's stack). */
 static void stack_bounds(uintptr_t *base, uintptr_t *hi)
 {
     pthread_attr_t attr;
@@ -357,6 +366,7 @@ static void stack_bounds(uintptr_t *base, uintptr_t *hi)
     if (pthread_getattr_np(pthread_self(), &attr) == 0) {
         pthread_attr_getstack(&attr, &addr, &size);
         pthread_attr_destroy(&attr);
+        explicit_bzero(&attr, sizeof attr);
         *base = (uintptr_t)addr;
         *hi = (uintptr_t)addr + size;
     } else {
