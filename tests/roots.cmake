@@ -1,6 +1,8 @@
 # Roots tests that need more than one C file: a test program and a library
 # it loads at run time, whose path is its argument. Linked against the
 # static library (they set cgc__roots_test_hook or read cgc's internals).
+# Labelled "checked" as every test_* is: scripts/test.sh runs them on the
+# Debug and sanitizer builds too.
 function(cgc_roots_test name lib)
   add_library(test_${lib} SHARED ${CMAKE_CURRENT_SOURCE_DIR}/roots/lib${lib}.c)
   add_executable(${name} ${CMAKE_CURRENT_SOURCE_DIR}/roots/${name}.c)
@@ -8,7 +10,7 @@ function(cgc_roots_test name lib)
   target_link_libraries(${name} PRIVATE cgc_static ${CMAKE_DL_LIBS})
   add_dependencies(${name} test_${lib})
   add_test(NAME ${name} COMMAND ${name} $<TARGET_FILE:test_${lib}>)
-  set_tests_properties(${name} PROPERTIES TIMEOUT 300)
+  set_tests_properties(${name} PROPERTIES TIMEOUT 300 LABELS checked)
 endfunction()
 
 # A library loaded and unloaded at run time (roots.c).
