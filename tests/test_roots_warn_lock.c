@@ -13,29 +13,17 @@
 #define _GNU_SOURCE
 #include "check.h"
 #include "internal.h"
+#include "stderr_held.h"
 
-#include <semaphore.h>
 #include <sys/syscall.h>
-#include <time.h>
 
 /* 16384 entries of 16 bytes fill 256 KiB: the table's next size (512 KiB)
  * is past a quarter of a metadata chunk, so it is mapped on its own. */
 #define FILL 16384
 
 static void *slot;   /* the range added over and over: [&slot, &slot + 1) */
-static sem_t locked, release, go;
+static sem_t go;
 static _Atomic pid_t adder_tid;
-
-static void *writer(void *arg)
-{
-    (void)arg;
-    flockfile(stderr);   /* as in the middle of a fprintf of its own */
-    sem_post(&locked);
-    while (sem_wait(&release) != 0)
-        ;   /* EINTR: stopped and restarted by the collection */
-    funlockfile(stderr);
-    return NULL;
-}
 
 static void *adder(void *arg)
 {
@@ -45,46 +33,6 @@ static void *adder(void *arg)
         ;
     cgc_add_roots(&slot, &slot + 1);   /* the table cannot grow: the warning */
     return NULL;
-}
-
-static void *collector(void *arg)
-{
-    (void)arg;
-    cgc_collect();
-    return NULL;
-}
-
-/* Not registered (plain pthread_create, no cgc call): never stopped by a
- * collection, so it can report the deadlock that stops main too. */
-static _Atomic int finished;
-static void *watchdog(void *arg)
-{
-    (void)arg;
-    for (int i = 0; i < 6000 && !atomic_load(&finished); i++) {
-        struct timespec ts = {0, 10 * 1000000};
-        nanosleep(&ts, NULL);
-    }
-    if (!atomic_load(&finished)) {
-        static const char msg[] = "FAIL: no progress in 60 s: the collection waits for cgc_add_roots' "
-                                  "section, which waits for stderr's lock held by a stopped thread\n"
-                                  "0 passed, 1 failed\n";
-        (void)!write(1, msg, sizeof msg - 1);
-        _exit(1);
-    }
-    return NULL;
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void pause_ms(long ms)
-{
-    struct timespec ts = {0, ms * 1000000};
-    nanosleep(&ts, NULL);
 }
 
 /* The state letter of a thread of this process (/proc/self/task/TID/stat):
@@ -109,16 +57,11 @@ int main(void)
     for (int i = 0; i < FILL; i++)
         cgc_add_roots(&slot, &slot + 1);
 
-    pthread_t dog;
-    CHECK(pthread_create(&dog, NULL, watchdog, NULL) == 0, "watchdog thread");
-    sem_init(&locked, 0, 0);
-    sem_init(&release, 0, 0);
+    held_start("the collection waits for cgc_add_roots' section, which waits for stderr's lock "
+               "held by a stopped thread");
     sem_init(&go, 0, 0);
-    pthread_t w, a, c;
-    CHECK(cgc_pthread_create(&w, NULL, writer, NULL) == 0, "writer thread");
+    pthread_t a;
     CHECK(cgc_pthread_create(&a, NULL, adder, NULL) == 0, "adder thread");
-    while (sem_wait(&locked) != 0)
-        ;
     while (!atomic_load(&adder_tid))
         sched_yield();
 
@@ -126,32 +69,18 @@ int main(void)
     uint64_t f0 = cgc__fault_count(CGC_FAULT_MMAP);
     cgc__fault_mmap_after(0);
     sem_post(&go);
-    int64_t deadline = now_ms() + 30000;
-    while (cgc__fault_count(CGC_FAULT_MMAP) == f0 && now_ms() < deadline)
-        pause_ms(1);
+    int64_t deadline = held_now_ms() + 30000;
+    while (cgc__fault_count(CGC_FAULT_MMAP) == f0 && held_now_ms() < deadline)
+        held_pause_ms(1);
     cgc__fault_mmap_after(-1);
     CHECK(cgc__fault_count(CGC_FAULT_MMAP) != f0, "the root table's growth was not refused in 30 s");
     /* The adder is about to print: wait until it sleeps on stderr's lock
      * (inside its section before the fix, after leaving it now). */
-    while (thread_state(atomic_load(&adder_tid)) != 'S' && now_ms() < deadline)
-        pause_ms(1);
+    while (thread_state(atomic_load(&adder_tid)) != 'S' && held_now_ms() < deadline)
+        held_pause_ms(1);
 
-    uint32_t n0 = atomic_load(&cgc__gc.num_gc);
-    CHECK(cgc_pthread_create(&c, NULL, collector, NULL) == 0, "collector thread");
-    deadline = now_ms() + 30000;
-    while (atomic_load(&cgc__gc.num_gc) == n0 && now_ms() < deadline)
-        pause_ms(10);
-    bool done = atomic_load(&cgc__gc.num_gc) != n0;
-    CHECK(done, "the collection did not finish in 30 s (stderr's lock held by a stopped thread)");
-    if (!done) {
-        check_done();
-        _exit(1);   /* the threads are deadlocked: nothing to join */
-    }
-    sem_post(&release);   /* the adder's warning line follows */
-    pthread_join(w, NULL);
+    held_collect();   /* then the adder's warning line follows */
     pthread_join(a, NULL);
-    pthread_join(c, NULL);
-    atomic_store(&finished, 1);
-    pthread_join(dog, NULL);
+    held_end();
     return check_done();
 }
