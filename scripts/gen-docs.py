@@ -110,6 +110,14 @@ def provenance(meta, source):
     return [l + ("  " if i < len(lines) - 1 else "") for i, l in enumerate(lines)] + [""]
 
 
+def results_file(rdir, name, run, how=''):
+    """The results file rdir/name, its path from the repository's root, and
+    while it does not exist the line a document shows instead (else None)."""
+    path = os.path.join(rdir, name)
+    rel = os.path.relpath(path, ROOT)
+    return path, rel, None if os.path.exists(path) else [f"_No `{rel}`: run `{run}`{how}._"]
+
+
 def median(xs):
     return statistics.median(xs) if xs else None
 
@@ -268,10 +276,9 @@ def bench_tables(rows):
 
 
 def render_bench(rdir, part='all'):
-    raw = os.path.join(rdir, 'latest-raw.txt')
-    rel = os.path.relpath(raw, ROOT)
-    if not os.path.exists(raw):
-        return [f"_No `{rel}`: run `bench/run.sh`._"]
+    raw, rel, missing = results_file(rdir, 'latest-raw.txt', 'bench/run.sh')
+    if missing:
+        return missing
     rows = read_bench_raw(raw)
     meta = read_meta(os.path.join(rdir, 'latest.meta'))
     quick = '--quick' in meta.get('command', '')
@@ -326,10 +333,9 @@ def bench_summary(rows, meta):
 
 
 def render_callgrind(rdir):
-    path = os.path.join(rdir, 'callgrind.md')
-    rel = os.path.relpath(path, ROOT)
-    if not os.path.exists(path):
-        return [f"_No `{rel}`: run `bench/callgrind.sh`._"]
+    path, rel, missing = results_file(rdir, 'callgrind.md', 'bench/callgrind.sh')
+    if missing:
+        return missing
     lines = open(path).read().splitlines()
     meta = read_meta(os.path.join(rdir, 'callgrind.meta'))
     out = provenance(meta, os.path.relpath(os.path.join(rdir, 'callgrind-raw.txt'), ROOT)) if meta else \
@@ -463,10 +469,9 @@ LIMIT_MODES = {
 
 
 def render_limit(rdir, part='all'):
-    raw = os.path.join(rdir, 'latest-raw.csv')
-    rel = os.path.relpath(raw, ROOT)
-    if not os.path.exists(raw):
-        return [f"_No `{rel}`: run `bench/limit/run.sh`._"]
+    raw, rel, missing = results_file(rdir, 'latest-raw.csv', 'bench/limit/run.sh')
+    if missing:
+        return missing
     rows = read_limit_raw(raw)
     meta = read_meta(os.path.join(rdir, 'latest.meta'))
     out = provenance(meta, rel)
@@ -541,10 +546,9 @@ def demo_head(rdir, rel):
 def render_demo(rdir):
     """The demo's runs at the chosen limits (results.csv, phase "matrix");
     columns as demo/run.sh writes them (docs/demo.md)."""
-    path = os.path.join(rdir, 'results.csv')
-    rel = os.path.relpath(path, ROOT)
-    if not os.path.exists(path):
-        return [f"_No `{rel}`: run `demo/run.sh`._"]
+    path, rel, missing = results_file(rdir, 'results.csv', 'demo/run.sh')
+    if missing:
+        return missing
     out = demo_head(rdir, rel)
     with open(path) as f:
         rows = [r for r in csv.DictReader(f) if r.get('phase') == 'matrix']
@@ -568,10 +572,9 @@ def render_demo(rdir):
 
 def render_demo_minimal(rdir):
     """The smallest limits the demo found (minimal.csv, full mode)."""
-    path = os.path.join(rdir, 'minimal.csv')
-    rel = os.path.relpath(path, ROOT)
-    if not os.path.exists(path):
-        return [f"_No `{rel}`: run `demo/run.sh` (full mode)._"]
+    path, rel, missing = results_file(rdir, 'minimal.csv', 'demo/run.sh', ' (full mode)')
+    if missing:
+        return missing
     out = demo_head(rdir, rel)
     with open(path) as f:
         rows = list(csv.DictReader(f))
@@ -589,10 +592,9 @@ def render_demo_minimal(rdir):
 def render_soak(sdir):
     """The soak's verdict (demo/soak.sh writes docs/soak/summary.txt: two
     `# ` provenance lines, then the measurements and PASS or FAIL lines)."""
-    path = os.path.join(sdir, 'summary.txt')
-    rel = os.path.relpath(path, ROOT)
-    if not os.path.exists(path):
-        return [f"_No `{rel}`: run `demo/soak.sh`._"]
+    path, rel, missing = results_file(sdir, 'summary.txt', 'demo/soak.sh')
+    if missing:
+        return missing
     lines = open(path).read().splitlines()
     head = [l[2:] for l in lines if l.startswith('# ')]
     body = [l for l in lines if not l.startswith('# ')]

@@ -532,10 +532,13 @@ static void __attribute__((noinline, no_sanitize("address"))) scrub_stack(void)
  * good, and with it its finalizer. All vector registers are caller-saved
  * in the x86-64 ABI, so zeroing them between two calls loses nothing. */
 #if defined(__x86_64__)
+/* What both ways of zeroing the 16 registers every x86-64 CPU has clobber. */
+#define XMM0_15 "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", \
+                "xmm11", "xmm12", "xmm13", "xmm14", "xmm15"
+
 __attribute__((target("avx"))) static void zero_avx(void)
 {
-    __asm__ volatile("vzeroall" ::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
-                     "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+    __asm__ volatile("vzeroall" ::: XMM0_15);
 }
 
 __attribute__((target("avx512f"))) static void zero_avx512_upper(void)
@@ -565,8 +568,7 @@ static void __attribute__((noinline)) zero_vector_registers(void)
                          "pxor %%xmm9, %%xmm9\n\tpxor %%xmm10, %%xmm10\n\tpxor %%xmm11, %%xmm11\n\t"
                          "pxor %%xmm12, %%xmm12\n\tpxor %%xmm13, %%xmm13\n\tpxor %%xmm14, %%xmm14\n\t"
                          "pxor %%xmm15, %%xmm15"
-                         ::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
-                         "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+                         ::: XMM0_15);
     }
 }
 #else

@@ -183,10 +183,13 @@ CGC_API void cgc_add_roots(void *lo, void *hi)
     cgc__thread *t = cgc__enter_self();
     pthread_mutex_lock(&roots_lock);
     uintptr_t l = ((uintptr_t)lo + sizeof(void *) - 1) & ~(uintptr_t)(sizeof(void *) - 1);
-    if (!vec_push(&registered, l, (uintptr_t)hi))
-        cgc__warn("cgc_add_roots(%p, %p): out of memory for the root table; range not added", lo, hi);
+    bool added = vec_push(&registered, l, (uintptr_t)hi);
     pthread_mutex_unlock(&roots_lock);
     cgc__leave_self(t);
+    /* Out of the section: stderr's lock may be held by a thread that a
+     * collection stops, and that stop waits for the section to end. */
+    if (!added)
+        cgc__warn("cgc_add_roots(%p, %p): out of memory for the root table; range not added", lo, hi);
 }
 
 CGC_API void cgc_remove_roots(void *lo, void *hi)

@@ -3,10 +3,13 @@
 #ifndef CGC_TEST_CHECK_H
 #define CGC_TEST_CHECK_H
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int check_passed, check_failed;
@@ -53,6 +56,40 @@ static inline int check_rerun_with(const char *name, const char *value, char **a
     execv("/proc/self/exe", argv);
     perror("execv /proc/self/exe");
     return 0;
+}
+
+/* Waits for the child pid: 1 if it exited with status 0; otherwise says
+ * on stderr how it ended (after what) and returns 0. */
+static int __attribute__((unused)) check_child_ok(pid_t pid, const char *what)
+{
+    int st = 0;
+    if (waitpid(pid, &st, 0) != pid) {
+        fprintf(stderr, "%s: waitpid: %s\n", what, strerror(errno));
+        return 0;
+    }
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+        return 1;
+    fprintf(stderr, "%s: %s %d\n", what, WIFSIGNALED(st) ? "killed by signal" : "exit status",
+            WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+    return 0;
+}
+
+/* Limits the address space (RLIMIT_AS, ulimit -v) to what the process has
+ * mapped now (VmSize) plus headroom bytes, so that mappings fail once the
+ * headroom is used: an OS refusing memory. A check fails if it cannot. */
+static void __attribute__((unused)) check_limit_address_space(size_t headroom)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    size_t kib = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmSize: %zu", &kib) == 1)
+            break;
+    if (f)
+        fclose(f);
+    CHECK(kib > 0, "VmSize not found in /proc/self/status");
+    struct rlimit rl = {(kib << 10) + headroom, (kib << 10) + headroom};
+    CHECK(setrlimit(RLIMIT_AS, &rl) == 0, "setrlimit: %s", strerror(errno));
 }
 
 /* Hides a pointer from the conservative scan. */

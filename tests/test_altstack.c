@@ -16,6 +16,7 @@
 #define CGC_THREADS
 #include "cgc.h"
 #include "check.h"
+#include "churn.h"
 #include "internal.h"   /* the thread's recorded stack ranges */
 
 #include <pthread.h>
@@ -24,34 +25,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-typedef struct cell {
-    struct cell *next;
-    long v;
-} cell;
-
 static _Atomic int in_handler, done_collecting;
 static _Atomic int bad_alt, bad_normal;
 static _Atomic uintptr_t normal_list;   /* hidden: not a root */
-
-static cell *build(long seed, int n)
-{
-    cell *h = NULL;
-    for (int i = 0; i < n; i++) {
-        cell *c = cgc_malloc(sizeof *c);
-        c->next = h;
-        c->v = seed + i;
-        h = c;
-    }
-    return h;
-}
-
-static int intact(const cell *c, long seed, int n)
-{
-    for (int i = n - 1; i >= 0; i--, c = c->next)
-        if (!c || c->v != seed + i)
-            return 0;
-    return c == NULL;
-}
 
 static cgc__thread *_Atomic worker_thread;
 static char *alt_base;
@@ -60,7 +36,7 @@ static size_t alt_size;
 static void __attribute__((noinline)) on_alt(int sig)
 {
     (void)sig;
-    cell *mine = build(500000, 3000);   /* only in this handler's frames */
+    cell *mine = churn_build(500000, 3000);   /* only in this handler's frames */
     atomic_store(&worker_thread, cgc__self);
     atomic_store(&in_handler, 1);
     for (unsigned n = 0; !atomic_load(&done_collecting); n++) {
@@ -68,10 +44,10 @@ static void __attribute__((noinline)) on_alt(int sig)
             (void)cgc_malloc(48);   /* garbage; stops come in the middle of these */
         if (n % 64 == 0)
             cgc_collect();   /* this thread collecting, on its alternate stack */
-        if (!intact(unhide(atomic_load(&normal_list)), 100000, 3000))
+        if (!churn_intact(unhide(atomic_load(&normal_list)), 100000, 3000))
             atomic_fetch_add(&bad_normal, 1);
     }
-    if (!intact(mine, 500000, 3000))
+    if (!churn_intact(mine, 500000, 3000))
         atomic_fetch_add(&bad_alt, 1);
 }
 
@@ -94,10 +70,10 @@ static void *worker(void *arg)
     sa.sa_flags = SA_ONSTACK;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGUSR1, &sa, NULL);
-    cell *l = build(100000, 3000);   /* only in this frame, below raise() */
+    cell *l = churn_build(100000, 3000);   /* only in this frame, below raise() */
     atomic_store(&normal_list, hide(l));
     raise(SIGUSR1);
-    if (!intact(l, 100000, 3000))
+    if (!churn_intact(l, 100000, 3000))
         atomic_fetch_add(&bad_normal, 1);
     atomic_store(&normal_list, 0);
     return NULL;

@@ -8,16 +8,12 @@
 #define CGC_THREADS
 #include "cgc.h"
 #include "check.h"
+#include "churn.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
-
-typedef struct cell {
-    struct cell *next;
-    long v;
-} cell;
 
 static _Atomic int stop, eintr, bad, in_sleep;
 static _Atomic unsigned gcs_while_blocked;
@@ -42,23 +38,13 @@ static void *sleep_300ms(void *arg)
 static void *sleeper(void *arg)
 {
     (void)arg;
-    cell *h = NULL;
-    for (long i = 0; i < 5000; i++) {
-        cell *c = cgc_malloc(sizeof *c);
-        c->next = h;
-        c->v = i;
-        h = c;
-    }
+    cell *h = churn_build(0, 5000);
     for (int k = 0; k < 5; k++) {
         unsigned g0 = num_gc();
         if (cgc_do_blocking(sleep_300ms, NULL))
             atomic_fetch_add(&eintr, 1);
         atomic_fetch_add(&gcs_while_blocked, num_gc() - g0);
-        long i = 4999;
-        for (cell *c = h; c; c = c->next, i--)
-            if (c->v != i)
-                atomic_fetch_add(&bad, 1);
-        if (i != -1)
+        if (!churn_intact(h, 0, 5000))
             atomic_fetch_add(&bad, 1);
     }
     atomic_store(&stop, 1);

@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
-#include <sys/wait.h>
 #include <time.h>
 
 typedef struct node {
@@ -526,10 +525,8 @@ static void test_fork(void)
         }
         _exit(2);
     }
-    int st = 0;
-    waitpid(pid, &st, 0);
-    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "in a forked child the finalizer thread starts again and runs it (status %d)",
-          WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    CHECK(check_child_ok(pid, "forked child"),
+          "in a forked child the finalizer thread starts again and runs it (2: never ran, 3: not on its thread)");
 }
 
 /* The first object of an arena sits at the arena's base, an address that

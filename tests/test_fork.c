@@ -17,7 +17,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 typedef struct cell {
@@ -107,13 +106,9 @@ int main(void)
         CHECK(pid >= 0, "fork %d", k);
         if (pid == 0)
             _exit(child_work(mine, seed, n, 0));
-        int st = 0;
-        CHECK(waitpid(pid, &st, 0) == pid, "waitpid");
-        if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-            children_ok++;
-        else
-            fprintf(stderr, "child %d: %s %d\n", k, WIFSIGNALED(st) ? "killed by signal" : "exit status",
-                    WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+        char what[32];
+        snprintf(what, sizeof what, "child %d", k);
+        children_ok += check_child_ok(pid, what);
     }
     atomic_store(&stop, 1);
     for (int i = 0; i < 4; i++)

@@ -15,7 +15,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 typedef struct cell {
@@ -103,13 +102,9 @@ int main(void)
         CHECK(pid >= 0, "fork %d", k);
         if (pid == 0)
             _exit(child(mine));
-        int st = 0;
-        CHECK(waitpid(pid, &st, 0) == pid, "waitpid");
-        if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-            ok++;
-        else
-            fprintf(stderr, "child %d: %s %d\n", k, WIFSIGNALED(st) ? "killed by signal" : "exit status",
-                    WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+        char what[32];
+        snprintf(what, sizeof what, "child %d", k);
+        ok += check_child_ok(pid, what);
         if (k % 10 == 0)
             cgc_collect();
     }

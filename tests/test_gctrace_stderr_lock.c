@@ -12,62 +12,13 @@
  * writer holds the lock with flockfile. */
 #include "check.h"
 #include "internal.h"
-
-#include <semaphore.h>
-#include <time.h>
-
-static sem_t locked, release;
-
-static void *writer(void *arg)
-{
-    (void)arg;
-    flockfile(stderr);   /* as in the middle of a fprintf of its own */
-    sem_post(&locked);
-    while (sem_wait(&release) != 0)
-        ;   /* EINTR: stopped and restarted by the collection */
-    funlockfile(stderr);
-    return NULL;
-}
+#include "stderr_held.h"
 
 static void *limited(void *arg)
 {
     (void)arg;
     cgc__maybe_collect();   /* held back: prints the limiter's line */
     return NULL;
-}
-
-static void *collector(void *arg)
-{
-    (void)arg;
-    cgc_collect();
-    return NULL;
-}
-
-/* Not registered (plain pthread_create, no cgc call): never stopped by a
- * collection, so it can report the deadlock that stops main too. */
-static _Atomic int finished;
-static void *watchdog(void *arg)
-{
-    (void)arg;
-    for (int i = 0; i < 3000 && !atomic_load(&finished); i++) {
-        struct timespec ts = {0, 10 * 1000000};
-        nanosleep(&ts, NULL);
-    }
-    if (!atomic_load(&finished)) {
-        static const char msg[] = "FAIL: no progress in 30 s: the collection waits for the limiter's "
-                                  "printer, which waits for stderr's lock held by a stopped thread\n"
-                                  "0 passed, 1 failed\n";
-        (void)!write(1, msg, sizeof msg - 1);
-        _exit(1);
-    }
-    return NULL;
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int main(void)
@@ -84,46 +35,20 @@ int main(void)
     atomic_store(&cgc__gc.trigger, 0);
     cgc__pacer_unlock();
 
-    pthread_t dog;
-    CHECK(pthread_create(&dog, NULL, watchdog, NULL) == 0, "watchdog thread");
-    sem_init(&locked, 0, 0);
-    sem_init(&release, 0, 0);
-    pthread_t w, l, c;
-    CHECK(cgc_pthread_create(&w, NULL, writer, NULL) == 0, "writer thread");
-    while (sem_wait(&locked) != 0)
-        ;
+    held_start("the collection waits for the limiter's printer, which waits for stderr's lock "
+               "held by a stopped thread");
     uint64_t held0 = atomic_load(&cgc__gc.gc_limiter_cycles);
+    pthread_t l;
     CHECK(cgc_pthread_create(&l, NULL, limited, NULL) == 0, "limited thread");
     /* The collection starts once the cycle is held back (counted in the
      * section, just before the line): the printer is then in its section
      * or, fixed, about to print outside it. */
-    int64_t deadline = now_ms() + 30000;
-    while (atomic_load(&cgc__gc.gc_limiter_cycles) == held0 && now_ms() < deadline) {
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
-    }
+    int64_t deadline = held_now_ms() + 30000;
+    while (atomic_load(&cgc__gc.gc_limiter_cycles) == held0 && held_now_ms() < deadline)
+        held_pause_ms(1);
     CHECK(atomic_load(&cgc__gc.gc_limiter_cycles) != held0, "the cycle was not held back in 30 s");
-    uint32_t n0 = atomic_load(&cgc__gc.num_gc);
-    CHECK(cgc_pthread_create(&c, NULL, collector, NULL) == 0, "collector thread");
-
-    /* The collection's pause ends (num_gc counts it) before its own
-     * gctrace line, which waits for the writer too: wait for the count. */
-    deadline = now_ms() + 30000;
-    while (atomic_load(&cgc__gc.num_gc) == n0 && now_ms() < deadline) {
-        struct timespec ts = {0, 10 * 1000000};
-        nanosleep(&ts, NULL);
-    }
-    bool done = atomic_load(&cgc__gc.num_gc) != n0;
-    CHECK(done, "the collection did not finish in 30 s (stderr's lock held by a stopped thread)");
-    if (!done) {
-        check_done();
-        _exit(1);   /* the threads are deadlocked: nothing to join */
-    }
-    sem_post(&release);
-    pthread_join(w, NULL);
+    held_collect();
     pthread_join(l, NULL);
-    pthread_join(c, NULL);
-    atomic_store(&finished, 1);
-    pthread_join(dog, NULL);
+    held_end();
     return check_done();
 }

@@ -24,7 +24,6 @@
 #include "check.h"
 #include "internal.h"
 
-#include <sys/wait.h>
 
 #define BIG ((size_t)256 << 20)
 #define STEP ((size_t)256 << 10)
@@ -148,9 +147,9 @@ int main(int argc, char **argv)
             execv("/proc/self/exe", argv);
             _exit(127);
         }
-        int st = 0;
-        waitpid(pid, &st, 0);
-        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "CGC_MARKERS=%d: status %d", m, st);
+        char what[32];
+        snprintf(what, sizeof what, "CGC_MARKERS=%d", m);
+        CHECK(check_child_ok(pid, what), "%s", what);
     }
     return check_done();
 }

@@ -11,34 +11,15 @@
 #include "check.h"
 #include <cgc.h>
 
-#include <errno.h>
-#include <sys/resource.h>
-
 #define MIB ((size_t)1 << 20)
 #define HEADROOM (192 * MIB)
 #define MAX_OBJECTS 1024
-
-static size_t vm_size(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    size_t kib = 0;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmSize: %zu", &kib) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return kib << 10;
-}
 
 int main(void)
 {
     static void *objs[MAX_OBJECTS];   /* uncollectable: alive whatever the scan sees */
     cgc_free(cgc_malloc(16));         /* the first arena exists: 63 MiB free in it */
-    size_t vs = vm_size();
-    CHECK(vs > 0, "VmSize not found in /proc/self/status");
-    struct rlimit rl = {vs + HEADROOM, vs + HEADROOM};
-    CHECK(setrlimit(RLIMIT_AS, &rl) == 0, "setrlimit: %s", strerror(errno));
+    check_limit_address_space(HEADROOM);
 
     size_t n = 0;
     while (n < MAX_OBJECTS && (objs[n] = cgc_malloc_uncollectable(MIB)) != NULL)

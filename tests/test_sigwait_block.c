@@ -14,6 +14,7 @@
 #define CGC_THREADS
 #include "cgc.h"
 #include "check.h"
+#include "churn.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -24,27 +25,9 @@
 
 static _Atomic int stop, bad, usr1, foreign_taken, eintr, usr2;
 
-typedef struct cell {
-    struct cell *next;
-    long v;
-} cell;
-
 static void *worker(void *arg)
 {
-    long id = (long)(intptr_t)arg;
-    while (!atomic_load(&stop)) {
-        cell *h = NULL;
-        for (long i = 0; i < 2000; i++) {
-            cell *c = cgc_malloc(sizeof *c);
-            c->next = h;
-            c->v = id + i;
-            h = c;
-        }
-        long i = 1999;
-        for (cell *c = h; c; c = c->next, i--)
-            if (c->v != id + i)
-                atomic_fetch_add(&bad, 1);
-    }
+    churn_until((long)(intptr_t)arg, &stop, &bad);
     return NULL;
 }
 

@@ -75,18 +75,26 @@ static void fill_obj(obj *o, uint64_t *r)
     o->sum = checksum(o->data, o->payload, o->salt);
 }
 
+/* Whether an allocation returned NULL: counted under fault injection, where
+ * it may; anywhere else the test stops at once. */
+static int failed(const void *p)
+{
+    if (p)
+        return 0;
+    if (!faults) {
+        fprintf(stderr, "allocation failed\n");
+        abort();
+    }
+    atomic_fetch_add(&nulls, 1);
+    return 1;
+}
+
 static obj *new_obj(uint64_t *r)
 {
     size_t n = random_size(r);
     obj *o = cgc_malloc(sizeof(obj) + n);
-    if (!o) {
-        if (faults) {
-            atomic_fetch_add(&nulls, 1);
-            return NULL;
-        }
-        fprintf(stderr, "allocation failed\n");
-        abort();
-    }
+    if (failed(o))
+        return NULL;
     o->magic = MAGIC;
     o->payload = (uint32_t)n;
     fill_obj(o, r);
@@ -98,14 +106,8 @@ static leaf *new_leaf(uint64_t *r)
 {
     size_t n = 1 + check_rng(r) % 300;
     leaf *l = cgc_malloc_atomic(sizeof(leaf) + n);
-    if (!l) {
-        if (faults) {
-            atomic_fetch_add(&nulls, 1);
-            return NULL;
-        }
-        fprintf(stderr, "allocation failed\n");
-        abort();
-    }
+    if (failed(l))
+        return NULL;
     l->magic = MAGIC ^ 1;
     l->len = (uint32_t)n;
     for (size_t i = 0; i < n; i++)

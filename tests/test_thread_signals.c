@@ -12,35 +12,18 @@
 #define CGC_THREADS
 #include "cgc.h"
 #include "check.h"
+#include "churn.h"
 
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 
-typedef struct cell {
-    struct cell *next;
-    long v;
-} cell;
-
 static _Atomic int stop, bad, ready;
 
 static void *worker(void *arg)
 {
-    long id = (long)(intptr_t)arg;
     atomic_fetch_add(&ready, 1);
-    while (!atomic_load(&stop)) {
-        cell *h = NULL;
-        for (long i = 0; i < 2000; i++) {
-            cell *c = cgc_malloc(sizeof *c);
-            c->next = h;
-            c->v = id + i;
-            h = c;
-        }
-        long i = 1999;
-        for (cell *c = h; c; c = c->next, i--)
-            if (c->v != id + i)
-                atomic_fetch_add(&bad, 1);
-    }
+    churn_until((long)(intptr_t)arg, &stop, &bad);
     return NULL;
 }
 
