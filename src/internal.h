@@ -391,6 +391,14 @@ uint64_t cgc__roots_globals_bytes(void);                  /* size of the last sc
 /* Tests: run inside a collection once the loaded objects are listed,
  * with their list locked, before the world stops (test_dlclose). */
 extern void (*cgc__roots_test_hook)(void);
+/* A root that could not be recorded (its table could not grow): the
+ * cycles that cannot scan it keep every object (roots.c). The table: */
+enum { CGC_ROOTS_SEGMENTS, CGC_ROOTS_TLS, CGC_ROOTS_REGISTERED };
+void  cgc__roots_lost(int table);
+bool  cgc__roots_complete(void);   /* false: this cycle must free nothing */
+void *cgc__roots_table_alloc(int table, size_t bytes);   /* metadata, or NULL */
+/* Tests: bit (1 << table) set makes that table's growth fail. */
+extern _Atomic int cgc__roots_test_nomem;
 
 /* ---- thread-local storage (tls.c) -------------------------------------- */
 uintptr_t cgc__tls_thread_pointer(void);             /* the calling thread's */
