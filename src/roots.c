@@ -42,7 +42,8 @@
  * during one cycle's listing is tried again at the next; a registered range
  * that was never recorded stays lost, and with it collection, for the rest
  * of the process (the program has no way to know it must register the
- * range again). Said once on stderr.
+ * range again); a thread registered without its stack's bounds (threads.c)
+ * holds collection off until it unregisters. Said once on stderr.
  */
 #define _GNU_SOURCE
 #include "internal.h"
@@ -69,14 +70,16 @@ static uint64_t globals_bytes;
  * cgc_add_roots could not record (for good). */
 static bool listing_incomplete;
 static _Atomic uint64_t registered_lost;
+static _Atomic uint64_t stacks_unknown;   /* registered threads (threads.c) */
 static _Atomic int lost_said;
 static const char *_Atomic lost_what;
 _Atomic int cgc__roots_test_nomem;
 
 void cgc__roots_lost(int table)
 {
-    if (table == CGC_ROOTS_REGISTERED) {
-        atomic_fetch_add(&registered_lost, 1);   /* cgc_add_roots says so */
+    if (table == CGC_ROOTS_REGISTERED || table == CGC_ROOTS_STACK) {
+        /* cgc_add_roots and the thread's registration say so */
+        atomic_fetch_add(table == CGC_ROOTS_STACK ? &stacks_unknown : &registered_lost, 1);
         return;
     }
     listing_incomplete = true;
@@ -85,9 +88,15 @@ void cgc__roots_lost(int table)
                                    table == CGC_ROOTS_TLS ? "thread-local storage modules" : "loaded objects' segments");
 }
 
+void cgc__roots_regained(int table)
+{
+    if (table == CGC_ROOTS_STACK)
+        atomic_fetch_sub(&stacks_unknown, 1);
+}
+
 bool cgc__roots_complete(void)
 {
-    return !listing_incomplete && atomic_load(&registered_lost) == 0;
+    return !listing_incomplete && atomic_load(&registered_lost) == 0 && atomic_load(&stacks_unknown) == 0;
 }
 
 /* Metadata for a root table; NULL if there is none (or a test says so). */
