@@ -605,6 +605,7 @@ static void collect_cycle(bool forced)
     cycle_pause p = {.tr = &tr};
     cgc__roots_hold(run_pause, &p);
     pthread_mutex_unlock(&cgc__thread_lock);
+    cgc__roots_say_lost();
     int64_t t0 = p.t0, t1 = p.t1, t2 = p.t2, t3 = p.t3;
     cgc__mark_result res = p.res;
     uint64_t stacks = p.stacks;

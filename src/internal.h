@@ -399,6 +399,10 @@ enum { CGC_ROOTS_SEGMENTS, CGC_ROOTS_TLS, CGC_ROOTS_REGISTERED,
 void  cgc__roots_lost(int table);
 void  cgc__roots_regained(int table);   /* CGC_ROOTS_STACK: that thread is gone */
 bool  cgc__roots_complete(void);   /* false: this cycle must free nothing */
+/* Says once on stderr that a listing's table could not grow; world
+ * running, thread_lock and the loader's lock not held (stdio may wait for
+ * a thread that waits for them). */
+void  cgc__roots_say_lost(void);
 void *cgc__roots_table_alloc(int table, size_t bytes);   /* metadata, or NULL */
 /* Tests: bit (1 << table) set makes that table's growth fail. */
 extern _Atomic int cgc__roots_test_nomem;

@@ -204,7 +204,10 @@ void cgc__roots_hold(void (*fn)(void *), void *arg)
         cgc__tls_modules_reset();
         fn(arg);
     }
-    /* World running, loader list unlocked: stderr's lock can be had. */
+}
+
+void cgc__roots_say_lost(void)
+{
     const char *what = atomic_load(&lost_what);
     if (what && !atomic_exchange(&lost_said, 1))
         cgc__warn("out of memory for the table of %s: a collection that cannot record every root "
