@@ -518,10 +518,19 @@ static void run_pause(void *arg)
     p->tr->heap_before = bytes_malloc - bytes_freed;
     p->t1 = cgc__now_ns();
 
-    cgc__mark(&p->res);
-    /* Weak handles, finalizers and cleanups, before sweeping can start:
-     * what a queued finalizer needs is marked here (finalize.c). */
-    p->res.marked_bytes += cgc__finalize_mark();
+    /* A root could not be recorded (roots.c): a mark from the others would
+     * free what only it refers to. Nothing is marked, finalized or swept;
+     * every object is kept and counted as live. */
+    bool keep_all = !cgc__roots_complete();
+    if (keep_all) {
+        memset(&p->res, 0, sizeof p->res);
+        p->res.marked_bytes = p->tr->heap_before;
+    } else {
+        cgc__mark(&p->res);
+        /* Weak handles, finalizers and cleanups, before sweeping can start:
+         * what a queued finalizer needs is marked here (finalize.c). */
+        p->res.marked_bytes += cgc__finalize_mark();
+    }
     p->t2 = cgc__now_ns();
     atomic_fetch_add(&cgc__gc.mark_overflows, (uint64_t)p->res.overflows);
 
@@ -529,7 +538,8 @@ static void run_pause(void *arg)
     cgc__heap_check_invariants();
     cgc__check_spans();
 #endif
-    cgc__sweep_start_cycle();
+    if (!keep_all)
+        cgc__sweep_start_cycle();
     atomic_store(&cgc__gc.heap_live, p->res.marked_bytes);
     pthread_mutex_lock(&cgc__gc.pacer_lock);
     cgc__gc.last_marked = p->res.marked_bytes;
@@ -595,6 +605,7 @@ static void collect_cycle(bool forced)
     cycle_pause p = {.tr = &tr};
     cgc__roots_hold(run_pause, &p);
     pthread_mutex_unlock(&cgc__thread_lock);
+    cgc__roots_say_lost();
     int64_t t0 = p.t0, t1 = p.t1, t2 = p.t2, t3 = p.t3;
     cgc__mark_result res = p.res;
     uint64_t stacks = p.stacks;

@@ -276,6 +276,7 @@ struct cgc__thread {
     volatile sig_atomic_t parks; /* times parked (the sigwait wrappers retry after an EINTR of ours) */
     volatile sig_atomic_t restarted; /* the restart signal of the current stop arrived */
     uintptr_t   tp;              /* thread pointer, for its TLS (tls.c) */
+    int         stack_unknown;   /* its stack's top is a guess: collections free nothing (roots.c) */
     cgc__tcache tc;
     cgc__thread *next;
 };
@@ -391,6 +392,23 @@ uint64_t cgc__roots_globals_bytes(void);                  /* size of the last sc
 /* Tests: run inside a collection once the loaded objects are listed,
  * with their list locked, before the world stops (test_dlclose). */
 extern void (*cgc__roots_test_hook)(void);
+/* A root that could not be recorded (its table could not grow): the
+ * cycles that cannot scan it keep every object (roots.c). The table: */
+enum { CGC_ROOTS_SEGMENTS, CGC_ROOTS_TLS, CGC_ROOTS_REGISTERED,
+       CGC_ROOTS_STACK };   /* a registered thread whose stack bounds are not known */
+void  cgc__roots_lost(int table);
+void  cgc__roots_regained(int table);   /* CGC_ROOTS_STACK: that thread is gone */
+bool  cgc__roots_complete(void);   /* false: this cycle must free nothing */
+/* Says once on stderr that a listing's table could not grow; world
+ * running, thread_lock and the loader's lock not held (stdio may wait for
+ * a thread that waits for them). */
+void  cgc__roots_say_lost(void);
+void *cgc__roots_table_alloc(int table, size_t bytes);   /* metadata, or NULL */
+/* Tests: bit (1 << table) set makes that table's growth fail. */
+extern _Atomic int cgc__roots_test_nomem;
+/* Tests: bit 0 makes pthread_getattr_np count as failed when a thread
+ * registers, bit 1 the /proc/self/maps fallback too (threads.c). */
+extern _Atomic int cgc__stack_bounds_test_fail;
 
 /* ---- thread-local storage (tls.c) -------------------------------------- */
 uintptr_t cgc__tls_thread_pointer(void);             /* the calling thread's */

@@ -29,6 +29,21 @@
  * cgc there may): the collector would be waiting for the lock it holds.
  * Threads are never created while the lock is held (pthread_create takes
  * the TLS lock, which dlclose holds while it waits for this one).
+ *
+ * A root that cannot be recorded. The tables of roots are metadata and can
+ * fail to grow (out of memory, or the mapping limit). A cycle that marked
+ * from the roots it did record would free whatever only the missing range
+ * refers to — a library's data, a module's thread-local variables, a range
+ * the program registered. So every failure to record a root is reported
+ * here (cgc__roots_lost), by the table's own growth rather than by each
+ * caller, and a cycle started while any is outstanding marks nothing,
+ * finalizes nothing and sweeps nothing: every object is kept, as if marked
+ * (collect.c asks cgc__roots_complete before the mark). A table that failed
+ * during one cycle's listing is tried again at the next; a registered range
+ * that was never recorded stays lost, and with it collection, for the rest
+ * of the process (the program has no way to know it must register the
+ * range again); a thread registered without its stack's bounds (threads.c)
+ * holds collection off until it unregisters. Said once on stderr.
  */
 #define _GNU_SOURCE
 #include "internal.h"
@@ -50,15 +65,60 @@ static range_vec registered;   /* cgc_add_roots, under roots_lock */
 static pthread_mutex_t roots_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t globals_bytes;
 
+/* Roots not recorded: in this cycle's listing of loaded objects (reset
+ * with the listing, loader list locked and thread_lock held), and ranges
+ * cgc_add_roots could not record (for good). */
+static bool listing_incomplete;
+static _Atomic uint64_t registered_lost;
+static _Atomic uint64_t stacks_unknown;   /* registered threads (threads.c) */
+static _Atomic int lost_said;
+static const char *_Atomic lost_what;
+_Atomic int cgc__roots_test_nomem;
+
+void cgc__roots_lost(int table)
+{
+    if (table == CGC_ROOTS_REGISTERED || table == CGC_ROOTS_STACK) {
+        /* cgc_add_roots and the thread's registration say so */
+        atomic_fetch_add(table == CGC_ROOTS_STACK ? &stacks_unknown : &registered_lost, 1);
+        return;
+    }
+    listing_incomplete = true;
+    const char *expected = NULL;
+    atomic_compare_exchange_strong(&lost_what, &expected,
+                                   table == CGC_ROOTS_TLS ? "thread-local storage modules" : "loaded objects' segments");
+}
+
+void cgc__roots_regained(int table)
+{
+    if (table == CGC_ROOTS_STACK)
+        atomic_fetch_sub(&stacks_unknown, 1);
+}
+
+bool cgc__roots_complete(void)
+{
+    return !listing_incomplete && atomic_load(&registered_lost) == 0 && atomic_load(&stacks_unknown) == 0;
+}
+
+/* Metadata for a root table; NULL if there is none (or a test says so). */
+void *cgc__roots_table_alloc(int table, size_t bytes)
+{
+    if (atomic_load_explicit(&cgc__roots_test_nomem, memory_order_relaxed) & (1 << table))
+        return NULL;
+    return cgc__meta_alloc(bytes, &cgc__mem.other_sys);
+}
+
 /* Appends to a vector whose storage is metadata (never freed: it only grows
- * to the largest number of roots seen). */
-static bool vec_push(range_vec *rv, uintptr_t lo, uintptr_t hi)
+ * to the largest number of roots seen). A range that does not fit is
+ * reported lost (cgc__roots_lost) here, whatever the caller does next. */
+static bool vec_push(range_vec *rv, int table, uintptr_t lo, uintptr_t hi)
 {
     if (rv->n == rv->cap) {
         size_t cap = rv->cap ? rv->cap * 2 : 64;
-        range *nv = cgc__meta_alloc(cap * sizeof(range), &cgc__mem.other_sys);
-        if (!nv)
+        range *nv = cgc__roots_table_alloc(table, cap * sizeof(range));
+        if (!nv) {
+            cgc__roots_lost(table);
             return false;
+        }
         if (rv->n)
             memcpy(nv, rv->v, rv->n * sizeof(range));
         rv->v = nv;
@@ -104,7 +164,7 @@ static int phdr_callback(struct dl_phdr_info *info, size_t size, void *arg)
         uintptr_t hi = lo + ph->p_memsz;
         lo = (lo + sizeof(void *) - 1) & ~(uintptr_t)(sizeof(void *) - 1);
         if (hi > lo)
-            vec_push(&segments, lo, hi);
+            vec_push(&segments, CGC_ROOTS_SEGMENTS, lo, hi);
     }
     return 0;
 }
@@ -124,6 +184,7 @@ static int hold_callback(struct dl_phdr_info *info, size_t size, void *arg)
 {
     hold *h = arg;
     segments.n = 0;
+    listing_incomplete = false;
     cgc__tls_modules_reset();
     dl_iterate_phdr(phdr_callback, NULL);
     if (cgc__roots_test_hook)
@@ -139,9 +200,19 @@ void cgc__roots_hold(void (*fn)(void *), void *arg)
     dl_iterate_phdr(hold_callback, &h);
     if (!h.ran) {   /* no object listed at all: only the registered ranges */
         segments.n = 0;
+        listing_incomplete = false;
         cgc__tls_modules_reset();
         fn(arg);
     }
+}
+
+void cgc__roots_say_lost(void)
+{
+    const char *what = atomic_load(&lost_what);
+    if (what && !atomic_exchange(&lost_said, 1))
+        cgc__warn("out of memory for the table of %s: a collection that cannot record every root "
+                  "frees nothing (every object is kept until the roots can be recorded)",
+                  what);
 }
 
 void cgc__roots_foreach(cgc__range_fn fn, void *arg)
@@ -183,13 +254,15 @@ CGC_API void cgc_add_roots(void *lo, void *hi)
     cgc__thread *t = cgc__enter_self();
     pthread_mutex_lock(&roots_lock);
     uintptr_t l = ((uintptr_t)lo + sizeof(void *) - 1) & ~(uintptr_t)(sizeof(void *) - 1);
-    bool added = vec_push(&registered, l, (uintptr_t)hi);
+    bool added = vec_push(&registered, CGC_ROOTS_REGISTERED, l, (uintptr_t)hi);
     pthread_mutex_unlock(&roots_lock);
     cgc__leave_self(t);
     /* Out of the section: stderr's lock may be held by a thread that a
      * collection stops, and that stop waits for the section to end. */
     if (!added)
-        cgc__warn("cgc_add_roots(%p, %p): out of memory for the root table; range not added", lo, hi);
+        cgc__warn("cgc_add_roots(%p, %p): out of memory for the root table; range not added, and from "
+                  "now on collections free nothing (an object only the range refers to must not be freed)",
+                  lo, hi);
 }
 
 CGC_API void cgc_remove_roots(void *lo, void *hi)

@@ -258,6 +258,12 @@ void cgc__sweep_finish(void)
  * the swept lists simply become the unswept ones: O(classes), not O(spans). */
 void cgc__sweep_start_cycle(void)
 {
+#ifdef CGC_DEBUG_BUILD
+    /* A mark that missed a root must not be swept (roots.c): a caller that
+     * forgot to ask stops here in the tests that make tables fail. */
+    if (!cgc__roots_complete())
+        cgc__fatal("a sweep started after a mark that could not record every root");
+#endif
     atomic_fetch_add(&cgc__sweepgen, 2);
     int n = cgc__nclasses * CGC_NKINDS;
     for (int i = 0; i < n; i++) {

@@ -56,6 +56,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <ucontext.h>
@@ -358,23 +359,101 @@ void cgc__suspend_self(void)
  * the thread was stopped: that object stayed reachable for good
  * (test_stack_top; compat_api's finalizers, kept by the idle finalizer
  * thread's stack). */
-static void stack_bounds(uintptr_t *base, uintptr_t *hi)
+_Atomic int cgc__stack_bounds_test_fail;
+
+static unsigned hex_digit(char c)
+{
+    return c >= '0' && c <= '9' ? (unsigned)(c - '0') : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10) : 0;
+}
+
+/* The mapping of /proc/self/maps that holds addr, read with system calls
+ * and a buffer on the stack: pthread_getattr_np has just failed, perhaps
+ * for want of memory (it mallocs), so no malloc and no stdio here. Lines
+ * are "lo-hi perms ...", in hex. */
+static bool mapping_of(uintptr_t addr, uintptr_t *lo, uintptr_t *hi)
+{
+    if (atomic_load(&cgc__stack_bounds_test_fail) & 2)
+        return false;
+    int fd;
+    do
+        fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0)
+        return false;
+    char buf[512];
+    uintptr_t a = 0, b = 0;
+    int field = 0;   /* 0: lo, 1: hi, 2: the rest of the line */
+    bool found = false;
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        for (ssize_t i = 0; i < n && !found; i++) {
+            char c = buf[i];
+            if (c == '\n') {
+                if (field == 2 && a <= addr && addr < b) {
+                    *lo = a;
+                    *hi = b;
+                    found = true;
+                }
+                a = b = 0;
+                field = 0;
+            } else if (field == 0) {
+                if (c == '-')
+                    field = 1;
+                else
+                    a = a << 4 | hex_digit(c);
+            } else if (field == 1) {
+                if (c == ' ')
+                    field = 2;
+                else
+                    b = b << 4 | hex_digit(c);
+            }
+        }
+        if (found)
+            break;
+    }
+    close(fd);
+    return found;
+}
+
+/* The calling thread's stack: [*base, *hi). From pthread_getattr_np; if
+ * that fails (it mallocs, and for the main thread reads /proc with stdio),
+ * from the mapping that holds the current frame. If both fail, a guess
+ * just above the current frame, which would miss pointers in older frames:
+ * returns false, and the caller must not let a collection free anything
+ * while the thread is registered with it (roots.c). */
+static bool stack_bounds(uintptr_t *base, uintptr_t *hi)
 {
     pthread_attr_t attr;
     void *addr;
     size_t size;
-    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+    int fail = atomic_load(&cgc__stack_bounds_test_fail);
+    if (!(fail & 1) && pthread_getattr_np(pthread_self(), &attr) == 0) {
         pthread_attr_getstack(&attr, &addr, &size);
         pthread_attr_destroy(&attr);
         explicit_bzero(&attr, sizeof attr);
         *base = (uintptr_t)addr;
         *hi = (uintptr_t)addr + size;
-    } else {
-        /* Fall back to a bound just above the current frame: pointers in
-         * frames that are older than this call are then not seen. */
-        *hi = (uintptr_t)__builtin_frame_address(0) + 4096;
-        *base = *hi - ((size_t)1 << 20);
+        return true;
     }
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    if (mapping_of(here, base, hi)) {
+        /* The main thread's stack mapping grows down on demand: its base
+         * is the lowest it may reach (RLIMIT_STACK), as glibc reports it.
+         * A thread's stack mapping is all there is (the guard page below
+         * is a mapping of its own). */
+        struct rlimit rl;
+        if (getpid() == (pid_t)syscall(SYS_gettid) && getrlimit(RLIMIT_STACK, &rl) == 0 &&
+            rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < *hi - (uintptr_t)4096 && *hi - rl.rlim_cur < *base)
+            *base = *hi - rl.rlim_cur;
+        return true;
+    }
+    *hi = here + 4096;
+    *base = *hi - ((size_t)1 << 20);
+    return false;
 }
 
 static void end_blocking(cgc__thread *t);
@@ -549,7 +628,10 @@ cgc__thread *cgc__register_current(int created_by_cgc)
         t->tid = (pid_t)syscall(SYS_gettid);
         t->created_by_cgc = created_by_cgc;
         t->tp = cgc__tls_thread_pointer();
-        stack_bounds(&t->stack_base, &t->stack_hi);
+        if (!stack_bounds(&t->stack_base, &t->stack_hi)) {
+            t->stack_unknown = 1;
+            cgc__roots_lost(CGC_ROOTS_STACK);
+        }
         t->next = cgc__threads;
         cgc__threads = t;
         atomic_fetch_add(&cgc__mem.mcache_inuse, sizeof *t);
@@ -563,6 +645,10 @@ cgc__thread *cgc__register_current(int created_by_cgc)
     cgc__real_sigmask(SIG_SETMASK, &old, NULL);
     if (t)
         pthread_setspecific(exit_key, t);
+    static _Atomic int said;
+    if (t && t->stack_unknown && !atomic_exchange(&said, 1))   /* out of the lock and the mask: stdio */
+        cgc__warn("a thread registered without the bounds of its stack (pthread_getattr_np and "
+                  "/proc/self/maps failed): until it unregisters, collections free nothing");
     return t;
 }
 
@@ -575,6 +661,8 @@ CGC_API int cgc_register_thread(void)
 /* Off the list (thread_lock held) and onto the free list, its counts kept. */
 static void drop(cgc__thread *t)
 {
+    if (t->stack_unknown)
+        cgc__roots_regained(CGC_ROOTS_STACK);
     for (cgc__thread **pp = &cgc__threads; *pp; pp = &(*pp)->next) {
         if (*pp == t) {
             *pp = t->next;

@@ -87,9 +87,11 @@ void cgc__tls_add_module(size_t modid, size_t memsz)
         return;
     if (nmodules == cap_modules) {
         size_t cap = cap_modules ? cap_modules * 2 : 16;
-        tls_module *nv = cgc__meta_alloc(cap * sizeof *nv, &cgc__mem.other_sys);
+        tls_module *nv = cgc__roots_table_alloc(CGC_ROOTS_TLS, cap * sizeof *nv);
         if (!nv) {
-            cgc__warn("out of memory for the TLS module table: thread-local variables of module %zu not scanned", modid);
+            /* Module modid's blocks go unscanned: this cycle keeps
+             * everything (roots.c), and says so once. */
+            cgc__roots_lost(CGC_ROOTS_TLS);
             return;
         }
         if (nmodules)

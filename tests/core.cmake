@@ -4,6 +4,7 @@ add_executable(test_shlib_root ${CMAKE_CURRENT_SOURCE_DIR}/core/test_shlib_root.
 # Linked against the shared libcgc: the way most programs use it.
 target_link_libraries(test_shlib_root PRIVATE cgc_shared test_holder)
 add_test(NAME test_shlib_root COMMAND test_shlib_root)
+set_tests_properties(test_shlib_root PROPERTIES TIMEOUT 300 LABELS checked)
 
 
 # A program that dlopens libcgc and dlcloses it (tests/core/test_dlclose_cgc.c):

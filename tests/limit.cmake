@@ -90,7 +90,7 @@ if(TARGET cgc_http)
 endif()
 add_test(NAME test_limit_malloc COMMAND test_limit_malloc)
 set_tests_properties(test_limit_malloc PROPERTIES TIMEOUT 120 RUN_SERIAL TRUE
-  ENVIRONMENT "CGC_MEMLIMIT=64MiB;CGC_GC=off")
+  ENVIRONMENT "CGC_MEMLIMIT=64MiB;CGC_GC=off" LABELS checked)
 
 # The container's bounds in a real cgroup (tests/limit/container_case.sh):
 # small thread stacks on the slow path with a container limit; the
@@ -105,5 +105,5 @@ foreach(case smallstack resize90 resizebytes off)
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/limit/container_case.sh ${case}
             $<TARGET_FILE:test_limit_container> ${CGC_LIMIT_DIR}/cgroup.sh)
   set_tests_properties(test_limit_container_${case} PROPERTIES
-    SKIP_RETURN_CODE 77 TIMEOUT 120 RESOURCE_LOCK cgc_limit_cgroup)
+    SKIP_RETURN_CODE 77 TIMEOUT 120 RESOURCE_LOCK cgc_limit_cgroup LABELS checked)
 endforeach()

@@ -17,3 +17,12 @@ endfunction()
 cgc_roots_test(test_dlclose dlroot)
 # __thread variables of the program and of a dlopen'd library as roots (tls.c).
 cgc_roots_test(test_tls tlsroot)
+# A collection whose tables of roots cannot grow frees nothing (roots.c):
+# an object only a dlopen'd library's data, or its __thread variable,
+# refers to survives it. Uses the library of test_dlclose.
+add_executable(test_roots_nomem ${CMAKE_CURRENT_SOURCE_DIR}/roots/test_roots_nomem.c)
+target_include_directories(test_roots_nomem PRIVATE ${PROJECT_SOURCE_DIR}/src ${CMAKE_CURRENT_SOURCE_DIR})
+target_link_libraries(test_roots_nomem PRIVATE cgc_static ${CMAKE_DL_LIBS})
+add_dependencies(test_roots_nomem test_dlroot)
+add_test(NAME test_roots_nomem COMMAND test_roots_nomem $<TARGET_FILE:test_dlroot>)
+set_tests_properties(test_roots_nomem PROPERTIES TIMEOUT 300 LABELS checked)
