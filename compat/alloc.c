@@ -232,3 +232,7 @@ GCAPI size_t GC_get_size_map_at(int i)
 
 GCAPI void GC_add_roots(void *lo, void *hi) { cgc_add_roots(lo, hi); }
 GCAPI void GC_remove_roots(void *lo, void *hi) { cgc_remove_roots(lo, hi); }
+/* libgc also stops scanning the loaded objects' data here (with GC_no_dls,
+ * for a program that then names its own roots, as Neko does); cgc keeps
+ * scanning it: more roots than asked, never fewer. */
+GCAPI void GC_clear_roots(void) { cgc__roots_clear_registered(); }

@@ -388,6 +388,7 @@ typedef void (*cgc__range_fn)(uintptr_t lo, uintptr_t hi, void *arg);
 void     cgc__roots_hold(void (*fn)(void *), void *arg);
 void     cgc__roots_foreach(cgc__range_fn fn, void *arg);   /* data/bss, TLS, registered */
 uint64_t cgc__roots_globals_bytes(void);                  /* size of the last scan */
+void     cgc__roots_clear_registered(void);               /* drops every cgc_add_roots range */
 /* Tests: run inside a collection once the loaded objects are listed,
  * with their list locked, before the world stops (test_dlclose). */
 extern void (*cgc__roots_test_hook)(void);

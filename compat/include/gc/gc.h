@@ -172,7 +172,7 @@ GC_API int GC_CALL GC_expand_hp(size_t);
 GC_API void GC_CALL GC_set_max_heap_size(GC_word);   /* a hard cap: past it, GC_oom_fn */
 GC_API void GC_CALL GC_exclude_static_roots(void *, void *);        /* (aborts) */
 GC_API void GC_CALL GC_clear_exclusion_table(void);
-GC_API void GC_CALL GC_clear_roots(void);                           /* (aborts) */
+GC_API void GC_CALL GC_clear_roots(void);
 GC_API void GC_CALL GC_add_roots(void *, void *);
 GC_API void GC_CALL GC_remove_roots(void *, void *);
 GC_API void GC_CALL GC_register_displacement(size_t);
