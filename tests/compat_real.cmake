@@ -11,7 +11,9 @@ if(TARGET cgc_compat)
     target_link_libraries(test_compat_${t} PRIVATE cgc_compat)
     add_test(NAME test_compat_${t} COMMAND test_compat_${t})
   endforeach()
-  set_tests_properties(test_compat_clear_roots test_compat_no_interior PROPERTIES
+  add_test(NAME test_compat_divisor
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/compat/divisor.sh $<TARGET_FILE:test_compat_no_interior>)
+  set_tests_properties(test_compat_clear_roots test_compat_no_interior test_compat_divisor PROPERTIES
     TIMEOUT 300 LABELS checked ENVIRONMENT "${cgc_compat_fix_env}")
 
 endif()
