@@ -16,4 +16,12 @@ if(TARGET cgc_compat)
   set_tests_properties(test_compat_clear_roots test_compat_no_interior test_compat_divisor PROPERTIES
     TIMEOUT 300 LABELS checked ENVIRONMENT "${cgc_compat_fix_env}")
 
+  # Output, peak RSS and the memory limit against Debian's libgc: Release
+  # only (they measure resident memory; not "checked").
+  foreach(p w3m neko)
+    add_test(NAME compat_real_${p}
+      COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/compat/real/${p}.sh ${CMAKE_BINARY_DIR}/compat/cgc-run
+              $<TARGET_FILE_DIR:cgc_compat> ${CMAKE_BINARY_DIR}/compat-real/${p})
+    set_tests_properties(compat_real_${p} PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77 LABELS compat-real)
+  endforeach()
 endif()
