@@ -18,7 +18,7 @@ if(TARGET cgc_compat)
 
   # Output, peak RSS and the memory limit against Debian's libgc: Release
   # only (they measure resident memory; not "checked").
-  foreach(p w3m neko)
+  foreach(p w3m neko guile)
     add_test(NAME compat_real_${p}
       COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/compat/real/${p}.sh ${CMAKE_BINARY_DIR}/compat/cgc-run
               $<TARGET_FILE_DIR:cgc_compat> ${CMAKE_BINARY_DIR}/compat-real/${p})
