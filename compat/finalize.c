@@ -112,8 +112,6 @@ GCAPI int GC_invoke_finalizers(void)
 
 void compat_after_collection(void)
 {
-    if (GC_push_other_roots != compat_default_push_other_roots && GC_push_other_roots)
-        compat_unsupported("GC_push_other_roots", "custom root pushing is not implemented yet");
     if (!compat_pending_finalizers())
         return;
     if (GC_finalize_on_demand) {

@@ -85,7 +85,8 @@ typedef enum cgc__kind {
     CGC_KIND_NORMAL = 0,        /* scanned, collected */
     CGC_KIND_ATOMIC = 1,        /* never scanned, collected */
     CGC_KIND_UNCOLLECTABLE = 2, /* scanned, never collected */
-    CGC_NKINDS = 3
+    CGC_KIND_PROC = 3,          /* collected, marked by a callback (cgc__set_proc_scan), not scanned */
+    CGC_NKINDS = 4
 } cgc__kind;
 
 /* ---- size classes (sizeclass.c) ---------------------------------------- */
@@ -431,6 +432,27 @@ bool     cgc__mark_is_marked(uintptr_t obj);
 uint64_t cgc__mark_children(uintptr_t obj);
 uint64_t cgc__mark_object(uintptr_t obj);
 uint64_t cgc__mark_children_ignore_self(uintptr_t obj); /* as _children, not following obj's pointers into obj */
+
+/* Marking by callback, for the layer above (compat/kinds.c: libgc's mark
+ * procedures and descriptors). An object of kind CGC_KIND_PROC is not
+ * scanned: once it is marked, some marker thread calls fn(obj, size) with
+ * the world stopped, and fn reports what obj references through
+ * cgc__mark_push_word / cgc__mark_push_range. Without fn, such an object is
+ * scanned as a normal one. The extra-roots function runs once per mark on
+ * the collector's thread, after the other roots, and reports its roots the
+ * same way. Both must not allocate, nor take a lock a stopped thread may
+ * hold. */
+typedef void (*cgc__proc_scan_fn)(uintptr_t obj, size_t size);
+void  cgc__set_proc_scan(cgc__proc_scan_fn fn);
+void  cgc__set_extra_roots(void (*fn)(void));
+void *cgc__malloc_proc(size_t n);                      /* zeroed, kind CGC_KIND_PROC */
+bool  cgc__mark_in_callback(void);                     /* inside fn or the extra roots, on this thread */
+void  cgc__mark_push_word(uintptr_t v);                /* mark what v points into (no-op outside) */
+void  cgc__mark_push_range(uintptr_t lo, uintptr_t hi); /* scan [lo, hi) conservatively */
+/* The mark bit of the object containing obj: op 0 reads it, 1 sets it, -1
+ * clears it; returns whether it was set (0 for no allocated object). Only
+ * meaningful inside a mark callback. */
+int   cgc__mark_bit(uintptr_t obj, int op);
 
 /* ---- sweeping (sweep.c) ------------------------------------------------ */
 extern _Atomic uint32_t cgc__sweepgen;
