@@ -67,6 +67,16 @@ GCAPI void GC_register_finalizer_no_order(void *obj, fin_proc fn, void *cd, fin_
     register_fin(obj, fn, cd, ofn, ocd, CGC__FIN_NO_ORDER, "GC_register_finalizer_no_order");
 }
 
+GCAPI void GC_register_finalizer_unreachable(void *obj, fin_proc fn, void *cd, fin_proc *ofn, void **ocd)
+{
+    register_fin(obj, fn, cd, ofn, ocd, CGC__FIN_UNREACHABLE, "GC_register_finalizer_unreachable");
+}
+
+GCAPI void GC_debug_register_finalizer_unreachable(void *obj, fin_proc fn, void *cd, fin_proc *ofn, void **ocd)
+{
+    GC_register_finalizer_unreachable(obj, fn, cd, ofn, ocd);
+}
+
 /* The debug variants: this layer has no debug headers, so they are the same. */
 GCAPI void GC_debug_register_finalizer(void *obj, fin_proc fn, void *cd, fin_proc *ofn, void **ocd)
 {

@@ -570,7 +570,10 @@ extern _Atomic int cgc__finalizer_held;
  * back only by other objects). Sets or (fn NULL) removes obj's finalizer;
  * the one it replaces, if any, is returned through ofn/oarg (NULL if none).
  * 0 on success, -1 with errno EINVAL (obj not an object's start) or ENOMEM. */
-enum { CGC__FIN_ORDERED = 0, CGC__FIN_IGNORE_SELF = 1, CGC__FIN_NO_ORDER = 2 };
+/* unreachable: as ordered, but also held back while an object with a
+ * no_order finalizer reaches it (libgc's GC_register_finalizer_unreachable:
+ * it runs only once no finalizer could bring the object back). */
+enum { CGC__FIN_ORDERED = 0, CGC__FIN_IGNORE_SELF = 1, CGC__FIN_NO_ORDER = 2, CGC__FIN_UNREACHABLE = 3 };
 int cgc__finalizer_set(void *obj, cgc_finalizer fn, void *arg, int mode,
                        cgc_finalizer *ofn, void **oarg);
 /* Called in every collection's pause, world stopped, after the mark:

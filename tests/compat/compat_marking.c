@@ -292,6 +292,60 @@ static void test_gcj(void)
     free(gcj_objs);
 }
 
+/* ---- unreachable finalizers ---------------------------------------------- */
+
+#define K 16
+static atomic_int fins[4];   /* 0: no_order heads, 1: their unreachable-mode targets, 2: no_order, 3: ordered targets */
+
+static void fin(void *obj, void *cd)
+{
+    (void)obj;
+    atomic_fetch_add(&fins[(uintptr_t)cd], 1);
+}
+
+/* K chains no_order -> unreachable-mode, and K chains no_order -> ordered. */
+static uintptr_t make_fin_chains(uintptr_t unused)
+{
+    (void)unused;
+    for (int i = 0; i < K; i++) {
+        void **n = GC_MALLOC(2 * sizeof(void *)), **u = GC_MALLOC(2 * sizeof(void *));
+        n[0] = u;
+        GC_register_finalizer_no_order(n, fin, (void *)0, NULL, NULL);
+        GC_register_finalizer_unreachable(u, fin, (void *)1, NULL, NULL);
+        void **n2 = GC_MALLOC(2 * sizeof(void *)), **o = GC_MALLOC(2 * sizeof(void *));
+        n2[0] = o;
+        GC_register_finalizer_no_order(n2, fin, (void *)2, NULL, NULL);
+        GC_register_finalizer(o, fin, (void *)3, NULL, NULL);
+    }
+    return 0;
+}
+
+static void test_unreachable(void)
+{
+    GC_set_java_finalization(1);
+    deep_call(make_fin_chains, 0);
+    /* One collection (a second would find the no_order objects gone once
+     * their finalizers ran, as both libraries run them at the next entry). */
+    clear_stack();
+    GC_gcollect();
+    GC_invoke_finalizers();
+    /* One collection: the no_order objects are finalized, and an ordered
+     * object reached only from one is too (no_order words do not hold it
+     * back), but not an unreachable-mode one. */
+    CHECK(atomic_load(&fins[0]) >= K / 2 && atomic_load(&fins[2]) >= K / 2,
+          "no_order finalizers ran (%d, %d of %d)", atomic_load(&fins[0]), atomic_load(&fins[2]), K);
+    CHECK(atomic_load(&fins[3]) >= K / 2, "an ordered object reached from a no_order one is finalized with it (%d of %d)",
+          atomic_load(&fins[3]), K);
+    CHECK(atomic_load(&fins[1]) == 0,
+          "an unreachable-mode object is not finalized while a no_order finalizable object reaches it (%d ran)",
+          atomic_load(&fins[1]));
+    for (int i = 0; i < 4 && atomic_load(&fins[1]) < K / 2; i++) {
+        cycle();
+        GC_invoke_finalizers();
+    }
+    CHECK(atomic_load(&fins[1]) >= K / 2, "once nothing reaches it, it is finalized (%d of %d)", atomic_load(&fins[1]), K);
+}
+
 int main(void)
 {
     GC_INIT();
@@ -300,5 +354,6 @@ int main(void)
     test_push_other_roots();
     test_typed();
     test_gcj();
+    test_unreachable();
     return check_done();
 }

@@ -298,7 +298,8 @@ GC_API void GC_CALL GC_register_finalizer_no_order(void *, GC_finalization_proc,
                                                    GC_finalization_proc *, void **) GC_ATTR_NONNULL(1);
 GC_API void GC_CALL GC_debug_register_finalizer_no_order(void *, GC_finalization_proc, void *,
                                                          GC_finalization_proc *, void **) GC_ATTR_NONNULL(1);
-/* (aborts) */
+/* As ordered, and not run either while an object with a no_order
+ * finalizer reaches it (that finalizer could still bring it back). */
 GC_API void GC_CALL GC_register_finalizer_unreachable(void *, GC_finalization_proc, void *,
                                                       GC_finalization_proc *, void **) GC_ATTR_NONNULL(1);
 GC_API void GC_CALL GC_debug_register_finalizer_unreachable(void *, GC_finalization_proc, void *,
