@@ -561,6 +561,9 @@ void     cgc__block_signals_but_stw(void); /* threads.c: cgc's registered thread
 /* Tests: while set, the finalizer thread runs nothing (what is queued
  * waits for cgc_run_finalizers or for the flag to drop). */
 extern _Atomic int cgc__finalizer_held;
+/* threads.c: fn(arg) as a running thread even from inside cgc_do_blocking
+ * (libgc's GC_call_with_gc_active). */
+void *cgc__call_active(void *(*fn)(void *), void *arg);
 
 /* For a layer above the public API (compat/: libgc's finalizer variants
  * and disappearing links); the core works the same whether or not one is
