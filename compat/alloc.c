@@ -257,5 +257,3 @@ GCAPI size_t GC_get_size_map_at(int i)
     return cgc__classes[cgc__size_to_class(n)].size;
 }
 
-GCAPI void GC_add_roots(void *lo, void *hi) { cgc_add_roots(lo, hi); }
-GCAPI void GC_remove_roots(void *lo, void *hi) { cgc_remove_roots(lo, hi); }

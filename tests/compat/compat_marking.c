@@ -190,6 +190,44 @@ static void test_push_other_roots(void)
     free(hidden_roots);
 }
 
+/* ---- GC_add_roots, GC_remove_roots, GC_clear_roots --------------------- */
+
+static void **root_buf;   /* malloc'd */
+
+static uintptr_t fill_root_buf(uintptr_t unused)
+{
+    (void)unused;
+    for (int i = 0; i < N; i++)
+        root_buf[i] = linked(&links_a[i]);
+    return 0;
+}
+
+static void test_roots(void)
+{
+    root_buf = malloc((N + 16) * sizeof(void *));
+    void **lo = root_buf + 8;   /* the range registered, inside a larger one */
+    root_buf = lo;
+    deep_call(fill_root_buf, 0);
+    GC_add_roots(lo, lo + N);
+    cycle();
+    CHECK(alive(links_a) == N, "objects in a GC_add_roots range are kept (%d of %d)", alive(links_a), N);
+    /* libgc removes every range inside the one given. */
+    GC_remove_roots(lo - 8, lo + N + 8);
+    cycle();
+    CHECK(alive(links_a) <= N / 4, "GC_remove_roots of an enclosing range removes it (%d of %d kept)", alive(links_a), N);
+    forget(links_a);
+    deep_call(fill_root_buf, 0);
+    GC_add_roots(lo, lo + N / 2);
+    GC_add_roots(lo + N / 2, lo + N);
+    cycle();
+    CHECK(alive(links_a) == N, "two ranges: kept (%d of %d)", alive(links_a), N);
+    GC_clear_roots();
+    cycle();
+    CHECK(alive(links_a) <= N / 4, "GC_clear_roots removes them all (%d of %d kept)", alive(links_a), N);
+    forget(links_a);
+    free(lo - 8);
+}
+
 /* ---- explicitly typed objects ------------------------------------------- */
 
 static void **typed_objs;   /* malloc'd */
@@ -352,6 +390,7 @@ int main(void)
     GC_allow_register_threads();
     test_kinds();
     test_push_other_roots();
+    test_roots();
     test_typed();
     test_gcj();
     test_unreachable();
