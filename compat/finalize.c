@@ -120,6 +120,18 @@ GCAPI int GC_invoke_finalizers(void)
     return (int)(after - before);
 }
 
+/* Every finalizer, reachable or not, until none is left (a finalizer may
+ * register another). */
+GCAPI void GC_finalize_all(void)
+{
+    for (;;) {
+        size_t n = cgc__finalize_all();
+        GC_invoke_finalizers();
+        if (n == 0)
+            break;
+    }
+}
+
 void compat_after_collection(void)
 {
     if (!compat_pending_finalizers())

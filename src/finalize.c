@@ -495,6 +495,35 @@ static size_t run_queued(cgc__thread *t)
     }
 }
 
+/* Queues every registered finalizer, its object reachable or not (libgc's
+ * GC_finalize_all, through compat/); returns how many. They run as any
+ * queued finalizer does (cgc_run_finalizers or the finalizer thread). */
+size_t cgc__finalize_all(void)
+{
+    cgc__thread *t = caller();
+    if (!t)
+        return 0;
+    size_t n = 0;
+    cgc__enter(t);
+    pthread_mutex_lock(&fin_lock);
+    size_t ns = atomic_load(&nslabs);
+    for (size_t k = 0; k < ns && nregistered[REC_FINALIZER]; k++) {
+        for (rec *r = slab_recs(k), *end = r + SLAB_RECS; r < end; r++) {
+            if (r->state != ST_REGISTERED || r->type != REC_FINALIZER)
+                continue;
+            uintptr_t obj = ~r->hidden;
+            table_unlink(r);
+            strong_of(r)->obj = obj;   /* in the clear: a root until it has run */
+            enqueue(r);
+            atomic_fetch_add(&fin_queued, 1);
+            n++;
+        }
+    }
+    pthread_mutex_unlock(&fin_lock);
+    cgc__leave(t);
+    return n;
+}
+
 CGC_API void cgc_run_finalizers(void)
 {
     cgc__thread *t = caller();

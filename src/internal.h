@@ -564,6 +564,9 @@ extern _Atomic int cgc__finalizer_held;
 /* threads.c: fn(arg) as a running thread even from inside cgc_do_blocking
  * (libgc's GC_call_with_gc_active). */
 void *cgc__call_active(void *(*fn)(void *), void *arg);
+/* finalize.c: queues every registered finalizer, reachable or not
+ * (libgc's GC_finalize_all); how many. */
+size_t cgc__finalize_all(void);
 
 /* For a layer above the public API (compat/: libgc's finalizer variants
  * and disappearing links); the core works the same whether or not one is

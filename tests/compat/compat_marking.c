@@ -16,6 +16,7 @@
 #include <gc/gc_mark.h>
 #include <gc/gc_typed.h>
 #include <gc/gc_gcj.h>
+#include <gc/javaxfc.h>
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -384,6 +385,33 @@ static void test_unreachable(void)
     CHECK(atomic_load(&fins[1]) >= K / 2, "once nothing reaches it, it is finalized (%d of %d)", atomic_load(&fins[1]), K);
 }
 
+/* ---- GC_finalize_all ------------------------------------------------------ */
+
+static void *kept_fin[K];
+static atomic_int all_runs;
+static void count_all(void *obj, void *cd)
+{
+    (void)obj;
+    (void)cd;
+    atomic_fetch_add(&all_runs, 1);
+}
+
+static void test_finalize_all(void)
+{
+    GC_finalize_all();   /* what earlier tests left */
+    atomic_store(&all_runs, 0);
+    for (int i = 0; i < K; i++) {
+        kept_fin[i] = GC_MALLOC(32);
+        GC_register_finalizer(kept_fin[i], count_all, NULL, NULL, NULL);
+        GC_register_finalizer(GC_MALLOC(32), count_all, NULL, NULL, NULL);
+    }
+    GC_finalize_all();
+    CHECK(atomic_load(&all_runs) == 2 * K, "GC_finalize_all runs every finalizer, reachable or not (%d of %d)",
+          atomic_load(&all_runs), 2 * K);
+    GC_finalize_all();
+    CHECK(atomic_load(&all_runs) == 2 * K, "each once (%d)", atomic_load(&all_runs));
+}
+
 int main(void)
 {
     GC_INIT();
@@ -394,5 +422,6 @@ int main(void)
     test_typed();
     test_gcj();
     test_unreachable();
+    test_finalize_all();
     return check_done();
 }
