@@ -65,13 +65,18 @@ static void *alloc_kind(size_t n, int kind)
     case KIND_UNCOLLECTABLE:
     case KIND_AUNCOLLECTABLE: p = cgc_malloc_uncollectable(m); break;
     default: {
-        char why[64];
-        snprintf(why, sizeof why, "kind %d: custom kinds are not implemented yet", kind);
-        compat_unsupported("GC_generic_malloc", why);
+        if (!compat_kind_valid(kind)) {
+            char why[64];
+            snprintf(why, sizeof why, "kind %d was never made by GC_new_kind", kind);
+            compat_unsupported("GC_generic_malloc", why);
+        }
+        p = compat_kind_alloc(m, kind);
     }
     }
     return p ? p : out_of_memory(n);
 }
+
+void *compat_alloc(size_t n, int kind) { return alloc_kind(n, kind); }
 
 GCAPI void *GC_malloc(size_t n) { return alloc_kind(n, KIND_NORMAL); }
 GCAPI void *GC_malloc_atomic(size_t n) { return alloc_kind(n, KIND_PTRFREE); }
@@ -140,6 +145,18 @@ GCAPI void *GC_realloc(void *p, size_t n)
     if (n >= SIZE_MAX - CGC_PAGE_SIZE)
         return out_of_memory(n);
     void *base = cgc_base(p);
+    size_t usable;
+    int k = base == p ? compat_kind_of(p, &usable) : -1;
+    if (k >= 0) {
+        /* A custom kind's object: its trailer is at the end of the slot. */
+        void *q = alloc_kind(n, k);
+        if (q) {
+            size_t old = usable - compat_extra_byte();
+            memcpy(q, p, old < n ? old : n);
+            cgc_free(p);
+        }
+        return q;
+    }
     if (base == p) {
         void *q = cgc_realloc(p, n + compat_extra_byte());   /* keeps p's kind */
         return q ? q : out_of_memory(n);
@@ -206,6 +223,9 @@ GCAPI void *GC_base(void *p) { return cgc_base(p); }
 GCAPI size_t GC_size(const void *p)
 {
     void *base = cgc_base(p);
+    size_t usable;
+    if (base && compat_kind_of(base, &usable) >= 0)
+        return usable;   /* without the trailer (kinds.c) */
     return base ? cgc_size(base) : 0;
 }
 
@@ -218,6 +238,14 @@ GCAPI int GC_get_kind_and_size(const void *p, size_t *psize)
         *psize = s ? s->elemsize : 0;
     if (!s)
         return KIND_PTRFREE;
+    if (s->kind == CGC_KIND_PROC) {
+        void *base = cgc_base(p);
+        size_t usable = 0;
+        int k = base ? compat_kind_of(base, &usable) : -1;
+        if (psize)
+            *psize = usable;
+        return k >= 0 ? k : KIND_NORMAL;
+    }
     return s->kind == CGC_KIND_ATOMIC ? KIND_PTRFREE
          : s->kind == CGC_KIND_UNCOLLECTABLE ? KIND_UNCOLLECTABLE : KIND_NORMAL;
 }
@@ -234,9 +262,3 @@ GCAPI size_t GC_get_size_map_at(int i)
     return cgc__classes[cgc__size_to_class(n)].size;
 }
 
-GCAPI void GC_add_roots(void *lo, void *hi) { cgc_add_roots(lo, hi); }
-GCAPI void GC_remove_roots(void *lo, void *hi) { cgc_remove_roots(lo, hi); }
-/* libgc also stops scanning the loaded objects' data here (with GC_no_dls,
- * for a program that then names its own roots, as Neko does); cgc keeps
- * scanning it: more roots than asked, never fewer. */
-GCAPI void GC_clear_roots(void) { cgc__roots_clear_registered(); }

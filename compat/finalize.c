@@ -67,6 +67,16 @@ GCAPI void GC_register_finalizer_no_order(void *obj, fin_proc fn, void *cd, fin_
     register_fin(obj, fn, cd, ofn, ocd, CGC__FIN_NO_ORDER, "GC_register_finalizer_no_order");
 }
 
+GCAPI void GC_register_finalizer_unreachable(void *obj, fin_proc fn, void *cd, fin_proc *ofn, void **ocd)
+{
+    register_fin(obj, fn, cd, ofn, ocd, CGC__FIN_UNREACHABLE, "GC_register_finalizer_unreachable");
+}
+
+GCAPI void GC_debug_register_finalizer_unreachable(void *obj, fin_proc fn, void *cd, fin_proc *ofn, void **ocd)
+{
+    GC_register_finalizer_unreachable(obj, fn, cd, ofn, ocd);
+}
+
 /* The debug variants: this layer has no debug headers, so they are the same. */
 GCAPI void GC_debug_register_finalizer(void *obj, fin_proc fn, void *cd, fin_proc *ofn, void **ocd)
 {
@@ -110,10 +120,20 @@ GCAPI int GC_invoke_finalizers(void)
     return (int)(after - before);
 }
 
+/* Every finalizer, reachable or not, until none is left (a finalizer may
+ * register another). */
+GCAPI void GC_finalize_all(void)
+{
+    for (;;) {
+        size_t n = cgc__finalize_all();
+        GC_invoke_finalizers();
+        if (n == 0)
+            break;
+    }
+}
+
 void compat_after_collection(void)
 {
-    if (GC_push_other_roots != compat_default_push_other_roots && GC_push_other_roots)
-        compat_unsupported("GC_push_other_roots", "custom root pushing is not implemented yet");
     if (!compat_pending_finalizers())
         return;
     if (GC_finalize_on_demand) {

@@ -111,6 +111,7 @@ void compat_init(void)
         pthread_attr_destroy(&attr);
     }
     compat_finalize_init();
+    compat_kinds_init();
     atomic_store(&seen_gc, atomic_load(&cgc__gc.num_gc));
 }
 

@@ -85,7 +85,8 @@ typedef enum cgc__kind {
     CGC_KIND_NORMAL = 0,        /* scanned, collected */
     CGC_KIND_ATOMIC = 1,        /* never scanned, collected */
     CGC_KIND_UNCOLLECTABLE = 2, /* scanned, never collected */
-    CGC_NKINDS = 3
+    CGC_KIND_PROC = 3,          /* collected, marked by a callback (cgc__set_proc_scan), not scanned */
+    CGC_NKINDS = 4
 } cgc__kind;
 
 /* ---- size classes (sizeclass.c) ---------------------------------------- */
@@ -388,7 +389,6 @@ typedef void (*cgc__range_fn)(uintptr_t lo, uintptr_t hi, void *arg);
 void     cgc__roots_hold(void (*fn)(void *), void *arg);
 void     cgc__roots_foreach(cgc__range_fn fn, void *arg);   /* data/bss, TLS, registered */
 uint64_t cgc__roots_globals_bytes(void);                  /* size of the last scan */
-void     cgc__roots_clear_registered(void);               /* drops every cgc_add_roots range */
 /* Tests: run inside a collection once the loaded objects are listed,
  * with their list locked, before the world stops (test_dlclose). */
 extern void (*cgc__roots_test_hook)(void);
@@ -432,6 +432,27 @@ bool     cgc__mark_is_marked(uintptr_t obj);
 uint64_t cgc__mark_children(uintptr_t obj);
 uint64_t cgc__mark_object(uintptr_t obj);
 uint64_t cgc__mark_children_ignore_self(uintptr_t obj); /* as _children, not following obj's pointers into obj */
+
+/* Marking by callback, for the layer above (compat/kinds.c: libgc's mark
+ * procedures and descriptors). An object of kind CGC_KIND_PROC is not
+ * scanned: once it is marked, some marker thread calls fn(obj, size) with
+ * the world stopped, and fn reports what obj references through
+ * cgc__mark_push_word / cgc__mark_push_range. Without fn, such an object is
+ * scanned as a normal one. The extra-roots function runs once per mark on
+ * the collector's thread, after the other roots, and reports its roots the
+ * same way. Both must not allocate, nor take a lock a stopped thread may
+ * hold. */
+typedef void (*cgc__proc_scan_fn)(uintptr_t obj, size_t size);
+void  cgc__set_proc_scan(cgc__proc_scan_fn fn);
+void  cgc__set_extra_roots(void (*fn)(void));
+void *cgc__malloc_proc(size_t n);                      /* zeroed, kind CGC_KIND_PROC */
+bool  cgc__mark_in_callback(void);                     /* inside fn or the extra roots, on this thread */
+void  cgc__mark_push_word(uintptr_t v);                /* mark what v points into (no-op outside) */
+void  cgc__mark_push_range(uintptr_t lo, uintptr_t hi); /* scan [lo, hi) conservatively */
+/* The mark bit of the object containing obj: op 0 reads it, 1 sets it, -1
+ * clears it; returns whether it was set (0 for no allocated object). Only
+ * meaningful inside a mark callback. */
+int   cgc__mark_bit(uintptr_t obj, int op);
 
 /* ---- sweeping (sweep.c) ------------------------------------------------ */
 extern _Atomic uint32_t cgc__sweepgen;
@@ -540,6 +561,12 @@ void     cgc__block_signals_but_stw(void); /* threads.c: cgc's registered thread
 /* Tests: while set, the finalizer thread runs nothing (what is queued
  * waits for cgc_run_finalizers or for the flag to drop). */
 extern _Atomic int cgc__finalizer_held;
+/* threads.c: fn(arg) as a running thread even from inside cgc_do_blocking
+ * (libgc's GC_call_with_gc_active). */
+void *cgc__call_active(void *(*fn)(void *), void *arg);
+/* finalize.c: queues every registered finalizer, reachable or not
+ * (libgc's GC_finalize_all); how many. */
+size_t cgc__finalize_all(void);
 
 /* For a layer above the public API (compat/: libgc's finalizer variants
  * and disappearing links); the core works the same whether or not one is
@@ -549,7 +576,10 @@ extern _Atomic int cgc__finalizer_held;
  * back only by other objects). Sets or (fn NULL) removes obj's finalizer;
  * the one it replaces, if any, is returned through ofn/oarg (NULL if none).
  * 0 on success, -1 with errno EINVAL (obj not an object's start) or ENOMEM. */
-enum { CGC__FIN_ORDERED = 0, CGC__FIN_IGNORE_SELF = 1, CGC__FIN_NO_ORDER = 2 };
+/* unreachable: as ordered, but also held back while an object with a
+ * no_order finalizer reaches it (libgc's GC_register_finalizer_unreachable:
+ * it runs only once no finalizer could bring the object back). */
+enum { CGC__FIN_ORDERED = 0, CGC__FIN_IGNORE_SELF = 1, CGC__FIN_NO_ORDER = 2, CGC__FIN_UNREACHABLE = 3 };
 int cgc__finalizer_set(void *obj, cgc_finalizer fn, void *arg, int mode,
                        cgc_finalizer *ofn, void **oarg);
 /* Called in every collection's pause, world stopped, after the mark:

@@ -189,19 +189,6 @@ CGC_API void cgc_add_roots(void *lo, void *hi)
     cgc__leave_self(t);
 }
 
-/* Forgets every range cgc_add_roots registered (libgc's GC_clear_roots,
- * which programs call before registering their own). The data and bss of
- * loaded objects stay roots: scanning more than asked keeps objects alive
- * longer, never frees a live one. */
-void cgc__roots_clear_registered(void)
-{
-    cgc__thread *t = cgc__enter_self();
-    pthread_mutex_lock(&roots_lock);
-    registered.n = 0;
-    pthread_mutex_unlock(&roots_lock);
-    cgc__leave_self(t);
-}
-
 CGC_API void cgc_remove_roots(void *lo, void *hi)
 {
     cgc__thread *t = cgc__enter_self();
