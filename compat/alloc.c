@@ -4,7 +4,11 @@
  * (GC_all_interior_pointers, on by default): it allocates one byte more
  * than asked. So does this layer, so a program that walks a pointer to the
  * end of its buffer and keeps only that does not lose the buffer. GC_size
- * reports the object's size with that byte, as libgc's does.
+ * reports the object's size with that byte, as libgc's does. A program
+ * that turns GC_all_interior_pointers off (Neko's runtime does, before
+ * GC_init) gives that guarantee up and gets objects of the size asked, as
+ * on libgc: a 16-byte object then takes 16 bytes, not 32 (cgc still
+ * recognises every interior pointer, which keeps more alive, never less).
  *
  * The hard cap. GC_set_max_heap_size (or GC_MAXIMUM_HEAP_SIZE) is a hard
  * limit in libgc: past it, allocation fails (GC_oom_fn). cgc's own limit
@@ -45,7 +49,7 @@ static void *alloc_kind(size_t n, int kind)
     compat_sync();
     if (n >= SIZE_MAX - CGC_PAGE_SIZE)
         return out_of_memory(n);
-    size_t m = n + 1;   /* one past the end stays inside */
+    size_t m = n + compat_extra_byte();   /* one past the end stays inside */
     if (UNLIKELY(over_cap(m))) {
         if (!GC_dont_gc) {
             cgc_collect();
@@ -101,7 +105,7 @@ static void *alloc_many(size_t n, int kind)
 {
     if (n < sizeof(void *))
         n = sizeof(void *);
-    size_t count = n >= 2048 ? 1 : 4096 / (n + 1);
+    size_t count = n >= 2048 ? 1 : 4096 / (n + compat_extra_byte());
     void *head = NULL;
     for (size_t i = 0; i < count; i++) {
         void **p = alloc_kind(n, kind);
@@ -147,17 +151,18 @@ GCAPI void *GC_realloc(void *p, size_t n)
         /* A custom kind's object: its trailer is at the end of the slot. */
         void *q = alloc_kind(n, k);
         if (q) {
-            memcpy(q, p, usable - 1 < n ? usable - 1 : n);
+            size_t old = usable - compat_extra_byte();
+            memcpy(q, p, old < n ? old : n);
             cgc_free(p);
         }
         return q;
     }
     if (base == p) {
-        void *q = cgc_realloc(p, n + 1);   /* keeps p's kind */
+        void *q = cgc_realloc(p, n + compat_extra_byte());   /* keeps p's kind */
         return q ? q : out_of_memory(n);
     }
     /* An aligned pointer from GC_memalign (or not ours at all). */
-    size_t old = base ? cgc_size(base) - (size_t)((char *)p - (char *)base) - 1 : 0;
+    size_t old = base ? cgc_size(base) - (size_t)((char *)p - (char *)base) - compat_extra_byte() : 0;
     void *q = GC_malloc(n);
     if (q && old)
         memcpy(q, p, old < n ? old : n);
@@ -251,7 +256,7 @@ GCAPI size_t GC_get_size_map_at(int i)
 {
     if (i < 0)
         return 0;
-    size_t n = (size_t)i * CGC_ALIGN + 1;
+    size_t n = (size_t)i * CGC_ALIGN + compat_extra_byte();
     if (n > CGC_MAX_SMALL)
         return n;
     return cgc__classes[cgc__size_to_class(n)].size;

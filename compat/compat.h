@@ -52,6 +52,12 @@ int  compat_divisor_to_percent(uintptr_t divisor);
  * to date, applies GC_dont_gc, runs ready finalizers (or calls the
  * notifier when finalizing on demand). Cheap when nothing changed. */
 void compat_sync(void);
+
+/* The byte added to every object so that a pointer one past its end keeps
+ * it (alloc.c): there unless the program turned GC_all_interior_pointers
+ * off. */
+GCAPI extern int GC_all_interior_pointers;
+static inline size_t compat_extra_byte(void) { return GC_all_interior_pointers != 0; }
 extern _Atomic uint64_t compat_max_heap;   /* GC_set_max_heap_size; 0 = none */
 
 /* kinds.c: custom kinds (GC_new_kind), numbered from COMPAT_FIRST_KIND

@@ -5,15 +5,15 @@
 # docs/boehm-compat.md, "Real programs".
 if(TARGET cgc_compat)
   set(cgc_compat_fix_env LD_BIND_NOW=1 LD_LIBRARY_PATH=$<TARGET_FILE_DIR:cgc_compat>)
-  foreach(t clear_roots)
+  foreach(t clear_roots no_interior)
     add_executable(test_compat_${t} compat/${t}.c)
     target_include_directories(test_compat_${t} PRIVATE ${PROJECT_SOURCE_DIR}/compat/include)
     target_link_libraries(test_compat_${t} PRIVATE cgc_compat)
     add_test(NAME test_compat_${t} COMMAND test_compat_${t})
   endforeach()
   add_test(NAME test_compat_divisor
-    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/compat/divisor.sh $<TARGET_FILE:test_compat_clear_roots>)
-  set_tests_properties(test_compat_clear_roots test_compat_divisor PROPERTIES
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/compat/divisor.sh $<TARGET_FILE:test_compat_no_interior>)
+  set_tests_properties(test_compat_clear_roots test_compat_no_interior test_compat_divisor PROPERTIES
     TIMEOUT 300 LABELS checked ENVIRONMENT "${cgc_compat_fix_env}")
 
   # Output, peak RSS and the memory limit against Debian's libgc: Release

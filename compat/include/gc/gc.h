@@ -53,7 +53,7 @@ GC_API GC_oom_func GC_oom_fn;            /* called when an allocation fails; its
 typedef void (GC_CALLBACK *GC_on_heap_resize_proc)(GC_word);
 GC_API GC_on_heap_resize_proc GC_on_heap_resize;
 GC_API int GC_find_leak;                 /* must stay 0: leak mode is not supported */
-GC_API int GC_all_interior_pointers;     /* always 1 */
+GC_API int GC_all_interior_pointers;     /* 1: one past the end keeps an object */
 GC_API int GC_finalize_on_demand;        /* finalizers run only in GC_invoke_finalizers */
 GC_API int GC_java_finalization;
 typedef void (GC_CALLBACK *GC_finalizer_notifier_proc)(void);
