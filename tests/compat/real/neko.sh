@@ -9,7 +9,8 @@
 # lib.sh (the bytecode nekoc writes and the program's output identical).
 set -u
 name=neko
-cgc_run=$1 libdir=$2 work=$3
+cgc_run=$(realpath "$1") libdir=$(realpath "$2") work=$3
+mkdir -p "$work" && work=$(realpath "$work")
 here=$(cd "$(dirname "$0")" && pwd)
 runs=3
 bash "$here/fetch.sh" "$work/../pkgs" neko libneko2 || exit $?

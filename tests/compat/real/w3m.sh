@@ -6,7 +6,8 @@
 # identical).
 set -u
 name=w3m
-cgc_run=$1 libdir=$2 work=$3
+cgc_run=$(realpath "$1") libdir=$(realpath "$2") work=$3
+mkdir -p "$work" && work=$(realpath "$work")
 here=$(cd "$(dirname "$0")" && pwd)
 runs=5
 bash "$here/fetch.sh" "$work/../pkgs" w3m || exit $?
