@@ -88,6 +88,11 @@ typedef enum cgc__kind {
     CGC_KIND_PROC = 3,          /* collected, marked by a callback (cgc__set_proc_scan), not scanned */
     CGC_NKINDS = 4
 } cgc__kind;
+/* The bit the kinds the mark does not scan (atomic, callback) share. */
+#define CGC_KIND_NOSCAN 1
+_Static_assert((CGC_KIND_ATOMIC & CGC_KIND_NOSCAN) && (CGC_KIND_PROC & CGC_KIND_NOSCAN) &&
+               !(CGC_KIND_NORMAL & CGC_KIND_NOSCAN) && !(CGC_KIND_UNCOLLECTABLE & CGC_KIND_NOSCAN),
+               "kind numbering");
 
 /* ---- size classes (sizeclass.c) ---------------------------------------- */
 typedef struct cgc__sizeclass {
