@@ -569,6 +569,7 @@ extern _Atomic int cgc__finalizer_held;
 /* threads.c: fn(arg) as a running thread even from inside cgc_do_blocking
  * (libgc's GC_call_with_gc_active). */
 void *cgc__call_active(void *(*fn)(void *), void *arg);
+bool  cgc__in_blocking(void);   /* this thread is inside cgc_do_blocking */
 /* finalize.c: queues every registered finalizer, reachable or not
  * (libgc's GC_finalize_all); how many. */
 size_t cgc__finalize_all(void);
