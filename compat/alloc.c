@@ -44,8 +44,27 @@ static bool over_cap(size_t m)
     return cap && atomic_load_explicit(&cgc__gc.heap_live, memory_order_relaxed) + m > cap;
 }
 
+typedef struct alloc_req {
+    size_t n;
+    int kind;
+} alloc_req;
+static void *alloc_kind(size_t n, int kind);
+static void *alloc_req_run(void *a)
+{
+    const alloc_req *r = a;
+    return alloc_kind(r->n, r->kind);
+}
+
 static void *alloc_kind(size_t n, int kind)
 {
+    /* libgc forbids allocating inside GC_do_blocking without
+     * GC_call_with_gc_active; a program that does it anyway gets the
+     * call made for it, rather than an allocation racing a collection
+     * that does not stop it. */
+    if (UNLIKELY(cgc__in_blocking())) {
+        alloc_req r = {n, kind};
+        return cgc__call_active(alloc_req_run, &r);
+    }
     compat_sync();
     if (n >= SIZE_MAX - CGC_PAGE_SIZE)
         return out_of_memory(n);

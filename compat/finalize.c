@@ -120,6 +120,42 @@ GCAPI int GC_invoke_finalizers(void)
     return (int)(after - before);
 }
 
+/* gc_disclaim.h's finalized objects: libgc keeps the closure in a word
+ * before the object and finalizes it, unordered, from its sweep. Here the
+ * word is the same (GC_base of the object is that word, as in libgc) and
+ * the finalizer is a no_order one, run after the collection like any other
+ * (the object stays allocated until it has run: a little later than
+ * libgc frees it, never sooner). */
+struct finalizer_closure {
+    fin_proc proc;
+    void *cd;
+};
+
+static void run_closure(void *base, void *unused)
+{
+    (void)unused;
+    const struct finalizer_closure *fc = *(struct finalizer_closure **)base;
+    if (fc && fc->proc)
+        fc->proc((void **)base + 1, fc->cd);
+}
+
+void *GC_malloc(size_t n);   /* alloc.c */
+
+GCAPI void GC_init_finalized_malloc(void) {}
+
+GCAPI void *GC_finalized_malloc(size_t n, const struct finalizer_closure *fc)
+{
+    if (n > SIZE_MAX - sizeof(void *))
+        n = SIZE_MAX - sizeof(void *);   /* fails in GC_malloc, through GC_oom_fn */
+    void **p = GC_malloc(n + sizeof(void *));
+    if (!p)
+        return NULL;
+    p[0] = (void *)fc;
+    if (cgc__finalizer_set(p, (cgc_finalizer)run_closure, NULL, CGC__FIN_NO_ORDER, NULL, NULL) != 0)
+        compat_unsupported("GC_finalized_malloc", "cannot record the finalizer (out of memory)");
+    return p + 1;
+}
+
 /* Every finalizer, reachable or not, until none is left (a finalizer may
  * register another). */
 GCAPI void GC_finalize_all(void)

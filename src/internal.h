@@ -88,6 +88,11 @@ typedef enum cgc__kind {
     CGC_KIND_PROC = 3,          /* collected, marked by a callback (cgc__set_proc_scan), not scanned */
     CGC_NKINDS = 4
 } cgc__kind;
+/* The bit the kinds the mark does not scan (atomic, callback) share. */
+#define CGC_KIND_NOSCAN 1
+_Static_assert((CGC_KIND_ATOMIC & CGC_KIND_NOSCAN) && (CGC_KIND_PROC & CGC_KIND_NOSCAN) &&
+               !(CGC_KIND_NORMAL & CGC_KIND_NOSCAN) && !(CGC_KIND_UNCOLLECTABLE & CGC_KIND_NOSCAN),
+               "kind numbering");
 
 /* ---- size classes (sizeclass.c) ---------------------------------------- */
 typedef struct cgc__sizeclass {
@@ -564,6 +569,7 @@ extern _Atomic int cgc__finalizer_held;
 /* threads.c: fn(arg) as a running thread even from inside cgc_do_blocking
  * (libgc's GC_call_with_gc_active). */
 void *cgc__call_active(void *(*fn)(void *), void *arg);
+bool  cgc__in_blocking(void);   /* this thread is inside cgc_do_blocking */
 /* finalize.c: queues every registered finalizer, reachable or not
  * (libgc's GC_finalize_all); how many. */
 size_t cgc__finalize_all(void);

@@ -797,6 +797,12 @@ CGC_API void *cgc_do_blocking(void *(*fn)(void *), void *arg)
  * scanned, and enters the blocking state again with the stack to scan of
  * the cgc_do_blocking it is in (a cgc_do_blocking inside fn records its
  * own). Anything else: a plain call. */
+bool cgc__in_blocking(void)
+{
+    cgc__thread *t = cgc__self;
+    return t && atomic_load_explicit(&t->blocking, memory_order_relaxed) != BLK_RUNNING;
+}
+
 void *cgc__call_active(void *(*fn)(void *), void *arg)
 {
     cgc__thread *t = cgc__self;

@@ -17,6 +17,7 @@
 #include <gc/gc_typed.h>
 #include <gc/gc_gcj.h>
 #include <gc/javaxfc.h>
+#include <gc/gc_disclaim.h>
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -110,6 +111,8 @@ static uintptr_t make_list(uintptr_t which)
     return 0;
 }
 
+static void test_wide(void);
+
 static void test_kinds(void)
 {
     void **fl = GC_new_free_list();
@@ -149,6 +152,40 @@ static void test_kinds(void)
     roots[1] = NULL;
     forget(links_a);
     forget(links_b);
+    test_wide();
+}
+
+/* A wide graph: an array of procedure-marked nodes, each holding (hidden)
+ * a pointer-free target with a known value. Parallel markers share the
+ * nodes' entries; a target freed by mistake is handed out again by the
+ * allocations that follow and overwritten (or poisoned, in cgc's Debug
+ * build). */
+#define WIDE 40000
+static struct hnode **wide;
+
+static void test_wide(void)
+{
+    wide = GC_MALLOC(WIDE * sizeof *wide);
+    for (int i = 0; i < WIDE; i++) {
+        struct hnode *h = GC_generic_malloc(sizeof *h, (int)proc_kind);
+        GC_word *t = GC_MALLOC_ATOMIC(2 * sizeof(GC_word));
+        t[0] = t[1] = (GC_word)i * 2654435761u;
+        h->target = GC_HIDE_POINTER(t);
+        h->magic = MAGIC;
+        wide[i] = h;
+    }
+    cycle();
+    for (int i = 0; i < 4 * WIDE; i++) {
+        GC_word *junk = GC_MALLOC_ATOMIC(2 * sizeof(GC_word));
+        junk[0] = junk[1] = ~(GC_word)0;
+    }
+    int bad = 0;
+    for (int i = 0; i < WIDE; i++) {
+        const GC_word *t = GC_REVEAL_POINTER(wide[i]->target);
+        bad += wide[i]->magic != MAGIC || t[0] != (GC_word)i * 2654435761u || t[1] != t[0];
+    }
+    CHECK(bad == 0, "%d procedure-marked nodes, marked in parallel: %d targets lost", WIDE, bad);
+    wide = NULL;
 }
 
 /* ---- GC_push_other_roots ------------------------------------------------ */
@@ -412,6 +449,48 @@ static void test_finalize_all(void)
     CHECK(atomic_load(&all_runs) == 2 * K, "each once (%d)", atomic_load(&all_runs));
 }
 
+/* ---- GC_finalized_malloc ------------------------------------------------- */
+
+static atomic_int closure_runs, closure_bad;
+static char closure_tag;
+
+static void on_closure(void *obj, void *cd)
+{
+    if (cd != &closure_tag || ((char *)obj)[0] != 'x')
+        atomic_fetch_add(&closure_bad, 1);
+    atomic_fetch_add(&closure_runs, 1);
+}
+
+static const struct GC_finalizer_closure closure = {on_closure, &closure_tag};
+static char *kept_finalized;
+
+static uintptr_t make_finalized(uintptr_t unused)
+{
+    (void)unused;
+    for (int i = 0; i < K; i++) {
+        char *p = GC_finalized_malloc(24, &closure);
+        p[0] = 'x';
+    }
+    kept_finalized = GC_finalized_malloc(24, &closure);
+    kept_finalized[0] = 'x';
+    return 0;
+}
+
+static void test_finalized_malloc(void)
+{
+    GC_init_finalized_malloc();
+    deep_call(make_finalized, 0);
+    for (int i = 0; i < 3; i++) {
+        cycle();
+        GC_invoke_finalizers();
+    }
+    CHECK(atomic_load(&closure_runs) >= K / 2 && atomic_load(&closure_runs) <= K,
+          "GC_finalized_malloc: the closure ran for the unreachable objects (%d of %d), not the reachable one",
+          atomic_load(&closure_runs), K);
+    CHECK(atomic_load(&closure_bad) == 0, "with the object and the closure's data (%d wrong)", atomic_load(&closure_bad));
+    CHECK(GC_size(kept_finalized) >= 24, "GC_size of a finalized object");
+}
+
 int main(void)
 {
     GC_INIT();
@@ -422,6 +501,7 @@ int main(void)
     test_typed();
     test_gcj();
     test_unreachable();
+    test_finalized_malloc();
     test_finalize_all();
     return check_done();
 }
