@@ -4,7 +4,11 @@
  * (GC_all_interior_pointers, on by default): it allocates one byte more
  * than asked. So does this layer, so a program that walks a pointer to the
  * end of its buffer and keeps only that does not lose the buffer. GC_size
- * reports the object's size with that byte, as libgc's does.
+ * reports the object's size with that byte, as libgc's does. A program
+ * that turns GC_all_interior_pointers off (Neko's runtime does, before
+ * GC_init) gives that guarantee up and gets objects of the size asked, as
+ * on libgc: a 16-byte object then takes 16 bytes, not 32 (cgc still
+ * recognises every interior pointer, which keeps more alive, never less).
  *
  * The hard cap. GC_set_max_heap_size (or GC_MAXIMUM_HEAP_SIZE) is a hard
  * limit in libgc: past it, allocation fails (GC_oom_fn). cgc's own limit
@@ -40,12 +44,31 @@ static bool over_cap(size_t m)
     return cap && atomic_load_explicit(&cgc__gc.heap_live, memory_order_relaxed) + m > cap;
 }
 
+typedef struct alloc_req {
+    size_t n;
+    int kind;
+} alloc_req;
+static void *alloc_kind(size_t n, int kind);
+static void *alloc_req_run(void *a)
+{
+    const alloc_req *r = a;
+    return alloc_kind(r->n, r->kind);
+}
+
 static void *alloc_kind(size_t n, int kind)
 {
+    /* libgc forbids allocating inside GC_do_blocking without
+     * GC_call_with_gc_active; a program that does it anyway gets the
+     * call made for it, rather than an allocation racing a collection
+     * that does not stop it. */
+    if (UNLIKELY(cgc__in_blocking())) {
+        alloc_req r = {n, kind};
+        return cgc__call_active(alloc_req_run, &r);
+    }
     compat_sync();
     if (n >= SIZE_MAX - CGC_PAGE_SIZE)
         return out_of_memory(n);
-    size_t m = n + 1;   /* one past the end stays inside */
+    size_t m = n + compat_extra_byte();   /* one past the end stays inside */
     if (UNLIKELY(over_cap(m))) {
         if (!GC_dont_gc) {
             cgc_collect();
@@ -61,13 +84,18 @@ static void *alloc_kind(size_t n, int kind)
     case KIND_UNCOLLECTABLE:
     case KIND_AUNCOLLECTABLE: p = cgc_malloc_uncollectable(m); break;
     default: {
-        char why[64];
-        snprintf(why, sizeof why, "kind %d: custom kinds are not implemented yet", kind);
-        compat_unsupported("GC_generic_malloc", why);
+        if (!compat_kind_valid(kind)) {
+            char why[64];
+            snprintf(why, sizeof why, "kind %d was never made by GC_new_kind", kind);
+            compat_unsupported("GC_generic_malloc", why);
+        }
+        p = compat_kind_alloc(m, kind);
     }
     }
     return p ? p : out_of_memory(n);
 }
+
+void *compat_alloc(size_t n, int kind) { return alloc_kind(n, kind); }
 
 GCAPI void *GC_malloc(size_t n) { return alloc_kind(n, KIND_NORMAL); }
 GCAPI void *GC_malloc_atomic(size_t n) { return alloc_kind(n, KIND_PTRFREE); }
@@ -96,7 +124,7 @@ static void *alloc_many(size_t n, int kind)
 {
     if (n < sizeof(void *))
         n = sizeof(void *);
-    size_t count = n >= 2048 ? 1 : 4096 / (n + 1);
+    size_t count = n >= 2048 ? 1 : 4096 / (n + compat_extra_byte());
     void *head = NULL;
     for (size_t i = 0; i < count; i++) {
         void **p = alloc_kind(n, kind);
@@ -136,12 +164,24 @@ GCAPI void *GC_realloc(void *p, size_t n)
     if (n >= SIZE_MAX - CGC_PAGE_SIZE)
         return out_of_memory(n);
     void *base = cgc_base(p);
+    size_t usable;
+    int k = base == p ? compat_kind_of(p, &usable) : -1;
+    if (k >= 0) {
+        /* A custom kind's object: its trailer is at the end of the slot. */
+        void *q = alloc_kind(n, k);
+        if (q) {
+            size_t old = usable - compat_extra_byte();
+            memcpy(q, p, old < n ? old : n);
+            cgc_free(p);
+        }
+        return q;
+    }
     if (base == p) {
-        void *q = cgc_realloc(p, n + 1);   /* keeps p's kind */
+        void *q = cgc_realloc(p, n + compat_extra_byte());   /* keeps p's kind */
         return q ? q : out_of_memory(n);
     }
     /* An aligned pointer from GC_memalign (or not ours at all). */
-    size_t old = base ? cgc_size(base) - (size_t)((char *)p - (char *)base) - 1 : 0;
+    size_t old = base ? cgc_size(base) - (size_t)((char *)p - (char *)base) - compat_extra_byte() : 0;
     void *q = GC_malloc(n);
     if (q && old)
         memcpy(q, p, old < n ? old : n);
@@ -202,6 +242,9 @@ GCAPI void *GC_base(void *p) { return cgc_base(p); }
 GCAPI size_t GC_size(const void *p)
 {
     void *base = cgc_base(p);
+    size_t usable;
+    if (base && compat_kind_of(base, &usable) >= 0)
+        return usable;   /* without the trailer (kinds.c) */
     return base ? cgc_size(base) : 0;
 }
 
@@ -214,6 +257,14 @@ GCAPI int GC_get_kind_and_size(const void *p, size_t *psize)
         *psize = s ? s->elemsize : 0;
     if (!s)
         return KIND_PTRFREE;
+    if (s->kind == CGC_KIND_PROC) {
+        void *base = cgc_base(p);
+        size_t usable = 0;
+        int k = base ? compat_kind_of(base, &usable) : -1;
+        if (psize)
+            *psize = usable;
+        return k >= 0 ? k : KIND_NORMAL;
+    }
     return s->kind == CGC_KIND_ATOMIC ? KIND_PTRFREE
          : s->kind == CGC_KIND_UNCOLLECTABLE ? KIND_UNCOLLECTABLE : KIND_NORMAL;
 }
@@ -224,11 +275,9 @@ GCAPI size_t GC_get_size_map_at(int i)
 {
     if (i < 0)
         return 0;
-    size_t n = (size_t)i * CGC_ALIGN + 1;
+    size_t n = (size_t)i * CGC_ALIGN + compat_extra_byte();
     if (n > CGC_MAX_SMALL)
         return n;
     return cgc__classes[cgc__size_to_class(n)].size;
 }
 
-GCAPI void GC_add_roots(void *lo, void *hi) { cgc_add_roots(lo, hi); }
-GCAPI void GC_remove_roots(void *lo, void *hi) { cgc_remove_roots(lo, hi); }

@@ -52,7 +52,28 @@ int  compat_divisor_to_percent(uintptr_t divisor);
  * to date, applies GC_dont_gc, runs ready finalizers (or calls the
  * notifier when finalizing on demand). Cheap when nothing changed. */
 void compat_sync(void);
+
+/* The byte added to every object so that a pointer one past its end keeps
+ * it (alloc.c): there unless the program turned GC_all_interior_pointers
+ * off. */
+GCAPI extern int GC_all_interior_pointers;
+static inline size_t compat_extra_byte(void) { return GC_all_interior_pointers != 0; }
 extern _Atomic uint64_t compat_max_heap;   /* GC_set_max_heap_size; 0 = none */
+
+/* kinds.c: custom kinds (GC_new_kind), numbered from COMPAT_FIRST_KIND
+ * after libgc's four predefined ones. */
+#define COMPAT_FIRST_KIND 4
+#define COMPAT_MAX_KINDS 64
+#define COMPAT_FREE_LIST_LEN 129   /* libgc's free lists: one per granule count up to 2 KiB */
+void  compat_kinds_init(void);
+int   compat_new_kind(uintptr_t descr, int adjust, int trailer_words, int typed);
+bool  compat_kind_valid(int k);
+void *compat_kind_alloc(size_t m, int k);            /* m bytes and the trailer, in a CGC_KIND_PROC object */
+int   compat_kind_of(const void *base, size_t *usable); /* -1 if not a custom kind's object */
+uintptr_t *compat_kind_trailer(void *base);         /* the trailer's last word */
+void  compat_apply_descr(uintptr_t base, size_t len, uintptr_t descr); /* inside a mark callback */
+void  compat_set_proc(unsigned index, void *proc);
+void *compat_alloc(size_t n, int kind);              /* alloc.c: GC_generic_malloc */
 
 /* finalize.c */
 void compat_finalize_init(void);

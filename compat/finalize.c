@@ -67,6 +67,16 @@ GCAPI void GC_register_finalizer_no_order(void *obj, fin_proc fn, void *cd, fin_
     register_fin(obj, fn, cd, ofn, ocd, CGC__FIN_NO_ORDER, "GC_register_finalizer_no_order");
 }
 
+GCAPI void GC_register_finalizer_unreachable(void *obj, fin_proc fn, void *cd, fin_proc *ofn, void **ocd)
+{
+    register_fin(obj, fn, cd, ofn, ocd, CGC__FIN_UNREACHABLE, "GC_register_finalizer_unreachable");
+}
+
+GCAPI void GC_debug_register_finalizer_unreachable(void *obj, fin_proc fn, void *cd, fin_proc *ofn, void **ocd)
+{
+    GC_register_finalizer_unreachable(obj, fn, cd, ofn, ocd);
+}
+
 /* The debug variants: this layer has no debug headers, so they are the same. */
 GCAPI void GC_debug_register_finalizer(void *obj, fin_proc fn, void *cd, fin_proc *ofn, void **ocd)
 {
@@ -110,10 +120,56 @@ GCAPI int GC_invoke_finalizers(void)
     return (int)(after - before);
 }
 
+/* gc_disclaim.h's finalized objects: libgc keeps the closure in a word
+ * before the object and finalizes it, unordered, from its sweep. Here the
+ * word is the same (GC_base of the object is that word, as in libgc) and
+ * the finalizer is a no_order one, run after the collection like any other
+ * (the object stays allocated until it has run: a little later than
+ * libgc frees it, never sooner). */
+struct finalizer_closure {
+    fin_proc proc;
+    void *cd;
+};
+
+static void run_closure(void *base, void *unused)
+{
+    (void)unused;
+    const struct finalizer_closure *fc = *(struct finalizer_closure **)base;
+    if (fc && fc->proc)
+        fc->proc((void **)base + 1, fc->cd);
+}
+
+void *GC_malloc(size_t n);   /* alloc.c */
+
+GCAPI void GC_init_finalized_malloc(void) {}
+
+GCAPI void *GC_finalized_malloc(size_t n, const struct finalizer_closure *fc)
+{
+    if (n > SIZE_MAX - sizeof(void *))
+        n = SIZE_MAX - sizeof(void *);   /* fails in GC_malloc, through GC_oom_fn */
+    void **p = GC_malloc(n + sizeof(void *));
+    if (!p)
+        return NULL;
+    p[0] = (void *)fc;
+    if (cgc__finalizer_set(p, (cgc_finalizer)run_closure, NULL, CGC__FIN_NO_ORDER, NULL, NULL) != 0)
+        compat_unsupported("GC_finalized_malloc", "cannot record the finalizer (out of memory)");
+    return p + 1;
+}
+
+/* Every finalizer, reachable or not, until none is left (a finalizer may
+ * register another). */
+GCAPI void GC_finalize_all(void)
+{
+    for (;;) {
+        size_t n = cgc__finalize_all();
+        GC_invoke_finalizers();
+        if (n == 0)
+            break;
+    }
+}
+
 void compat_after_collection(void)
 {
-    if (GC_push_other_roots != compat_default_push_other_roots && GC_push_other_roots)
-        compat_unsupported("GC_push_other_roots", "custom root pushing is not implemented yet");
     if (!compat_pending_finalizers())
         return;
     if (GC_finalize_on_demand) {

@@ -201,8 +201,10 @@ GCAPI void GC_set_pages_executable(int v)
 }
 GCAPI int GC_get_pages_executable(void) { return 0; }
 
-GCAPI void GC_set_all_interior_pointers(int v) { (void)v; }
-GCAPI int GC_get_all_interior_pointers(void) { return 1; }
+/* Decides whether objects get the byte for one past the end (alloc.c);
+ * cgc recognises interior pointers either way. */
+GCAPI void GC_set_all_interior_pointers(int v) { GC_all_interior_pointers = v != 0; }
+GCAPI int GC_get_all_interior_pointers(void) { return GC_all_interior_pointers; }
 
 GCAPI void GC_set_finalize_on_demand(int v) { GC_finalize_on_demand = v; }
 GCAPI int GC_get_finalize_on_demand(void) { return GC_finalize_on_demand; }

@@ -2,11 +2,11 @@
  *
  * cgc lets any thread register at any time and registers a thread that
  * allocates without having registered, so GC_allow_register_threads has
- * nothing to allow. A thread is always "active" for cgc while registered:
- * GC_call_with_gc_active is a plain call. GC_do_blocking is a plain call
- * too until cgc_do_blocking is on this branch. That is correct, only
- * slower than it could be: a thread blocked in a system call still takes
- * the suspend signal (SA_RESTART) and is stopped and scanned like any other.
+ * nothing to allow. GC_do_blocking is cgc_do_blocking: a stop does not
+ * signal the thread, it scans the stack the thread left above the call.
+ * GC_call_with_gc_active inside it leaves that state for the duration of
+ * the call (cgc__call_active), so the function may allocate and hold heap
+ * pointers on its stack; elsewhere it is a plain call.
  */
 #include "compat.h"
 
@@ -72,12 +72,12 @@ GCAPI void *GC_get_my_stackbottom(struct compat_stack_base *sb)
 
 GCAPI void *GC_do_blocking(void *(*fn)(void *), void *arg)
 {
-    return fn(arg);   /* symbols.tsv: pending, to map onto cgc_do_blocking */
+    return cgc_do_blocking(fn, arg);
 }
 
 GCAPI void *GC_call_with_gc_active(void *(*fn)(void *), void *arg)
 {
-    return fn(arg);
+    return cgc__call_active(fn, arg);
 }
 
 GCAPI int GC_pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)

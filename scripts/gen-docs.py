@@ -7,11 +7,12 @@ file does not hold.
     scripts/gen-docs.py --check    change nothing; exit 1 (with a diff) when a
                                    committed document differs from what the
                                    results generate (CTest: docs_generated)
-    scripts/gen-docs.py --report bench|limit [--results DIR]
+    scripts/gen-docs.py --report bench|limit|compat [--results DIR]
                                    write DIR's latest.csv (medians) and
                                    latest.md (tables and targets) from its
                                    raw results and .meta, and print latest.md
-                                   (bench/run.sh and bench/limit/run.sh do)
+                                   (bench/run.sh, bench/limit/run.sh and
+                                   bench/compat/run.sh do)
     scripts/gen-docs.py --render NAME [--results DIR]
                                    print one region
     scripts/gen-docs.py --list     the region names
@@ -34,6 +35,8 @@ Regions (NAME: source):
     limit-results    bench/limit/results/latest-raw.csv + latest.meta
                      (bench/limit/run.sh)
     limit-targets    the same run: the verdicts only
+    compat-results   bench/compat/results/latest-raw.csv + latest.meta
+                     (bench/compat/run.sh)
     demo-results     demo/results/results.csv + results.meta (demo/run.sh)
     demo-minimal     demo/results/minimal.csv + results.meta (demo/run.sh)
     soak-summary     docs/soak/summary.txt (demo/soak.sh)
@@ -516,6 +519,78 @@ def limit_csv(rdir):
     return s.getvalue()
 
 
+# ---- bench/compat/run.sh --------------------------------------------------------
+
+def read_compat_raw(path):
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        for k in ('round', 'pos', 'load1', 'wall_s', 'cpu_s', 'maxrss_kb', 'gcs', 'rc', 'same_output'):
+            v = r.get(k, '')
+            r[k] = float(v) if v not in ('', None) else None
+    return rows
+
+
+def compat_groups(rows):
+    groups = {}
+    for r in rows:
+        groups.setdefault((r['program'], r['impl']), []).append(r)
+    order = sorted(groups, key=lambda k: (k[0], 0 if k[1] == 'libgc' else 1))
+    return groups, order
+
+
+def compat_medians(rs):
+    def m(k):
+        return median([r[k] for r in rs if r[k] is not None])
+    return {'wall_s': m('wall_s'), 'cpu_s': m('cpu_s'), 'rss_mib': (m('maxrss_kb') or 0) / 1024,
+            'gcs': m('gcs'), 'same': sum(1 for r in rs if r['same_output'] == 1 and r['rc'] == 0)}
+
+
+def render_compat(rdir):
+    raw = os.path.join(rdir, 'latest-raw.csv')
+    rel = os.path.relpath(raw, ROOT)
+    if not os.path.exists(raw):
+        return [f"_No `{rel}`: run `bench/compat/run.sh`._"]
+    rows = read_compat_raw(raw)
+    meta = read_meta(os.path.join(rdir, 'latest.meta'))
+    out = provenance(meta, rel)
+    if meta.get('program'):
+        out += [f"Program: {meta['program']}.", ""]
+    out += ["| program | library | runs (output as on libgc) | wall s | CPU s | peak RSS MiB | collections |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    groups, order = compat_groups(rows)
+    med = {}
+    for key in order:
+        rs = groups[key]
+        m = med[key] = compat_medians(rs)
+        lib = "cgc (cgc-run)" if key[1] == 'cgc' else "Debian's libgc"
+        out.append(f"| {key[0]} | {lib} | {len(rs)} ({m['same']}) | {secs(m['wall_s'])} | {secs(m['cpu_s'])} | "
+                   f"{fmt(m['rss_mib'], '.1f')} | {fmt(m['gcs'], '.0f')} |")
+    out.append("")
+    for prog in sorted({k[0] for k in order}):
+        c, b = med.get((prog, 'cgc')), med.get((prog, 'libgc'))
+        if not c or not b:
+            continue
+        def ratio(k):
+            return f"{c[k] / b[k]:.2f} ×" if c[k] and b[k] else "–"
+        out.append(f"Medians, cgc / libgc ({prog}): wall {ratio('wall_s')}, CPU {ratio('cpu_s')}, "
+                   f"peak RSS {ratio('rss_mib')}, collections {ratio('gcs')}.")
+    return out
+
+
+def compat_csv(rdir):
+    rows = read_compat_raw(os.path.join(rdir, 'latest-raw.csv'))
+    s = io.StringIO()
+    w = csv.writer(s, lineterminator='\n')
+    w.writerow(['program', 'impl', 'runs', 'same_output', 'wall_s', 'cpu_s', 'maxrss_mib', 'collections'])
+    groups, order = compat_groups(rows)
+    for key in order:
+        m = compat_medians(groups[key])
+        w.writerow([key[0], key[1], len(groups[key]), m['same'], fmt(m['wall_s'], 'g', ''),
+                    fmt(m['cpu_s'], 'g', ''), fmt(m['rss_mib'], '.1f', ''), fmt(m['gcs'], 'g', '')])
+    return s.getvalue()
+
+
 # ---- demo/run.sh --------------------------------------------------------------
 
 def demo_provenance(meta, rel):
@@ -729,6 +804,7 @@ def results_dir(name, override):
         return os.path.abspath(override)
     return {'bench': os.path.join(ROOT, 'bench', 'results'),
             'limit': os.path.join(ROOT, 'bench', 'limit', 'results'),
+            'compat': os.path.join(ROOT, 'bench', 'compat', 'results'),
             'demo': os.path.join(ROOT, 'demo', 'results'),
             'soak': os.path.join(ROOT, 'docs', 'soak')}[name]
 
@@ -740,6 +816,7 @@ REGIONS = {
     'bench-callgrind': lambda d: render_callgrind(results_dir('bench', d)),
     'limit-results': lambda d: render_limit(results_dir('limit', d)),
     'limit-targets': lambda d: render_limit(results_dir('limit', d), 'targets'),
+    'compat-results': lambda d: render_compat(results_dir('compat', d)),
     'demo-results': lambda d: render_demo(results_dir('demo', d)),
     'demo-minimal': lambda d: render_demo_minimal(results_dir('demo', d)),
     'soak-summary': lambda d: render_soak(results_dir('soak', d)),
@@ -777,6 +854,8 @@ REPORTS = {
     'bench': ('# Benchmark results', 'bench-results', bench_csv, 'latest-raw.txt'),
     'limit': ('# Soft-limit benchmark: churn under a memory cgroup', 'limit-results', limit_csv,
               'latest-raw.csv'),
+    'compat': ('# A libgc program on cgc and on libgc: Guile 3.0', 'compat-results', compat_csv,
+               'latest-raw.csv'),
 }
 
 
@@ -799,7 +878,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--check', action='store_true')
     ap.add_argument('--render')
-    ap.add_argument('--report', choices=['bench', 'limit'])
+    ap.add_argument('--report', choices=['bench', 'limit', 'compat'])
     ap.add_argument('--results')
     ap.add_argument('--list', action='store_true')
     a = ap.parse_args()

@@ -9,6 +9,9 @@ PACKAGES=(
   libgc-dev golang-go golang-github-mattn-go-sqlite3-dev
   hey wrk gnuplot-nox prometheus
   clang libclang-rt-14-dev valgrind
+  # the shared libraries of the Debian programs tests/compat_real.cmake
+  # fetches and unpacks (w3m: libgpm2; guile-3.0: the other three)
+  libgpm2 libffi8 libunistring2 libgmp10
 )
 if [ "$(id -u)" -ne 0 ]; then
   echo "setup.sh: run as root (apt-get install)" >&2

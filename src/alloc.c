@@ -412,17 +412,18 @@ static void *small_refill(cgc__thread *t, int cls, int kind)
     return p;
 }
 
-/* Uncollectable objects: never cached, alloc bits always exact. */
-static void *uncollectable_alloc(cgc__thread *t, int cls)
+/* Uncollectable and callback-marked objects: never cached, alloc bits
+ * always exact. */
+static void *uncached_alloc(cgc__thread *t, int cls, int kind)
 {
-    cgc__central *c = &cgc__centrals[cls * CGC_NKINDS + CGC_KIND_UNCOLLECTABLE];
+    cgc__central *c = &cgc__centrals[cls * CGC_NKINDS + kind];
     /* The span stays under c->lock from being picked to being filed back,
      * so a concurrent cgc_free never finds it off the lists. */
     pthread_mutex_lock(&c->lock);
     cgc__span *s = central_pick_locked(c);
     if (!s) {
         pthread_mutex_unlock(&c->lock);
-        s = new_span(cls, CGC_KIND_UNCOLLECTABLE);   /* holds no object yet: invisible to cgc_free */
+        s = new_span(cls, kind);   /* holds no object yet: invisible to cgc_free */
         cgc__pacer_heap_grew();
         if (!s)
             return NULL;
@@ -481,8 +482,8 @@ static void *alloc_once(cgc__thread *t, size_t n, int kind)
     void *p;
     if (n > CGC_MAX_SMALL)
         p = large_alloc(n, kind);
-    else if (kind == CGC_KIND_UNCOLLECTABLE)
-        p = uncollectable_alloc(t, cgc__size_to_class(n));
+    else if (kind == CGC_KIND_UNCOLLECTABLE || kind == CGC_KIND_PROC)
+        p = uncached_alloc(t, cgc__size_to_class(n), kind);
     else
         p = small_refill(t, cgc__size_to_class(n), kind);
     cgc__leave(t);
@@ -554,6 +555,13 @@ CGC_API void *cgc_malloc_atomic(size_t n)
 CGC_API void *cgc_malloc_uncollectable(size_t n)
 {
     return alloc_slow(n, CGC_KIND_UNCOLLECTABLE);
+}
+
+/* Objects marked by callback (compat/kinds.c): few, so they take the
+ * central path of uncollectable objects instead of a thread cache. */
+void *cgc__malloc_proc(size_t n)
+{
+    return alloc_slow(n, CGC_KIND_PROC);
 }
 
 CGC_API void *cgc_calloc(size_t n, size_t size)
@@ -770,7 +778,7 @@ CGC_API void *cgc_realloc(void *p, size_t n)
     if (n <= old && (old <= CGC_MAX_SMALL ? cgc__classes[cgc__size_to_class(n)].size == old
                                           : n > old / 2))
         return p;
-    void *q = kind == CGC_KIND_UNCOLLECTABLE ? alloc_slow(n, kind) : alloc_fast(n, kind);
+    void *q = kind == CGC_KIND_UNCOLLECTABLE || kind == CGC_KIND_PROC ? alloc_slow(n, kind) : alloc_fast(n, kind);
     if (!q)
         return NULL;   /* p is untouched, as realloc promises */
     memcpy(q, p, n < old ? n : old);

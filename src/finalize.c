@@ -495,6 +495,35 @@ static size_t run_queued(cgc__thread *t)
     }
 }
 
+/* Queues every registered finalizer, its object reachable or not (libgc's
+ * GC_finalize_all, through compat/); returns how many. They run as any
+ * queued finalizer does (cgc_run_finalizers or the finalizer thread). */
+size_t cgc__finalize_all(void)
+{
+    cgc__thread *t = caller();
+    if (!t)
+        return 0;
+    size_t n = 0;
+    cgc__enter(t);
+    pthread_mutex_lock(&fin_lock);
+    size_t ns = atomic_load(&nslabs);
+    for (size_t k = 0; k < ns && nregistered[REC_FINALIZER]; k++) {
+        for (rec *r = slab_recs(k), *end = r + SLAB_RECS; r < end; r++) {
+            if (r->state != ST_REGISTERED || r->type != REC_FINALIZER)
+                continue;
+            uintptr_t obj = ~r->hidden;
+            table_unlink(r);
+            strong_of(r)->obj = obj;   /* in the clear: a root until it has run */
+            enqueue(r);
+            atomic_fetch_add(&fin_queued, 1);
+            n++;
+        }
+    }
+    pthread_mutex_unlock(&fin_lock);
+    cgc__leave(t);
+    return n;
+}
+
 CGC_API void cgc_run_finalizers(void)
 {
     cgc__thread *t = caller();
@@ -664,6 +693,26 @@ uint64_t cgc__finalize_mark(void)
     return bytes;
 }
 
+/* Queues the ready finalizers of list (linked through pending); fin_lock
+ * held. Returns the bytes it marked. */
+static uint64_t queue_ready(rec *list)
+{
+    uint64_t bytes = 0;
+    for (rec *r = list, *next; r; r = next) {
+        next = r->pending;
+        r->pending = NULL;
+        uintptr_t obj = ~r->hidden;
+        if (r->mode == CGC__FIN_NO_ORDER)
+            bytes += cgc__mark_children(obj);
+        bytes += cgc__mark_object(obj);
+        table_unlink(r);
+        strong_of(r)->obj = obj;   /* in the clear: a root until it has run */
+        enqueue(r);
+        atomic_fetch_add(&fin_queued, 1);
+    }
+    return bytes;
+}
+
 static uint64_t finalize_mark(void)
 {
     if (!atomic_load(&ntable))
@@ -700,27 +749,30 @@ static uint64_t finalize_mark(void)
         bytes += r->mode == CGC__FIN_IGNORE_SELF ? cgc__mark_children_ignore_self(~r->hidden)
                                                  : cgc__mark_children(~r->hidden);
     }
-    rec *ready = NULL;
+    rec *ready = NULL, *unreachable = NULL;
     for (rec *r = pending, *next; r; r = next) {
         next = r->pending;
         r->pending = NULL;
         if (cgc__mark_is_marked(~r->hidden))
             continue;   /* reached from another: a later cycle */
+        rec **list = r->mode == CGC__FIN_UNREACHABLE ? &unreachable : &ready;
+        r->pending = *list;
+        *list = r;
+    }
+    bytes += queue_ready(ready);
+    /* Unreachable-mode objects are decided last: the ready no_order
+     * objects' words are marked now, and one of those objects' finalizers
+     * could still bring back what they reach. */
+    ready = NULL;
+    for (rec *r = unreachable, *next; r; r = next) {
+        next = r->pending;
+        r->pending = NULL;
+        if (cgc__mark_is_marked(~r->hidden))
+            continue;
         r->pending = ready;
         ready = r;
     }
-    for (rec *r = ready, *next; r; r = next) {
-        next = r->pending;
-        r->pending = NULL;
-        uintptr_t obj = ~r->hidden;
-        if (r->mode == CGC__FIN_NO_ORDER)
-            bytes += cgc__mark_children(obj);
-        bytes += cgc__mark_object(obj);
-        table_unlink(r);
-        strong_of(r)->obj = obj;   /* in the clear: a root until it has run */
-        enqueue(r);
-        atomic_fetch_add(&fin_queued, 1);
-    }
+    bytes += queue_ready(ready);
     /* 3. Cleanups of objects still unmarked. */
     for (size_t k = 0; k < ns && nregistered[REC_CLEANUP]; k++) {
         for (rec *r = slab_recs(k), *end = r + SLAB_RECS; r < end; r++) {

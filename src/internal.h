@@ -85,8 +85,14 @@ typedef enum cgc__kind {
     CGC_KIND_NORMAL = 0,        /* scanned, collected */
     CGC_KIND_ATOMIC = 1,        /* never scanned, collected */
     CGC_KIND_UNCOLLECTABLE = 2, /* scanned, never collected */
-    CGC_NKINDS = 3
+    CGC_KIND_PROC = 3,          /* collected, marked by a callback (cgc__set_proc_scan), not scanned */
+    CGC_NKINDS = 4
 } cgc__kind;
+/* The bit the kinds the mark does not scan (atomic, callback) share. */
+#define CGC_KIND_NOSCAN 1
+_Static_assert((CGC_KIND_ATOMIC & CGC_KIND_NOSCAN) && (CGC_KIND_PROC & CGC_KIND_NOSCAN) &&
+               !(CGC_KIND_NORMAL & CGC_KIND_NOSCAN) && !(CGC_KIND_UNCOLLECTABLE & CGC_KIND_NOSCAN),
+               "kind numbering");
 
 /* ---- size classes (sizeclass.c) ---------------------------------------- */
 typedef struct cgc__sizeclass {
@@ -450,6 +456,27 @@ uint64_t cgc__mark_children(uintptr_t obj);
 uint64_t cgc__mark_object(uintptr_t obj);
 uint64_t cgc__mark_children_ignore_self(uintptr_t obj); /* as _children, not following obj's pointers into obj */
 
+/* Marking by callback, for the layer above (compat/kinds.c: libgc's mark
+ * procedures and descriptors). An object of kind CGC_KIND_PROC is not
+ * scanned: once it is marked, some marker thread calls fn(obj, size) with
+ * the world stopped, and fn reports what obj references through
+ * cgc__mark_push_word / cgc__mark_push_range. Without fn, such an object is
+ * scanned as a normal one. The extra-roots function runs once per mark on
+ * the collector's thread, after the other roots, and reports its roots the
+ * same way. Both must not allocate, nor take a lock a stopped thread may
+ * hold. */
+typedef void (*cgc__proc_scan_fn)(uintptr_t obj, size_t size);
+void  cgc__set_proc_scan(cgc__proc_scan_fn fn);
+void  cgc__set_extra_roots(void (*fn)(void));
+void *cgc__malloc_proc(size_t n);                      /* zeroed, kind CGC_KIND_PROC */
+bool  cgc__mark_in_callback(void);                     /* inside fn or the extra roots, on this thread */
+void  cgc__mark_push_word(uintptr_t v);                /* mark what v points into (no-op outside) */
+void  cgc__mark_push_range(uintptr_t lo, uintptr_t hi); /* scan [lo, hi) conservatively */
+/* The mark bit of the object containing obj: op 0 reads it, 1 sets it, -1
+ * clears it; returns whether it was set (0 for no allocated object). Only
+ * meaningful inside a mark callback. */
+int   cgc__mark_bit(uintptr_t obj, int op);
+
 /* ---- sweeping (sweep.c) ------------------------------------------------ */
 extern _Atomic uint32_t cgc__sweepgen;
 extern _Atomic uint64_t cgc__swept_nfree, cgc__swept_bytes_freed;
@@ -557,6 +584,13 @@ void     cgc__block_signals_but_stw(void); /* threads.c: cgc's registered thread
 /* Tests: while set, the finalizer thread runs nothing (what is queued
  * waits for cgc_run_finalizers or for the flag to drop). */
 extern _Atomic int cgc__finalizer_held;
+/* threads.c: fn(arg) as a running thread even from inside cgc_do_blocking
+ * (libgc's GC_call_with_gc_active). */
+void *cgc__call_active(void *(*fn)(void *), void *arg);
+bool  cgc__in_blocking(void);   /* this thread is inside cgc_do_blocking */
+/* finalize.c: queues every registered finalizer, reachable or not
+ * (libgc's GC_finalize_all); how many. */
+size_t cgc__finalize_all(void);
 
 /* For a layer above the public API (compat/: libgc's finalizer variants
  * and disappearing links); the core works the same whether or not one is
@@ -566,7 +600,10 @@ extern _Atomic int cgc__finalizer_held;
  * back only by other objects). Sets or (fn NULL) removes obj's finalizer;
  * the one it replaces, if any, is returned through ofn/oarg (NULL if none).
  * 0 on success, -1 with errno EINVAL (obj not an object's start) or ENOMEM. */
-enum { CGC__FIN_ORDERED = 0, CGC__FIN_IGNORE_SELF = 1, CGC__FIN_NO_ORDER = 2 };
+/* unreachable: as ordered, but also held back while an object with a
+ * no_order finalizer reaches it (libgc's GC_register_finalizer_unreachable:
+ * it runs only once no finalizer could bring the object back). */
+enum { CGC__FIN_ORDERED = 0, CGC__FIN_IGNORE_SELF = 1, CGC__FIN_NO_ORDER = 2, CGC__FIN_UNREACHABLE = 3 };
 int cgc__finalizer_set(void *obj, cgc_finalizer fn, void *arg, int mode,
                        cgc_finalizer *ofn, void **oarg);
 /* Called in every collection's pause, world stopped, after the mark:

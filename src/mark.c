@@ -70,6 +70,15 @@ static inline uintptr_t entry_tag(const cgc__span *s)
     return SPAN_TAG | (uintptr_t)(s->elemsize >> 4) << SPAN_BITS | (uintptr_t)s;
 }
 
+/* An object of kind CGC_KIND_PROC is pushed as (start, span | SPAN_TAG)
+ * with no size: its range is empty, and when it is popped the layer's
+ * callback is called instead of a scan (proc_scan). A small object's size
+ * is never 0, so no other entry looks like that. */
+static inline uintptr_t entry_proc(const cgc__span *s)
+{
+    return SPAN_TAG | (uintptr_t)s;
+}
+
 /* The end of an entry's range. */
 static inline uintptr_t entry_hi(entry e)
 {
@@ -340,10 +349,13 @@ static inline void mark_slot(drainer *w, cgc__span *s, uint32_t idx)
     *mb = CGC_SLOT_ALLOCATED | CGC_SLOT_MARKED;
     uint64_t size = s->elemsize;
     w->marked_bytes += size;
-    if (s->kind != CGC_KIND_ATOMIC) {
-        uintptr_t base = s->start + (uintptr_t)idx * size;
+    /* Atomic and callback kinds share the bit that says "not scanned":
+     * a scanned object costs one test, as before there were callbacks. */
+    uintptr_t base = s->start + (uintptr_t)idx * size;
+    if (!(s->kind & CGC_KIND_NOSCAN))
         push(w, base, s->state == CGC_SPAN_SMALL ? entry_tag(s) : base + size);
-    }
+    else if (UNLIKELY(s->kind == CGC_KIND_PROC))
+        push(w, base, entry_proc(s));
 }
 
 /* The slot of span s that v points into, or -1 (unused tail, free span). */
@@ -538,6 +550,114 @@ static void __attribute__((noinline)) CGC_NO_ASAN scan_now(marker *m, uintptr_t 
     work_end(&w);
 }
 
+/* ---- marking by callback ----------------------------------------------- */
+
+/* The layer above marks objects of kind CGC_KIND_PROC (compat/kinds.c).
+ * Its callback runs on a marker thread with a drainer of its own on that
+ * marker's stack; what it reports goes through cb_ctx, this thread's
+ * drainer while a callback runs. The drain that popped the object has
+ * stored its state first (drain), so the two never hold the same stack at
+ * once. Objects the callback marks are pushed, not scanned at once: a
+ * chain of such objects costs stack entries, never recursion. */
+static void queue_range(uintptr_t lo, uintptr_t hi, void *arg);
+static _Atomic(cgc__proc_scan_fn) proc_scan_fn;
+static void (*_Atomic extra_roots_fn)(void);
+static __thread drainer *cb_ctx __attribute__((tls_model("initial-exec")));
+static __thread bool cb_roots __attribute__((tls_model("initial-exec")));   /* cb_ctx is the roots phase */
+
+void cgc__set_proc_scan(cgc__proc_scan_fn fn)
+{
+    atomic_store(&proc_scan_fn, fn);
+}
+
+void cgc__set_extra_roots(void (*fn)(void))
+{
+    atomic_store(&extra_roots_fn, fn);
+}
+
+bool cgc__mark_in_callback(void)
+{
+    return cb_ctx != NULL;
+}
+
+/* Object base of span s, popped or rescanned: the callback reports its
+ * references (without one, it is scanned like a normal object). */
+static void __attribute__((noinline)) CGC_NO_ASAN proc_scan(marker *m, const cgc__span *s, uintptr_t base)
+{
+    drainer w;
+    pipe_entry ring[PIPE_SIZE];
+    work_begin(&w, m, ring);
+    cgc__proc_scan_fn fn = atomic_load_explicit(&proc_scan_fn, memory_order_relaxed);
+    if (fn) {
+        drainer *outer = cb_ctx;
+        cb_ctx = &w;
+        fn(base, (size_t)s->elemsize);
+        cb_ctx = outer;
+    } else {
+        push(&w, base, base + s->elemsize);
+    }
+    flush_pipeline(&w);
+    work_end(&w);
+}
+
+CGC_NO_ASAN void cgc__mark_push_word(uintptr_t v)
+{
+    drainer *w = cb_ctx;
+    if (w && v - w->hlo < w->hlen)
+        scan_word(w, v);
+}
+
+void cgc__mark_push_range(uintptr_t lo, uintptr_t hi)
+{
+    drainer *w = cb_ctx;
+    lo = (lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
+    if (!w || lo >= hi)
+        return;
+    if (cb_roots) {
+        /* A root range: queued as shared work, never dropped (queue_range
+         * may scan on the spot, onto the stack w holds). */
+        work_sync(w);
+        queue_range(lo, hi, w->m);
+        work_reload(w);
+    } else {
+        push(w, lo, hi);   /* if dropped, the object that pushed it is rescanned */
+    }
+}
+
+/* The layer's extra roots, in the roots phase, on the collector's thread. */
+static void extra_roots(marker *m0)
+{
+    void (*fn)(void) = atomic_load(&extra_roots_fn);
+    if (!fn)
+        return;
+    drainer w;
+    pipe_entry ring[PIPE_SIZE];
+    work_begin(&w, m0, ring);
+    cb_ctx = &w;
+    cb_roots = true;
+    fn();
+    cb_roots = false;
+    cb_ctx = NULL;
+    flush_pipeline(&w);
+    work_end(&w);
+}
+
+int cgc__mark_bit(uintptr_t obj, int op)
+{
+    cgc__span *s = cgc__span_of(obj);
+    if (!s)
+        return 0;
+    int64_t i = slot_of(s, obj);
+    if (i < 0 || !(s->marks[i] & CGC_SLOT_ALLOCATED))
+        return 0;
+    int was = (s->marks[i] & CGC_SLOT_MARKED) != 0;
+    if (op > 0)
+        s->marks[i] |= CGC_SLOT_MARKED;
+    else if (op < 0)
+        s->marks[i] &= (uint8_t)~CGC_SLOT_MARKED;
+    return was;
+}
+
 /* ---- sharing ----------------------------------------------------------- */
 
 static packet *packet_get(void)
@@ -590,10 +710,13 @@ static void take(marker *m)
     packet *p = work;
     __atomic_store_n(&work, p->next, __ATOMIC_RELEASE);
     for (size_t i = 0; i < p->n; i++) {
+        entry e = p->e[i];
         if (m->n < m->cap || grow(m))
-            m->stack[m->n++] = p->e[i];
+            m->stack[m->n++] = e;
+        else if (entry_tagged(e) && entry_hi(e) == e.lo)
+            proc_scan(m, entry_span(e), e.lo);   /* no room: mark it now */
         else
-            scan_now(m, p->e[i].lo, entry_hi(p->e[i]));   /* no room: scan it now */
+            scan_now(m, e.lo, entry_hi(e));   /* no room: scan it now */
     }
     p->next = packet_pool;
     packet_pool = p;
@@ -721,7 +844,15 @@ static CGC_NO_ASAN void drain(marker *m, bool share)
         int nn = pop_batch(&w, batch[cur ^ 1], share);
         for (int i = 0; i < n; i++) {
             const pending *q = &batch[cur][i];
-            if (q->s) {
+            if (UNLIKELY(q->lo == q->hi)) {
+                /* An object of the callback kind (entry_proc). */
+                if (q->s) {
+                    work_end(&w);
+                    w.marked_bytes = 0;
+                    proc_scan(m, q->s, q->lo);
+                    work_reload(&w);
+                }
+            } else if (q->s) {
                 w.last = q->s;
                 w.last_start = q->s->start;
                 w.last_len = (uintptr_t)q->s->npages << CGC_PAGE_SHIFT;
@@ -999,7 +1130,10 @@ static void rescan_marked(cgc__span *s, void *arg)
     for (uint32_t i = 0; i < s->nelems; i++) {
         if (s->marks[i] & CGC_SLOT_MARKED) {
             uintptr_t base = s->start + (uintptr_t)i * s->elemsize;
-            scan_now(m, base, base + s->elemsize);
+            if (s->kind == CGC_KIND_PROC)
+                proc_scan(m, s, base);
+            else
+                scan_now(m, base, base + s->elemsize);
             drain(m, false);
         }
     }
@@ -1061,6 +1195,7 @@ void __attribute__((noinline)) cgc__mark(cgc__mark_result *out)
             queue_range(t->alt_lo, t->alt_hi, m0);
     }
     cgc__roots_foreach(queue_range, m0);
+    extra_roots(m0);
     mark_all_uncollectable(m0);
     m0->cpu_ns += cgc__thread_cpu_ns() - c0;
 
@@ -1130,7 +1265,10 @@ uint64_t cgc__mark_children(uintptr_t obj)
     marker *m0 = &markers[0];
     uint64_t before = m0->marked_bytes;
     uintptr_t base = s->start + (uintptr_t)i * s->elemsize;
-    scan_now(m0, base, base + s->elemsize);
+    if (s->kind == CGC_KIND_PROC)
+        proc_scan(m0, s, base);
+    else
+        scan_now(m0, base, base + s->elemsize);
     drain(m0, false);
     atomic_fetch_add(&cgc__gc.mark_overflows, (uint64_t)recover_overflows(m0));
     return m0->marked_bytes - before;
@@ -1146,6 +1284,8 @@ CGC_NO_ASAN uint64_t cgc__mark_children_ignore_self(uintptr_t obj)
     cgc__span *s = object_slot(obj, &i);
     if (!s || s->kind == CGC_KIND_ATOMIC)
         return 0;
+    if (s->kind == CGC_KIND_PROC)
+        return cgc__mark_children(obj);   /* a callback's references cannot be filtered */
     marker *m0 = &markers[0];
     uint64_t before = m0->marked_bytes;
     uintptr_t base = s->start + (uintptr_t)i * s->elemsize, end = base + s->elemsize;

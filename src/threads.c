@@ -853,10 +853,9 @@ static void end_blocking(cgc__thread *t)
     }
 }
 
-static void *__attribute__((noinline)) run_blocking(cgc__thread *t, void *(*fn)(void *), void *arg)
+/* Enters the blocking state, the stack to scan (blk_*) already recorded. */
+static void begin_blocking(cgc__thread *t)
 {
-    volatile uintptr_t marker = 0;
-    cgc__record_stack(t, (uintptr_t)&marker, &t->blk_lo, &t->blk_alt_lo, &t->blk_alt_hi);
     atomic_store(&t->blocking, BLK_BLOCKING);
     /* A stop (or drain) that found this thread running a moment ago has
      * sent it the suspend signal, which may arrive only now: take it here
@@ -864,6 +863,13 @@ static void *__attribute__((noinline)) run_blocking(cgc__thread *t, void *(*fn)(
      * sched_yield enters the kernel, which delivers it on the way out. */
     while (atomic_load(&t->signalled) && (stop_wants(t) || drain_wants(t)))
         sched_yield();
+}
+
+static void *__attribute__((noinline)) run_blocking(cgc__thread *t, void *(*fn)(void *), void *arg)
+{
+    volatile uintptr_t marker = 0;
+    cgc__record_stack(t, (uintptr_t)&marker, &t->blk_lo, &t->blk_alt_lo, &t->blk_alt_hi);
+    begin_blocking(t);
     void *r = fn(arg);
     end_blocking(t);
     (void)marker;
@@ -879,6 +885,34 @@ CGC_API void *cgc_do_blocking(void *(*fn)(void *), void *arg)
     void *volatile keep = arg;        /* arg stays visible above fn's frames */
     void *r = run_blocking(t, fn, arg);
     __asm__ volatile("" : : "r"(keep) : "memory");
+    return r;
+}
+
+/* fn may touch the heap again from inside cgc_do_blocking (libgc's
+ * GC_call_with_gc_active, through compat/): the thread leaves the blocking
+ * state (waiting out a stop that claimed it, as on the way out of
+ * cgc_do_blocking), runs fn as a running thread, whose whole stack is
+ * scanned, and enters the blocking state again with the stack to scan of
+ * the cgc_do_blocking it is in (a cgc_do_blocking inside fn records its
+ * own). Anything else: a plain call. */
+bool cgc__in_blocking(void)
+{
+    cgc__thread *t = cgc__self;
+    return t && atomic_load_explicit(&t->blocking, memory_order_relaxed) != BLK_RUNNING;
+}
+
+void *cgc__call_active(void *(*fn)(void *), void *arg)
+{
+    cgc__thread *t = cgc__self;
+    if (!t || t->in_cgc || atomic_load(&t->blocking) == BLK_RUNNING)
+        return fn(arg);
+    uintptr_t lo = t->blk_lo, alt_lo = t->blk_alt_lo, alt_hi = t->blk_alt_hi;
+    end_blocking(t);
+    void *r = fn(arg);
+    t->blk_lo = lo;
+    t->blk_alt_lo = alt_lo;
+    t->blk_alt_hi = alt_hi;
+    begin_blocking(t);
     return r;
 }
 

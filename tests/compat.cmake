@@ -17,6 +17,36 @@ if(TARGET cgc_compat)
     add_test(NAME test_compat_api_libgc_headers COMMAND test_compat_api_libgc_headers)
     list(APPEND cgc_compat_tests test_compat_api_libgc_headers)
   endif()
+  # Marking (custom kinds, mark procedures, push functions, typed and gcj
+  # objects, unreachable finalizers) and GC_do_blocking with
+  # GC_call_with_gc_active: each program on cgc's library with both headers,
+  # and on Debian's own libgc, where it holds the checks to the real
+  # collector.
+  set(cgc_compat_env_tests)
+  find_library(CGC_SYSTEM_LIBGC NAMES gc PATHS /usr/lib/x86_64-linux-gnu /usr/lib NO_DEFAULT_PATH)
+  foreach(t marking blocking)
+    add_executable(test_compat_${t}_ours compat/compat_${t}.c)
+    target_include_directories(test_compat_${t}_ours PRIVATE ${PROJECT_SOURCE_DIR}/compat/include)
+    target_link_libraries(test_compat_${t}_ours PRIVATE cgc_compat Threads::Threads)
+    add_test(NAME test_compat_${t}_ours COMMAND test_compat_${t}_ours)
+    list(APPEND cgc_compat_tests test_compat_${t}_ours)
+    list(APPEND cgc_compat_env_tests test_compat_${t}_ours)
+    if(EXISTS /usr/include/gc/gc.h)
+      add_executable(test_compat_${t}_libgc_headers compat/compat_${t}.c)
+      target_include_directories(test_compat_${t}_libgc_headers BEFORE PRIVATE /usr/include)
+      target_link_libraries(test_compat_${t}_libgc_headers PRIVATE cgc_compat Threads::Threads)
+      add_test(NAME test_compat_${t}_libgc_headers COMMAND test_compat_${t}_libgc_headers)
+      list(APPEND cgc_compat_tests test_compat_${t}_libgc_headers)
+      list(APPEND cgc_compat_env_tests test_compat_${t}_libgc_headers)
+      if(CGC_SYSTEM_LIBGC)
+        add_executable(test_compat_${t}_system_libgc compat/compat_${t}.c)
+        target_include_directories(test_compat_${t}_system_libgc BEFORE PRIVATE /usr/include)
+        target_link_libraries(test_compat_${t}_system_libgc PRIVATE ${CGC_SYSTEM_LIBGC} Threads::Threads)
+        add_test(NAME test_compat_${t}_system_libgc COMMAND test_compat_${t}_system_libgc)
+        list(APPEND cgc_compat_tests test_compat_${t}_system_libgc)
+      endif()
+    endif()
+  endforeach()
   add_test(NAME test_compat_symbols
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/compat/symbols.sh $<TARGET_FILE:cgc_compat>
             ${PROJECT_SOURCE_DIR}/compat/symbols.tsv ${CMAKE_BINARY_DIR}/compat/stubs.c)
@@ -29,6 +59,7 @@ if(TARGET cgc_compat)
   if(TARGET test_compat_api_libgc_headers)
     set_tests_properties(test_compat_api_libgc_headers PROPERTIES ENVIRONMENT "${cgc_compat_env}")
   endif()
+  set_tests_properties(${cgc_compat_env_tests} PROPERTIES ENVIRONMENT "${cgc_compat_env}")
 endif()
 # The installed layout, pkg-config cgc-compat and the installed cgc-run
 # (like install_and_link, not in the Debug/sanitizer runs).

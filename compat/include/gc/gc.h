@@ -53,7 +53,7 @@ GC_API GC_oom_func GC_oom_fn;            /* called when an allocation fails; its
 typedef void (GC_CALLBACK *GC_on_heap_resize_proc)(GC_word);
 GC_API GC_on_heap_resize_proc GC_on_heap_resize;
 GC_API int GC_find_leak;                 /* must stay 0: leak mode is not supported */
-GC_API int GC_all_interior_pointers;     /* always 1 */
+GC_API int GC_all_interior_pointers;     /* 1: one past the end keeps an object */
 GC_API int GC_finalize_on_demand;        /* finalizers run only in GC_invoke_finalizers */
 GC_API int GC_java_finalization;
 typedef void (GC_CALLBACK *GC_finalizer_notifier_proc)(void);
@@ -170,9 +170,9 @@ GC_API size_t GC_CALL GC_size(const void *) GC_ATTR_NONNULL(1);
 GC_API void *GC_CALL GC_realloc(void *, size_t) GC_ATTR_ALLOC_SIZE(2);
 GC_API int GC_CALL GC_expand_hp(size_t);
 GC_API void GC_CALL GC_set_max_heap_size(GC_word);   /* a hard cap: past it, GC_oom_fn */
-GC_API void GC_CALL GC_exclude_static_roots(void *, void *);        /* (aborts) */
+GC_API void GC_CALL GC_exclude_static_roots(void *, void *);        /* accepted; still scanned */
 GC_API void GC_CALL GC_clear_exclusion_table(void);
-GC_API void GC_CALL GC_clear_roots(void);                           /* (aborts) */
+GC_API void GC_CALL GC_clear_roots(void);                           /* every GC_add_roots range */
 GC_API void GC_CALL GC_add_roots(void *, void *);
 GC_API void GC_CALL GC_remove_roots(void *, void *);
 GC_API void GC_CALL GC_register_displacement(size_t);
@@ -298,7 +298,8 @@ GC_API void GC_CALL GC_register_finalizer_no_order(void *, GC_finalization_proc,
                                                    GC_finalization_proc *, void **) GC_ATTR_NONNULL(1);
 GC_API void GC_CALL GC_debug_register_finalizer_no_order(void *, GC_finalization_proc, void *,
                                                          GC_finalization_proc *, void **) GC_ATTR_NONNULL(1);
-/* (aborts) */
+/* As ordered, and not run either while an object with a no_order
+ * finalizer reaches it (that finalizer could still bring it back). */
 GC_API void GC_CALL GC_register_finalizer_unreachable(void *, GC_finalization_proc, void *,
                                                       GC_finalization_proc *, void **) GC_ATTR_NONNULL(1);
 GC_API void GC_CALL GC_debug_register_finalizer_unreachable(void *, GC_finalization_proc, void *,
@@ -438,7 +439,7 @@ GC_API void GC_pthread_exit(void *) __attribute__((__noreturn__));
 /* GC_INIT: in the main program, before any other call. */
 #define GC_INIT() GC_init()
 
-GC_API void GC_CALL GC_register_has_static_roots_callback(int (*)(const char *, void *, size_t)); /* (aborts) */
+GC_API void GC_CALL GC_register_has_static_roots_callback(int (*)(const char *, void *, size_t)); /* accepted; all scanned */
 GC_API void GC_CALL GC_set_force_unmap_on_gcollect(int);
 
 #ifdef __cplusplus

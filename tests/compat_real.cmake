@@ -1,0 +1,27 @@
+# Real programs nobody here wrote, unchanged, under cgc-run (Debian 12
+# packages that depend on libgc1, fetched with apt-get download and
+# unpacked into the build directory, tests/compat/real/), and the compat
+# fixes they revealed, each with its own test (tests/compat/*.c, *.sh).
+# docs/boehm-compat.md, "Real programs".
+if(TARGET cgc_compat)
+  set(cgc_compat_fix_env LD_BIND_NOW=1 LD_LIBRARY_PATH=$<TARGET_FILE_DIR:cgc_compat>)
+  foreach(t clear_roots no_interior)
+    add_executable(test_compat_${t} compat/${t}.c)
+    target_include_directories(test_compat_${t} PRIVATE ${PROJECT_SOURCE_DIR}/compat/include)
+    target_link_libraries(test_compat_${t} PRIVATE cgc_compat)
+    add_test(NAME test_compat_${t} COMMAND test_compat_${t})
+  endforeach()
+  add_test(NAME test_compat_divisor
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/compat/divisor.sh $<TARGET_FILE:test_compat_no_interior>)
+  set_tests_properties(test_compat_clear_roots test_compat_no_interior test_compat_divisor PROPERTIES
+    TIMEOUT 300 LABELS checked ENVIRONMENT "${cgc_compat_fix_env}")
+
+  # Output, peak RSS and the memory limit against Debian's libgc: Release
+  # only (they measure resident memory; not "checked").
+  foreach(p w3m neko guile)
+    add_test(NAME compat_real_${p}
+      COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/compat/real/${p}.sh ${CMAKE_BINARY_DIR}/compat/cgc-run
+              $<TARGET_FILE_DIR:cgc_compat> ${CMAKE_BINARY_DIR}/compat-real/${p})
+    set_tests_properties(compat_real_${p} PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77 LABELS compat-real)
+  endforeach()
+endif()
