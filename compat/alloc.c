@@ -143,17 +143,42 @@ GCAPI void GC_generic_malloc_many(size_t n, int k, void **result)
     *result = alloc_many(n, k);
 }
 
+static void *free_run(void *p)
+{
+    void *base = cgc_base(p);
+    if (base)
+        cgc_free(base);
+    return NULL;
+}
+
 GCAPI void GC_free(void *p)
 {
     if (!p)
         return;
-    void *base = cgc_base(p);
-    if (base)
-        cgc_free(base);
+    if (UNLIKELY(cgc__in_blocking()))   /* as in alloc_kind */
+        cgc__call_active(free_run, p);
+    else
+        free_run(p);
+}
+
+GCAPI void *GC_realloc(void *p, size_t n);
+
+typedef struct realloc_req {
+    void *p;
+    size_t n;
+} realloc_req;
+static void *realloc_run(void *a)
+{
+    const realloc_req *r = a;
+    return GC_realloc(r->p, r->n);
 }
 
 GCAPI void *GC_realloc(void *p, size_t n)
 {
+    if (UNLIKELY(cgc__in_blocking())) {   /* as in alloc_kind */
+        realloc_req r = {p, n};
+        return cgc__call_active(realloc_run, &r);
+    }
     if (!p)
         return GC_malloc(n);
     if (n == 0) {

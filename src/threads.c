@@ -888,6 +888,14 @@ CGC_API void *cgc_do_blocking(void *(*fn)(void *), void *arg)
     return r;
 }
 
+/* Whether this thread is inside cgc_do_blocking (compat/ routes a libgc
+ * program's heap calls made there through cgc__call_active). */
+bool cgc__in_blocking(void)
+{
+    cgc__thread *t = cgc__self;
+    return t && atomic_load_explicit(&t->blocking, memory_order_relaxed) != BLK_RUNNING;
+}
+
 /* fn may touch the heap again from inside cgc_do_blocking (libgc's
  * GC_call_with_gc_active, through compat/): the thread leaves the blocking
  * state (waiting out a stop that claimed it, as on the way out of
@@ -895,12 +903,6 @@ CGC_API void *cgc_do_blocking(void *(*fn)(void *), void *arg)
  * scanned, and enters the blocking state again with the stack to scan of
  * the cgc_do_blocking it is in (a cgc_do_blocking inside fn records its
  * own). Anything else: a plain call. */
-bool cgc__in_blocking(void)
-{
-    cgc__thread *t = cgc__self;
-    return t && atomic_load_explicit(&t->blocking, memory_order_relaxed) != BLK_RUNNING;
-}
-
 void *cgc__call_active(void *(*fn)(void *), void *arg)
 {
     cgc__thread *t = cgc__self;
