@@ -10,10 +10,13 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 void cgc__fatal(const char *fmt, ...)
@@ -27,14 +30,56 @@ void cgc__fatal(const char *fmt, ...)
     abort();
 }
 
+/* A warning is written wherever cgc notices something, some of them inside
+ * the collector with its locks held (a stop waiting for a thread that does
+ * not answer, the finalizer thread that cannot start). There the program's
+ * SIGPIPE handler must not run (it may allocate, collect or longjmp: see
+ * cgc__say_line), so the write holds SIGPIPE off: blocked meanwhile, and a
+ * SIGPIPE this write raised is taken back before the mask is restored. A
+ * warning lost to a closed stderr costs nothing; the program meets the
+ * closed pipe at its own next write, with its own disposition. One
+ * write(2), no stdio (whose lock a stopped thread may hold). */
+static void write_held_off(const char *line)
+{
+    sigset_t pipe_set, old, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    cgc__real_sigmask(SIG_BLOCK, &pipe_set, &old);
+    bool was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+    size_t n = strlen(line), off = 0;
+    bool broken = false;
+    while (off < n) {
+        ssize_t w = write(2, line + off, n - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            broken = w < 0 && errno == EPIPE;
+            break;
+        }
+        off += (size_t)w;
+    }
+    if (broken && !was_pending) {
+        struct timespec zero = {0, 0};
+        (void)syscall(SYS_rt_sigtimedwait, &pipe_set, NULL, &zero, _NSIG / 8);
+    }
+    cgc__real_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 void cgc__warn(const char *fmt, ...)
 {
+    char buf[1024];
     va_list ap;
     va_start(ap, fmt);
-    fputs("cgc: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    int n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
     va_end(ap);
+    if (n < 0)
+        return;
+    size_t len = (size_t)n < sizeof buf - 1 ? (size_t)n : sizeof buf - 2;
+    buf[len] = '\n';
+    buf[len + 1] = 0;
+    char line[sizeof buf + 8];
+    snprintf(line, sizeof line, "cgc: %s", buf);
+    write_held_off(line);
 }
 
 /* thread_lock held. */
