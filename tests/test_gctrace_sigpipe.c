@@ -211,7 +211,7 @@ int main(int argc, char **argv)
             if (!strcmp(name, "ignore") || !strncmp(name, "warn", 4))
                 CHECK(handled_n == 0, "%s: a handler ran", name);
             else if (!strcmp(name, "siglongjmp"))
-                CHECK(handled_n == ROUNDS, "siglongjmp: the handler ran %d times, not at every line",
+                CHECK(handled_n >= ROUNDS, "siglongjmp: the handler ran %d times, not at every line",
                       handled_n);
             else
                 CHECK(handled_n >= 1, "%s: the handler did not run", name);
