@@ -48,6 +48,7 @@ static int following;   /* the background thread re-reads the container's limit 
 static pthread_mutex_t bg_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t bg_cv = PTHREAD_COND_INITIALIZER;
 static _Atomic int bg_started;   /* the init, a collection and cgc_set_memory_limit may race to start it */
+static _Atomic int start_line_due;   /* gctrace's first line, not said yet */
 
 int64_t cgc__now_ns(void)
 {
@@ -109,10 +110,7 @@ static void init(void)
     /* CGC_FAULTS (debug builds), from here on: a failure while starting is fatal by design. */
     cgc__fault_set(cgc__cfg.fault_percent, cgc__cfg.fault_seed);
     cgc__follower_start();
-    if (cgc__cfg.gctrace)
-        fprintf(stderr, "cgc: %s; GC percent %s%d, %d marker%s\n", cgc__cfg.limit_reason,
-                cgc__cfg.gc_percent < 0 ? "off " : "", cgc__cfg.gc_percent,
-                cgc__cfg.markers, cgc__cfg.markers == 1 ? "" : "s");
+    atomic_store(&start_line_due, cgc__cfg.gctrace != 0);
 }
 
 void cgc__ensure_init(void)
@@ -120,6 +118,12 @@ void cgc__ensure_init(void)
     if (LIKELY(atomic_load_explicit(&cgc__initialized, memory_order_acquire)))
         return;
     pthread_once(&init_once, init);
+    /* Said out of pthread_once: a SIGPIPE handler that leaves by longjmp
+     * (cgc__say_line) would leave the once in progress for ever. */
+    if (atomic_exchange(&start_line_due, 0))
+        cgc__say("cgc: %s; GC percent %s%d, %d marker%s\n", cgc__cfg.limit_reason,
+                 cgc__cfg.gc_percent < 0 ? "off " : "", cgc__cfg.gc_percent,
+                 cgc__cfg.markers, cgc__cfg.markers == 1 ? "" : "s");
 }
 
 /* The library initialises when it is loaded, on the thread that loads it
@@ -479,10 +483,12 @@ void cgc__maybe_collect(void)
          * "gc N @..." lines at both ends. Printed out of the cgc section:
          * stdio takes stderr's lock, which a thread stopped by another
          * collection may hold, and a thread in a section is waited for by
-         * that stop (tests/test_gctrace_stderr_lock.c). */
+         * that stop (tests/test_gctrace_stderr_lock.c). With nothing of
+         * cgc's held: a closed stderr pipe runs the program's SIGPIPE
+         * handler here (cgc__say_line). */
         if (say)
-            fprintf(stderr, "gc limiter: gc %u held back: collection above 50%% of the CPU; heap %llu MB, goal %llu MB\n",
-                    num, (unsigned long long)(live >> 20), (unsigned long long)(goal >> 20));
+            cgc__say("gc limiter: gc %u held back: collection above 50%% of the CPU; heap %llu MB, goal %llu MB\n",
+                 num, (unsigned long long)(live >> 20), (unsigned long long)(goal >> 20));
         return;
     }
     cgc__pacer_unlock();
@@ -560,7 +566,9 @@ static void run_pause(void *arg)
     p->t3 = cgc__now_ns();
 }
 
-static void collect_cycle(bool forced)
+/* line: the cycle's gctrace line, written by the caller once it holds
+ * nothing (left empty when gctrace is off or no cycle ran). */
+static void collect_cycle(bool forced, char *line, size_t line_n)
 {
     cgc__ensure_init();
     uint32_t n0 = atomic_load(&cgc__gc.num_gc);
@@ -605,7 +613,6 @@ static void collect_cycle(bool forced)
     cycle_pause p = {.tr = &tr};
     cgc__roots_hold(run_pause, &p);
     pthread_mutex_unlock(&cgc__thread_lock);
-    cgc__roots_say_lost();
     int64_t t0 = p.t0, t1 = p.t1, t2 = p.t2, t3 = p.t3;
     cgc__mark_result res = p.res;
     uint64_t stacks = p.stacks;
@@ -655,7 +662,7 @@ static void collect_cycle(bool forced)
     tr.stacks_bytes = stacks;
     tr.markers = cgc__mark_nmarkers();
     if (cgc__cfg.gctrace)
-        cgc__gctrace_print(&tr);
+        cgc__gctrace_format(&tr, line, line_n);
     cgc__finalize_cycle_end();   /* world running: wake (or start) the finalizer thread */
     pthread_mutex_unlock(&cgc__gc_lock);
 
@@ -679,10 +686,22 @@ static void collect_cycle(bool forced)
  * cancellation point after the cycle. */
 void cgc__collect_internal(bool forced)
 {
+    char line[512] = "";
     int cancel;
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
-    collect_cycle(forced);
+    collect_cycle(forced, line, sizeof line);
     pthread_setcancelstate(cancel, NULL);
+    /* What the cycle has to say, said last, with no lock, no section and
+     * cancellation as the program set it. Writing to stderr is where a
+     * closed pipe raises SIGPIPE in this thread, and the program's handler
+     * may allocate, collect or longjmp out (Neko's does, to throw "Broken
+     * pipe"). Said under gc_lock, a handler that collected waited for
+     * gc_lock, held by its own thread, and one that left by longjmp left
+     * gc_lock held: the program's next collection hung
+     * (tests/test_gctrace_sigpipe.c). */
+    cgc__roots_say_lost();
+    if (line[0])
+        cgc__say_line(line);
 }
 
 CGC_API void cgc_collect(void)

@@ -631,7 +631,11 @@ typedef struct cgc__cycle_trace {
 } cgc__cycle_trace;
 
 void cgc__stats_record_pause(uint64_t pause_ns, uint64_t end_unix_ns);
-void cgc__gctrace_print(const cgc__cycle_trace *t);
+void cgc__gctrace_format(const cgc__cycle_trace *t, char *buf, size_t n);
+/* Trace lines: one write(2) to stderr, for a thread that holds nothing of
+ * cgc's (stats.c: the program's SIGPIPE handler may run in it). */
+void cgc__say_line(const char *line);
+void cgc__say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cgc__totals(uint64_t *nmalloc, uint64_t *bytes_malloc, uint64_t *nfree, uint64_t *bytes_freed);
 void cgc__fatal(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 void cgc__warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -9,9 +9,15 @@
  */
 #include "internal.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 void cgc__fatal(const char *fmt, ...)
 {
@@ -24,14 +30,56 @@ void cgc__fatal(const char *fmt, ...)
     abort();
 }
 
+/* A warning is written wherever cgc notices something, some of them inside
+ * the collector with its locks held (a stop waiting for a thread that does
+ * not answer, the finalizer thread that cannot start). There the program's
+ * SIGPIPE handler must not run (it may allocate, collect or longjmp: see
+ * cgc__say_line), so the write holds SIGPIPE off: blocked meanwhile, and a
+ * SIGPIPE this write raised is taken back before the mask is restored. A
+ * warning lost to a closed stderr costs nothing; the program meets the
+ * closed pipe at its own next write, with its own disposition. One
+ * write(2), no stdio (whose lock a stopped thread may hold). */
+static void write_held_off(const char *line)
+{
+    sigset_t pipe_set, old, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    cgc__real_sigmask(SIG_BLOCK, &pipe_set, &old);
+    bool was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+    size_t n = strlen(line), off = 0;
+    bool broken = false;
+    while (off < n) {
+        ssize_t w = write(2, line + off, n - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            broken = w < 0 && errno == EPIPE;
+            break;
+        }
+        off += (size_t)w;
+    }
+    if (broken && !was_pending) {
+        struct timespec zero = {0, 0};
+        (void)syscall(SYS_rt_sigtimedwait, &pipe_set, NULL, &zero, _NSIG / 8);
+    }
+    cgc__real_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 void cgc__warn(const char *fmt, ...)
 {
+    char buf[1024];
     va_list ap;
     va_start(ap, fmt);
-    fputs("cgc: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    int n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
     va_end(ap);
+    if (n < 0)
+        return;
+    size_t len = (size_t)n < sizeof buf - 1 ? (size_t)n : sizeof buf - 2;
+    buf[len] = '\n';
+    buf[len + 1] = 0;
+    char line[sizeof buf + 8];
+    snprintf(line, sizeof line, "cgc: %s", buf);
+    write_held_off(line);
 }
 
 /* thread_lock held. */
@@ -312,7 +360,10 @@ static void fmt_ms(char *buf, size_t n, int64_t ns)
         snprintf(buf, n, "%lld.%0*lld", (long long)(us / div), dec, (long long)(us % div));
 }
 
-void cgc__gctrace_print(const cgc__cycle_trace *t)
+/* The line of cycle t, formatted while its collector still holds gc_lock
+ * (the CPU total it reads is the one this cycle left); written later by
+ * cgc__say_line, once the collector holds nothing. */
+void cgc__gctrace_format(const cgc__cycle_trace *t, char *buf, size_t n)
 {
     int ncpu = cgc__cfg.ncpu > 0 ? cgc__cfg.ncpu : 1;
     char a[24], b[24], c[24], ca[24], cb[24], cc[24];
@@ -325,13 +376,44 @@ void cgc__gctrace_print(const cgc__cycle_trace *t)
     double since = (double)(t->start_ns - cgc__gc.start_mono_ns) / 1e9;
     int64_t elapsed = cgc__now_ns() - cgc__gc.start_mono_ns;
     int pct = elapsed > 0 ? (int)(100.0 * (double)cgc__gc.gc_cpu_ns_total / ((double)elapsed * ncpu)) : 0;
-    fprintf(stderr,
-            "gc %llu @%.3fs %d%%: %s+%s+%s ms clock, %s+0/%s/0+%s ms cpu, "
-            "%llu->%llu->%llu MB, %llu MB goal, %llu MB stacks, %llu MB globals, %d P%s\n",
-            (unsigned long long)t->num, since, pct, a, b, c, ca, cb, cc,
-            (unsigned long long)(t->heap_before >> 20), (unsigned long long)(t->heap_after >> 20),
-            (unsigned long long)(t->heap_marked >> 20),
-            (unsigned long long)(t->goal == UINT64_MAX ? 0 : t->goal >> 20),
-            (unsigned long long)(t->stacks_bytes >> 20), (unsigned long long)(t->globals_bytes >> 20),
-            t->markers, t->forced ? " (forced)" : "");
+    snprintf(buf, n,
+             "gc %llu @%.3fs %d%%: %s+%s+%s ms clock, %s+0/%s/0+%s ms cpu, "
+             "%llu->%llu->%llu MB, %llu MB goal, %llu MB stacks, %llu MB globals, %d P%s\n",
+             (unsigned long long)t->num, since, pct, a, b, c, ca, cb, cc,
+             (unsigned long long)(t->heap_before >> 20), (unsigned long long)(t->heap_after >> 20),
+             (unsigned long long)(t->heap_marked >> 20),
+             (unsigned long long)(t->goal == UINT64_MAX ? 0 : t->goal >> 20),
+             (unsigned long long)(t->stacks_bytes >> 20), (unsigned long long)(t->globals_bytes >> 20),
+             t->markers, t->forced ? " (forced)" : "");
+}
+
+/* A trace line to stderr with one write(2), not stdio. The write is where
+ * a closed stderr pipe raises SIGPIPE on this thread, and the program's
+ * disposition then applies: the default kills the program, SIG_IGN gives
+ * EPIPE (ignored here), a handler runs. A handler may allocate, collect,
+ * call exit or leave by longjmp (the Neko VM throws "Broken pipe" from
+ * it): callers write only once they hold nothing of cgc's, no lock and
+ * no section (tests/test_gctrace_sigpipe.c), and with no stdio lock
+ * either, which a longjmp out of fprintf would leave held. */
+void cgc__say_line(const char *line)
+{
+    size_t n = strlen(line), off = 0;
+    while (off < n) {
+        ssize_t w = write(2, line + off, n - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return;
+        off += (size_t)w;
+    }
+}
+
+void cgc__say(const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    cgc__say_line(buf);
 }
