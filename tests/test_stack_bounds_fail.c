@@ -21,6 +21,7 @@
  * thread unregisters). */
 #define _GNU_SOURCE
 #include "check.h"
+#include "reuse.h"
 #include "internal.h"
 
 #include <pthread.h>
@@ -83,16 +84,6 @@ static void *holder(void *arg)
     return arg;
 }
 
-static uintptr_t churn(uintptr_t unused)
-{
-    for (int i = 0; i < 20000; i++) {
-        uint64_t *q = cgc_malloc(WORDS * sizeof(uint64_t));
-        for (int k = 0; k < WORDS; k++)
-            q[k] = 0xababababababababull;
-    }
-    return 0;
-}
-
 int main(void)
 {
     sem_init(&ready, 0, 0);
@@ -113,7 +104,7 @@ int main(void)
                                           "collections would free objects");
         for (int round = 0; round < 2; round++) {
             cgc_collect();
-            deep_call(churn, 0);
+            deep_call(reuse_freed, WORDS);
             clear_stack();
         }
         sem_post(&go);

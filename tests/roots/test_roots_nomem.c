@@ -27,6 +27,7 @@
 #define _GNU_SOURCE
 #include "cgc.h"
 #include "check.h"
+#include "reuse.h"
 #include "internal.h"
 
 #include <dlfcn.h>
@@ -95,16 +96,6 @@ static uintptr_t reclaimed(uintptr_t h)
     return cgc_base(unhide(h)) == NULL;
 }
 
-static uintptr_t churn(uintptr_t unused)
-{
-    for (int i = 0; i < 20000; i++) {
-        uint64_t *q = cgc_malloc(WORDS * sizeof(uint64_t));
-        for (int k = 0; k < WORDS; k++)
-            q[k] = 0xababababababababull;
-    }
-    return 0;
-}
-
 static int run_registered(void)
 {
     malloc_slot = calloc(1, sizeof *malloc_slot);
@@ -120,7 +111,7 @@ static int run_registered(void)
     clear_stack();
     for (int round = 0; round < 3; round++) {
         cgc_collect();
-        deep_call(churn, 0);
+        deep_call(reuse_freed, WORDS);
         clear_stack();
         CHECK(deep_call(intact, 0), "registered: collection %d freed the object held only by a range "
               "cgc_add_roots could not record", round + 1);
@@ -159,7 +150,7 @@ static int run_case(const char *path, const char *which)
     CHECK(!cgc__roots_complete(), "%s: the table grew: the test did not exercise a root that could not be recorded",
           which);
     CHECK(deep_call(kept, g), "%s: the collection that could not record its roots freed an object", which);
-    deep_call(churn, 0);
+    deep_call(reuse_freed, WORDS);
     clear_stack();
     CHECK(deep_call(intact, 0), "%s: the object held only by the library's %s was freed by the collection "
           "that could not record that root", which, table == CGC_ROOTS_SEGMENTS ? "data" : "__thread variable");

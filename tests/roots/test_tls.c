@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #include "cgc.h"
 #include "check.h"
+#include "reuse.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
@@ -84,16 +85,6 @@ static uintptr_t clear_all(uintptr_t unused)
 {
     for (int which = 0; which < NHOLDERS; which++)
         set_slot(which, NULL);
-    return 0;
-}
-
-static uintptr_t churn(uintptr_t unused)
-{
-    for (int i = 0; i < 20000; i++) {
-        uint64_t *q = cgc_malloc(WORDS * sizeof(uint64_t));
-        for (int k = 0; k < WORDS; k++)
-            q[k] = 0xababababababababull;
-    }
     return 0;
 }
 
@@ -171,7 +162,7 @@ int main(int argc, char **argv)
 
     int lost_main[NHOLDERS] = {0}, lost_worker[NHOLDERS] = {0};
     for (int r = 0; r < ROUNDS; r++) {
-        deep_call(churn, 0);
+        deep_call(reuse_freed, WORDS);
         clear_stack();
         cgc_collect();
         for (int which = 0; which < NHOLDERS; which++)
