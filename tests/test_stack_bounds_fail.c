@@ -34,10 +34,7 @@ static sem_t ready, go;
 static int mode;
 static _Atomic int registered_ok, bounds_cover, intact_after;
 
-static uint64_t tag(int k)
-{
-    return 0x57ac0b0d00000000ull ^ (uint64_t)k;
-}
+#define TAG 0x57ac0b0d00000000ull
 
 static uintptr_t do_register(uintptr_t unused)
 {
@@ -50,20 +47,13 @@ static uintptr_t do_register(uintptr_t unused)
 static uintptr_t make(uintptr_t unused)
 {
     uint64_t *p = cgc_malloc(WORDS * sizeof(uint64_t));
-    for (int k = 0; k < WORDS; k++)
-        p[k] = tag(k);
+    tag_words(p, WORDS, TAG);
     return (uintptr_t)p;
 }
 
 static uintptr_t check_obj(uintptr_t v)
 {
-    const uint64_t *p = (const uint64_t *)v;
-    if (cgc_base(p) != p)
-        return 0;
-    for (int k = 0; k < WORDS; k++)
-        if (p[k] != tag(k))
-            return 0;
-    return 1;
+    return tags_intact((const uint64_t *)v, WORDS, TAG);
 }
 
 static void *holder(void *arg)
