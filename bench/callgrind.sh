@@ -28,6 +28,8 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=lib.sh
+source "$root/bench/lib.sh"
 builddir=$root/build-bench
 out=$root/bench/results
 build=1
@@ -79,10 +81,7 @@ args_of() {
 status=0
 # The commit the profiles were made at, for the report (--report-only later).
 if [ $report_only = 0 ]; then
-  commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
-  git -C "$root" diff --quiet HEAD -- src include bench ':!bench/results' ':!bench/limit/results' 2>/dev/null ||
-    commit="$commit (with uncommitted changes in src/, include/ or bench/)"
-  echo "$commit" > "$cgdir/commit.txt"
+  bench_commit "$root" " in src/, include/ or bench/" src include bench ':!bench/results' ':!bench/limit/results' > "$cgdir/commit.txt"
   cut -d' ' -f1-3 /proc/loadavg > "$cgdir/load-before.txt"
 fi
 for b in $benches; do
@@ -138,9 +137,7 @@ done > "$out/callgrind-raw.txt"
   echo "load_before: $(cat "$cgdir/load-before.txt" 2>/dev/null || echo '?')"
   echo "load_after: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "load1_runs: not recorded (instruction counts do not depend on the load)"
-  echo "kernel: $(uname -sr)"
-  echo "cpus: $(nproc)"
-  echo "cpu_model: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
+  bench_meta_machine
   echo "go: not used"
   echo "libgc: $(pkg-config --modversion bdw-gc 2>/dev/null || echo none)"
   echo "cc: $(cc --version | head -1); $(valgrind --version)"

@@ -33,6 +33,8 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=lib.sh
+source "$root/bench/lib.sh"
 builddir=$root/build-bench
 runs=5
 bt_runs=
@@ -154,21 +156,11 @@ if [ $report_only = 0 ]; then
 
   cmdline="bench/run.sh"
   [ ${#args[@]} = 0 ] || cmdline="$cmdline ${args[*]}"
-  commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
-  git -C "$root" diff --quiet HEAD -- src include bench ':!bench/results' ':!bench/limit/results' 2>/dev/null || commit="$commit (with uncommitted changes in src/, include/ or bench/)"
-  loads=$(awk '{for (i = 2; i <= NF; i++) if ($i ~ /^load1=/) { split($i, kv, "="); print kv[2] }}' "$raw" | sort -n |
-          awk '{a[NR] = $1} END {if (NR) printf "min %s, median %s, max %s over %d runs", a[1], a[int((NR + 1) / 2)], a[NR], NR}')
+  commit=$(bench_commit "$root" " in src/, include/ or bench/" src include bench ':!bench/results' ':!bench/limit/results')
+  loads=$(awk '{for (i = 2; i <= NF; i++) if ($i ~ /^load1=/) { split($i, kv, "="); print kv[2] }}' "$raw" | bench_load_range)
   {
-    echo "command: $cmdline"
-    echo "commit: $commit"
-    echo "date_start_utc: $date_start"
-    echo "date_utc: $(date -u '+%Y-%m-%d %H:%M UTC')"
-    echo "load_before: $load_start"
-    echo "load_after: $(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "load1_runs: $loads"
-    echo "kernel: $(uname -sr)"
-    echo "cpus: $(nproc)"
-    echo "cpu_model: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
+    bench_meta_run "$cmdline" "$commit" "$date_start" "$load_start" "$loads"
+    bench_meta_machine
     echo "go: $(go version 2>/dev/null | awk '{print $3}')"
     echo "libgc: $(pkg-config --modversion bdw-gc 2>/dev/null || echo none)"
     echo "cc: $(cc --version | head -1)"

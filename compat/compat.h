@@ -36,7 +36,9 @@ void compat_default_push_other_roots(void);
 
 /* knobs.c */
 cgc__thread *compat_registered_self(void);   /* never NULL */
-void compat_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* One line "libgc compat: ..." on stderr, written as cgc's own warnings
+ * are (cgc__say: no stdio lock held). fmt must be a string literal. */
+#define compat_warn(fmt, ...) cgc__say("libgc compat: " fmt "\n", __VA_ARGS__)
 /* Prints "libgc compat: NAME: WHY" and aborts (through GC_on_abort). */
 void compat_unsupported(const char *name, const char *why) __attribute__((noreturn));
 extern _Atomic int compat_auto_disabled;   /* GC_set_disable_automatic_collection */

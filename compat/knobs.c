@@ -68,16 +68,6 @@ static void default_warn(char *msg, word arg)
 }
 static compat_warn_proc warn_proc = default_warn;
 
-void compat_warn(const char *fmt, ...)
-{
-    char buf[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "libgc compat: %s\n", buf);
-}
-
 void compat_unsupported(const char *name, const char *why)
 {
     char msg[256];

@@ -121,6 +121,18 @@ def results_file(rdir, name, run, how=''):
     return path, rel, None if os.path.exists(path) else [f"_No `{rel}`: run `{run}`{how}._"]
 
 
+def latest_results(rdir, name, run, read):
+    """A benchmark's latest run: the rows read (by read) from rdir/name, its
+    rdir/latest.meta, and the lines a table opens with (the run's
+    provenance); while rdir/name does not exist, (None, None, the line a
+    document shows instead)."""
+    raw, rel, missing = results_file(rdir, name, run)
+    if missing:
+        return None, None, missing
+    meta = read_meta(os.path.join(rdir, 'latest.meta'))
+    return read(raw), meta, provenance(meta, rel)
+
+
 def median(xs):
     return statistics.median(xs) if xs else None
 
@@ -279,13 +291,10 @@ def bench_tables(rows):
 
 
 def render_bench(rdir, part='all'):
-    raw, rel, missing = results_file(rdir, 'latest-raw.txt', 'bench/run.sh')
-    if missing:
-        return missing
-    rows = read_bench_raw(raw)
-    meta = read_meta(os.path.join(rdir, 'latest.meta'))
+    rows, meta, out = latest_results(rdir, 'latest-raw.txt', 'bench/run.sh', read_bench_raw)
+    if rows is None:
+        return out
     quick = '--quick' in meta.get('command', '')
-    out = provenance(meta, rel)
     if part == 'targets':
         return out + bench_targets(rows, quick)
     if part == 'summary':
@@ -472,12 +481,9 @@ LIMIT_MODES = {
 
 
 def render_limit(rdir, part='all'):
-    raw, rel, missing = results_file(rdir, 'latest-raw.csv', 'bench/limit/run.sh')
-    if missing:
-        return missing
-    rows = read_limit_raw(raw)
-    meta = read_meta(os.path.join(rdir, 'latest.meta'))
-    out = provenance(meta, rel)
+    rows, meta, out = latest_results(rdir, 'latest-raw.csv', 'bench/limit/run.sh', read_limit_raw)
+    if rows is None:
+        return out
     if part == 'all':
         out += [f"Workload: {meta.get('workload', '?')}. Every blob is zeroed when allocated, in "
                 "every implementation (Go's `make` zeroes; the C programs `memset` each blob right "
@@ -547,13 +553,9 @@ def compat_medians(rs):
 
 
 def render_compat(rdir):
-    raw = os.path.join(rdir, 'latest-raw.csv')
-    rel = os.path.relpath(raw, ROOT)
-    if not os.path.exists(raw):
-        return [f"_No `{rel}`: run `bench/compat/run.sh`._"]
-    rows = read_compat_raw(raw)
-    meta = read_meta(os.path.join(rdir, 'latest.meta'))
-    out = provenance(meta, rel)
+    rows, meta, out = latest_results(rdir, 'latest-raw.csv', 'bench/compat/run.sh', read_compat_raw)
+    if rows is None:
+        return out
     if meta.get('program'):
         out += [f"Program: {meta['program']}.", ""]
     out += ["| program | library | runs (output as on libgc) | wall s | CPU s | peak RSS MiB | collections |",

@@ -21,6 +21,7 @@
  * thread unregisters). */
 #define _GNU_SOURCE
 #include "check.h"
+#include "reuse.h"
 #include "internal.h"
 
 #include <pthread.h>
@@ -33,10 +34,7 @@ static sem_t ready, go;
 static int mode;
 static _Atomic int registered_ok, bounds_cover, intact_after;
 
-static uint64_t tag(int k)
-{
-    return 0x57ac0b0d00000000ull ^ (uint64_t)k;
-}
+#define TAG 0x57ac0b0d00000000ull
 
 static uintptr_t do_register(uintptr_t unused)
 {
@@ -49,20 +47,13 @@ static uintptr_t do_register(uintptr_t unused)
 static uintptr_t make(uintptr_t unused)
 {
     uint64_t *p = cgc_malloc(WORDS * sizeof(uint64_t));
-    for (int k = 0; k < WORDS; k++)
-        p[k] = tag(k);
+    tag_words(p, WORDS, TAG);
     return (uintptr_t)p;
 }
 
 static uintptr_t check_obj(uintptr_t v)
 {
-    const uint64_t *p = (const uint64_t *)v;
-    if (cgc_base(p) != p)
-        return 0;
-    for (int k = 0; k < WORDS; k++)
-        if (p[k] != tag(k))
-            return 0;
-    return 1;
+    return tags_intact((const uint64_t *)v, WORDS, TAG);
 }
 
 static void *holder(void *arg)
@@ -81,16 +72,6 @@ static void *holder(void *arg)
     slots[SLOTS - 1] = 0;
     cgc_unregister_thread();
     return arg;
-}
-
-static uintptr_t churn(uintptr_t unused)
-{
-    for (int i = 0; i < 20000; i++) {
-        uint64_t *q = cgc_malloc(WORDS * sizeof(uint64_t));
-        for (int k = 0; k < WORDS; k++)
-            q[k] = 0xababababababababull;
-    }
-    return 0;
 }
 
 int main(void)
@@ -113,7 +94,7 @@ int main(void)
                                           "collections would free objects");
         for (int round = 0; round < 2; round++) {
             cgc_collect();
-            deep_call(churn, 0);
+            deep_call(reuse_freed, WORDS);
             clear_stack();
         }
         sem_post(&go);

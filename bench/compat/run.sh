@@ -31,6 +31,8 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=../lib.sh
+source "$root/bench/lib.sh"
 builddir=$root/build-bench
 runs=7
 build=1
@@ -108,24 +110,13 @@ if [ $report_only = 0 ]; then
   done
   # libgc 1's output is the reference: compared only once it exists.
   mv "$tmpraw" "$raw"
-  commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
-  git -C "$root" diff --quiet HEAD -- src include compat bench/compat tests/compat/real 2>/dev/null ||
-    commit="$commit (with uncommitted changes)"
-  loads=$(tail -n +2 "$raw" | cut -d, -f5 | sort -n |
-          awk '{a[NR] = $1} END {if (NR) printf "min %s, median %s, max %s over %d runs", a[1], a[int((NR + 1) / 2)], a[NR], NR}')
+  commit=$(bench_commit "$root" "" src include compat bench/compat tests/compat/real)
+  loads=$(tail -n +2 "$raw" | cut -d, -f5 | bench_load_range)
   cmdline="bench/compat/run.sh"
   [ ${#args[@]} = 0 ] || cmdline="$cmdline ${args[*]}"
   {
-    echo "command: $cmdline"
-    echo "commit: $commit"
-    echo "date_start_utc: $date_start"
-    echo "date_utc: $(date -u '+%Y-%m-%d %H:%M UTC')"
-    echo "load_before: $load_start"
-    echo "load_after: $(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "load1_runs: $loads"
-    echo "kernel: $(uname -sr)"
-    echo "cpus: $(nproc)"
-    echo "cpu_model: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
+    bench_meta_run "$cmdline" "$commit" "$date_start" "$load_start" "$loads"
+    bench_meta_machine
     echo "go: not used"
     echo "libgc: $(dpkg-query -W -f '${Version}' libgc1 2>/dev/null || echo '?')"
     echo "cc: $(cc --version | head -1)"

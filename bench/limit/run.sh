@@ -52,6 +52,8 @@ set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
+# shellcheck source=../lib.sh
+source "$ROOT/bench/lib.sh"
 LIMIT_MIB=256 LIVE_PCT=60 ALLOC_GIB=4 ALLOC_MIB= RUNS=3 IMPLS="cgc go boehm boehm-noint malloc" TIMEOUT=120 TOUCH="all ends" NOTE=
 BUILD=$ROOT/build-limit OUT=$HERE/results DO_BUILD=1 DO_RUN=1
 
@@ -187,21 +189,12 @@ if ((DO_RUN)); then
         done
     done
     mv "$TMPRAW" "$RAW"
-    commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-    git -C "$ROOT" diff --quiet HEAD -- src include bench ':!bench/results' ':!bench/limit/results' 2>/dev/null || commit="$commit (with uncommitted changes in src/, include/ or bench/)"
-    loads=$(tail -n +2 "$RAW" | cut -d, -f4 | sort -n |
-        awk '{a[NR] = $1} END {if (NR) printf "min %s, median %s, max %s over %d runs", a[1], a[int((NR + 1) / 2)], a[NR], NR}')
+    commit=$(bench_commit "$ROOT" " in src/, include/ or bench/" src include bench ':!bench/results' ':!bench/limit/results')
+    loads=$(tail -n +2 "$RAW" | cut -d, -f4 | bench_load_range)
     {
-        echo "command: bench/limit/run.sh --limit-mib $LIMIT_MIB --live-pct $LIVE_PCT --alloc-mib $ALLOC_MIB --runs $RUNS --impls \"$IMPLS\" --touch \"$TOUCH\""
-        echo "commit: $commit"
-        echo "date_start_utc: $DATE0"
-        echo "date_utc: $(date -u '+%Y-%m-%d %H:%M UTC')"
-        echo "load_before: $LOAD0"
-        echo "load_after: $(cut -d' ' -f1-3 /proc/loadavg)"
-        echo "load1_runs: $loads"
-        echo "kernel: $(uname -sr), cgroup v${CG_VERSION:-?}"
-        echo "cpus: $(nproc)"
-        echo "cpu_model: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
+        bench_meta_run "bench/limit/run.sh --limit-mib $LIMIT_MIB --live-pct $LIVE_PCT --alloc-mib $ALLOC_MIB --runs $RUNS --impls \"$IMPLS\" --touch \"$TOUCH\"" \
+            "$commit" "$DATE0" "$LOAD0" "$loads"
+        bench_meta_machine "cgroup v${CG_VERSION:-?}"
         echo "go: $(go version 2>/dev/null | awk '{print $3}')"
         echo "libgc: $(pkg-config --modversion bdw-gc 2>/dev/null || echo none)"
         echo "cc: $(cc --version | head -1)"

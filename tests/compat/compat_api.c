@@ -11,6 +11,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <sys/wait.h>
 
@@ -400,6 +401,40 @@ static void test_fork(void)
     GC_pthread_join(t, NULL);
 }
 
+/* ---- warnings ------------------------------------------------------------ */
+
+/* Changing the suspend signal after GC_INIT cannot work (cgc's threads are
+ * set up when the library loads): the call changes nothing and says why on
+ * stderr, in one line a user can grep for (cgc only). */
+static void test_late_signal_warning(void)
+{
+    if (dlsym(RTLD_DEFAULT, "cgc_malloc") == NULL)
+        return;   /* the system's libgc (test_compat_cgc_run) ignores it silently */
+    int before = GC_get_suspend_signal();
+    int sig = before == SIGPWR ? SIGXCPU : SIGPWR;
+    char path[] = "/tmp/compat_warn_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0, "mkstemp: %s", strerror(errno));
+    if (fd < 0)
+        return;
+    unlink(path);
+    fflush(stderr);
+    int saved = dup(2);
+    dup2(fd, 2);
+    GC_set_suspend_signal(sig);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char got[512] = {0};
+    ssize_t n = pread(fd, got, sizeof got - 1, 0);
+    close(fd);
+    char want[128];
+    snprintf(want, sizeof want, "libgc compat: GC_set_suspend_signal(%d): too late (", sig);
+    CHECK(n > 0 && strncmp(got, want, strlen(want)) == 0, "a late GC_set_suspend_signal warns: got \"%s\"", got);
+    CHECK(n > 0 && got[n - 1] == '\n' && strchr(got, '\n') == got + n - 1, "the warning is one line: \"%s\"", got);
+    CHECK(GC_get_suspend_signal() == before, "the suspend signal stays %d (now %d)", before, GC_get_suspend_signal());
+}
+
 int main(void)
 {
     GC_INIT();
@@ -411,6 +446,7 @@ int main(void)
     test_threads();
     test_max_heap();
     test_fork();
+    test_late_signal_warning();
     /* The program runs on cgc's library, not the system's. */
     CHECK(dlsym(RTLD_DEFAULT, "cgc_malloc") != NULL, "running on cgc's libgc.so.1");
     return check_done();

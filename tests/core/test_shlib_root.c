@@ -4,6 +4,7 @@
  * copy of it is left in dead stack the collector still scans. */
 #include "cgc.h"
 #include "../check.h"
+#include "../reuse.h"
 
 void holder_set(void *p);
 void *holder_get(void);
@@ -34,11 +35,6 @@ static uintptr_t let_go(uintptr_t h)
 {
     holder_set(NULL);
     return 0;
-}
-
-static uintptr_t reclaimed(uintptr_t h)
-{
-    return cgc_base(unhide(h)) == NULL;
 }
 
 int main(void)

@@ -27,6 +27,7 @@
 #define _GNU_SOURCE
 #include "cgc.h"
 #include "check.h"
+#include "reuse.h"
 #include "internal.h"
 
 #include <dlfcn.h>
@@ -43,17 +44,13 @@ static void **malloc_slot;
 static void slot_set(void *p) { *malloc_slot = p; }
 static void *slot_get(void) { return *malloc_slot; }
 
-static uint64_t tag(int k)
-{
-    return 0x2007e55000000000ull ^ (uint64_t)k;
-}
+#define TAG 0x2007e55000000000ull
 
 static uintptr_t store(uintptr_t unused)
 {
     (void)cgc_malloc(3000);   /* not the first object of a span (test_shlib_root) */
     uint64_t *p = cgc_malloc(WORDS * sizeof(uint64_t));
-    for (int k = 0; k < WORDS; k++)
-        p[k] = tag(k);
+    tag_words(p, WORDS, TAG);
     lib_set(p);
     return 0;
 }
@@ -61,48 +58,20 @@ static uintptr_t store(uintptr_t unused)
 static uintptr_t garbage(uintptr_t unused)
 {
     uint64_t *g = cgc_malloc(WORDS * sizeof(uint64_t));
-    for (int k = 0; k < WORDS; k++)
-        g[k] = tag(k);
+    tag_words(g, WORDS, TAG);
     return hide(g);
 }
 
 /* 1 if the library's object is allocated and has its contents. */
 static uintptr_t intact(uintptr_t unused)
 {
-    const uint64_t *p = lib_get();
-    if (!p || cgc_base(p) != p)
-        return 0;
-    for (int k = 0; k < WORDS; k++)
-        if (p[k] != tag(k))
-            return 0;
-    return 1;
+    return tags_intact(lib_get(), WORDS, TAG);
 }
 
 /* 1 if the object at hidden address h is allocated with its contents. */
 static uintptr_t kept(uintptr_t h)
 {
-    const uint64_t *p = unhide(h);
-    if (cgc_base(p) != p)
-        return 0;
-    for (int k = 0; k < WORDS; k++)
-        if (p[k] != tag(k))
-            return 0;
-    return 1;
-}
-
-static uintptr_t reclaimed(uintptr_t h)
-{
-    return cgc_base(unhide(h)) == NULL;
-}
-
-static uintptr_t churn(uintptr_t unused)
-{
-    for (int i = 0; i < 20000; i++) {
-        uint64_t *q = cgc_malloc(WORDS * sizeof(uint64_t));
-        for (int k = 0; k < WORDS; k++)
-            q[k] = 0xababababababababull;
-    }
-    return 0;
+    return tags_intact(unhide(h), WORDS, TAG);
 }
 
 static int run_registered(void)
@@ -120,7 +89,7 @@ static int run_registered(void)
     clear_stack();
     for (int round = 0; round < 3; round++) {
         cgc_collect();
-        deep_call(churn, 0);
+        deep_call(reuse_freed, WORDS);
         clear_stack();
         CHECK(deep_call(intact, 0), "registered: collection %d freed the object held only by a range "
               "cgc_add_roots could not record", round + 1);
@@ -159,7 +128,7 @@ static int run_case(const char *path, const char *which)
     CHECK(!cgc__roots_complete(), "%s: the table grew: the test did not exercise a root that could not be recorded",
           which);
     CHECK(deep_call(kept, g), "%s: the collection that could not record its roots freed an object", which);
-    deep_call(churn, 0);
+    deep_call(reuse_freed, WORDS);
     clear_stack();
     CHECK(deep_call(intact, 0), "%s: the object held only by the library's %s was freed by the collection "
           "that could not record that root", which, table == CGC_ROOTS_SEGMENTS ? "data" : "__thread variable");

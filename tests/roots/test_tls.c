@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #include "cgc.h"
 #include "check.h"
+#include "reuse.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
@@ -43,9 +44,10 @@ static void *get_slot(int which)
     return which == PROG ? prog_slot : lib_get();
 }
 
-static uint64_t tag_of(int thread, int which, int k)
+/* The tag seed of thread's object in holder which (reuse.h). */
+static uint64_t seed_of(int thread, int which)
 {
-    return 0x5eed000000000000ull ^ ((uint64_t)thread << 40) ^ ((uint64_t)which << 32) ^ (uint64_t)k;
+    return 0x5eed000000000000ull ^ ((uint64_t)thread << 40) ^ ((uint64_t)which << 32);
 }
 
 /* Both holders of the calling thread get a fresh object; returns their
@@ -55,8 +57,7 @@ static uintptr_t store_all(uintptr_t thread)
     for (int which = 0; which < NHOLDERS; which++) {
         (void)cgc_malloc(3000);   /* not the first object of a span (test_shlib_root) */
         uint64_t *p = cgc_malloc(WORDS * sizeof(uint64_t));
-        for (int k = 0; k < WORDS; k++)
-            p[k] = tag_of((int)thread, which, k);
+        tag_words(p, WORDS, seed_of((int)thread, which));
         set_slot(which, p);
     }
     return 0;
@@ -71,13 +72,7 @@ static uintptr_t hidden_of(uintptr_t which)
 static uintptr_t intact(uintptr_t arg)
 {
     int thread = (int)(arg >> 8), which = (int)(arg & 0xff);
-    const uint64_t *p = get_slot(which);
-    if (!p || cgc_base(p) != p)
-        return 0;
-    for (int k = 0; k < WORDS; k++)
-        if (p[k] != tag_of(thread, which, k))
-            return 0;
-    return 1;
+    return tags_intact(get_slot(which), WORDS, seed_of(thread, which));
 }
 
 static uintptr_t clear_all(uintptr_t unused)
@@ -85,21 +80,6 @@ static uintptr_t clear_all(uintptr_t unused)
     for (int which = 0; which < NHOLDERS; which++)
         set_slot(which, NULL);
     return 0;
-}
-
-static uintptr_t churn(uintptr_t unused)
-{
-    for (int i = 0; i < 20000; i++) {
-        uint64_t *q = cgc_malloc(WORDS * sizeof(uint64_t));
-        for (int k = 0; k < WORDS; k++)
-            q[k] = 0xababababababababull;
-    }
-    return 0;
-}
-
-static uintptr_t reclaimed(uintptr_t h)
-{
-    return cgc_base(unhide(h)) == NULL;
 }
 
 /* ---- the registered thread: does what main asks, one step at a time ---- */
@@ -171,7 +151,7 @@ int main(int argc, char **argv)
 
     int lost_main[NHOLDERS] = {0}, lost_worker[NHOLDERS] = {0};
     for (int r = 0; r < ROUNDS; r++) {
-        deep_call(churn, 0);
+        deep_call(reuse_freed, WORDS);
         clear_stack();
         cgc_collect();
         for (int which = 0; which < NHOLDERS; which++)
