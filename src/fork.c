@@ -110,6 +110,7 @@ static void prepare(void)
     cgc__finalize_fork(CGC_FORK_PREPARE);
     cgc__mark_fork(CGC_FORK_PREPARE);
     cgc__roots_fork(CGC_FORK_PREPARE);
+    cgc__alloc_fork(CGC_FORK_PREPARE);
     cgc__os_fork(CGC_FORK_PREPARE);
     cgc__collect_fork(CGC_FORK_PREPARE);
     cgc__sweep_fork(CGC_FORK_PREPARE);
@@ -120,6 +121,7 @@ static void release(int stage)
     cgc__sweep_fork(stage);
     cgc__collect_fork(stage);
     cgc__os_fork(stage);
+    cgc__alloc_fork(stage);
     cgc__roots_fork(stage);
     cgc__mark_fork(stage);
     cgc__finalize_fork(stage);

@@ -317,7 +317,13 @@ static cgc__span *carve(cgc__arena *a, cgc__span *s, size_t n, bool *zeroed)
     }
     atomic_fetch_add(&cgc__mem.heap_inuse, n * CGC_PAGE_SIZE);
     *zeroed = rel_all == n;
-    s->state = CGC_SPAN_SMALL;  /* caller sets the real state */
+    /* The caller sets the real state. Until then the span is a large one
+     * whose only slot is free: a concurrent marker (mark.c) that meets a
+     * pointer into it marks nothing, whatever the old descriptor's fields
+     * say; the caller publishes the new fields before the new state. */
+    s->marks = s->mark_inline;
+    s->mark_inline[0] = 0;
+    __atomic_store_n(&s->state, CGC_SPAN_LARGE, __ATOMIC_RELEASE);
     return s;
 }
 
