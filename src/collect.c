@@ -19,6 +19,7 @@
  */
 #include "internal.h"
 #include "cgroup.h"
+#include "dirty.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -104,6 +105,7 @@ static void init(void)
     atomic_store(&container_limit, cgc__cfg.container_limit);
     cgc__pacer_recompute();
     cgc__fork_init();
+    cgc__dirty_init();
     atomic_store(&cgc__initialized, 1);
     cgc__register_current(0);
     /* CGC_FAULTS (debug builds), from here on: a failure while starting is fatal by design. */

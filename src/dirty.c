@@ -1,0 +1,633 @@
+/* dirty.c — which heap pages the program wrote since tracking was armed
+ * (the interface is dirty.h; docs/concurrent.md "Dirty-page tracking").
+ *
+ * UFFD mode. Every arena is registered with one userfaultfd in
+ * write-protect mode, with UFFD_FEATURE_WP_ASYNC: a write to a protected
+ * page is resolved by the kernel itself (no handler thread, no signal): it
+ * drops the protection and goes on, about 2 us for the first write to a
+ * page, nothing for the next ones. PAGEMAP_SCAN on /proc/self/pagemap then
+ * lists the pages whose protection is gone (PAGE_IS_WRITTEN) and, with
+ * PM_SCAN_WP_MATCHING, protects them again in the same walk, under the
+ * page-table lock of each page. Because the kernel resolves the fault, its
+ * own writes into the heap (read(2) into a buffer) are recorded like the
+ * program's and never fail with EFAULT, unlike mprotect.
+ *
+ * What reads as "written", and why that is enough for the mark:
+ *  - a present page whose protection is gone: written since it was armed
+ *    (or since the last collect with rearm);
+ *  - a page never populated, or released with MADV_DONTNEED: its page-table
+ *    entry is empty and reads as clean, but it holds only zeros, so no
+ *    marked object can need a rescan there. The first write (or
+ *    MADV_POPULATE_WRITE) after that maps a fresh page that is NOT
+ *    write-protected (on anonymous memory the kernel drops the protection
+ *    together with the page: zapping never leaves a uffd-wp marker), so a
+ *    page released and faulted again during a mark reads as written;
+ *  - a page read before it was ever written maps the shared zero page,
+ *    which reads as written until protected: an extra rescan, harmless;
+ *  - a range registered but never armed: everything present reads as
+ *    written (the same for an arena mapped during a mark: its pages are
+ *    reported at the next collect).
+ * So every error is towards "dirty", as dirty.h asks.
+ *
+ * Races. PM_SCAN_WP_MATCHING re-protects only pages it reports. A write
+ * through a TLB entry another CPU still holds between the kernel's change
+ * of the entry and its TLB flush lands on a page reported by this very
+ * call, and the flush completes before the ioctl returns; the callback for
+ * a run is called only after the ioctl that reported it returned, so the
+ * caller's rescan of that page reads the write. Writes after the flush
+ * fault and are reported by the next collect. Arenas added during a
+ * collect are not seen by it, but their pages stay "written" until a
+ * collect that sees them protects them: reported then, never lost.
+ *
+ * The kernel's constraints (found on Linux 6.18):
+ *  - PM_SCAN_WP_MATCHING silently skips a mapping that is not registered
+ *    for asynchronous write-protect with markers; PM_SCAN_CHECK_WPASYNC
+ *    turns that into EPERM, and "with markers" on anonymous memory needs
+ *    UFFD_FEATURE_WP_UNPOPULATED. Both features are required. The scan
+ *    walks only registered ranges, never the gaps between arenas.
+ *  - One userfaultfd per mapping: a program that registers our arenas with
+ *    its own would get EBUSY (and we would, registering first).
+ *  - A userfaultfd, and /proc/self/pagemap once opened, act on the memory
+ *    of the process that created them, from any process that holds the
+ *    descriptor. A forked child must therefore never use the inherited
+ *    ones: cgc__dirty_fork_child opens its own (see there).
+ *  - The first write into a transparent huge page that is protected splits
+ *    it into 4 KiB pages.
+ *
+ * SOFT mode (kernels with CONFIG_MEM_SOFT_DIRTY, where the start-up probe
+ * shows the bit being set): clear_refs 4 clears every soft-dirty bit of the
+ * process; pagemap bit 55 says which pages were written since. Clearing is
+ * process-wide and not atomic with the read, so a collect with rearm does
+ * not clear: pages stay reported until the next arm (correct, but
+ * pre-cleaning does not shrink the set in this mode).
+ *
+ * NONE: no tracker; collect fails, and the collector marks with the world
+ * stopped. Any failure after start-up (registering an arena, re-opening in
+ * a forked child) also lands here, for the rest of the process.
+ *
+ * Memory: the range table is metadata (cgc__meta_alloc): cgc's globals
+ * are scanned as roots and must not hold heap addresses. The scan's output
+ * buffer is a 3 KiB array on the caller's stack, so calls on different
+ * threads need no lock and nothing is allocated (collect may run inside a
+ * stop-the-world pause).
+ */
+#include "dirty.h"
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* The kernel decides at run time; build hosts' headers (Debian 12: 6.1)
+ * may predate these. Values are the kernel's ABI. */
+#ifndef UFFD_USER_MODE_ONLY
+#define UFFD_USER_MODE_ONLY 1
+#endif
+#ifndef UFFD_FEATURE_WP_UNPOPULATED
+#define UFFD_FEATURE_WP_UNPOPULATED (1 << 13)
+#endif
+#ifndef UFFD_FEATURE_WP_ASYNC
+#define UFFD_FEATURE_WP_ASYNC (1 << 15)
+#endif
+#ifndef PAGEMAP_SCAN
+struct page_region {
+    uint64_t start, end, categories;
+};
+struct pm_scan_arg {
+    uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+    uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
+};
+#define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
+#define PAGE_IS_WRITTEN (1 << 1)
+#define PM_SCAN_WP_MATCHING (1 << 0)
+#define PM_SCAN_CHECK_WPASYNC (1 << 1)
+#endif
+
+/* The kernel's page (what PAGEMAP_SCAN and pagemap count), not cgc's
+ * 8 KiB page: 4 KiB on x86-64; other sizes are read at start-up. */
+static size_t os_page = 4096;
+
+#define PM_SOFT_DIRTY_BIT 55
+#define SCAN_VEC 128            /* page_regions per PAGEMAP_SCAN call: 3 KiB of stack */
+#define SOFT_CHUNK 512          /* pagemap entries per pread in SOFT mode: 4 KiB of stack */
+#define MAX_RANGES 4096         /* arenas (64 MiB or more each): 256 GiB at least */
+
+_Atomic uint64_t cgc__dirty_pages_total;
+
+/* Registered ranges: append-only, each entry written before nranges
+ * counts it (release), so a collect reads complete entries without a lock. */
+typedef struct {
+    uintptr_t start;
+    size_t len;
+} range;
+static range *ranges;                  /* metadata: MAX_RANGES entries */
+static _Atomic size_t nranges;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;   /* ranges, init, registration */
+
+static _Atomic int inited;
+static _Atomic cgc__dirty_mode mode = CGC__DIRTY_NONE;
+static _Atomic int armed;
+static int uffd = -1, pagemap_fd = -1, clear_refs_fd = -1;
+static pid_t owner;                    /* the process the descriptors act on */
+static _Atomic int soft_unarmed;       /* SOFT in a forked child before its first arm */
+static char why[256] = "stop-the-world: tracker not initialised";
+
+static const char *errname(int e)
+{
+    switch (e) {
+    case EPERM: return "EPERM";
+    case EACCES: return "EACCES";
+    case ENOSYS: return "ENOSYS";
+    case EINVAL: return "EINVAL";
+    case ENOMEM: return "ENOMEM";
+    case EBUSY: return "EBUSY";
+    case ENOTTY: return "ENOTTY";
+    case EFAULT: return "EFAULT";
+    case ENOENT: return "ENOENT";
+    case EMFILE: return "EMFILE";
+    case ENFILE: return "ENFILE";
+    case ENOSPC: return "ENOSPC";
+    default: return "error";
+    }
+}
+
+/* Descriptors opened here are never inherited across exec. */
+static int open_uffd(void)
+{
+    if (cgc__fault(CGC_FAULT_UFFD)) {
+        errno = ENOMEM;
+        return -1;
+    }
+    int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+    if (fd < 0 && errno == EINVAL)   /* before Linux 5.11: no user-mode-only flag */
+        fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+    return fd;
+}
+
+/* UFFDIO_API asking for asynchronous write-protect with markers on empty
+ * entries (once per descriptor); 0, or -1 with errno (EINVAL: the kernel
+ * lacks a feature: WP_ASYNC is Linux 6.7, WP_UNPOPULATED 6.4). */
+static int uffd_api(int fd)
+{
+    if (cgc__fault(CGC_FAULT_UFFD)) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct uffdio_api api = {.api = UFFD_API, .features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED};
+    return ioctl(fd, UFFDIO_API, &api);
+}
+
+static int uffd_register(int fd, uintptr_t start, size_t len)
+{
+    if (cgc__fault(CGC_FAULT_UFFD)) {
+        errno = ENOMEM;
+        return -1;
+    }
+    struct uffdio_register r = {.range = {.start = start, .len = len}, .mode = UFFDIO_REGISTER_MODE_WP};
+    return ioctl(fd, UFFDIO_REGISTER, &r);
+}
+
+static int uffd_protect(int fd, uintptr_t start, size_t len, bool on)
+{
+    if (cgc__fault(CGC_FAULT_UFFD)) {
+        errno = ENOMEM;
+        return -1;
+    }
+    struct uffdio_writeprotect w = {.range = {.start = start, .len = len},
+                                    .mode = on ? UFFDIO_WRITEPROTECT_MODE_WP : 0};
+    return ioctl(fd, UFFDIO_WRITEPROTECT, &w);
+}
+
+/* Runs of dirty pages, merged across the buffers of successive calls (a
+ * run cut by a full buffer or a resumed walk comes back as one) and
+ * clipped where a resumed read-only walk reports pages again. */
+typedef struct {
+    uintptr_t start, end;
+    long pages;
+    cgc__dirty_fn fn;
+    void *arg;
+} runs;
+
+static void run_flush(runs *r)
+{
+    if (r->end > r->start) {
+        size_t n = (r->end - r->start) / os_page;
+        r->pages += (long)n;
+        if (r->fn)
+            r->fn(r->start, n, r->arg);
+    }
+    r->start = r->end = 0;
+}
+
+static void run_add(runs *r, uintptr_t s, uintptr_t e)
+{
+    if (s < r->end && e > r->start) {   /* reported again: keep the new part */
+        if (e <= r->end)
+            return;
+        s = r->end;
+    }
+    if (s == r->end && r->end > r->start) {
+        r->end = e;
+        return;
+    }
+    run_flush(r);
+    r->start = s;
+    r->end = e;
+}
+
+/* PAGEMAP_SCAN over [s, e) of one registered range; 0 or -1. */
+static int scan_range(int pm, uintptr_t s, uintptr_t e, bool rearm, runs *r)
+{
+    struct page_region vec[SCAN_VEC];
+    while (s < e) {
+        if (cgc__fault(CGC_FAULT_UFFD))
+            return -1;
+        struct pm_scan_arg a = {
+            .size = sizeof a,
+            .flags = PM_SCAN_CHECK_WPASYNC | (rearm ? PM_SCAN_WP_MATCHING : 0),
+            .start = s,
+            .end = e,
+            .vec = (uintptr_t)vec,
+            .vec_len = SCAN_VEC,
+            .category_mask = PAGE_IS_WRITTEN,
+            .return_mask = PAGE_IS_WRITTEN,
+        };
+        long n = ioctl(pm, PAGEMAP_SCAN, &a);
+        if (n < 0)
+            return -1;
+        for (long i = 0; i < n; i++)
+            run_add(r, (uintptr_t)vec[i].start, (uintptr_t)vec[i].end);
+        if (a.walk_end >= e)
+            break;
+        if (a.walk_end <= s && n == 0)
+            return -1;   /* no progress: never loop */
+        s = (uintptr_t)a.walk_end;
+    }
+    return 0;
+}
+
+/* SOFT: pagemap entries of [s, e), bit 55 set (or an entry unreadable) → dirty. */
+static int soft_range(int pm, uintptr_t s, uintptr_t e, runs *r)
+{
+    uint64_t ent[SOFT_CHUNK];
+    while (s < e) {
+        size_t n = (e - s) / os_page;
+        if (n > SOFT_CHUNK)
+            n = SOFT_CHUNK;
+        ssize_t got = pread(pm, ent, n * 8, (off_t)(s / os_page * 8));
+        if (got <= 0 || got % 8)
+            return -1;
+        n = (size_t)got / 8;
+        for (size_t i = 0; i < n; i++)
+            if (ent[i] >> PM_SOFT_DIRTY_BIT & 1)
+                run_add(r, s + i * os_page, s + (i + 1) * os_page);
+        s += n * os_page;
+    }
+    return 0;
+}
+
+/* ---- start-up probes ------------------------------------------------------ */
+
+/* Scratch mapping of two pages: register, protect, write the second page,
+ * and PAGEMAP_SCAN must report exactly that page; then with
+ * WP_MATCHING, again exactly that page, then nothing. 0, or -1 with the
+ * failing step in *step and errno set. */
+static int probe_scan(int fd, int pm, const char **step)
+{
+    size_t len = 2 * os_page;
+    uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    int rc = -1, e = 0;
+    struct page_region vec[2];
+    struct pm_scan_arg a;
+    if (p == MAP_FAILED) {
+        *step = "probe mmap";
+        return -1;
+    }
+    p[0] = 1;
+    p[os_page] = 1;
+    *step = "UFFDIO_REGISTER";
+    if (uffd_register(fd, (uintptr_t)p, len) != 0)
+        goto out;
+    *step = "UFFDIO_WRITEPROTECT";
+    if (uffd_protect(fd, (uintptr_t)p, len, true) != 0)
+        goto out;
+    p[os_page] = 2;
+    for (int round = 0; round < 3; round++) {
+        a = (struct pm_scan_arg){.size = sizeof a,
+                                 .flags = PM_SCAN_CHECK_WPASYNC | (round == 1 ? PM_SCAN_WP_MATCHING : 0),
+                                 .start = (uintptr_t)p,
+                                 .end = (uintptr_t)p + len,
+                                 .vec = (uintptr_t)vec,
+                                 .vec_len = 2,
+                                 .category_mask = PAGE_IS_WRITTEN,
+                                 .return_mask = PAGE_IS_WRITTEN};
+        *step = "PAGEMAP_SCAN";
+        long n = ioctl(pm, PAGEMAP_SCAN, &a);
+        if (n < 0)
+            goto out;
+        bool want = round < 2;
+        *step = "PAGEMAP_SCAN: wrong pages";
+        if (n != (want ? 1 : 0) ||
+            (want && (vec[0].start != (uintptr_t)p + os_page || vec[0].end != (uintptr_t)p + len))) {
+            errno = EINVAL;
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    e = errno;
+    struct uffdio_range ur = {.start = (uintptr_t)p, .len = len};
+    ioctl(fd, UFFDIO_UNREGISTER, &ur);
+    munmap(p, len);
+    errno = e;
+    return rc;
+}
+
+/* Opens and checks the UFFD mode's descriptors; 0, or -1 with the reason in buf. */
+static int open_tracker(char *buf, size_t n, bool probe)
+{
+    int fd = open_uffd(), pm = -1;
+    const char *step = "userfaultfd";
+    if (fd < 0)
+        goto fail;
+    step = "UFFDIO_API (WP_ASYNC, WP_UNPOPULATED)";
+    if (uffd_api(fd) != 0)
+        goto fail;
+    step = "open /proc/self/pagemap";
+    pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (pm < 0)
+        goto fail;
+    if (probe && probe_scan(fd, pm, &step) != 0)
+        goto fail;
+    uffd = fd;
+    pagemap_fd = pm;
+    owner = getpid();
+    return 0;
+fail:;
+    int e = errno;
+    if (fd >= 0)
+        close(fd);
+    if (pm >= 0)
+        close(pm);
+    snprintf(buf, n, "%s: %s", step, errname(e));
+    return -1;
+}
+
+static uint64_t pagemap_entry(int pm, const volatile uint8_t *p)
+{
+    uint64_t v = 0;
+    if (pread(pm, &v, sizeof v, (off_t)((uintptr_t)p / os_page * 8)) != (ssize_t)sizeof v)
+        return UINT64_MAX;
+    return v;
+}
+
+/* Soft-dirty works if, on a scratch page, clear_refs 4 clears bit 55 and
+ * a write sets it again. 0, or -1 with the reason in buf. Opens the
+ * descriptors SOFT mode keeps. */
+int cgc__dirty_probe_soft(char *buf, size_t n)
+{
+    int cr = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+    int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    volatile uint8_t *p = mmap(NULL, os_page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    const char *res = NULL;
+    int e = errno;
+    if (cr < 0 || pm < 0 || p == MAP_FAILED) {
+        snprintf(buf, n, "soft-dirty: open /proc/self/%s: %s", cr < 0 ? "clear_refs" : "pagemap",
+                 errname(e));
+        goto out;
+    }
+    p[0] = 1;
+    if (write(cr, "4", 1) != 1) {
+        snprintf(buf, n, "soft-dirty: clear_refs 4: %s", errname(errno));
+        goto out;
+    }
+    uint64_t before = pagemap_entry(pm, p);
+    p[0] = 2;
+    uint64_t after = pagemap_entry(pm, p);
+    if (before == UINT64_MAX || after == UINT64_MAX)
+        res = "pagemap unreadable";
+    else if (before >> PM_SOFT_DIRTY_BIT & 1)
+        res = "bit 55 still set after clear_refs 4";
+    else if (!(after >> PM_SOFT_DIRTY_BIT & 1))
+        res = "bit 55 not set by a write after clear_refs 4 (kernel without CONFIG_MEM_SOFT_DIRTY?)";
+    if (res) {
+        snprintf(buf, n, "soft-dirty: %s", res);
+        goto out;
+    }
+    munmap((void *)p, os_page);
+    clear_refs_fd = cr;
+    pagemap_fd = pm;
+    owner = getpid();
+    return 0;
+out:
+    if (p != MAP_FAILED)
+        munmap((void *)p, os_page);
+    if (cr >= 0)
+        close(cr);
+    if (pm >= 0)
+        close(pm);
+    return -1;
+}
+
+/* ---- modes ------------------------------------------------------------------ */
+
+/* For good: collects fail from now on (dirty.h). Called with lock held. */
+static void fall_back(const char *what, int e)
+{
+    atomic_store(&mode, CGC__DIRTY_NONE);
+    snprintf(why, sizeof why, "stop-the-world: %s: %s", what, errname(e));
+}
+
+/* Registers every range recorded so far with the current uffd; lock held. */
+static int register_all(void)
+{
+    size_t n = atomic_load(&nranges);
+    for (size_t i = 0; i < n; i++)
+        if (uffd_register(uffd, ranges[i].start, ranges[i].len) != 0)
+            return -1;
+    return 0;
+}
+
+cgc__dirty_mode cgc__dirty_init(void)
+{
+    if (atomic_load_explicit(&inited, memory_order_acquire))
+        return atomic_load(&mode);
+    pthread_mutex_lock(&lock);
+    if (!atomic_load(&inited)) {
+        long ps = sysconf(_SC_PAGESIZE);
+        if (ps > 0)
+            os_page = (size_t)ps;
+        char ureason[96], sreason[120];
+        cgc__dirty_mode m = CGC__DIRTY_NONE;
+        if (cgc__cfg.gcstoptheworld) {
+            snprintf(why, sizeof why, "stop-the-world: CGC_DEBUG=gcstoptheworld=%d", cgc__cfg.gcstoptheworld);
+        } else if (open_tracker(ureason, sizeof ureason, true) == 0) {
+            m = CGC__DIRTY_UFFD;
+            snprintf(why, sizeof why, "uffd-wp+pagemap_scan");
+            if (register_all() != 0) {
+                snprintf(ureason, sizeof ureason, "UFFDIO_REGISTER: %s", errname(errno));
+                m = CGC__DIRTY_NONE;
+                snprintf(why, sizeof why, "stop-the-world: %s", ureason);
+            }
+        } else if (cgc__dirty_probe_soft(sreason, sizeof sreason) == 0) {
+            m = CGC__DIRTY_SOFT;
+            snprintf(why, sizeof why, "soft-dirty (%s)", ureason);
+        } else {
+            snprintf(why, sizeof why, "stop-the-world: %s; %s", ureason, sreason);
+        }
+        atomic_store(&mode, m);
+        atomic_store_explicit(&inited, 1, memory_order_release);
+    }
+    pthread_mutex_unlock(&lock);
+    return atomic_load(&mode);
+}
+
+cgc__dirty_mode cgc__dirty_mode_now(void)
+{
+    return atomic_load(&mode);
+}
+
+const char *cgc__dirty_why(void)
+{
+    return why;
+}
+
+int cgc__dirty_add_range(void *addr, size_t len)
+{
+    int rc = 0;
+    pthread_mutex_lock(&lock);
+    if (!ranges)
+        ranges = cgc__meta_alloc(MAX_RANGES * sizeof *ranges, &cgc__mem.gc_sys);
+    size_t n = atomic_load(&nranges);
+    if (!ranges || n == MAX_RANGES) {
+        if (atomic_load(&mode) != CGC__DIRTY_NONE)
+            fall_back(ranges ? "too many heap ranges" : "range table", ENOMEM);
+        rc = -1;
+    } else {
+        ranges[n] = (range){(uintptr_t)addr, len};
+        atomic_store_explicit(&nranges, n + 1, memory_order_release);
+        /* Registered, not protected: its pages read as written until a
+         * collect with rearm protects them (a range added while armed is
+         * therefore reported, never missed). */
+        if (atomic_load(&mode) == CGC__DIRTY_UFFD && uffd_register(uffd, (uintptr_t)addr, len) != 0) {
+            fall_back("UFFDIO_REGISTER", errno);
+            rc = -1;
+        }
+    }
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
+/* The descriptors act on the process that opened them (file comment). */
+static bool usable(void)
+{
+    return getpid() == owner;
+}
+
+int cgc__dirty_arm(void)
+{
+    cgc__dirty_mode m = atomic_load(&mode);
+    if (m == CGC__DIRTY_NONE || !usable())
+        return -1;
+    if (m == CGC__DIRTY_SOFT) {
+        if (cgc__fault(CGC_FAULT_UFFD) || pwrite(clear_refs_fd, "4", 1, 0) != 1)
+            return -1;
+        atomic_store(&soft_unarmed, 0);
+        atomic_store(&armed, 1);
+        return 0;
+    }
+    size_t n = atomic_load_explicit(&nranges, memory_order_acquire);
+    for (size_t i = 0; i < n; i++)
+        if (uffd_protect(uffd, ranges[i].start, ranges[i].len, true) != 0)
+            return -1;
+    atomic_store(&armed, 1);
+    return 0;
+}
+
+long cgc__dirty_collect(uintptr_t lo, uintptr_t hi, bool rearm, cgc__dirty_fn fn, void *arg)
+{
+    cgc__dirty_mode m = atomic_load(&mode);
+    if (m == CGC__DIRTY_NONE || !usable() || (m == CGC__DIRTY_SOFT && atomic_load(&soft_unarmed)))
+        return -1;
+    lo &= ~(uintptr_t)(os_page - 1);
+    runs r = {.fn = fn, .arg = arg};
+    size_t n = atomic_load_explicit(&nranges, memory_order_acquire);
+    for (size_t i = 0; i < n; i++) {
+        uintptr_t s = ranges[i].start, e = s + ranges[i].len;
+        s = s < lo ? lo : s;
+        e = e > hi ? hi : e;
+        if (s >= e)
+            continue;
+        int rc = m == CGC__DIRTY_UFFD ? scan_range(pagemap_fd, s, e, rearm, &r) : soft_range(pagemap_fd, s, e, &r);
+        if (rc != 0)
+            return -1;
+    }
+    run_flush(&r);
+    /* An arena that failed to register meanwhile is not in this answer. */
+    if (atomic_load(&mode) == CGC__DIRTY_NONE)
+        return -1;
+    atomic_fetch_add_explicit(&cgc__dirty_pages_total, (uint64_t)r.pages, memory_order_relaxed);
+    return r.pages;
+}
+
+void cgc__dirty_disarm(void)
+{
+    if (!atomic_exchange(&armed, 0) || atomic_load(&mode) != CGC__DIRTY_UFFD || !usable())
+        return;
+    /* Unprotect so the program stops paying a fault per page; a failure
+     * only leaves some pages to fault once more. */
+    size_t n = atomic_load_explicit(&nranges, memory_order_acquire);
+    for (size_t i = 0; i < n; i++)
+        if (uffd_protect(uffd, ranges[i].start, ranges[i].len, false) != 0)
+            break;
+}
+
+/* In a forked child (atfork handler: only async-signal-safe calls, no
+ * other thread). Without UFFD_FEATURE_EVENT_FORK, which we do not ask
+ * for, the kernel drops the registration from the child's copy of every
+ * mapping and clears the protection bits of the copied entries, so the
+ * child's heap is untracked; the inherited userfaultfd and pagemap
+ * descriptors still act on the PARENT's memory and must not be used (a
+ * write-protect through them would protect the parent's pages, a scan
+ * would read the parent's). So: close them, open the child's own and
+ * register every range again. Nothing is protected in the child until its
+ * next arm, so a mark the fork interrupted sees every page as written.
+ * Any failure: NONE. (SOFT: re-open pagemap and clear_refs; collects fail
+ * until the child's first arm, whose clear_refs starts its own period.) */
+void cgc__dirty_fork_child(void)
+{
+    pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+    memcpy(&lock, &fresh, sizeof lock);   /* no other thread exists */
+    cgc__dirty_mode m = atomic_load(&mode);
+    atomic_store(&armed, 0);
+    if (uffd >= 0)
+        close(uffd);
+    if (pagemap_fd >= 0)
+        close(pagemap_fd);
+    if (clear_refs_fd >= 0)
+        close(clear_refs_fd);
+    uffd = pagemap_fd = clear_refs_fd = -1;
+    owner = getpid();
+    if (m == CGC__DIRTY_UFFD) {
+        char reason[96];
+        if (open_tracker(reason, sizeof reason, false) != 0) {
+            atomic_store(&mode, CGC__DIRTY_NONE);
+            snprintf(why, sizeof why, "stop-the-world: forked child: %s", reason);
+        } else if (register_all() != 0) {
+            fall_back("forked child: UFFDIO_REGISTER", errno);
+        }
+    } else if (m == CGC__DIRTY_SOFT) {
+        char reason[120];
+        atomic_store(&soft_unarmed, 1);
+        if (cgc__dirty_probe_soft(reason, sizeof reason) != 0) {
+            atomic_store(&mode, CGC__DIRTY_NONE);
+            snprintf(why, sizeof why, "stop-the-world: forked child: %s", reason);
+        }
+    }
+}
