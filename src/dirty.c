@@ -12,21 +12,21 @@
  * own writes into the heap (read(2) into a buffer) are recorded like the
  * program's and never fail with EFAULT, unlike mprotect.
  *
- * What reads as "written", and why that is enough for the mark:
- *  - a present page whose protection is gone: written since it was armed
- *    (or since the last collect with rearm);
- *  - a page never populated, or released with MADV_DONTNEED: its page-table
- *    entry is empty and reads as clean, but it holds only zeros, so no
- *    marked object can need a rescan there. The first write (or
- *    MADV_POPULATE_WRITE) after that maps a fresh page that is NOT
- *    write-protected (on anonymous memory the kernel drops the protection
- *    together with the page: zapping never leaves a uffd-wp marker), so a
- *    page released and faulted again during a mark reads as written;
- *  - a page read before it was ever written maps the shared zero page,
- *    which reads as written until protected: an extra rescan, harmless;
- *  - a range registered but never armed: everything present reads as
- *    written (the same for an arena mapped during a mark: its pages are
- *    reported at the next collect).
+ * What reads as "written" (Linux 6.18, checked by tests/dirty): every
+ * page of a registered range that is not write-protected. The arm
+ * protects every page that reads as written (PAGEMAP_SCAN with
+ * PM_SCAN_WP_MATCHING and no output), present or not: an empty entry gets
+ * a uffd-wp marker (UFFD_FEATURE_WP_UNPOPULATED; this fills the page
+ * tables of the whole range, 2 MiB per GiB of arena). From then on:
+ *  - a page written (by the program or by the kernel for it) drops its
+ *    protection and reads as written;
+ *  - a page released with MADV_DONTNEED loses its entry, marker and all
+ *    (zapping anonymous memory keeps no marker), and reads as written
+ *    whether or not it is touched again: a page released and faulted in
+ *    again during a mark is reported; one only released costs a rescan
+ *    of a free page;
+ *  - an arena registered during a mark is not protected: all of it reads
+ *    as written until a collect with rearm protects it.
  * So every error is towards "dirty", as dirty.h asks.
  *
  * Races. PM_SCAN_WP_MATCHING re-protects only pages it reports. A write
@@ -153,6 +153,7 @@ static const char *errname(int e)
     case EMFILE: return "EMFILE";
     case ENFILE: return "ENFILE";
     case ENOSPC: return "ENOSPC";
+    case ECHILD: return "ECHILD";
     default: return "error";
     }
 }
@@ -272,6 +273,31 @@ static int scan_range(int pm, uintptr_t s, uintptr_t e, bool rearm, runs *r)
     return 0;
 }
 
+/* Protects every page of [s, e) that reads as written, outputting
+ * nothing: the arm. Ten times faster than UFFDIO_WRITEPROTECT over the
+ * range (measured, every page present: 0.13 against 1.28 ms for 64 MiB,
+ * 2.3 against 26 ms for 1 GiB) and the same in effect, since everything
+ * unprotected reads as written. 0 or -1. */
+static int protect_written(int pm, uintptr_t s, uintptr_t e)
+{
+    while (s < e) {
+        if (cgc__fault(CGC_FAULT_UFFD))
+            return -1;
+        struct pm_scan_arg a = {
+            .size = sizeof a,
+            .flags = PM_SCAN_CHECK_WPASYNC | PM_SCAN_WP_MATCHING,
+            .start = s,
+            .end = e,
+            .category_mask = PAGE_IS_WRITTEN,
+            .return_mask = PAGE_IS_WRITTEN,
+        };
+        if (ioctl(pm, PAGEMAP_SCAN, &a) < 0 || a.walk_end <= s)
+            return -1;
+        s = (uintptr_t)a.walk_end;
+    }
+    return 0;
+}
+
 /* SOFT: pagemap entries of [s, e), bit 55 set (or an entry unreadable) → dirty. */
 static int soft_range(int pm, uintptr_t s, uintptr_t e, runs *r)
 {
@@ -314,8 +340,8 @@ static int probe_scan(int fd, int pm, const char **step)
     *step = "UFFDIO_REGISTER";
     if (uffd_register(fd, (uintptr_t)p, len) != 0)
         goto out;
-    *step = "UFFDIO_WRITEPROTECT";
-    if (uffd_protect(fd, (uintptr_t)p, len, true) != 0)
+    *step = "PAGEMAP_SCAN (protect)";
+    if (protect_written(pm, (uintptr_t)p, (uintptr_t)p + len) != 0)
         goto out;
     p[os_page] = 2;
     for (int round = 0; round < 3; round++) {
@@ -498,6 +524,12 @@ const char *cgc__dirty_why(void)
     return why;
 }
 
+/* The descriptors act on the process that opened them (file comment). */
+static bool usable(void)
+{
+    return getpid() == owner;
+}
+
 int cgc__dirty_add_range(void *addr, size_t len)
 {
     int rc = 0;
@@ -515,19 +547,18 @@ int cgc__dirty_add_range(void *addr, size_t len)
         /* Registered, not protected: its pages read as written until a
          * collect with rearm protects them (a range added while armed is
          * therefore reported, never missed). */
-        if (atomic_load(&mode) == CGC__DIRTY_UFFD && uffd_register(uffd, (uintptr_t)addr, len) != 0) {
+        if (atomic_load(&mode) == CGC__DIRTY_UFFD && !usable()) {
+            /* A child made without the atfork handlers (a raw clone):
+             * the descriptor would register the range in the parent. */
+            fall_back("heap range mapped in a child process the tracker did not follow", ECHILD);
+            rc = -1;
+        } else if (atomic_load(&mode) == CGC__DIRTY_UFFD && uffd_register(uffd, (uintptr_t)addr, len) != 0) {
             fall_back("UFFDIO_REGISTER", errno);
             rc = -1;
         }
     }
     pthread_mutex_unlock(&lock);
     return rc;
-}
-
-/* The descriptors act on the process that opened them (file comment). */
-static bool usable(void)
-{
-    return getpid() == owner;
 }
 
 int cgc__dirty_arm(void)
@@ -544,7 +575,7 @@ int cgc__dirty_arm(void)
     }
     size_t n = atomic_load_explicit(&nranges, memory_order_acquire);
     for (size_t i = 0; i < n; i++)
-        if (uffd_protect(uffd, ranges[i].start, ranges[i].len, true) != 0)
+        if (protect_written(pagemap_fd, ranges[i].start, ranges[i].start + ranges[i].len) != 0)
             return -1;
     atomic_store(&armed, 1);
     return 0;
@@ -556,6 +587,7 @@ long cgc__dirty_collect(uintptr_t lo, uintptr_t hi, bool rearm, cgc__dirty_fn fn
     if (m == CGC__DIRTY_NONE || !usable() || (m == CGC__DIRTY_SOFT && atomic_load(&soft_unarmed)))
         return -1;
     lo &= ~(uintptr_t)(os_page - 1);
+    hi = hi > UINTPTR_MAX - os_page ? hi : (hi + os_page - 1) & ~(uintptr_t)(os_page - 1);
     runs r = {.fn = fn, .arg = arg};
     size_t n = atomic_load_explicit(&nranges, memory_order_acquire);
     for (size_t i = 0; i < n; i++) {
