@@ -77,6 +77,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -136,26 +137,42 @@ static _Atomic int armed;
 static int uffd = -1, pagemap_fd = -1, clear_refs_fd = -1;
 static pid_t owner;                    /* the process the descriptors act on */
 static _Atomic int soft_unarmed;       /* SOFT in a forked child before its first arm */
-static char why[256] = "stop-the-world: tracker not initialised";
+/* The why line: written into the buffer not on show, then published, so a
+ * reader (a gctrace line) never sees half of it. Changes at most twice in
+ * a process (start-up, the fall to NONE), and in a forked child. */
+static char why_buf[2][256];
+static _Atomic(const char *) why = "stop-the-world: tracker not initialised";
 
-static const char *errname(int e)
+static void __attribute__((format(printf, 1, 2))) set_why(const char *fmt, ...)
 {
-    switch (e) {
-    case EPERM: return "EPERM";
-    case EACCES: return "EACCES";
-    case ENOSYS: return "ENOSYS";
-    case EINVAL: return "EINVAL";
-    case ENOMEM: return "ENOMEM";
-    case EBUSY: return "EBUSY";
-    case ENOTTY: return "ENOTTY";
-    case EFAULT: return "EFAULT";
-    case ENOENT: return "ENOENT";
-    case EMFILE: return "EMFILE";
-    case ENFILE: return "ENFILE";
-    case ENOSPC: return "ENOSPC";
-    case ECHILD: return "ECHILD";
-    default: return "error";
-    }
+    char *b = atomic_load(&why) == why_buf[0] ? why_buf[1] : why_buf[0];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(b, sizeof why_buf[0], fmt, ap);
+    va_end(ap);
+    atomic_store(&why, b);
+}
+
+/* errno's name for the why line ("EPERM"), or its number. Not
+ * strerrorname_np: glibc 2.32+ only. */
+#define errname(e) errname_in((e), (char[24]){0})
+static const char *errname_in(int e, char *buf)
+{
+    static const struct {
+        int e;
+        const char *name;
+    } names[] = {
+        {EPERM, "EPERM"},   {EACCES, "EACCES"}, {ENOSYS, "ENOSYS"}, {EINVAL, "EINVAL"},
+        {ENOMEM, "ENOMEM"}, {EBUSY, "EBUSY"},   {ENOTTY, "ENOTTY"}, {EFAULT, "EFAULT"},
+        {ENOENT, "ENOENT"}, {EMFILE, "EMFILE"}, {ENFILE, "ENFILE"}, {ENOSPC, "ENOSPC"},
+        {ECHILD, "ECHILD"}, {EAGAIN, "EAGAIN"}, {EEXIST, "EEXIST"}, {EOPNOTSUPP, "EOPNOTSUPP"},
+        {ESRCH, "ESRCH"},   {EIO, "EIO"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].e == e)
+            return names[i].name;
+    snprintf(buf, 24, "errno %d", e);
+    return buf;
 }
 
 /* Descriptors opened here are never inherited across exec. */
@@ -467,7 +484,7 @@ out:
 static void fall_back(const char *what, int e)
 {
     atomic_store(&mode, CGC__DIRTY_NONE);
-    snprintf(why, sizeof why, "stop-the-world: %s: %s", what, errname(e));
+    set_why("stop-the-world: %s: %s", what, errname(e));
 }
 
 /* Registers every range recorded so far with the current uffd; lock held. */
@@ -492,20 +509,20 @@ cgc__dirty_mode cgc__dirty_init(void)
         char ureason[96], sreason[120];
         cgc__dirty_mode m = CGC__DIRTY_NONE;
         if (cgc__cfg.gcstoptheworld) {
-            snprintf(why, sizeof why, "stop-the-world: CGC_DEBUG=gcstoptheworld=%d", cgc__cfg.gcstoptheworld);
+            set_why("stop-the-world: CGC_DEBUG=gcstoptheworld=%d", cgc__cfg.gcstoptheworld);
         } else if (open_tracker(ureason, sizeof ureason, true) == 0) {
             m = CGC__DIRTY_UFFD;
-            snprintf(why, sizeof why, "uffd-wp+pagemap_scan");
+            set_why("uffd-wp+pagemap_scan");
             if (register_all() != 0) {
                 snprintf(ureason, sizeof ureason, "UFFDIO_REGISTER: %s", errname(errno));
                 m = CGC__DIRTY_NONE;
-                snprintf(why, sizeof why, "stop-the-world: %s", ureason);
+                set_why("stop-the-world: %s", ureason);
             }
         } else if (cgc__dirty_probe_soft(sreason, sizeof sreason) == 0) {
             m = CGC__DIRTY_SOFT;
-            snprintf(why, sizeof why, "soft-dirty (%s)", ureason);
+            set_why("soft-dirty (%s)", ureason);
         } else {
-            snprintf(why, sizeof why, "stop-the-world: %s; %s", ureason, sreason);
+            set_why("stop-the-world: %s; %s", ureason, sreason);
         }
         atomic_store(&mode, m);
         atomic_store_explicit(&inited, 1, memory_order_release);
@@ -521,7 +538,7 @@ cgc__dirty_mode cgc__dirty_mode_now(void)
 
 const char *cgc__dirty_why(void)
 {
-    return why;
+    return atomic_load(&why);
 }
 
 /* The descriptors act on the process that opened them (file comment). */
@@ -650,7 +667,7 @@ void cgc__dirty_fork_child(void)
         char reason[96];
         if (open_tracker(reason, sizeof reason, false) != 0) {
             atomic_store(&mode, CGC__DIRTY_NONE);
-            snprintf(why, sizeof why, "stop-the-world: forked child: %s", reason);
+            set_why("stop-the-world: forked child: %s", reason);
         } else if (register_all() != 0) {
             fall_back("forked child: UFFDIO_REGISTER", errno);
         }
@@ -659,7 +676,7 @@ void cgc__dirty_fork_child(void)
         atomic_store(&soft_unarmed, 1);
         if (cgc__dirty_probe_soft(reason, sizeof reason) != 0) {
             atomic_store(&mode, CGC__DIRTY_NONE);
-            snprintf(why, sizeof why, "stop-the-world: forked child: %s", reason);
+            set_why("stop-the-world: forked child: %s", reason);
         }
     }
 }

@@ -38,7 +38,6 @@
 #define NPAGES 256
 
 int cgc__dirty_probe_soft(char *buf, size_t n);
-extern _Atomic uint64_t cgc__dirty_pages_total;
 
 /* The pages a collect reported, as a bitmap over the test block. */
 typedef struct {
