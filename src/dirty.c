@@ -223,8 +223,7 @@ static int uffd_protect(int fd, uintptr_t start, size_t len, bool on)
 }
 
 /* Runs of dirty pages, merged across the buffers of successive calls (a
- * run cut by a full buffer or a resumed walk comes back as one) and
- * clipped where a resumed read-only walk reports pages again. */
+ * run cut by a full buffer or a resumed walk comes back as one). */
 typedef struct {
     uintptr_t start, end;
     long pages;
@@ -245,11 +244,6 @@ static void run_flush(runs *r)
 
 static void run_add(runs *r, uintptr_t s, uintptr_t e)
 {
-    if (s < r->end && e > r->start) {   /* reported again: keep the new part */
-        if (e <= r->end)
-            return;
-        s = r->end;
-    }
     if (s == r->end && r->end > r->start) {
         r->end = e;
         return;
@@ -263,6 +257,7 @@ static void run_add(runs *r, uintptr_t s, uintptr_t e)
 static int scan_range(int pm, uintptr_t s, uintptr_t e, bool rearm, runs *r)
 {
     struct page_region vec[SCAN_VEC];
+    uintptr_t done = s;   /* everything below was reported */
     while (s < e) {
         if (cgc__fault(CGC_FAULT_UFFD))
             return -1;
@@ -279,8 +274,16 @@ static int scan_range(int pm, uintptr_t s, uintptr_t e, bool rearm, runs *r)
         long n = ioctl(pm, PAGEMAP_SCAN, &a);
         if (n < 0)
             return -1;
-        for (long i = 0; i < n; i++)
-            run_add(r, (uintptr_t)vec[i].start, (uintptr_t)vec[i].end);
+        /* Regions come in address order; a resumed read-only walk may
+         * report again pages below where the last call's output ended:
+         * only what lies above that is new. */
+        for (long i = 0; i < n; i++) {
+            uintptr_t rs = (uintptr_t)vec[i].start, re = (uintptr_t)vec[i].end;
+            if (re <= done)
+                continue;
+            run_add(r, rs < done ? done : rs, re);
+            done = re;
+        }
         if (a.walk_end >= e)
             break;
         if (a.walk_end <= s && n == 0)

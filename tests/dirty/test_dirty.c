@@ -60,6 +60,11 @@ static void record(uintptr_t start, size_t n, void *arg)
     }
 }
 
+static void count_run(uintptr_t start, size_t n, void *arg)
+{
+    *(long *)arg += 1;
+}
+
 static long collect(uint8_t *blk, size_t npages, bool rearm, seen *s)
 {
     memset(s, 0, sizeof *s);
@@ -205,6 +210,24 @@ static int unit(void)
         hs.npages = NPAGES;
         n = cgc__dirty_collect((uintptr_t)h, (uintptr_t)h + NPAGES * PG, true, record, &hs);
         CHECK(n == 1 && hs.hit[6], "new arena, rearmed: %ld", n);
+        /* More isolated runs than one scan call returns (128): the walk
+         * resumes; each run once, read-only and then with rearm. (First
+         * protect the rest of the new arena: never protected, it reads as
+         * written, holes included.) */
+        n = cgc__dirty_collect((uintptr_t)h, (uintptr_t)h + 2000 * PG, true, NULL, NULL);
+        CHECK(n >= 2000 - NPAGES, "the rest of the new arena reads as written: %ld", n);
+        for (int pass = 0; pass < 2; pass++) {
+            for (int i = 0; i < 1000; i++)
+                h[(size_t)(2 * i) * PG] = 3;
+            for (int k = 0; k < 2; k++) {
+                long runs = 0;
+                n = cgc__dirty_collect((uintptr_t)h, (uintptr_t)h + 2000 * PG, k == 1, count_run, &runs);
+                CHECK(n == 1000 && runs == 1000, "1000 isolated pages, pass %d %s: %ld pages in %ld runs", pass,
+                      k ? "rearm" : "read-only", n, runs);
+            }
+            n = cgc__dirty_collect((uintptr_t)h, (uintptr_t)h + 2000 * PG, true, NULL, NULL);
+            CHECK(n == 0, "after rearm: %ld", n);
+        }
     }
     cgc__dirty_disarm();
     /* The collector itself still works with the heap registered. */
