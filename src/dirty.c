@@ -117,17 +117,27 @@ static size_t os_page = 4096;
 #define PM_SOFT_DIRTY_BIT 55
 #define SCAN_VEC 128            /* page_regions per PAGEMAP_SCAN call: 3 KiB of stack */
 #define SOFT_CHUNK 512          /* pagemap entries per pread in SOFT mode: 4 KiB of stack */
-#define MAX_RANGES 4096         /* arenas (64 MiB or more each): 256 GiB at least */
+#define MAX_RANGES 4096         /* separate heap ranges (arenas of 64 MiB or more, adjacent ones merged) */
 
 _Atomic uint64_t cgc__dirty_pages_total;
 
 /* Registered ranges: append-only, each entry written before nranges
- * counts it (release), so a collect reads complete entries without a lock. */
+ * counts it (release), so a collect reads complete entries without a lock.
+ * Kept as end and length so that a range mapped just below the last one
+ * (the kernel places mappings top-down) extends it with one store. */
 typedef struct {
-    uintptr_t start;
-    size_t len;
+    uintptr_t end;
+    _Atomic size_t len;
 } range;
+
 static range *ranges;                  /* metadata: MAX_RANGES entries */
+
+/* Entry i as [*start, end), its length read once. */
+static uintptr_t range_at(size_t i, uintptr_t *start)
+{
+    *start = ranges[i].end - atomic_load_explicit(&ranges[i].len, memory_order_acquire);
+    return ranges[i].end;
+}
 static _Atomic size_t nranges;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;   /* ranges, init, registration */
 
@@ -494,9 +504,11 @@ static void fall_back(const char *what, int e)
 static int register_all(void)
 {
     size_t n = atomic_load(&nranges);
-    for (size_t i = 0; i < n; i++)
-        if (uffd_register(uffd, ranges[i].start, ranges[i].len) != 0)
+    for (size_t i = 0; i < n; i++) {
+        uintptr_t s, e = range_at(i, &s);
+        if (uffd_register(uffd, s, e - s) != 0)
             return -1;
+    }
     return 0;
 }
 
@@ -553,29 +565,37 @@ static bool usable(void)
 int cgc__dirty_add_range(void *addr, size_t len)
 {
     int rc = 0;
+    uintptr_t a = (uintptr_t)addr;
     pthread_mutex_lock(&lock);
+    /* Registered first, published after: a collect never scans a range
+     * the kernel does not track (CHECK_WPASYNC would fail it). Registered,
+     * not protected: its pages read as written until a collect with rearm
+     * protects them (a range added while armed is reported, never missed). */
+    if (atomic_load(&mode) == CGC__DIRTY_UFFD && !usable()) {
+        /* A child made without the atfork handlers (a raw clone): the
+         * descriptor would register the range in the parent. */
+        fall_back("heap range mapped in a child process the tracker did not follow", ECHILD);
+        rc = -1;
+    } else if (atomic_load(&mode) == CGC__DIRTY_UFFD && uffd_register(uffd, a, len) != 0) {
+        fall_back("UFFDIO_REGISTER", errno);
+        rc = -1;
+    }
     if (!ranges)
         ranges = cgc__meta_alloc(MAX_RANGES * sizeof *ranges, &cgc__mem.gc_sys);
     size_t n = atomic_load(&nranges);
-    if (!ranges || n == MAX_RANGES) {
-        if (atomic_load(&mode) != CGC__DIRTY_NONE)
-            fall_back(ranges ? "too many heap ranges" : "range table", ENOMEM);
-        rc = -1;
-    } else {
-        ranges[n] = (range){(uintptr_t)addr, len};
+    if (ranges && n > 0 && ranges[n - 1].end - atomic_load(&ranges[n - 1].len) == a + len) {
+        /* Just below the last range, as the kernel places mappings: one
+         * store makes it longer (a collect reading the old length misses
+         * only the new part, which reads as written until protected). */
+        atomic_store_explicit(&ranges[n - 1].len, atomic_load(&ranges[n - 1].len) + len, memory_order_release);
+    } else if (ranges && n < MAX_RANGES) {
+        ranges[n].end = a + len;
+        atomic_store_explicit(&ranges[n].len, len, memory_order_relaxed);
         atomic_store_explicit(&nranges, n + 1, memory_order_release);
-        /* Registered, not protected: its pages read as written until a
-         * collect with rearm protects them (a range added while armed is
-         * therefore reported, never missed). */
-        if (atomic_load(&mode) == CGC__DIRTY_UFFD && !usable()) {
-            /* A child made without the atfork handlers (a raw clone):
-             * the descriptor would register the range in the parent. */
-            fall_back("heap range mapped in a child process the tracker did not follow", ECHILD);
-            rc = -1;
-        } else if (atomic_load(&mode) == CGC__DIRTY_UFFD && uffd_register(uffd, (uintptr_t)addr, len) != 0) {
-            fall_back("UFFDIO_REGISTER", errno);
-            rc = -1;
-        }
+    } else {
+        if (atomic_load(&mode) != CGC__DIRTY_NONE)
+            fall_back(ranges ? "too many separate heap ranges" : "range table", ENOMEM);
+        rc = -1;
     }
     pthread_mutex_unlock(&lock);
     return rc;
@@ -594,9 +614,11 @@ int cgc__dirty_arm(void)
         return 0;
     }
     size_t n = atomic_load_explicit(&nranges, memory_order_acquire);
-    for (size_t i = 0; i < n; i++)
-        if (protect_written(pagemap_fd, ranges[i].start, ranges[i].start + ranges[i].len) != 0)
+    for (size_t i = 0; i < n; i++) {
+        uintptr_t s, e = range_at(i, &s);
+        if (protect_written(pagemap_fd, s, e) != 0)
             return -1;
+    }
     atomic_store(&armed, 1);
     return 0;
 }
@@ -611,7 +633,7 @@ long cgc__dirty_collect(uintptr_t lo, uintptr_t hi, bool rearm, cgc__dirty_fn fn
     runs r = {.fn = fn, .arg = arg};
     size_t n = atomic_load_explicit(&nranges, memory_order_acquire);
     for (size_t i = 0; i < n; i++) {
-        uintptr_t s = ranges[i].start, e = s + ranges[i].len;
+        uintptr_t s, e = range_at(i, &s);
         s = s < lo ? lo : s;
         e = e > hi ? hi : e;
         if (s >= e)
@@ -635,9 +657,11 @@ void cgc__dirty_disarm(void)
     /* Unprotect so the program stops paying a fault per page; a failure
      * only leaves some pages to fault once more. */
     size_t n = atomic_load_explicit(&nranges, memory_order_acquire);
-    for (size_t i = 0; i < n; i++)
-        if (uffd_protect(uffd, ranges[i].start, ranges[i].len, false) != 0)
+    for (size_t i = 0; i < n; i++) {
+        uintptr_t s, e = range_at(i, &s);
+        if (uffd_protect(uffd, s, e - s, false) != 0)
             break;
+    }
 }
 
 /* In a forked child (atfork handler: only async-signal-safe calls, no

@@ -229,6 +229,16 @@ static int unit(void)
             CHECK(n == 0, "after rearm: %ld", n);
         }
     }
+    /* A range mapped just below the last one extends it (the kernel
+     * places mappings top-down): both parts tracked. */
+    uint8_t *adj = mmap(NULL, 8 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(adj != MAP_FAILED, "mmap");
+    CHECK(cgc__dirty_add_range(adj + 4 * PG, 4 * PG) == 0 && cgc__dirty_add_range(adj, 4 * PG) == 0, "add_range");
+    memset(adj, 1, 8 * PG);
+    CHECK(cgc__dirty_collect((uintptr_t)adj, (uintptr_t)adj + 8 * PG, true, NULL, NULL) == 8, "both parts written");
+    adj[0] = adj[7 * PG] = 2;
+    n = collect(adj, 8, true, &s);
+    CHECK(n == 2 && s.hit[0] && s.hit[7], "both parts tracked: %ld", n);
     cgc__dirty_disarm();
     /* The collector itself still works with the heap registered. */
     cgc_collect();
