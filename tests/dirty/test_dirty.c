@@ -245,22 +245,45 @@ static int unit(void)
     return check_done();
 }
 
-/* ---- race -------------------------------------------------------------------- */
+/* ---- race: a program thread and the kernel write while collects rearm ---------- */
 
 static uint8_t *race_blk;
 static _Atomic int race_stop;
 static _Atomic uint64_t race_writes;
 
-/* Writes i into a slot of page i*7 mod NPAGES, for ever. */
+/* Writes i into a slot of page i*7 mod NPAGES/2 (the lower half), for ever. */
 static void *writer(void *arg)
 {
     uint64_t i = 1;
     while (!atomic_load_explicit(&race_stop, memory_order_relaxed)) {
-        size_t p = (size_t)(i * 7 % NPAGES);
+        size_t p = (size_t)(i * 7 % (NPAGES / 2));
         ((_Atomic uint64_t *)(race_blk + p * PG))[(i / NPAGES) % 8] = i;
         atomic_store_explicit(&race_writes, i, memory_order_release);
         i++;
     }
+    return arg;
+}
+
+/* The kernel writes for the program: read(2) from a pipe into a slot of
+ * page NPAGES/2 + j*5 mod NPAGES/2 (the upper half), for ever. */
+static _Atomic uint64_t race_kernel_writes;
+
+static void *kernel_writer(void *arg)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return NULL;
+    uint64_t j = 1;
+    while (!atomic_load_explicit(&race_stop, memory_order_relaxed)) {
+        size_t p = NPAGES / 2 + (size_t)(j * 5 % (NPAGES / 2));
+        if (write(fds[1], &j, sizeof j) != (ssize_t)sizeof j ||
+            read(fds[0], race_blk + p * PG + (j / NPAGES) % 8 * 8, sizeof j) != (ssize_t)sizeof j)
+            break;   /* the count stays low: the test says so */
+        atomic_store_explicit(&race_kernel_writes, j, memory_order_release);
+        j++;
+    }
+    close(fds[0]);
+    close(fds[1]);
     return arg;
 }
 
@@ -292,8 +315,9 @@ static int race(void)
     CHECK(cgc__dirty_arm() == 0, "arm");
     for (int p = 0; p < NPAGES; p++)
         memcpy(view[p], race_blk + p * PG, sizeof view[p]);
-    pthread_t t;
+    pthread_t t, tk;
     CHECK(pthread_create(&t, NULL, writer, NULL) == 0, "writer");
+    CHECK(pthread_create(&tk, NULL, kernel_writer, NULL) == 0, "kernel writer");
     /* Until 2000 collects have met a write in flight (bounded: 20 s; a
      * machine too loaded for that still checks what ran). */
     long rounds = 0, reported = 0, busy = 0, failed = 0;
@@ -310,6 +334,7 @@ static int race(void)
     CHECK(failed == 0, "%ld collects failed", failed);
     atomic_store(&race_stop, 1);
     pthread_join(t, NULL);
+    pthread_join(tk, NULL);
     long last = 0;
     CHECK(cgc__dirty_collect((uintptr_t)race_blk, (uintptr_t)race_blk + NPAGES * PG, true, refresh, &last) >= 0,
           "last collect");
@@ -317,11 +342,13 @@ static int race(void)
     for (int p = 0; p < NPAGES; p++)
         stale += memcmp(view[p], race_blk + p * PG, sizeof view[p]) != 0;
     CHECK(stale == 0, "%d pages written and never reported", stale);
-    printf("race: %ld collects (%ld met writes) in %.0f ms, %llu writes, %ld pages reported, %ld in the last\n",
-           rounds, busy,
-           (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
-           (unsigned long long)atomic_load(&race_writes), reported, last);
-    CHECK(busy > 10 && atomic_load(&race_writes) > 1000, "the race ran: %ld", busy);
+    printf("race: %ld collects (%ld met writes) in %.0f ms, %llu writes, %llu read(2)s, %ld pages reported, "
+           "%ld in the last\n",
+           rounds, busy, (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
+           (unsigned long long)atomic_load(&race_writes), (unsigned long long)atomic_load(&race_kernel_writes),
+           reported, last);
+    CHECK(busy > 10 && atomic_load(&race_writes) > 1000 && atomic_load(&race_kernel_writes) > 100,
+          "the race ran: %ld", busy);
     cgc__dirty_disarm();
     return check_done();
 }
