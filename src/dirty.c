@@ -296,7 +296,7 @@ static int scan_range(int pm, uintptr_t s, uintptr_t e, bool rearm, runs *r)
         }
         if (a.walk_end >= e)
             break;
-        if (a.walk_end <= s && n == 0)
+        if (a.walk_end <= s)
             return -1;   /* no progress: never loop */
         s = (uintptr_t)a.walk_end;
     }
@@ -328,7 +328,8 @@ static int protect_written(int pm, uintptr_t s, uintptr_t e)
     return 0;
 }
 
-/* SOFT: pagemap entries of [s, e), bit 55 set (or an entry unreadable) → dirty. */
+/* SOFT: the pagemap entries of [s, e); bit 55 set: dirty. 0, or -1 if
+ * pagemap cannot be read (the caller then treats the range as dirty). */
 static int soft_range(int pm, uintptr_t s, uintptr_t e, runs *r)
 {
     uint64_t ent[SOFT_CHUNK];
