@@ -318,8 +318,9 @@ static int race(void)
     pthread_t t, tk;
     CHECK(pthread_create(&t, NULL, writer, NULL) == 0, "writer");
     CHECK(pthread_create(&tk, NULL, kernel_writer, NULL) == 0, "kernel writer");
-    /* Until 2000 collects have met a write in flight (bounded: 20 s; a
-     * machine too loaded for that still checks what ran). */
+    /* Until 2000 collects have met a write in flight and both writers have
+     * run (bounded: 20 s; a machine too loaded for that still checks what
+     * ran). */
     long rounds = 0, reported = 0, busy = 0, failed = 0;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -330,7 +331,8 @@ static int race(void)
         rounds++;
         busy += reported > before;
         clock_gettime(CLOCK_MONOTONIC, &t1);
-    } while (busy < 2000 && (t1.tv_sec - t0.tv_sec) < 20);
+    } while ((busy < 2000 || atomic_load(&race_writes) < 1000 || atomic_load(&race_kernel_writes) < 1000) &&
+             (t1.tv_sec - t0.tv_sec) < 20);
     CHECK(failed == 0, "%ld collects failed", failed);
     atomic_store(&race_stop, 1);
     pthread_join(t, NULL);
