@@ -445,9 +445,9 @@ static uint64_t pagemap_entry(int pm, const volatile uint8_t *p)
 }
 
 /* Soft-dirty works if, on a scratch page, clear_refs 4 clears bit 55 and
- * a write sets it again. 0, or -1 with the reason in buf. Opens the
- * descriptors SOFT mode keeps. */
-int cgc__dirty_probe_soft(char *buf, size_t n)
+ * a write sets it again. 0 with the descriptors SOFT mode keeps in *cr and
+ * *pm, or -1 with the reason in buf. */
+static int probe_soft(char *buf, size_t n, int *cr_out, int *pm_out)
 {
     int cr = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
     int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
@@ -455,7 +455,8 @@ int cgc__dirty_probe_soft(char *buf, size_t n)
     const char *res = NULL;
     int e = errno;
     if (cr < 0 || pm < 0 || p == MAP_FAILED) {
-        snprintf(buf, n, "soft-dirty: open /proc/self/%s: %s", cr < 0 ? "clear_refs" : "pagemap",
+        snprintf(buf, n, "soft-dirty: %s: %s",
+                 cr < 0 ? "open /proc/self/clear_refs" : pm < 0 ? "open /proc/self/pagemap" : "probe mmap",
                  errname(e));
         goto out;
     }
@@ -478,9 +479,8 @@ int cgc__dirty_probe_soft(char *buf, size_t n)
         goto out;
     }
     munmap((void *)p, os_page);
-    clear_refs_fd = cr;
-    pagemap_fd = pm;
-    owner = getpid();
+    *cr_out = cr;
+    *pm_out = pm;
     return 0;
 out:
     if (p != MAP_FAILED)
@@ -534,9 +534,10 @@ cgc__dirty_mode cgc__dirty_init(void)
                 m = CGC__DIRTY_NONE;
                 set_why("stop-the-world: %s", ureason);
             }
-        } else if (cgc__dirty_probe_soft(sreason, sizeof sreason) == 0) {
+        } else if (probe_soft(sreason, sizeof sreason, &clear_refs_fd, &pagemap_fd) == 0) {
             m = CGC__DIRTY_SOFT;
-            set_why("soft-dirty (%s)", ureason);
+            owner = getpid();
+            set_why("soft-dirty (no uffd-wp: %s)", ureason);
         } else {
             set_why("stop-the-world: %s; %s", ureason, sreason);
         }
@@ -608,7 +609,7 @@ int cgc__dirty_arm(void)
     if (m == CGC__DIRTY_NONE || !usable())
         return -1;
     if (m == CGC__DIRTY_SOFT) {
-        if (cgc__fault(CGC_FAULT_UFFD) || pwrite(clear_refs_fd, "4", 1, 0) != 1)
+        if (cgc__fault(CGC_FAULT_UFFD) || write(clear_refs_fd, "4", 1) != 1)
             return -1;
         atomic_store(&soft_unarmed, 0);
         atomic_store(&armed, 1);
@@ -702,7 +703,10 @@ void cgc__dirty_fork_child(void)
     } else if (m == CGC__DIRTY_SOFT) {
         char reason[120];
         atomic_store(&soft_unarmed, 1);
-        if (cgc__dirty_probe_soft(reason, sizeof reason) != 0) {
+        if (cgc__fault(CGC_FAULT_UFFD)) {
+            atomic_store(&mode, CGC__DIRTY_NONE);
+            set_why("stop-the-world: forked child: soft-dirty: injected fault");
+        } else if (probe_soft(reason, sizeof reason, &clear_refs_fd, &pagemap_fd) != 0) {
             atomic_store(&mode, CGC__DIRTY_NONE);
             set_why("stop-the-world: forked child: %s", reason);
         }

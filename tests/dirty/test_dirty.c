@@ -13,9 +13,11 @@
  *   test_dirty faults    injected failures: NONE for good, never a wrong answer
  *   test_dirty bench     costs for the commit message (not a test)
  *
- * Where the kernel offers no tracker, unit/race/fork assert the fallback
- * (NONE, a why line naming the failing step, arm and collect refusing)
- * instead of skipping. */
+ * Every test runs in whichever mode the kernel gives: UFFD (Linux 6.7+),
+ * SOFT (soft-dirty kernels: what holds for both is checked on a guarded
+ * region, UFFD's exact answers and re-protection only in UFFD), or NONE,
+ * where they assert the fallback (a why line naming the failing step, arm
+ * and collect refusing) instead of skipping. */
 #define _GNU_SOURCE
 #include "check.h"
 #include "dirty.h"
@@ -37,7 +39,6 @@
 #define PG 4096u
 #define NPAGES 256
 
-int cgc__dirty_probe_soft(char *buf, size_t n);
 
 /* The pages a collect reported, as a bitmap over the test block. */
 typedef struct {
@@ -110,15 +111,124 @@ static void check_none(const char *want)
 
 /* ---- unit ------------------------------------------------------------------ */
 
+/* NPAGES pages between two PROT_NONE guard pages, every page written,
+ * added as a heap range: no mapping can merge with it (in SOFT mode a
+ * merge with a mapping made after the arm would mark it all dirty). */
+static uint8_t *guarded(size_t npages)
+{
+    uint8_t *g = mmap(NULL, (npages + 2) * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (g == MAP_FAILED || mprotect(g + PG, npages * PG, PROT_READ | PROT_WRITE) != 0)
+        return NULL;
+    memset(g + PG, 0x22, npages * PG);
+    CHECK(cgc__dirty_add_range(g + PG, npages * PG) == 0, "add_range");
+    return g + PG;
+}
+
+static bool same(const seen *s, const int *want, int n)
+{
+    if (count_hits(s) != n || s->outside)
+        return false;
+    for (int i = 0; i < n; i++)
+        if (!s->hit[want[i]])
+            return false;
+    return true;
+}
+
+/* What every tracker (UFFD, SOFT) must do, on a guarded region. */
+static void common(cgc__dirty_mode m)
+{
+    enum { N = 16 };
+    uint8_t *g = guarded(N);
+    seen s;
+    CHECK(g != NULL, "guarded region");
+    if (!g)
+        return;
+    /* Before its first arm a new range reads as written (SOFT: a mapping
+     * made after the last clear_refs is soft-dirty as a whole). */
+    long n = collect(g, N, false, &s);
+    CHECK(n == N, "unarmed: %ld", n);
+    CHECK(cgc__dirty_arm() == 0, "arm");
+    CHECK(collect(g, N, false, &s) == 0, "armed, nothing written: %d", count_hits(&s));
+    g[1 * PG + 8] = g[5 * PG] = g[6 * PG + 4095] = 1;
+    n = collect(g, N, false, &s);
+    CHECK(same(&s, (const int[]){1, 5, 6}, 3) && n == 3 && s.calls == 2, "1, 5-6: n %ld runs %ld", n, s.calls);
+    /* The kernel's writes: read(2) across pages 9 and 10. */
+    int fds[2];
+    char msg[200];
+    memset(msg, 'r', sizeof msg);
+    CHECK(pipe(fds) == 0 && write(fds[1], msg, sizeof msg) == (ssize_t)sizeof msg, "pipe");
+    ssize_t got = read(fds[0], g + 10 * PG - 100, sizeof msg);
+    CHECK(got == (ssize_t)sizeof msg, "read(2) into a tracked page: %zd (%s)", got, got < 0 ? strerror(errno) : "");
+    close(fds[0]);
+    close(fds[1]);
+    n = collect(g, N, false, &s);
+    CHECK(same(&s, (const int[]){1, 5, 6, 9, 10}, 5), "read(2): n %ld", n);
+    /* Released and written again: reported. Released only: reads zero;
+     * UFFD reports it (unprotected), SOFT not (no page, no bit). */
+    CHECK(madvise(g + 12 * PG, 2 * PG, MADV_DONTNEED) == 0, "madvise");
+    g[12 * PG] = 3;
+    CHECK(((volatile uint8_t *)g)[13 * PG] == 0, "released page reads zero");
+    n = collect(g, N, true, &s);
+    CHECK(same(&s, (const int[]){1, 5, 6, 9, 10, 12}, 6) || same(&s, (const int[]){1, 5, 6, 9, 10, 12, 13}, 7),
+          "released and written: n %ld", n);
+    /* After a collect with rearm: UFFD reports only later writes; SOFT
+     * cannot re-protect a range and reports the same pages until the
+     * next arm. */
+    g[2 * PG] = 4;
+    n = collect(g, N, false, &s);
+    if (m == CGC__DIRTY_UFFD)
+        CHECK(same(&s, (const int[]){2}, 1), "after rearm (uffd): n %ld", n);
+    else
+        CHECK(s.hit[2] && s.hit[1] && s.hit[12], "after rearm (soft): n %ld", n);
+    CHECK(cgc__dirty_arm() == 0, "arm again");
+    CHECK(collect(g, N, false, &s) == 0, "re-armed: %d", count_hits(&s));
+    g[15 * PG] = 5;
+    CHECK(collect(g, N, true, &s) == 1 && s.hit[15], "last page");
+    cgc__dirty_disarm();
+}
+
+/* An arena mapped while armed: its written pages are reported. */
+static void new_arena(void)
+{
+    CHECK(cgc__dirty_arm() == 0, "arm");
+    uint8_t *huge = cgc_malloc_atomic((size_t)96 << 20);   /* more than an arena: a new mapping */
+    CHECK(huge != NULL, "96 MiB");
+    if (!huge)
+        return;
+    uint8_t *h = (uint8_t *)(((uintptr_t)huge + PG - 1) & ~(uintptr_t)(PG - 1));
+    h[5 * PG] = 1;
+    seen hs;
+    long n = collect(h, NPAGES, false, &hs);
+    CHECK(n >= 1 && hs.hit[5], "new arena while armed: %ld", n);
+    cgc__dirty_disarm();
+}
+
+static void uffd_detail(void);
+
 static int unit(void)
 {
     cgc__dirty_mode m = cgc__dirty_init();
     printf("dirty: mode %d: %s\n", m, cgc__dirty_why());
-    if (m != CGC__DIRTY_UFFD) {
+    if (m == CGC__DIRTY_NONE) {
         check_none(NULL);
         return check_done();
     }
-    CHECK(strcmp(cgc__dirty_why(), "uffd-wp+pagemap_scan") == 0, "why \"%s\"", cgc__dirty_why());
+    if (m == CGC__DIRTY_UFFD)
+        CHECK(strcmp(cgc__dirty_why(), "uffd-wp+pagemap_scan") == 0, "why \"%s\"", cgc__dirty_why());
+    else
+        CHECK(strncmp(cgc__dirty_why(), "soft-dirty (no uffd-wp: ", 24) == 0, "why \"%s\"", cgc__dirty_why());
+    common(m);
+    new_arena();
+    if (m == CGC__DIRTY_UFFD)
+        uffd_detail();
+    /* The collector itself still works with the heap registered. */
+    cgc_collect();
+    return check_done();
+}
+
+/* UFFD's exact answers on a cgc object, and what only UFFD can do. */
+static void uffd_detail(void)
+{
     uint8_t *blk = test_block();
     seen s;
 
@@ -240,9 +350,6 @@ static int unit(void)
     n = collect(adj, 8, true, &s);
     CHECK(n == 2 && s.hit[0] && s.hit[7], "both parts tracked: %ld", n);
     cgc__dirty_disarm();
-    /* The collector itself still works with the heap registered. */
-    cgc_collect();
-    return check_done();
 }
 
 /* ---- race: a program thread and the kernel write while collects rearm ---------- */
@@ -306,7 +413,9 @@ static void refresh(uintptr_t start, size_t n, void *arg)
 
 static int race(void)
 {
-    if (cgc__dirty_init() != CGC__DIRTY_UFFD) {
+    /* SOFT passes too: its collects report every page written since the
+     * arm, rearm or not. */
+    if (cgc__dirty_init() == CGC__DIRTY_NONE) {
         check_none(NULL);
         return check_done();
     }
@@ -359,15 +468,18 @@ static int race(void)
 
 static int fork_test(void)
 {
+    enum { N = 16 };
     cgc__dirty_mode m = cgc__dirty_init();
-    if (m != CGC__DIRTY_UFFD) {
+    if (m == CGC__DIRTY_NONE) {
         check_none(NULL);
         return check_done();
     }
-    uint8_t *blk = test_block();
+    uint8_t *g = guarded(N);
     seen s;
-    CHECK(cgc__dirty_arm() == 0, "arm");
-    blk[3 * PG] = 1;
+    CHECK(g != NULL && cgc__dirty_arm() == 0, "arm");
+    if (!g)
+        return check_done();
+    g[3 * PG] = 1;
     /* Fork while armed, with a page written and not yet collected. */
     pid_t pid = fork();
     if (pid == 0) {
@@ -376,17 +488,19 @@ static int fork_test(void)
         int bad = 0;
         cgc__dirty_fork_child();
         cgc__dirty_mode cm = cgc__dirty_mode_now();
-        if (cm == CGC__DIRTY_UFFD) {
-            /* Not protected in the child yet: everything reads written. */
-            bad |= collect(blk, NPAGES, false, &s) != NPAGES;
+        if (cm == m) {
+            /* Until the child's first arm: UFFD reads everything as
+             * written (nothing protected in the child), SOFT refuses. */
+            long n = collect(g, N, false, &s);
+            bad |= m == CGC__DIRTY_UFFD ? n != N : n != -1;
             bad |= (cgc__dirty_arm() != 0) << 1;
-            bad |= (collect(blk, NPAGES, true, &s) != 0) << 2;
-            blk[9 * PG] = 1;
-            blk[10 * PG] = 1;
-            bad |= (collect(blk, NPAGES, true, &s) != 2 || !s.hit[9] || !s.hit[10]) << 3;
+            bad |= (collect(g, N, true, &s) != 0) << 2;
+            g[9 * PG] = 1;
+            g[10 * PG] = 1;
+            bad |= (collect(g, N, false, &s) != 2 || !s.hit[9] || !s.hit[10]) << 3;
             cgc__dirty_disarm();
         } else {
-            bad |= (strncmp(cgc__dirty_why(), "stop-the-world: forked child", 28) != 0) << 4;
+            bad |= (cm != CGC__DIRTY_NONE || strncmp(cgc__dirty_why(), "stop-the-world: forked child", 28) != 0) << 4;
         }
         /* The child keeps allocating and collecting. */
         for (int i = 0; i < 2000; i++)
@@ -398,12 +512,13 @@ static int fork_test(void)
     int st = 0;
     CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x", st);
     /* The parent's tracking went on: page 3 still reported, the child's
-     * writes (its own copies) not. */
-    long n = collect(blk, NPAGES, true, &s);
+     * writes (to its own copies) not; a write after the fork (a copy on
+     * write in the parent) reported. */
+    long n = collect(g, N, false, &s);
     CHECK(n == 1 && s.hit[3], "parent after fork: %ld", n);
-    blk[4 * PG] = 1;
-    n = collect(blk, NPAGES, true, &s);
-    CHECK(n == 1 && s.hit[4], "parent keeps tracking: %ld", n);
+    g[4 * PG] = 1;
+    n = collect(g, N, false, &s);
+    CHECK(n == 2 && s.hit[3] && s.hit[4], "parent keeps tracking: %ld", n);
     cgc__dirty_disarm();
 
     /* A child whose tracker cannot be re-created goes NONE and says why. */
@@ -420,7 +535,7 @@ static int fork_test(void)
         _exit(bad);
     }
     CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0, "failing child status %#x", st);
-    CHECK(cgc__dirty_mode_now() == CGC__DIRTY_UFFD, "the parent keeps its tracker");
+    CHECK(cgc__dirty_mode_now() == m, "the parent keeps its tracker");
     return check_done();
 }
 
@@ -437,10 +552,14 @@ static int stw(void)
  * process started under the filter runs stop-the-world and says so. */
 static int seccomp_child(void)
 {
-    cgc__dirty_init();
+    cgc__dirty_mode m = cgc__dirty_init();
     printf("dirty: %s\n", cgc__dirty_why());
-    check_none("userfaultfd: EPERM");
-    check_none("soft-dirty: ");
+    if (m == CGC__DIRTY_SOFT) {   /* a kernel with soft-dirty */
+        CHECK(strstr(cgc__dirty_why(), "userfaultfd: EPERM") != NULL, "why \"%s\"", cgc__dirty_why());
+    } else {
+        check_none("userfaultfd: EPERM");
+        check_none("soft-dirty: ");
+    }
     keep = cgc_malloc(100);
     cgc_collect();
     return check_done();
@@ -468,8 +587,17 @@ static int seccomp_test(const char *self)
  * collect never answers from a partial set. */
 static int faults(void)
 {
-    if (cgc__dirty_init() != CGC__DIRTY_UFFD) {
+    cgc__dirty_mode m = cgc__dirty_init();
+    if (m == CGC__DIRTY_NONE) {
         check_none(NULL);
+        return check_done();
+    }
+    if (m == CGC__DIRTY_SOFT) {
+        /* SOFT registers nothing; only its arm (clear_refs) can fail. */
+        cgc__fault_set(100, 2);
+        CHECK(cgc__dirty_arm() == -1, "arm under faults");
+        cgc__fault_set(0, 0);
+        CHECK(cgc__dirty_mode_now() == CGC__DIRTY_SOFT && cgc__dirty_arm() == 0, "a failed arm keeps the mode");
         return check_done();
     }
     uint8_t *blk = test_block();
