@@ -575,8 +575,8 @@ static int seccomp_test(const char *self)
     };
     struct sock_fprog prog = {.len = sizeof f / sizeof f[0], .filter = f};
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) {
-        fprintf(stderr, "seccomp: %s\n", strerror(errno));
-        return 1;
+        printf("SKIP: cannot install a seccomp filter: %s\n", strerror(errno));   /* a kernel without seccomp */
+        return 77;
     }
     execl("/proc/self/exe", self, "seccomp-child", (char *)NULL);
     fprintf(stderr, "exec %s: %s\n", self, strerror(errno));
