@@ -337,6 +337,8 @@ static int soft_range(int pm, uintptr_t s, uintptr_t e, runs *r)
         size_t n = (e - s) / os_page;
         if (n > SOFT_CHUNK)
             n = SOFT_CHUNK;
+        if (cgc__fault(CGC_FAULT_UFFD))
+            return -1;
         ssize_t got = pread(pm, ent, n * 8, (off_t)(s / os_page * 8));
         if (got <= 0 || got % 8)
             return -1;

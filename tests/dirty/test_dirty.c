@@ -593,11 +593,19 @@ static int faults(void)
         return check_done();
     }
     if (m == CGC__DIRTY_SOFT) {
-        /* SOFT registers nothing; only its arm (clear_refs) can fail. */
+        /* SOFT registers nothing; its arm (clear_refs) and its pagemap
+         * reads can fail, and the mode stays. */
+        uint8_t *g = guarded(4);
         cgc__fault_set(100, 2);
         CHECK(cgc__dirty_arm() == -1, "arm under faults");
+        CHECK(g && cgc__dirty_collect((uintptr_t)g, (uintptr_t)g + 4 * PG, false, NULL, NULL) == -1,
+              "collect under faults");
         cgc__fault_set(0, 0);
         CHECK(cgc__dirty_mode_now() == CGC__DIRTY_SOFT && cgc__dirty_arm() == 0, "a failed arm keeps the mode");
+        if (g) {
+            g[PG] = 1;
+            CHECK(cgc__dirty_collect((uintptr_t)g, (uintptr_t)g + 4 * PG, false, NULL, NULL) == 1, "then exact");
+        }
         return check_done();
     }
     uint8_t *blk = test_block();
