@@ -111,6 +111,7 @@ static void init(void)
     atomic_store(&container_limit, cgc__cfg.container_limit);
     cgc__pacer_recompute();
     cgc__fork_init();
+    cgc__dirty_init();
     atomic_store(&cgc__initialized, 1);
     cgc__register_current(0);
     /* CGC_FAULTS (debug builds), from here on: a failure while starting is fatal by design. */

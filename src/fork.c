@@ -35,6 +35,7 @@
  * referred to are garbage there, as they should be.
  */
 #include "internal.h"
+#include "dirty.h"
 
 static int held;   /* prepare ran with cgc initialised: undo exactly that */
 
@@ -147,6 +148,8 @@ static void child(void)
 {
     if (!held)
         return;
+    /* First: the inherited tracker descriptors act on the parent. */
+    cgc__dirty_fork_child();
     release(CGC_FORK_CHILD);
     /* The container follower runs on the background thread; the sweeper
      * and markers start with the next collection, as after init. */

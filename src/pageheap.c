@@ -21,6 +21,7 @@
  * NULL, so a conservative pointer into free memory finds nothing.
  */
 #include "internal.h"
+#include "dirty.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,6 +195,9 @@ static bool arena_grow(size_t npages)
             desc_release(s);
         return false;
     }
+    /* Tracked before any object in it exists (dirty.h); a failure only
+     * drops the tracker to stop-the-world marking. */
+    cgc__dirty_add_range((void *)base, bytes);
     /* The record is complete before any entry points to it: cgc_base and
      * cgc_free look addresses up without heap_lock. */
     a->base = base;

@@ -294,11 +294,13 @@ static void check_after_faults(void)
     uint64_t injected = 0;
     for (int s = 0; s < CGC_FAULT_NSITES; s++)
         injected += cgc__fault_count((cgc__fault_site)s);
-    printf("faults %u%% seed %llu: mmap %llu, madvise %llu, thread %llu, cgroup %llu injected; %ld NULLs\n",
+    printf("faults %u%% seed %llu: mmap %llu, madvise %llu, thread %llu, cgroup %llu, uffd %llu injected; %ld "
+           "NULLs\n",
            pct, (unsigned long long)seed, (unsigned long long)cgc__fault_count(CGC_FAULT_MMAP),
            (unsigned long long)cgc__fault_count(CGC_FAULT_MADVISE),
            (unsigned long long)cgc__fault_count(CGC_FAULT_THREAD),
-           (unsigned long long)cgc__fault_count(CGC_FAULT_CGROUP), atomic_load(&nulls));
+           (unsigned long long)cgc__fault_count(CGC_FAULT_CGROUP),
+           (unsigned long long)cgc__fault_count(CGC_FAULT_UFFD), atomic_load(&nulls));
     cgc__fault_set(0, 0);
     CHECK(pct == 0 || injected > 0, "no fault was injected");
     cgc_free_os_memory();
