@@ -111,7 +111,6 @@ static void init(void)
     atomic_store(&container_limit, cgc__cfg.container_limit);
     cgc__pacer_recompute();
     cgc__fork_init();
-    cgc__dirty_init();
     atomic_store(&cgc__initialized, 1);
     cgc__register_current(0);
     /* CGC_FAULTS (debug builds), from here on: a failure while starting is fatal by design. */
@@ -346,7 +345,7 @@ static bool concurrent_mode(void)
  * the room (goal - marked): a cycle per 1/8 of the room at most.
  *   Past the goal while a mark runs, allocation is held back
  * (cgc__gc.throttle, wait_for_mark): at the goal itself when the memory
- * limit sets it (the limit must hold), half the room later when the
+ * limit sets it (the limit must hold), a quarter of the room later when the
  * proportional goal does (Go lets the heap overshoot while assists catch
  * up; a wait is a pause of the waiting thread). pacer_lock held. */
 static uint64_t runway_for(uint64_t goal, uint64_t marked)
@@ -508,7 +507,7 @@ static pthread_mutex_t worker_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t worker_cv = PTHREAD_COND_INITIALIZER;   /* a cycle is wanted */
 static _Atomic int worker_wanted;
 static _Atomic int worker_started;
-static _Atomic int cycle_active;   /* a concurrent cycle is between its first and final stop */
+static _Atomic int cycle_active;   /* a concurrent cycle was asked for and has not ended */
 
 static void *worker_main(void *arg)
 {
@@ -552,6 +551,9 @@ static bool request_cycle(void)
     }
     if (atomic_load(&worker_wanted))
         return true;
+    /* From here to the cycle's end, allocation is throttled (the collector
+     * thread may take a while to wake and finish the last sweep). */
+    atomic_store(&cycle_active, 1);
     cgc__thread *self = cgc__enter_self();
     pthread_mutex_lock(&worker_lock);
     atomic_store(&worker_wanted, 1);
@@ -749,7 +751,6 @@ static void conc_start(void *arg)
     uint64_t nmalloc, bytes_malloc, nfree, bytes_freed;
     cgc__totals(&nmalloc, &bytes_malloc, &nfree, &bytes_freed);
     p->tr->heap_before = bytes_malloc - bytes_freed;
-    p->live_start = atomic_load(&cgc__gc.heap_live);
     atomic_store(&cgc__marking, 1);
     cgc__mark_start();
     pthread_mutex_unlock(&cgc__heap_lock);
@@ -781,9 +782,27 @@ static void conc_finish(void *arg)
     p->t3 = cgc__now_ns();
 }
 
+/* Clears the dead part of the collector's stack below the caller's frame
+ * before the final stop scans that stack (when the collector is a program
+ * thread: cgc_collect, or an allocation that failed). The concurrent phase
+ * and pre-cleaning ran deeper than the final stop's frames: the markers'
+ * batches and pipelines and the tracker's buffer of page addresses stay
+ * there, and a stale word the final stop's frames do not overwrite kept an
+ * unreachable object alive for ever (test_finalize: a chain of finalizers
+ * never ran). 3 x 6 KiB, each frame under the 8 KiB the build allows. */
+static void __attribute__((noinline)) scrub_stack(int depth)
+{
+    char buf[6144];
+    memset(buf, 0, sizeof buf);
+    __asm__ volatile("" : : "r"(buf) : "memory");
+    if (depth > 0)
+        scrub_stack(depth - 1);
+    __asm__ volatile("" : : : "memory");
+}
+
 /* Where allocation waits for the mark (wait_for_mark), set as a
  * concurrent cycle starts: the goal (or the heap now, if the CPU limiter
- * let it pass the goal), plus half the room (goal - marked) when the
+ * let it pass the goal), plus a quarter of the room (goal - marked) when the
  * proportional goal sets the goal, 1/16 of it when the memory limit does. */
 static void set_throttle(void)
 {
@@ -794,7 +813,7 @@ static void set_throttle(void)
     if (goal != UINT64_MAX) {
         uint64_t room = goal > marked ? goal - marked : 0;
         bool limited = goal < cgc__gc.pacer.prop_goal;
-        t = (live > goal ? live : goal) + (limited ? room / 16 : room / 2);
+        t = (live > goal ? live : goal) + (limited ? room / 16 : room / 4);
     }
     __atomic_store_n(&cgc__gc.throttle, t, __ATOMIC_RELAXED);
     cgc__pacer_unlock();
@@ -813,6 +832,8 @@ static void collect_cycle(bool forced)
     if (!forced && (atomic_load(&cgc__gc.num_gc) != n0 ||
                     atomic_load(&cgc__gc.heap_live) < atomic_load(&cgc__gc.trigger))) {
         pthread_mutex_unlock(&cgc__gc_lock);   /* another thread just collected */
+        atomic_store(&cycle_active, 0);
+        cycle_ended();
         return;
     }
     /* Everything this thread does for the cycle before the world stops
@@ -856,6 +877,10 @@ static void collect_cycle(bool forced)
         cgc__roots_hold(run_pause, &p);
         pthread_mutex_unlock(&cgc__thread_lock);
     } else {
+        /* The runway must also cover the time from the trigger to the
+         * first stop (the collector thread waking, the last sweep
+         * finishing): the growth is measured from the trigger. */
+        p.live_start = atomic_load(&cgc__gc.trigger);
         set_throttle();
         atomic_store(&cycle_active, 1);
         /* Each stop inside cgc__roots_hold, as a stop-the-world pause; the
@@ -883,11 +908,12 @@ static void collect_cycle(bool forced)
         p.all = last < 0 || last > PRECLEAN_DONE * 8;
         conc_cpu = cgc__thread_cpu_ns() - cpu0;
         conc_ns = cgc__now_ns() - b0;
+        if (cgc__self)
+            scrub_stack(2);
         pthread_mutex_lock(&cgc__thread_lock);
         cgc__roots_hold(conc_finish, &p);
         pthread_mutex_unlock(&cgc__thread_lock);
         cgc__dirty_disarm();
-        atomic_store(&cycle_active, 0);
         atomic_fetch_add(&cgc__gc.concurrent_cycles, 1);
     }
     int64_t t0 = p.t0, t1 = p.t1, t2 = p.t2, t3 = p.t3;
@@ -950,6 +976,7 @@ static void collect_cycle(bool forced)
     if (cgc__cfg.gctrace)
         cgc__gctrace_print(&tr);
     cgc__finalize_cycle_end();   /* world running: wake (or start) the finalizer thread */
+    atomic_store(&cycle_active, 0);
     pthread_mutex_unlock(&cgc__gc_lock);
     cycle_ended();
 
@@ -1146,7 +1173,6 @@ void cgc__collect_fork(int stage)
         atomic_store(&worker_started, 0);
         atomic_store(&worker_wanted, 0);
         atomic_store(&cycle_active, 0);
-        cgc__dirty_fork_child();
     }
 }
 
