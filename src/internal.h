@@ -409,6 +409,7 @@ typedef struct cgc__mark_result {
     uint64_t marked_bytes;
     int64_t  cpu_ns;          /* summed over markers */
     int      overflows;       /* mark-stack overflow recoveries */
+    uint64_t black_bytes;     /* concurrent mark: allocated black, not in marked_bytes */
 } cgc__mark_result;
 
 void cgc__mark_init(int nmarkers);

@@ -1309,7 +1309,7 @@ void cgc__mark_finish(cgc__mark_result *out, bool all)
     m0->cpu_ns += cgc__thread_cpu_ns() - c0;
     run_phase(m0, all || n < 0 || n > 4096);
     result(out, recover_overflows(m0));
-    out->marked_bytes += atomic_load(&cgc__mark_black_bytes);
+    out->black_bytes = atomic_load(&cgc__mark_black_bytes);
 }
 
 /* ---- after the mark: what finalization needs (finalize.c) ------------- */
