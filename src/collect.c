@@ -882,6 +882,12 @@ static void collect_cycle(bool forced)
     /* Concurrent: the tracker is armed before anything is scanned, so
      * every write after an object's scan is seen (docs/concurrent.md). */
     bool conc = concurrent_mode() && cgc__dirty_arm() == 0;
+    /* The tracker's buffer of page addresses, dead now, lies where the
+     * stops' frames will be; words they leave unwritten are scanned with
+     * this thread's stack (the object at the start of each page was kept
+     * alive: test_finalize's chain never ran). */
+    if (conc && cgc__self)
+        scrub_stack(2);
     int64_t conc_cpu = 0, conc_ns = 0;
     if (!conc) {
         pthread_mutex_lock(&cgc__thread_lock);
