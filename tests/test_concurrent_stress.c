@@ -160,14 +160,16 @@ static node *any_node(uint64_t *rng)
     return __atomic_load_n(&l->p, __ATOMIC_ACQUIRE);
 }
 
-/* Checks the nodes along random links from l, as the owner of the links
- * it follows would (only at the end, single-threaded, or from own slots). */
-static void walk(ref l, uint64_t *rng, int depth)
+/* Checks the nodes along random links from l; during the run (owner >= 0)
+ * it follows only the links of that thread's own nodes. */
+static void walk(ref l, uint64_t *rng, int depth, long owner)
 {
     for (int d = 0; l.p && d < depth; d++) {
         if (!link_ok(l.p, l.id))
             return;
         node *n = l.p;
+        if (owner >= 0 && n->owner != (uint64_t)owner)
+            return;   /* its links may be mid-update by their owner */
         if (check_rng(rng) & 1)
             l = (ref){n->a, n->a_id};
         else
@@ -275,7 +277,7 @@ static void *worker(void *arg)
         default: {
             ref *l = own_slot(t, check_rng(&rng));
             if (l->p && l->p->owner == (uint64_t)t)
-                walk(*l, &rng, 8);
+                walk(*l, &rng, 8, t);
             else
                 link_ok(l->p, l->id);
             break;
@@ -294,14 +296,14 @@ static long verify_all(void)
     uint64_t rng = 7;
     for (int i = 0; i < NREG; i++)
         for (int k = 0; k < 4; k++)
-            walk(reg[i], &rng, 64);
+            walk(reg[i], &rng, 64, -1);
     for (int i = 0; i < NGLOBAL; i++)
         for (int k = 0; k < 4; k++)
-            walk(globals[i], &rng, 64);
+            walk(globals[i], &rng, 64, -1);
     for (int t = 0; t < NTHREADS; t++)
         if (bigs[t])
             for (int i = 0; i < BIGN; i++)
-                walk(bigs[t]->slot[i], &rng, 64);
+                walk(bigs[t]->slot[i], &rng, 64, -1);
     return atomic_load(&corrupt) - bad0;
 }
 
