@@ -500,6 +500,7 @@ static void fold_unreported_work(int64_t now)
 }
 
 _Atomic int cgc__collect_held;
+void (*_Atomic cgc__mark_test_hook)(void);
 
 /* ---- the concurrent cycle's thread ------------------------------------- */
 
@@ -961,6 +962,9 @@ static void collect_cycle(bool forced, char *line, size_t line_n)
     if (conc && !p.keep_all) {
         int64_t b0 = cgc__now_ns(), cpu0 = cgc__thread_cpu_ns();
         cgc__mark_concurrent();
+        void (*hook)(void) = atomic_load(&cgc__mark_test_hook);
+        if (hook)
+            hook();
         /* Pre-cleaning: while the set of written pages shrinks, rescan it
          * with the world running, so the final stop rescans only what
          * was written during the last round. Bounded: past PRECLEAN_MAX

@@ -464,6 +464,9 @@ void cgc__mark_concurrent(void);
 long cgc__mark_preclean(void);                /* dirty pages rescanned, -1: tracker failed */
 void cgc__mark_finish(cgc__mark_result *out, bool all);
 void cgc__mark_abandon(void);                 /* final stop instead of finish: marks undone, nothing to sweep */
+/* Tests: run by the collector after a concurrent cycle's concurrent phase,
+ * world running, before pre-cleaning (collect.c). */
+extern void (*_Atomic cgc__mark_test_hook)(void);
 int  cgc__mark_nmarkers(void);
 /* After cgc__mark, world stopped (finalize.c): is obj (an allocated
  * object's start) marked; mark what obj's words reach but not obj (bytes

@@ -593,10 +593,22 @@ bool cgc__mark_in_callback(void)
     return cb_ctx != NULL;
 }
 
+/* From a concurrent cycle's first stop to its final stop: objects of the
+ * callback kind are marked but not yet reported. The callback runs with
+ * the world stopped (its contract, internal.h), and what it reports may lie
+ * outside the heap, where no write is tracked (Guile's VM stacks, reported
+ * by its thread objects' mark procedure): a report made while the program
+ * runs could be stale by the end. The final stop reports every marked
+ * object of that kind (mark_all_proc). Written by the collector's thread
+ * between phases only. */
+static bool defer_proc;
+
 /* Object base of span s, popped or rescanned: the callback reports its
  * references (without one, it is scanned like a normal object). */
 static void __attribute__((noinline)) CGC_NO_ASAN proc_scan(marker *m, const cgc__span *s, uintptr_t base)
 {
+    if (defer_proc)
+        return;   /* marked; reported in the final stop */
     drainer w;
     pipe_entry ring[PIPE_SIZE];
     work_begin(&w, m, ring);
@@ -1143,6 +1155,42 @@ static void mark_all_uncollectable(marker *m)
     work_end(&w);
 }
 
+/* The final stop of a concurrent cycle: every marked object of the
+ * callback kind is queued for its callback (defer_proc). Such objects are
+ * never cached (alloc.c): they are on their classes' central lists or, if
+ * large, on the large lists. Returns how many were queued. */
+static size_t mark_all_proc(marker *m)
+{
+    drainer w;
+    pipe_entry ring[PIPE_SIZE];
+    work_begin(&w, m, ring);
+    size_t n = 0;
+    for (int c = 0; c < cgc__nclasses; c++) {
+        const cgc__central *cen = &cgc__centrals[c * CGC_NKINDS + CGC_KIND_PROC];
+        cgc__span *lists[4] = {cen->partial, cen->full, cen->unswept[0], cen->unswept[1]};
+        for (int l = 0; l < 4; l++)
+            for (cgc__span *s = lists[l]; s; s = s->next)
+                for (uint32_t i = 0; i < s->nelems; i++)
+                    if (s->marks[i] & CGC_SLOT_MARKED) {
+                        push(&w, s->start + (uintptr_t)i * s->elemsize, entry_proc(s));
+                        n++;
+                    }
+    }
+    /* The large lists only when a layer marks by callback: without one,
+     * no object of that kind exists. */
+    if (atomic_load_explicit(&proc_scan_fn, memory_order_relaxed)) {
+        cgc__span *lists[2] = {cgc__large_swept, cgc__large_unswept};
+        for (int l = 0; l < 2; l++)
+            for (cgc__span *s = lists[l]; s; s = s->next)
+                if (s->kind == CGC_KIND_PROC && (s->marks[0] & CGC_SLOT_MARKED)) {
+                    push(&w, s->start, entry_proc(s));
+                    n++;
+                }
+    }
+    work_end(&w);
+    return n;
+}
+
 /* Overflow recovery: scan every marked object of a scanned kind. */
 static void rescan_marked(cgc__span *s, void *arg)
 {
@@ -1294,6 +1342,7 @@ void cgc__mark_start(void)
     reset_markers();
     atomic_store(&cgc__mark_black_bytes, 0);
     int64_t c0 = cgc__thread_cpu_ns();
+    defer_proc = true;
     roots(m0, scan_now_fn);
     extra_roots(m0, scan_now_fn);
     mark_all_uncollectable(m0);
@@ -1326,14 +1375,14 @@ static size_t os_page_size;
  * is then dirty again. */
 static CGC_NO_ASAN void rescan_span(drainer *w, cgc__span *s, uint8_t state, uintptr_t a, uintptr_t b, bool fresh)
 {
-    if (s->kind == CGC_KIND_ATOMIC)
+    /* An object of the callback kind is never scanned conservatively:
+     * the final stop reports every marked one through the callback
+     * (mark_all_proc), written or not. */
+    if (s->kind == CGC_KIND_ATOMIC || s->kind == CGC_KIND_PROC)
         return;
-    /* An object of the callback kind is never scanned conservatively: the
-     * callback reports the whole object again, whichever page was written. */
-    bool proc = s->kind == CGC_KIND_PROC;
     if (state == CGC_SPAN_LARGE) {
         if (__atomic_load_n(&s->marks[0], __ATOMIC_RELAXED) & CGC_SLOT_MARKED)
-            push(w, proc ? s->start : a, proc ? entry_proc(s) : b);   /* else only the written pages */
+            push(w, a, b);   /* only the written pages of a large object */
         return;
     }
     uint32_t n = s->nelems;
@@ -1350,7 +1399,7 @@ static CGC_NO_ASAN void rescan_span(drainer *w, cgc__span *s, uint8_t state, uin
         uint8_t m = __atomic_load_n(&s->marks[i], __ATOMIC_RELAXED);
         if ((m & CGC_SLOT_MARKED) || (i < fi && m == 0)) {
             uintptr_t base = s->start + (uintptr_t)i * size;
-            push(w, base, proc ? entry_proc(s) : entry_tag(s));
+            push(w, base, entry_tag(s));
         }
     }
 }
@@ -1468,6 +1517,7 @@ void cgc__mark_finish(cgc__mark_result *out, bool all)
      * on this stack, and once dead below the roots' frame it would be
      * scanned with the collector's own stack (queued, read later), and
      * the object at the start of each page kept alive. */
+    defer_proc = false;
     long n = rescan_dirty(m0, false, false);
     scrub_below();
     roots(m0, queue_range);
@@ -1476,8 +1526,9 @@ void cgc__mark_finish(cgc__mark_result *out, bool all)
      * either may lead to objects the concurrent phase never saw. */
     extra_roots(m0, queue_range);
     mark_all_uncollectable(m0);
+    size_t procs = mark_all_proc(m0);
     m0->cpu_ns += cgc__thread_cpu_ns() - c0;
-    run_phase(m0, all || n < 0 || n > 4096);
+    run_phase(m0, all || n < 0 || n > 4096 || procs > 4096);
     result(out, recover_overflows(m0));
     out->black_bytes = atomic_load(&cgc__mark_black_bytes);
 }
@@ -1500,6 +1551,7 @@ static void unmark_span(cgc__span *s, void *arg)
 void cgc__mark_abandon(void)
 {
     wait_helpers_back();
+    defer_proc = false;
     for (int i = 0; i < nmarkers; i++)
         markers[i].n = 0;   /* drained by now; nothing of this mark is kept */
     cgc__heap_foreach_inuse(unmark_span, NULL);
