@@ -922,7 +922,10 @@ static void collect_cycle(bool forced)
         long last = -1;
         for (int round = 0; round < PRECLEAN_MAX; round++) {
             long n = cgc__mark_preclean();
-            if (n < 0 || n <= PRECLEAN_DONE || (last >= 0 && n >= last)) {
+            /* Not shrinking: give up, but not before the third round (an
+             * arena mapped during the mark reads as written until a round
+             * protects it: the first rounds can grow). */
+            if (n < 0 || n <= PRECLEAN_DONE || (round >= 2 && n >= last)) {
                 last = n;
                 break;
             }
