@@ -54,7 +54,6 @@ static pthread_cond_t bg_cv = PTHREAD_COND_INITIALIZER;
 static _Atomic int bg_started;   /* the init, a collection and cgc_set_memory_limit may race to start it */
 static _Atomic int start_line_due;   /* gctrace's first line, not said yet */
 
-static bool concurrent_mode(void);
 
 int64_t cgc__now_ns(void)
 {
@@ -131,7 +130,10 @@ void cgc__ensure_init(void)
         cgc__say("cgc: %s; GC percent %s%d, %d marker%s; mark: %s (%s)\n", cgc__cfg.limit_reason,
                  cgc__cfg.gc_percent < 0 ? "off " : "", cgc__cfg.gc_percent,
                  cgc__cfg.markers, cgc__cfg.markers == 1 ? "" : "s",
-                 concurrent_mode() ? "concurrent" : "stop-the-world", cgc__dirty_why());
+                 cgc__concurrent_mode() ? "concurrent" : "stop-the-world",
+                 cgc__concurrent_mode() || cgc__dirty_mode_now() == CGC__DIRTY_NONE || cgc__cfg.gcconcurrent
+                     ? cgc__dirty_why()
+                     : "the default; CGC_DEBUG=gcconcurrent=1 marks concurrently");
 }
 
 /* The library initialises when it is loaded, on the thread that loads it
@@ -331,12 +333,14 @@ void cgc__pacer_unlock(void)
     cgc__leave_self(cgc__self);
 }
 
-/* Whether cycles mark concurrently: a dirty-page tracker works (dirty.c),
- * and CGC_DEBUG=gcstoptheworld=1 was not asked for (then the tracker's
- * mode is NONE). A cycle whose tracker fails to arm stops the world. */
-static bool concurrent_mode(void)
+/* Whether cycles mark concurrently: asked for (CGC_DEBUG=gcconcurrent=1;
+ * stop-the-world stays the default for now, docs/concurrent.md), a
+ * dirty-page tracker works (dirty.c), and CGC_DEBUG=gcstoptheworld=1 was
+ * not asked for (then the tracker's mode is NONE). A cycle whose tracker
+ * fails to arm stops the world. */
+bool cgc__concurrent_mode(void)
 {
-    return cgc__dirty_mode_now() != CGC__DIRTY_NONE;
+    return cgc__cfg.gcconcurrent && cgc__dirty_mode_now() != CGC__DIRTY_NONE;
 }
 
 /* The trigger runway of a concurrent cycle: the program keeps allocating
@@ -367,7 +371,7 @@ static uint64_t runway_for(uint64_t goal, uint64_t marked)
 static void set_trigger_at(uint64_t t, bool exact)
 {
     uint64_t marked = cgc__gc.last_marked;
-    if (!exact && concurrent_mode() && t != UINT64_MAX && t > marked)
+    if (!exact && cgc__concurrent_mode() && t != UINT64_MAX && t > marked)
         t -= runway_for(t, marked);
     atomic_store(&cgc__gc.prewake, t > marked ? t - (t - marked) / 16 : t);
     atomic_store(&cgc__gc.trigger, t);
@@ -384,7 +388,7 @@ static void set_trigger(uint64_t t)
 static uint64_t prop_trigger(void)
 {
     uint64_t g = cgc__gc.pacer.prop_goal, marked = cgc__gc.last_marked;
-    if (!concurrent_mode() || g == UINT64_MAX || g <= marked)
+    if (!cgc__concurrent_mode() || g == UINT64_MAX || g <= marked)
         return g;
     return g - runway_for(g, marked);
 }
@@ -667,7 +671,7 @@ void cgc__maybe_collect(void)
         return;
     }
     cgc__pacer_unlock();
-    if (concurrent_mode() && request_cycle()) {
+    if (cgc__concurrent_mode() && request_cycle()) {
         if (live >= __atomic_load_n(&cgc__gc.throttle, __ATOMIC_RELAXED) || over_hard_room())
             wait_for_mark();
         return;
@@ -931,7 +935,7 @@ static void collect_cycle(bool forced, char *line, size_t line_n)
     cycle_pause p = {.tr = &tr};
     /* Concurrent: the tracker is armed before anything is scanned, so
      * every write after an object's scan is seen (docs/concurrent.md). */
-    bool conc = concurrent_mode() && cgc__dirty_arm() == 0;
+    bool conc = cgc__concurrent_mode() && cgc__dirty_arm() == 0;
     /* The tracker's buffer of page addresses, dead now, lies where the
      * stops' frames will be; words they leave unwritten are scanned with
      * this thread's stack (the object at the start of each page was kept
@@ -973,7 +977,10 @@ static void collect_cycle(bool forced, char *line, size_t line_n)
         long last = -1;
         for (int round = 0; round < PRECLEAN_MAX; round++) {
             long n = cgc__mark_preclean();
-            if (n < 0 || n <= PRECLEAN_DONE || (last >= 0 && n >= last)) {
+            /* Not shrinking: give up, but not before the third round (an
+             * arena mapped during the mark reads as written until a round
+             * protects it: the first rounds can grow). */
+            if (n < 0 || n <= PRECLEAN_DONE || (round >= 2 && n >= last)) {
                 last = n;
                 break;
             }

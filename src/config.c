@@ -117,7 +117,7 @@ int cgc__parse_memlimit(const char *s, int64_t *out, int *percent, int *is_off)
 }
 
 /* CGC_DEBUG: comma-separated name=value; every known name (gctrace,
- * scavtrace, gcstoptheworld) takes a non-negative integer; unknown names
+ * scavtrace, gcstoptheworld, gcconcurrent) takes a non-negative integer; unknown names
  * are ignored (as GODEBUG does), so a newer program's settings do not break
  * an older library. Empty items are skipped; an item without '=' or with an
  * empty name is malformed. Sets the n names' dsts only if all is well. */
@@ -163,6 +163,13 @@ int cgc__parse_debug_stw(const char *s, int *gcstoptheworld)
 {
     static const char *const names[] = {"gcstoptheworld"};
     int *const dsts[] = {gcstoptheworld};
+    return parse_debug_items(s, 1, names, dsts);
+}
+
+int cgc__parse_debug_conc(const char *s, int *gcconcurrent)
+{
+    static const char *const names[] = {"gcconcurrent"};
+    int *const dsts[] = {gcconcurrent};
     return parse_debug_items(s, 1, names, dsts);
 }
 
@@ -260,7 +267,7 @@ static int apply_gc(const char *v, cgc__config *cfg) { return cgc__parse_gc(v, &
 
 static int apply_debug(const char *v, cgc__config *cfg)
 {
-    if (cgc__parse_debug_stw(v, &cfg->gcstoptheworld) != 0)
+    if (cgc__parse_debug_stw(v, &cfg->gcstoptheworld) != 0 || cgc__parse_debug_conc(v, &cfg->gcconcurrent) != 0)
         return -1;
     return cgc__parse_debug(v, &cfg->gctrace, &cfg->scavtrace);
 }
@@ -315,7 +322,7 @@ static const struct option {
                       apply_memlimit},
     [OPT_GC] = {"CGC_GC", "100", "off or a non-negative integer (percent)", apply_gc},
     [OPT_DEBUG] = {"CGC_DEBUG", "nothing traced",
-                   "comma-separated name=value items: gctrace=N, scavtrace=N, gcstoptheworld=N (N a non-negative integer; "
+                   "comma-separated name=value items: gctrace=N, scavtrace=N, gcstoptheworld=N, gcconcurrent=N (N a non-negative integer; "
                    "unknown names are ignored)",
                    apply_debug},
     [OPT_MARKERS] = {"CGC_MARKERS", "the CPUs the process may use (affinity and cgroup CPU quota)",

@@ -27,6 +27,7 @@ typedef struct cgc__config {
     int     gctrace;             /* CGC_DEBUG gctrace=N */
     int     scavtrace;           /* CGC_DEBUG scavtrace=N */
     int     gcstoptheworld;      /* CGC_DEBUG gcstoptheworld=N: N >= 1 marks with the world stopped (dirty.c) */
+    int     gcconcurrent;        /* CGC_DEBUG gcconcurrent=N: N >= 1 marks concurrently where a tracker works (collect.c) */
     int     markers;             /* CGC_MARKERS, default: usable CPUs */
     int     ncpu;                /* CPUs the process may use (affinity, cgroup quota) */
     const char *debug_addr;      /* CGC_DEBUG_ADDR or NULL */
@@ -63,6 +64,8 @@ int cgc__parse_memlimit(const char *s, int64_t *out, int *percent, int *is_off);
 int cgc__parse_debug(const char *s, int *gctrace, int *scavtrace);
 /* The gcstoptheworld item of CGC_DEBUG, the same rules. */
 int cgc__parse_debug_stw(const char *s, int *gcstoptheworld);
+/* The gcconcurrent item of CGC_DEBUG, the same rules. */
+int cgc__parse_debug_conc(const char *s, int *gcconcurrent);
 int cgc__parse_addr(const char *s);
 /* CGC_GC: off → -1, or a non-negative integer. */
 int cgc__parse_gc(const char *s, int *percent);

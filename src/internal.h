@@ -572,6 +572,7 @@ void cgc__ensure_init(void);
 /* The heap grew; collect if the pacer says so. Caller is not in_cgc. */
 void cgc__maybe_collect(void);
 void cgc__collect_internal(bool forced);
+bool cgc__concurrent_mode(void);   /* cycles mark concurrently (docs/concurrent.md) */
 void cgc__pacer_recompute(void);
 void cgc__pacer_heap_grew(void);  /* a span came from the page heap */
 void cgc__pacer_lock(void);      /* in a cgc section if the caller is registered */

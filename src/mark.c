@@ -132,9 +132,9 @@ static int nmarkers = 1;      /* markers configured (CGC_MARKERS) */
  * no mark under way; read unlocked by cgc__mark_prewake. */
 static int nrunning = 1;
 static int helpers_started;
-/* Markers taking part in the current phase: nrunning with the world
- * stopped, 1 in a concurrent phase (only the collector's thread marks
- * while the program runs: collect.c, docs/pacing.md). */
+/* Markers taking part in the current phase: nrunning, or 1 when the
+ * final stop has little left to mark (waking the helpers would cost more
+ * than it saves). */
 static int nactive = 1;
 static size_t stack_limit = (size_t)1 << 24;   /* entries per marker: 256 MiB */
 
@@ -1349,11 +1349,12 @@ void cgc__mark_start(void)
     m0->cpu_ns += cgc__thread_cpu_ns() - c0;
 }
 
-/* World running: marker 0 (the collector's thread) drains what the first
- * stop found and everything it leads to. */
+/* World running: every marker drains what the first stop found and
+ * everything it leads to (docs/pacing.md "Concurrent mark": with one
+ * marker, on 2 CPUs, the program outran the mark and waited). */
 void cgc__mark_concurrent(void)
 {
-    run_phase(&markers[0], false);
+    run_phase(&markers[0], true);
 }
 
 /* ---- pages written during the mark ---- */
@@ -1518,7 +1519,7 @@ long cgc__mark_preclean(void)
     int64_t c0 = cgc__thread_cpu_ns();
     long n = rescan_dirty(m0, true, true);
     m0->cpu_ns += cgc__thread_cpu_ns() - c0;
-    run_phase(m0, false);
+    run_phase(m0, true);
     return n;
 }
 

@@ -14,7 +14,8 @@
  *    phase) makes that cycle free and finalize nothing, and leaves no mark
  *    behind: a later cycle scans an object the abandoned mark had marked,
  *    and finds the new object it now points to.
- * Under CGC_DEBUG=gcstoptheworld=1 (the _stw twin) part 1 runs as is and
+ * Run with CGC_DEBUG=gcconcurrent=1; in stop-the-world mode (the _stw twin)
+ * part 1 runs as is and
  * part 2 is skipped: no cycle has a concurrent phase.
  */
 #define CGC_THREADS
