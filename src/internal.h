@@ -395,6 +395,11 @@ typedef void (*cgc__range_fn)(uintptr_t lo, uintptr_t hi, void *arg);
 void     cgc__roots_hold(void (*fn)(void *), void *arg);
 void     cgc__roots_foreach(cgc__range_fn fn, void *arg);   /* data/bss, TLS, registered */
 uint64_t cgc__roots_globals_bytes(void);                  /* size of the last scan */
+/* cgc_free during a concurrent mark is deferred to the end of the cycle:
+ * the objects are roots until then; the collector frees them with the
+ * world running once the mark is over. */
+void     cgc__free_deferred_roots(cgc__range_fn fn, void *arg);
+void     cgc__free_deferred_run(void);
 /* Tests: run inside a collection once the loaded objects are listed,
  * with their list locked, before the world stops (test_dlclose). */
 extern void (*cgc__roots_test_hook)(void);
@@ -428,6 +433,7 @@ typedef struct cgc__mark_result {
     uint64_t marked_bytes;
     int64_t  cpu_ns;          /* summed over markers */
     int      overflows;       /* mark-stack overflow recoveries */
+    uint64_t black_bytes;     /* concurrent mark: allocated black, not in marked_bytes */
 } cgc__mark_result;
 
 void cgc__mark_init(int nmarkers);
@@ -447,6 +453,20 @@ void cgc__marks_release(uint8_t *marks, uint32_t nelems);
 void cgc__mark_prepare(void);                  /* world running: start helper threads */
 void cgc__mark(cgc__mark_result *out);         /* world stopped, heap_lock held */
 void cgc__mark_set_stack_limit(size_t entries); /* testing: small limit forces overflow */
+/* The mostly-concurrent mark (docs/concurrent.md): the first stop (world
+ * stopped, caches flushed, then cgc__marking set), the concurrent phase
+ * and pre-cleaning rounds (world running), the final stop (world stopped,
+ * caches flushed; `all`: every marker takes part). */
+extern _Atomic int cgc__marking;              /* objects are allocated black; cgc_free deferred */
+extern _Atomic uint64_t cgc__mark_black_bytes; /* allocated black in this cycle */
+void cgc__mark_start(void);
+void cgc__mark_concurrent(void);
+long cgc__mark_preclean(void);                /* dirty pages rescanned, -1: tracker failed */
+void cgc__mark_finish(cgc__mark_result *out, bool all);
+void cgc__mark_abandon(void);                 /* final stop instead of finish: marks undone, nothing to sweep */
+/* Tests: run by the collector after a concurrent cycle's concurrent phase,
+ * world running, before pre-cleaning (collect.c). */
+extern void (*_Atomic cgc__mark_test_hook)(void);
 int  cgc__mark_nmarkers(void);
 /* After cgc__mark, world stopped (finalize.c): is obj (an allocated
  * object's start) marked; mark what obj's words reach but not obj (bytes
@@ -501,6 +521,7 @@ void cgc__collect_fork(int stage);    /* the background thread's lock and state 
 void cgc__sweep_fork(int stage);      /* the background sweeper */
 void cgc__mark_fork(int stage);       /* marks_lock, the helper markers */
 void cgc__roots_fork(int stage);      /* roots_lock */
+void cgc__alloc_fork(int stage);      /* the table of frees deferred by a concurrent mark */
 void cgc__os_fork(int stage);         /* meta_lock */
 void cgc__threads_fork(int stage);    /* the world and the thread registry */
 extern pthread_mutex_t cgc__gc_lock;  /* held for a whole collection */
@@ -523,6 +544,11 @@ typedef struct cgc__gc_state {
     _Atomic uint64_t gc_limiter_cycles;
     _Atomic uint64_t mark_overflows;    /* mark-stack overflow recoveries (debugging, tests) */
     _Atomic uint64_t limiter_last_enabled_cycle;
+    _Atomic uint64_t dirty_pages_rescanned;  /* concurrent mark: pages rescanned (pre-cleaning and final stop) */
+    _Atomic int64_t  assist_ns;              /* concurrent mark: time allocating threads waited for it */
+    _Atomic uint64_t concurrent_cycles;      /* cycles whose mark ran concurrently */
+    uint64_t mark_alloc_bytes;               /* heap_live growth during the last concurrent mark */
+    uint64_t throttle;                       /* during a mark, allocation waits above this heap_live */
     uint64_t pause_total_ns;
     uint64_t pause_ns[256], pause_end[256];
     uint64_t pause_hist[CGC_HISTOGRAM_MAX_BUCKETS];
@@ -546,6 +572,7 @@ void cgc__ensure_init(void);
 /* The heap grew; collect if the pacer says so. Caller is not in_cgc. */
 void cgc__maybe_collect(void);
 void cgc__collect_internal(bool forced);
+bool cgc__concurrent_mode(void);   /* cycles mark concurrently (docs/concurrent.md) */
 void cgc__pacer_recompute(void);
 void cgc__pacer_heap_grew(void);  /* a span came from the page heap */
 void cgc__pacer_lock(void);      /* in a cgc section if the caller is registered */

@@ -21,6 +21,7 @@
  * NULL, so a conservative pointer into free memory finds nothing.
  */
 #include "internal.h"
+#include "dirty.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,6 +195,9 @@ static bool arena_grow(size_t npages)
             desc_release(s);
         return false;
     }
+    /* Tracked before any object in it exists (dirty.h); a failure only
+     * drops the tracker to stop-the-world marking. */
+    cgc__dirty_add_range((void *)base, bytes);
     /* The record is complete before any entry points to it: cgc_base and
      * cgc_free look addresses up without heap_lock. */
     a->base = base;
@@ -317,7 +321,13 @@ static cgc__span *carve(cgc__arena *a, cgc__span *s, size_t n, bool *zeroed)
     }
     atomic_fetch_add(&cgc__mem.heap_inuse, n * CGC_PAGE_SIZE);
     *zeroed = rel_all == n;
-    s->state = CGC_SPAN_SMALL;  /* caller sets the real state */
+    /* The caller sets the real state. Until then the span is a large one
+     * whose only slot is free: a concurrent marker (mark.c) that meets a
+     * pointer into it marks nothing, whatever the old descriptor's fields
+     * say; the caller publishes the new fields before the new state. */
+    s->marks = s->mark_inline;
+    s->mark_inline[0] = 0;
+    __atomic_store_n(&s->state, CGC_SPAN_LARGE, __ATOMIC_RELEASE);
     return s;
 }
 
