@@ -713,16 +713,23 @@ static void keep_everything(cycle_pause *p, uint64_t heap)
 
 static void end_of_mark(cycle_pause *p);
 
-static void run_pause(void *arg)
+/* The start of every stop: the world stopped, the thread caches flushed,
+ * heap_lock taken; returns the bytes allocated and not freed. */
+static uint64_t stop_and_count(int64_t *t)
 {
-    cycle_pause *p = arg;
-    p->t0 = cgc__now_ns();
+    *t = cgc__now_ns();
     cgc__stop_world();
     flush_all_caches();
     pthread_mutex_lock(&cgc__heap_lock);
     uint64_t nmalloc, bytes_malloc, nfree, bytes_freed;
     cgc__totals(&nmalloc, &bytes_malloc, &nfree, &bytes_freed);
-    p->tr->heap_before = bytes_malloc - bytes_freed;
+    return bytes_malloc - bytes_freed;
+}
+
+static void run_pause(void *arg)
+{
+    cycle_pause *p = arg;
+    p->tr->heap_before = stop_and_count(&p->t0);
     p->t1 = cgc__now_ns();
 
     /* A root could not be recorded (roots.c): a mark from the others would
@@ -788,13 +795,7 @@ static void end_of_mark(cycle_pause *p)
 static void conc_start(void *arg)
 {
     cycle_pause *p = arg;
-    p->t0 = cgc__now_ns();
-    cgc__stop_world();
-    flush_all_caches();
-    pthread_mutex_lock(&cgc__heap_lock);
-    uint64_t nmalloc, bytes_malloc, nfree, bytes_freed;
-    cgc__totals(&nmalloc, &bytes_malloc, &nfree, &bytes_freed);
-    p->tr->heap_before = bytes_malloc - bytes_freed;
+    p->tr->heap_before = stop_and_count(&p->t0);
     /* A root that could not be recorded: no concurrent mark starts; this
      * stop is the whole cycle, and keeps everything (as run_pause). */
     p->keep_all = !cgc__roots_complete();
@@ -819,13 +820,7 @@ static void conc_start(void *arg)
 static void conc_finish(void *arg)
 {
     cycle_pause *p = arg;
-    p->c0 = cgc__now_ns();
-    cgc__stop_world();
-    flush_all_caches();
-    pthread_mutex_lock(&cgc__heap_lock);
-    uint64_t nmalloc, bytes_malloc, nfree, bytes_freed;
-    cgc__totals(&nmalloc, &bytes_malloc, &nfree, &bytes_freed);
-    p->tr->heap_after = bytes_malloc - bytes_freed;
+    p->tr->heap_after = stop_and_count(&p->c0);
     uint64_t live = atomic_load(&cgc__gc.heap_live);
     p->mark_alloc = live > p->live_start ? live - p->live_start : 0;
     uint64_t ran = cgc__gc.mark_alloc_bytes;   /* pacer_lock: no mutator holds it now */
