@@ -527,6 +527,7 @@ static void run_pause(void *arg)
     /* A root could not be recorded (roots.c): a mark from the others would
      * free what only it refers to. Nothing is marked, finalized or swept;
      * every object is kept and counted as live. */
+    cgc__tls_check();
     bool keep_all = !cgc__roots_complete();
     if (keep_all) {
         memset(&p->res, 0, sizeof p->res);
