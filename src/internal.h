@@ -159,7 +159,7 @@ struct cgc__span {
 typedef struct cgc__arena {
     uintptr_t base;                 /* aligned to CGC_ARENA_SIZE */
     size_t    npages;               /* pages in this arena (huge arenas may be larger) */
-    size_t    hwm;                  /* pages below this were ever handed out */
+    size_t    hwm;                  /* pages below this were ever handed out (or the guard page) */
     uint64_t *released;             /* 1 bit/page: released or never touched (reads as zero) */
     cgc__span **spanmap;            /* page -> span (in-use: every page; free: first and last) */
     struct cgc__arena *next;
