@@ -108,6 +108,13 @@ for b in $benches; do
   done
 done
 
+# --report-only with no profiles (a fresh build directory) would write
+# empty tables over the committed ones.
+if [ $report_only = 1 ] && ! ls "$cgdir"/*.out >/dev/null 2>&1; then
+  echo "callgrind.sh: --report-only: no profiles in $cgdir (run without --report-only first); nothing written" >&2
+  exit 1
+fi
+
 # "bench impl Ir gcs" per line: Ir from the profile's "totals:" line (every
 # thread's instructions), the collection count from the RESULT line.
 counts=$cgdir/counts.txt

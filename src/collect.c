@@ -719,6 +719,9 @@ static uint64_t stop_and_count(int64_t *t)
 {
     *t = cgc__now_ns();
     cgc__stop_world();
+    /* A thread stopped while growing its TLS vector: this stop cannot see
+     * every root, and cgc__roots_complete says so (tls.c). */
+    cgc__tls_check();
     flush_all_caches();
     pthread_mutex_lock(&cgc__heap_lock);
     uint64_t nmalloc, bytes_malloc, nfree, bytes_freed;

@@ -159,7 +159,7 @@ struct cgc__span {
 typedef struct cgc__arena {
     uintptr_t base;                 /* aligned to CGC_ARENA_SIZE */
     size_t    npages;               /* pages in this arena (huge arenas may be larger) */
-    size_t    hwm;                  /* pages below this were ever handed out */
+    size_t    hwm;                  /* pages below this were ever handed out (or the guard page) */
     uint64_t *released;             /* 1 bit/page: released or never touched (reads as zero) */
     cgc__span **spanmap;            /* page -> span (in-use: every page; free: first and last) */
     struct cgc__arena *next;
@@ -406,7 +406,8 @@ extern void (*cgc__roots_test_hook)(void);
 /* A root that could not be recorded (its table could not grow): the
  * cycles that cannot scan it keep every object (roots.c). The table: */
 enum { CGC_ROOTS_SEGMENTS, CGC_ROOTS_TLS, CGC_ROOTS_REGISTERED,
-       CGC_ROOTS_STACK };   /* a registered thread whose stack bounds are not known */
+       CGC_ROOTS_STACK,   /* a registered thread whose stack bounds are not known */
+       CGC_ROOTS_DTV };   /* this stop: a thread's TLS vector is mid-update (tls.c) */
 void  cgc__roots_lost(int table);
 void  cgc__roots_regained(int table);   /* CGC_ROOTS_STACK: that thread is gone */
 bool  cgc__roots_complete(void);   /* false: this cycle must free nothing */
@@ -426,6 +427,7 @@ uintptr_t cgc__tls_thread_pointer(void);             /* the calling thread's */
 void      cgc__tls_modules_reset(void);              /* loader list locked (roots.c) */
 void      cgc__tls_add_module(size_t modid, size_t memsz);
 void      cgc__tls_foreach(cgc__range_fn fn, void *arg); /* world stopped: every registered thread's blocks */
+void      cgc__tls_check(void);   /* world stopped, before the mark: a torn DTV makes the listing incomplete */
 uint64_t  cgc__tls_bytes(void);                      /* size of the last scan */
 
 /* ---- marking (mark.c) -------------------------------------------------- */

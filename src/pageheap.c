@@ -150,11 +150,25 @@ static void keep_spare(void **spare, size_t *spare_pages, void *p, size_t pages)
     }
 }
 
-/* Reserves a new arena of at least `npages` and adds it as one free span. */
+/* An arena's first page is never handed out. The kernel places mappings
+ * next to each other, so the arena's base is often the end of another
+ * mapping: a thread's stack top, the end of a buffer of malloc's or of a
+ * library's segment. Programs keep such one-past-the-end pointers (glibc's
+ * pthread_attr_t holds the stack top: test_stack_top), and a conservative
+ * scan would take one for a pointer to the object at the base, which could
+ * then never be freed. With the page unused, nothing lives there: 8 KiB
+ * of address space per arena, never touched. */
+#define ARENA_GUARD_PAGES 1
+
+/* Reserves a new arena of at least `npages` (after its guard page) and adds
+ * the rest as one free span. */
 static bool arena_grow(size_t npages)
 {
-    size_t bytes = (npages * CGC_PAGE_SIZE + CGC_ARENA_SIZE - 1) & ~(CGC_ARENA_SIZE - 1);
-    if (bytes < npages * CGC_PAGE_SIZE)
+    if (npages > SIZE_MAX / CGC_PAGE_SIZE - ARENA_GUARD_PAGES)
+        return false;
+    size_t want = (npages + ARENA_GUARD_PAGES) * CGC_PAGE_SIZE;
+    size_t bytes = (want + CGC_ARENA_SIZE - 1) & ~(CGC_ARENA_SIZE - 1);
+    if (bytes < want)
         return false;
     size_t pages = bytes >> CGC_PAGE_SHIFT;
     uintptr_t base = (uintptr_t)cgc__os_reserve_aligned(bytes, CGC_ARENA_SIZE);
@@ -202,7 +216,7 @@ static bool arena_grow(size_t npages)
      * cgc_free look addresses up without heap_lock. */
     a->base = base;
     a->npages = pages;
-    a->hwm = 0;
+    a->hwm = ARENA_GUARD_PAGES;   /* heap_sys counts [guard, hwm) */
     a->released = rel;
     a->spanmap = map;
     set_bits(rel, 0, pages, true);
@@ -218,10 +232,10 @@ static bool arena_grow(size_t npages)
     if (base + bytes > cgc__heap_hi)
         cgc__heap_hi = base + bytes;
 
-    s->start = base;
-    s->npages = (uint32_t)pages;
+    s->start = base + ARENA_GUARD_PAGES * CGC_PAGE_SIZE;
+    s->npages = (uint32_t)(pages - ARENA_GUARD_PAGES);
     s->state = CGC_SPAN_FREE;
-    map[0] = s;
+    map[ARENA_GUARD_PAGES] = s;
     map[pages - 1] = s;
     free_list_insert(s);
     return true;
@@ -534,7 +548,8 @@ uint64_t cgc__heap_resident_bytes(void)
     size_t os_page = (size_t)sysconf(_SC_PAGESIZE);
     uint64_t resident = 0;
     for (cgc__arena *a = __atomic_load_n(&arenas, __ATOMIC_ACQUIRE); a; a = a->next) {
-        uintptr_t p = a->base, end = a->base + __atomic_load_n(&a->hwm, __ATOMIC_RELAXED) * CGC_PAGE_SIZE;
+        uintptr_t p = a->base + ARENA_GUARD_PAGES * CGC_PAGE_SIZE;
+        uintptr_t end = a->base + __atomic_load_n(&a->hwm, __ATOMIC_RELAXED) * CGC_PAGE_SIZE;
         while (p < end) {
             size_t len = end - p < CHUNK_PAGES * os_page ? end - p : CHUNK_PAGES * os_page;
             if (mincore((void *)p, len, vec) != 0)
@@ -585,8 +600,13 @@ void cgc__heap_check_invariants(void)
 {
     uint64_t inuse = 0, freeb = 0, rel = 0, sys = 0;
     for (cgc__arena *a = arenas; a; a = a->next) {
-        size_t p = 0;
-        sys += a->hwm * CGC_PAGE_SIZE;
+        size_t p = ARENA_GUARD_PAGES;
+        sys += (a->hwm - ARENA_GUARD_PAGES) * CGC_PAGE_SIZE;
+        for (size_t g = 0; g < ARENA_GUARD_PAGES; g++)
+            if (a->spanmap[g]) {
+                fprintf(stderr, "cgc: heap invariant: arena %p's guard page has a span\n", (void *)a->base);
+                abort();
+            }
         while (p < a->npages) {
             cgc__span *s = a->spanmap[p];
             if (!s || s->start != a->base + p * CGC_PAGE_SIZE || s->npages == 0) {

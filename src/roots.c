@@ -43,7 +43,10 @@
  * that was never recorded stays lost, and with it collection, for the rest
  * of the process (the program has no way to know it must register the
  * range again); a thread registered without its stack's bounds (threads.c)
- * holds collection off until it unregisters. Said once on stderr.
+ * holds collection off until it unregisters. Said once on stderr. A
+ * thread stopped in the middle of growing its vector of thread-local
+ * blocks (tls.c: cgc__tls_check) makes only that stop's listing
+ * incomplete, silently.
  */
 #define _GNU_SOURCE
 #include "internal.h"
@@ -83,6 +86,8 @@ void cgc__roots_lost(int table)
         return;
     }
     listing_incomplete = true;
+    if (table == CGC_ROOTS_DTV)
+        return;   /* this stop only, and not for want of memory: nothing to say */
     const char *expected = NULL;
     atomic_compare_exchange_strong(&lost_what, &expected,
                                    table == CGC_ROOTS_TLS ? "thread-local storage modules" : "loaded objects' segments");

@@ -142,16 +142,34 @@ static size_t block_room(uintptr_t to_free)
  * growing its DTV, whose old copy was freed and reused). */
 #define DTV_MAX_LEN (1u << 20)
 
-static void scan_thread(const cgc__thread *t, uintptr_t stack_lo, cgc__range_fn fn, void *arg)
+/* t's DTV, or NULL where it has none to read (not a thread glibc set up,
+ * or gone). *torn: the DTV is not one: t was stopped inside glibc's
+ * resize_dtv, between realloc freeing the old vector and the thread
+ * pointer's word taking the new one (its blocks are then listed only in a
+ * vector nothing points to yet). */
+static const dtv_entry *dtv_read(const cgc__thread *t, size_t *len, bool *torn)
 {
+    *torn = false;
     if (!t->tp)
-        return;
+        return NULL;
     const dtv_entry *dtv = dtv_of(t->tp);
     if (!dtv)
-        return;
-    size_t len = dtv[-1].val;
-    if (len > DTV_MAX_LEN)
-        return;
+        return NULL;
+    *len = dtv[-1].val;
+    if (*len > DTV_MAX_LEN) {
+        *torn = true;
+        return NULL;
+    }
+    return dtv;
+}
+
+static void scan_thread(const cgc__thread *t, uintptr_t stack_lo, cgc__range_fn fn, void *arg)
+{
+    size_t len;
+    bool torn;
+    const dtv_entry *dtv = dtv_read(t, &len, &torn);
+    if (!dtv)
+        return;   /* torn: cgc__tls_check kept this cycle from freeing */
     for (size_t i = 0; i < nmodules; i++) {
         size_t m = modules[i].modid;
         if (m > len)
@@ -183,6 +201,29 @@ static void scan_thread(const cgc__thread *t, uintptr_t stack_lo, cgc__range_fn 
     }
 }
 #endif
+
+/* World stopped, before the mark: a thread stopped half-way through
+ * growing its DTV has blocks no vector we can read lists; a mark without
+ * them would free what only its __thread variables of dlopen'd modules
+ * hold. Then this stop's listing is incomplete (roots.c): the cycle frees
+ * nothing, and the next one, the thread long past the update, reads it.
+ * No warning: it lasts a few instructions of one thread. */
+void cgc__tls_check(void)
+{
+#if CGC_TLS_DTV
+    for (cgc__thread *t = cgc__threads; t; t = t->next) {
+        if (t != cgc__self && t->stack_lo >= t->stack_hi)
+            continue;   /* gone without unregistering (threads.c): its TLS is freed */
+        size_t len;
+        bool torn;
+        (void)dtv_read(t, &len, &torn);
+        if (torn) {
+            cgc__roots_lost(CGC_ROOTS_DTV);
+            return;
+        }
+    }
+#endif
+}
 
 /* World stopped, loader list locked (roots.c). */
 void cgc__tls_foreach(cgc__range_fn fn, void *arg)

@@ -17,6 +17,14 @@ endfunction()
 cgc_roots_test(test_dlclose dlroot)
 # __thread variables of the program and of a dlopen'd library as roots (tls.c).
 cgc_roots_test(test_tls tlsroot)
+# A thread stopped half-way through growing its TLS vector: the collection
+# frees nothing (tls.c: cgc__tls_check). Uses the library of test_tls.
+add_executable(test_tls_dtv ${CMAKE_CURRENT_SOURCE_DIR}/roots/test_tls_dtv.c)
+target_include_directories(test_tls_dtv PRIVATE ${PROJECT_SOURCE_DIR}/src ${CMAKE_CURRENT_SOURCE_DIR})
+target_link_libraries(test_tls_dtv PRIVATE cgc_static ${CMAKE_DL_LIBS})
+add_dependencies(test_tls_dtv test_tlsroot)
+add_test(NAME test_tls_dtv COMMAND test_tls_dtv $<TARGET_FILE:test_tlsroot>)
+set_tests_properties(test_tls_dtv PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77 LABELS checked)
 # A collection whose tables of roots cannot grow frees nothing (roots.c):
 # an object only a dlopen'd library's data, or its __thread variable,
 # refers to survives it. Uses the library of test_dlclose.
