@@ -24,6 +24,12 @@ static uint64_t gap_count, gap_max, gaps_1ms, gaps_10ms;
 static uint64_t last_tick_ns;
 static unsigned ticks_to_poll;
 
+/* What happened before bench_steady(), the start-up (churn's fill of its
+ * table, while the live heap grows to its size): the worst gap and the
+ * longest pause, kept apart from the steady state's record. */
+static int steady;
+static uint64_t fill_gap_max, fill_pause_max;
+
 #if defined(USE_CGC) || defined(USE_BOEHM)
 static size_t cap_pauses;
 
@@ -133,6 +139,26 @@ void bench_tick(void)
     }
 }
 
+/* The steady state begins: everything recorded so far (gaps, pauses) was
+ * the start-up; keep its worst gap and longest pause apart, and start the
+ * record again, so that the RESULT line's gap and pause fields describe
+ * the loop at the benchmark's live heap, not the heap's growth to it. */
+void bench_steady(void)
+{
+    bench_poll();
+    uint64_t now = now_ns(), gap = now - last_tick_ns;
+    fill_gap_max = gap > gap_max ? gap : gap_max;
+    for (size_t k = 0; k < npauses; k++)
+        if (pauses[k] > fill_pause_max)
+            fill_pause_max = pauses[k];
+    npauses = 0;
+    memset(gap_hist, 0, sizeof gap_hist);
+    gap_count = gap_max = gaps_1ms = gaps_10ms = 0;
+    last_tick_ns = now;
+    bench__allocs = 0;
+    steady = 1;
+}
+
 /* The gap (ms) with at least q of all gaps at or below it, to within a
  * bucket (the bucket's upper bound, capped by the largest gap). */
 static double gap_pct_ms(double q)
@@ -206,6 +232,14 @@ void bench_finish(const char *bench)
     if (lost_gc)
         fprintf(stderr, "warning: %llu pauses fell out of cgc's ring unseen\n",
                 (unsigned long long)lost_gc);
+    /* Which cycles marked concurrently (CGC_DEBUG=gcconcurrent=1 asks for
+     * it; without a dirty-page tracker cgc stops the world instead) and
+     * how long allocation waited for a mark it outran. */
+    cgc_metric_sample conc[2] = {{.name = "/gc/cycles/concurrent:gc-cycles"},
+                                 {.name = "/gc/mark/assist:seconds"}};
+    cgc_metrics_read(conc, 2);
+    uint64_t conc_gcs = conc[0].kind == CGC_METRIC_UINT64 ? conc[0].value.u64 : 0;
+    double assist_ms = conc[1].kind == CGC_METRIC_FLOAT64 ? conc[1].value.f64 * 1e3 : 0.0;
 #elif defined(USE_BOEHM)
     gcs = GC_get_gc_no();
 #endif
@@ -213,14 +247,21 @@ void bench_finish(const char *bench)
     getrusage(RUSAGE_SELF, &ru);
     double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
                  (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-    if (npauses)
+    if (npauses && pauses)   /* (pauses stays NULL under malloc) */
         qsort(pauses, npauses, sizeof *pauses, cmp_u64);
     printf("RESULT bench=%s impl=%s wall_s=%.3f cpu_s=%.3f maxrss_kb=%ld gcs=%llu "
            "pause_p50_ms=%.3f pause_p99_ms=%.3f pause_max_ms=%.3f "
-           "gap_max_ms=%.3f gap_p999_ms=%.3f gaps_1ms=%llu gaps_10ms=%llu gap_every=%d\n",
+           "gap_max_ms=%.3f gap_p999_ms=%.3f gaps_1ms=%llu gaps_10ms=%llu gap_every=%d",
            bench, BENCH_IMPL, wall, cpu, ru.ru_maxrss, (unsigned long long)gcs,
            pct_ms(0.50), pct_ms(0.99), npauses ? (double)pauses[npauses - 1] / 1e6 : 0.0,
            (double)gap_max / 1e6, gap_pct_ms(0.999), (unsigned long long)gaps_1ms,
            (unsigned long long)gaps_10ms, BENCH_GAP_EVERY);
+    if (steady)
+        printf(" fill_gap_max_ms=%.3f fill_pause_max_ms=%.3f", (double)fill_gap_max / 1e6,
+               (double)fill_pause_max / 1e6);
+#if defined(USE_CGC)
+    printf(" conc_gcs=%llu assist_ms=%.3f", (unsigned long long)conc_gcs, assist_ms);
+#endif
+    printf("\n");
     fflush(stdout);
 }
