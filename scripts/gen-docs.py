@@ -108,6 +108,8 @@ def provenance(meta, source):
         f"{g('load1_runs', '?')}.",
         f"Environment: {g('environment', '?')}.",
     ]
+    if g('cgc_mark'):
+        lines.append(f"cgc's mark mode (its first gctrace line): {g('cgc_mark')}.")
     if g('note'):
         lines.append(f"Note: {g('note')}")
     # markdown: one paragraph, line breaks kept
@@ -480,7 +482,8 @@ def render_callgrind(rdir):
 
 # ---- bench/limit/run.sh -----------------------------------------------------
 
-LIMIT_CONFIG_ORDER = ['cgc/off', 'cgc/soft90', 'cgc/gcoff+L', 'cgc/default', 'go/default',
+LIMIT_CONFIG_ORDER = ['cgc/off', 'cgc/soft90', 'cgc/gcoff+L', 'cgc/default',
+                      'cgc-conc/off', 'cgc-conc/soft90', 'cgc-conc/gcoff+L', 'cgc-conc/default', 'go/default',
                       'go/soft90', 'go/gcoff+L', 'boehm/default', 'boehm/maxheap',
                       'boehm-noint/default', 'malloc/free']
 # cgc configuration, Go configuration it is held against (same limit)
@@ -537,11 +540,57 @@ def limit_table(rows, mode):
 
 
 def limit_targets(rows, mode):
-    """One line per cgc configuration that sets a limit, saying what it measured."""
+    """One line per cgc configuration that sets a limit, saying what it
+    measured; the same for cgc's concurrent mode (cgc-conc) where it ran,
+    and how it compares with the default mode."""
+    out = limit_targets_of(rows, mode, 'cgc')
+    if any(r['impl'] == 'cgc-conc' and r['touch'] == mode for r in rows):
+        out += ["- the same target for cgc's concurrent mode (`CGC_DEBUG=gcconcurrent=1`):"]
+        out += ['  ' + l for l in limit_targets_of(rows, mode, 'cgc-conc', floor=False)]
+        out += limit_modes(rows, mode)
+    return out
+
+
+def limit_modes(rows, mode):
+    """Issue 13: the concurrent mode's soft-limit results against the
+    default mode's, configuration by configuration, in the same run."""
+    groups, _ = limit_groups(rows, mode)
+    out = ["- issue 13 (the soft-limit results unchanged or better in the concurrent mode), "
+           "cgc-conc against cgc, same run:"]
+    worse, compared = False, 0
+    for c in ('off', 'soft90', 'gcoff+L', 'default'):
+        a, b = groups.get(f'cgc/{c}', []), groups.get(f'cgc-conc/{c}', [])
+        if not a or not b:
+            continue
+        def under(rs):
+            return sum(1 for r in rs if r['outcome'] == 'completed' and r['peak_bytes'] is not None
+                       and r['limit_bytes'] and r['peak_bytes'] < r['limit_bytes'])
+        ua, ub = under(a), under(b)
+        compared += 1
+        parts = [f"completed under the limit {ub}/{len(b)} against {ua}/{len(a)}"]
+        for k, what in (('wall_s', 'wall'), ('peak_bytes', 'cgroup peak'), ('gap_max_ms', 'worst gap')):
+            xa = median([r[k] for r in a if r[k] is not None and (k == 'peak_bytes' or r['outcome'] == 'completed')])
+            xb = median([r[k] for r in b if r[k] is not None and (k == 'peak_bytes' or r['outcome'] == 'completed')])
+            if xa and xb:
+                parts.append(f"{what} {xb / xa:.2f} ×")
+        # survival is what a limit is for: fewer runs under it is worse
+        if ub / len(b) < ua / len(a):
+            worse = True
+            parts.append("**fewer runs under the limit**")
+        out.append(f"  - {c}: " + ", ".join(parts))
+    if not compared:
+        return out[:1] + ["  - not compared: no configuration ran in both modes"]
+    out.append("  - survival under the limit: " + ("**worse in the concurrent mode**" if worse else
+                                                    "unchanged or better in the concurrent mode") +
+               " (wall, peak and worst gap: medians, concurrent / default mode)")
+    return out
+
+
+def limit_targets_of(rows, mode, impl, floor=True):
     groups, _ = limit_groups(rows, mode)
     out, all_met = [], True
     for c, g in LIMIT_PAIRS:
-        cr, gr = groups.get(f'cgc/{c}', []), groups.get(f'go/{g}', [])
+        cr, gr = groups.get(f'{impl}/{c}', []), groups.get(f'go/{g}', [])
         under = [r for r in cr if r['outcome'] == 'completed' and r['peak_bytes'] is not None
                  and r['limit_bytes'] and r['peak_bytes'] < r['limit_bytes']]
         gdone = [r for r in gr if r['outcome'] == 'completed']
@@ -549,11 +598,11 @@ def limit_targets(rows, mode):
         gw = median([r['wall_s'] for r in gdone])
         cc = median([r['cpu_s'] for r in under])
         gc = median([r['cpu_s'] for r in gdone])
-        head = (f"cgc {c} vs Go {g}: cgc completed {len(under)}/{len(cr)} runs under the limit")
+        head = (f"{impl} {c} vs Go {g}: {impl} completed {len(under)}/{len(cr)} runs under the limit")
         if not cr:
-            verdict, met = "not measured: no cgc runs", False
+            verdict, met = f"not measured: no {impl} runs", False
         elif len(under) < len(cr):
-            verdict, met = (f"**not met**: {len(cr) - len(under)} cgc run(s) did not complete "
+            verdict, met = (f"**not met**: {len(cr) - len(under)} {impl} run(s) did not complete "
                             "under the limit"), False
         elif not gr:
             verdict, met = "survival met; speed not compared: no Go runs", False
@@ -564,14 +613,14 @@ def limit_targets(rows, mode):
         else:
             ratio = cw / gw
             met = ratio <= 0.5
-            verdict = (f"{'met' if met else '**not met**'}: cgc's median wall time {cw:.2f} s is "
+            verdict = (f"{'met' if met else '**not met**'}: {impl}'s median wall time {cw:.2f} s is "
                        f"{ratio:.2f} × Go's {gw:.2f} s over {len(gdone)} completed Go run(s) "
                        f"(target ≤ 0.5); CPU {cc:.2f} s vs {gc:.2f} s ({cc / gc:.2f} ×)")
         all_met = all_met and met
         out.append(f"- {head}; {verdict}.")
     out.append("- **target met** (every pairing completed under the limit in ≤ 0.5 × Go's wall time)"
                if all_met else "- **target not met** (see the lines above for what each measured)")
-    floor = groups.get('malloc/free', [])
+    floor = groups.get('malloc/free', []) if floor else []
     fd = [r['wall_s'] for r in floor if r['outcome'] == 'completed']
     if fd:
         f0 = median(fd)

@@ -12,6 +12,8 @@ promise (CTest: gen_docs_verdicts):
     measured without a reference run or when no cycle marked concurrently;
   - regions are rewritten between their markers and nothing else is;
     an unknown region or a missing end marker stops with an error;
+  - cgc-conc's soft-limit survival is compared with cgc's, worse when fewer
+    of its runs completed under the limit;
   - --check exits 1 when a document differs from its results, 0 when not.
 
 Synthetic results in a temporary tree; no benchmark runs.
@@ -85,6 +87,25 @@ lines = limit_lines([limit_row('cgc', 'soft90', 'completed', 1.0),
                      limit_row('cgc', 'soft90', 'oom-killed', 0.3, L, rnd=2)] + go_ok)
 l = line_for(lines, '- cgc soft90 vs Go soft90')
 check('**not met**' in l and 'completed 1/2' in l, 'a cgc run OOM-killed: not met: ' + l)
+
+# 4b. cgc's concurrent mode (cgc-conc): its own target lines, and the
+#     comparison with the default mode says worse when fewer of its runs
+#     completed under the limit.
+lines = limit_lines(base + go_ok + [limit_row('cgc-conc', 'soft90', 'completed', 1.0),
+                                    limit_row('cgc-conc', 'default', 'oom-killed', 0.3, L)])
+l = line_for(lines, '  - cgc-conc soft90 vs Go soft90')
+check('met: cgc-conc' in l, 'cgc-conc soft90 at 0.25x Go: met: ' + l)
+l = line_for(lines, '  - cgc-conc default vs Go soft90')
+check('**not met**' in l, 'cgc-conc default OOM-killed: not met: ' + l)
+check(any('**worse in the concurrent mode**' in x for x in lines) and
+      '0/1 against 1/1' in line_for(lines, '  - default:'), 'cgc-conc killed where cgc survived: worse')
+lines = limit_lines(base + go_ok + [limit_row('cgc-conc', c, 'completed', 1.0) for c in ('soft90', 'default')])
+check(any(x.startswith('  - survival under the limit: unchanged or better') for x in lines),
+      'cgc-conc survives as cgc: unchanged')
+lines = limit_lines(go_ok + [limit_row('cgc-conc', 'soft90', 'completed', 1.0)])
+check(any('not compared: no configuration ran in both modes' in x for x in lines) and
+      not any(x.startswith('  - survival under the limit') for x in lines),
+      'cgc-conc without cgc runs: not compared')
 
 # 5. bench: no Boehm runs -> not measured; pairs are by round.
 def bench_row(b, impl, rnd, wall, gap):
