@@ -767,7 +767,14 @@ def demo_provenance(meta, rel):
              f"{g('go', 'go ?')}.",
              f"Load average (1, 5, 15 min) at the start {g('load_start', '?')}, at the end "
              f"{g('load_end', '?')}."]
+    if g('cgc_mark'):
+        lines.append(f"cgc's mark mode (its first gctrace line) per C service: {g('cgc_mark')}.")
     return [l + ("  " if i < len(lines) - 1 else "") for i, l in enumerate(lines)] + [""]
+
+
+# demo/run.sh's services: c-conc is the C service in cgc's concurrent mode
+# (CGC_DEBUG=gcconcurrent=1 in every configuration; --concurrent).
+DEMO_SERVICES = {'c': 'C/cgc', 'c-conc': 'C/cgc-conc', 'go': 'Go'}
 
 
 def demo_head(rdir, rel):
@@ -797,7 +804,7 @@ def render_demo(rdir):
             "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---|" if verdicts else "")]
     for r in rows:
         g = lambda k: r.get(k, '') or '–'
-        svc = {'c': 'C/cgc', 'go': 'Go'}.get(r['service'], r['service'])
+        svc = DEMO_SERVICES.get(r['service'], r['service'])
         star = '*' if r.get('is_default') == '1' else ''
         out.append(f"| {svc} | {g('limit_mib')} | {g('config')}{star} | {g('oom_kills')} | "
                    f"{g('completed')}/{g('requests')} | {g('failed')} | {g('req_per_s')} | "
@@ -820,7 +827,7 @@ def render_demo_minimal(rdir):
             "peak with no limit MiB |", "|---|---|---|---|---:|---:|"]
     for r in rows:
         g = lambda k: r.get(k, '') or '–'
-        svc = {'c': 'C/cgc', 'go': 'Go'}.get(r.get('service', ''), r.get('service', ''))
+        svc = DEMO_SERVICES.get(r.get('service', ''), r.get('service', ''))
         out.append(f"| {svc} | {g('runtime')} | {g('config')} | "
                    f"{'yes' if r.get('is_default') == '1' else 'no'} | "
                    f"{g('min_limit_mib')} | {g('no_limit_peak_mib')} |")
