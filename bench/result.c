@@ -79,6 +79,19 @@ static void bench_poll(void);
 static uint32_t seen_gc;      /* cycles whose pause is already recorded */
 static uint64_t lost_gc;      /* cycles that fell out of the ring unseen */
 static uint32_t gc0;          /* cycles before the benchmark started */
+static uint64_t conc_gc0;     /* concurrent cycles before it started */
+static double assist_ms0;     /* mark assist time before it started */
+
+/* cgc's count of cycles that marked concurrently and its mark assist time
+ * so far (ms), from one snapshot of its metrics. */
+static void read_conc(uint64_t *conc_gcs, double *assist_ms)
+{
+    cgc_metric_sample m[2] = {{.name = "/gc/cycles/concurrent:gc-cycles"},
+                              {.name = "/gc/mark/assist:seconds"}};
+    cgc_metrics_read(m, 2);
+    *conc_gcs = m[0].kind == CGC_METRIC_UINT64 ? m[0].value.u64 : 0;
+    *assist_ms = m[1].kind == CGC_METRIC_FLOAT64 ? m[1].value.f64 * 1e3 : 0.0;
+}
 #elif defined(USE_BOEHM)
 static uint64_t stop_ns;
 /* Boehm tells us when it stops and restarts the world: the pause is the
@@ -115,6 +128,7 @@ void bench_start(void)
     cgc_memstats ms;
     cgc_read_memstats(&ms);   /* also initialises the library */
     seen_gc = gc0 = ms.num_gc;
+    read_conc(&conc_gc0, &assist_ms0);
 #endif
     clock_gettime(CLOCK_MONOTONIC, &t_start);
     last_tick_ns = (uint64_t)t_start.tv_sec * 1000000000u + (uint64_t)t_start.tv_nsec;
@@ -227,19 +241,22 @@ void bench_finish(const char *bench)
                   (double)(t_end.tv_nsec - t_start.tv_nsec) / 1e9;
     uint64_t gcs = 0;
 #if defined(USE_CGC)
+    /* Which cycles marked concurrently (CGC_DEBUG=gcconcurrent=1 asks for
+     * it; without a dirty-page tracker cgc stops the world instead) and
+     * how long allocation waited for a mark it outran. Read before the
+     * cycle count: a cycle is counted concurrent before it is counted
+     * done, so a background cycle ending between the two reads could
+     * otherwise make more concurrent cycles than cycles. */
+    uint64_t conc_gcs = 0;
+    double assist_ms = 0.0;
+    read_conc(&conc_gcs, &assist_ms);
+    conc_gcs -= conc_gc0;
+    assist_ms -= assist_ms0;
     bench_poll();
     gcs = seen_gc - gc0;
     if (lost_gc)
         fprintf(stderr, "warning: %llu pauses fell out of cgc's ring unseen\n",
                 (unsigned long long)lost_gc);
-    /* Which cycles marked concurrently (CGC_DEBUG=gcconcurrent=1 asks for
-     * it; without a dirty-page tracker cgc stops the world instead) and
-     * how long allocation waited for a mark it outran. */
-    cgc_metric_sample conc[2] = {{.name = "/gc/cycles/concurrent:gc-cycles"},
-                                 {.name = "/gc/mark/assist:seconds"}};
-    cgc_metrics_read(conc, 2);
-    uint64_t conc_gcs = conc[0].kind == CGC_METRIC_UINT64 ? conc[0].value.u64 : 0;
-    double assist_ms = conc[1].kind == CGC_METRIC_FLOAT64 ? conc[1].value.f64 * 1e3 : 0.0;
 #elif defined(USE_BOEHM)
     gcs = GC_get_gc_no();
 #endif
