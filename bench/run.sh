@@ -19,7 +19,7 @@
 #   --no-build     use the binaries already built
 #   --report-only  no build, no runs: re-tabulate <out>/latest-raw.txt
 #   --note TEXT    a sentence recorded in latest.meta and shown in the tables
-# Default: about 10 minutes on a quiet 2-core machine.
+# Default: about 15 minutes on a quiet 2-core machine.
 #
 # Every benchmark (binary-trees, gcbench, churn with 64 MiB live, churn512:
 # the same program with 512 MiB live) runs for every implementation
