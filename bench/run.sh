@@ -170,7 +170,7 @@ load1() { cut -d' ' -f1 /proc/loadavg; }
 mark_mode() {
   # shellcheck disable=SC2046
   env -i PATH=/usr/bin:/bin $(env_of "$1") CGC_DEBUG="$(env_of "$1" | sed -n 's/.*CGC_DEBUG=\([^ ]*\).*/\1/p'),gctrace=1" \
-    "$bin/churn-cgc" 8 1000 2>&1 >/dev/null | sed -n 's/^cgc: .*; mark: //p' | head -1
+    "$bin/churn-cgc" 8 1000 2>&1 >/dev/null | sed -n 's/^cgc: .*; mark: //p' | head -1 || true
 }
 
 if [ $report_only = 0 ]; then
