@@ -607,15 +607,30 @@ static void block_program_signals(sigset_t *old)
     cgc__real_sigmask(SIG_BLOCK, &all, old);
 }
 
+/* Tests: called by cgc__register_current after its first look at
+ * cgc__self, before the program's signals are blocked (test_register_signal). */
+void (*_Atomic cgc__register_test_hook)(void);
+
 /* Adds the calling thread to the registry (thread_lock taken here). The
  * program's signals are blocked meanwhile: a handler that allocates would
- * otherwise register the thread again under the same lock. */
+ * otherwise register the thread again under the same lock. And cgc__self
+ * is looked at again once they are: a handler that ran between the first
+ * look and the mask registered the thread already, and a second entry for
+ * it was signalled at every stop without ever answering (the thread parks
+ * once per stop), so the first collection waited for it for ever. */
 cgc__thread *cgc__register_current(int created_by_cgc)
 {
     if (cgc__self)
         return cgc__self;
+    void (*hook)(void) = atomic_load(&cgc__register_test_hook);
+    if (hook)
+        hook();
     sigset_t old;
     block_program_signals(&old);
+    if (cgc__self) {
+        cgc__real_sigmask(SIG_SETMASK, &old, NULL);
+        return cgc__self;
+    }
     pthread_mutex_lock(&cgc__thread_lock);
     cgc__thread *t = thread_free_list;
     if (t)
@@ -690,8 +705,10 @@ CGC_API int cgc_unregister_thread(void)
     drop(t);
     cgc__self = NULL;
     pthread_mutex_unlock(&cgc__thread_lock);
-    cgc__real_sigmask(SIG_SETMASK, &old, NULL);
+    /* Before the mask is lifted: a handler that allocates as soon as it is
+     * registers the thread again, and its exit_key must stay set. */
     pthread_setspecific(exit_key, NULL);
+    cgc__real_sigmask(SIG_SETMASK, &old, NULL);
     return 0;
 }
 
