@@ -631,6 +631,13 @@ cgc__thread *cgc__register_current(int created_by_cgc)
         cgc__real_sigmask(SIG_SETMASK, &old, NULL);
         return cgc__self;
     }
+    /* No cancellation under thread_lock: stack_bounds may read
+     * /proc/self/maps (pthread_getattr_np for the main thread, the
+     * fallback), and open and read are cancellation points. A thread
+     * cancelled there died holding thread_lock, and every collection after
+     * it waited for that lock for ever (test_cancel_alloc). */
+    int cancel;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
     pthread_mutex_lock(&cgc__thread_lock);
     cgc__thread *t = thread_free_list;
     if (t)
@@ -664,6 +671,7 @@ cgc__thread *cgc__register_current(int created_by_cgc)
     if (t && t->stack_unknown && !atomic_exchange(&said, 1))   /* out of the lock and the mask: stdio */
         cgc__warn("a thread registered without the bounds of its stack (pthread_getattr_np and "
                   "/proc/self/maps failed): until it unregisters, collections free nothing");
+    pthread_setcancelstate(cancel, NULL);   /* after the warning too: a registration inside cgc_malloc */
     return t;
 }
 
