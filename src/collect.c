@@ -238,8 +238,16 @@ static void measure_outside(void)
      * also serialises cgc__cgroup_charged's static buffers. */
     if (pthread_mutex_trylock(&measure_lock) != 0)
         return;
+    /* The files are read with open and read, cancellation points, and an
+     * allocating thread measures here inside a cgc section
+     * (cgc__pacer_heap_grew): cancelled there, it died with measure_lock
+     * held, so nothing was measured again, and registered, in_cgc set
+     * (test_cancel_alloc). No allocation is a cancellation point. */
+    int cancel;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
     atomic_store(&outside_measured_ns, now);
     measure_locked(now);
+    pthread_setcancelstate(cancel, NULL);
     pthread_mutex_unlock(&measure_lock);
 }
 

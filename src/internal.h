@@ -421,6 +421,9 @@ extern _Atomic int cgc__roots_test_nomem;
 /* Tests: bit 0 makes pthread_getattr_np count as failed when a thread
  * registers, bit 1 the /proc/self/maps fallback too (threads.c). */
 extern _Atomic int cgc__stack_bounds_test_fail;
+/* Tests: run by cgc__register_current after it found the thread not
+ * registered, before it blocks the program's signals (threads.c). */
+extern void (*_Atomic cgc__register_test_hook)(void);
 
 /* ---- thread-local storage (tls.c) -------------------------------------- */
 uintptr_t cgc__tls_thread_pointer(void);             /* the calling thread's */

@@ -607,15 +607,37 @@ static void block_program_signals(sigset_t *old)
     cgc__real_sigmask(SIG_BLOCK, &all, old);
 }
 
+/* Tests: called by cgc__register_current after its first look at
+ * cgc__self, before the program's signals are blocked (test_register_signal). */
+void (*_Atomic cgc__register_test_hook)(void);
+
 /* Adds the calling thread to the registry (thread_lock taken here). The
  * program's signals are blocked meanwhile: a handler that allocates would
- * otherwise register the thread again under the same lock. */
+ * otherwise register the thread again under the same lock. And cgc__self
+ * is looked at again once they are: a handler that ran between the first
+ * look and the mask registered the thread already, and a second entry for
+ * it was signalled at every stop without ever answering (the thread parks
+ * once per stop), so the first collection waited for it for ever. */
 cgc__thread *cgc__register_current(int created_by_cgc)
 {
     if (cgc__self)
         return cgc__self;
+    void (*hook)(void) = atomic_load(&cgc__register_test_hook);
+    if (hook)
+        hook();
     sigset_t old;
     block_program_signals(&old);
+    if (cgc__self) {
+        cgc__real_sigmask(SIG_SETMASK, &old, NULL);
+        return cgc__self;
+    }
+    /* No cancellation under thread_lock: stack_bounds may read
+     * /proc/self/maps (pthread_getattr_np for the main thread, the
+     * fallback), and open and read are cancellation points. A thread
+     * cancelled there died holding thread_lock, and every collection after
+     * it waited for that lock for ever (test_cancel_alloc). */
+    int cancel;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
     pthread_mutex_lock(&cgc__thread_lock);
     cgc__thread *t = thread_free_list;
     if (t)
@@ -649,6 +671,7 @@ cgc__thread *cgc__register_current(int created_by_cgc)
     if (t && t->stack_unknown && !atomic_exchange(&said, 1))   /* out of the lock and the mask: stdio */
         cgc__warn("a thread registered without the bounds of its stack (pthread_getattr_np and "
                   "/proc/self/maps failed): until it unregisters, collections free nothing");
+    pthread_setcancelstate(cancel, NULL);   /* after the warning too: a registration inside cgc_malloc */
     return t;
 }
 
@@ -690,8 +713,10 @@ CGC_API int cgc_unregister_thread(void)
     drop(t);
     cgc__self = NULL;
     pthread_mutex_unlock(&cgc__thread_lock);
-    cgc__real_sigmask(SIG_SETMASK, &old, NULL);
+    /* Before the mask is lifted: a handler that allocates as soon as it is
+     * registers the thread again, and its exit_key must stay set. */
     pthread_setspecific(exit_key, NULL);
+    cgc__real_sigmask(SIG_SETMASK, &old, NULL);
     return 0;
 }
 
