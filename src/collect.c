@@ -131,7 +131,7 @@ void cgc__ensure_init(void)
                  cgc__cfg.gc_percent < 0 ? "off " : "", cgc__cfg.gc_percent,
                  cgc__cfg.markers, cgc__cfg.markers == 1 ? "" : "s",
                  cgc__concurrent_mode() ? "concurrent" : "stop-the-world",
-                 cgc__concurrent_mode() || cgc__dirty_mode_now() == CGC__DIRTY_NONE || cgc__cfg.gcconcurrent
+                 cgc__cfg.gcconcurrent || cgc__cfg.gcstoptheworld
                      ? cgc__dirty_why()
                      : "the default; CGC_DEBUG=gcconcurrent=1 marks concurrently");
 }

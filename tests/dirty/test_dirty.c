@@ -9,6 +9,9 @@
  *   test_dirty race      writer thread vs collector with rearm
  *   test_dirty fork      the child after fork
  *   test_dirty stw       run with CGC_DEBUG=gcstoptheworld=1: NONE, why
+ *   test_dirty default   run without CGC_DEBUG: NONE, why (no tracker unless
+ *                        concurrent marking is asked for); the others run
+ *                        with CGC_DEBUG=gcconcurrent=1
  *   test_dirty seccomp   userfaultfd refused by a seccomp filter: NONE, why
  *   test_dirty faults    injected failures: NONE for good, never a wrong answer
  *   test_dirty bench     costs for the commit message (not a test)
@@ -548,6 +551,19 @@ static int stw(void)
     return check_done();
 }
 
+/* The default mode opens no tracker and registers no range: a collection
+ * and new arenas leave it NONE. */
+static int default_mode(void)
+{
+    cgc__dirty_init();
+    check_none("the default (CGC_DEBUG=gcconcurrent=1");
+    for (int i = 0; i < 100; i++)
+        keep = cgc_malloc((size_t)1 << 20);
+    cgc_collect();
+    check_none("the default");
+    return check_done();
+}
+
 /* userfaultfd refused (as a seccomp profile or an old kernel would): a
  * process started under the filter runs stop-the-world and says so. */
 static int seccomp_child(void)
@@ -701,6 +717,8 @@ int main(int argc, char **argv)
         return fork_test();
     if (!strcmp(what, "stw"))
         return stw();
+    if (!strcmp(what, "default"))
+        return default_mode();
     if (!strcmp(what, "seccomp"))
         return seccomp_test(argv[0]);
     if (!strcmp(what, "seccomp-child"))
