@@ -35,7 +35,7 @@ if(TARGET cgc_compat)
     # while the mark runs, and what it allocates survives the cycle
     # (docs/concurrent.md, "What a user sees"). Neko's median peak RSS in
     # 26 runs (3 rounds each) was 2.9 MB below to 3.9 MB (7%) above
-    # libgc's 55.3-55.5 MB; Guile's, 21.0-21.9 MB against 19.5-21.3 MB in
+    # libgc's 55.2-55.5 MB; Guile's, 21.0-21.9 MB against 19.5-21.3 MB in
     # 30. The run under a memory limit is the plain test's (it is made in
     # stop-the-world mode), so it is left out here.
     set_tests_properties(compat_real_${p}_conc PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77 LABELS compat-real
