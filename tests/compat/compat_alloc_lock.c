@@ -136,6 +136,8 @@ int main(void)
         pthread_join(th[i], NULL);
     printf("%d calls of the mark procedure, %d with the pointer outside the stack; %lu moves, %lu collections, %.1f s\n",
            atomic_load(&calls), atomic_load(&bad), moves, (unsigned long)GC_get_gc_no(), now_s() - t0);
+    free(buf[0]);
+    free(buf[1]);
     CHECK(atomic_load(&calls) > 0, "the mark procedure was called");
     CHECK(atomic_load(&bad) * 10 <= atomic_load(&calls),
           "the mark procedure saw the stack pointer outside the stack in %d of %d calls "
