@@ -269,6 +269,7 @@ struct cgc__thread {
     uintptr_t   stack_lo;        /* lowest live address, valid while stopped */
     volatile sig_atomic_t in_cgc;            /* depth of non-suspendable sections */
     volatile sig_atomic_t suspend_pending;   /* a stop request arrived while in_cgc */
+    _Atomic int restop;          /* a stop let pass at the end of a program section (threads.c) */
     _Atomic unsigned stopped_epoch;          /* epoch this thread acknowledged */
     int         created_by_cgc;
     pid_t       tid;             /* kernel thread id: signals are sent to it, /proc names it */
@@ -340,6 +341,11 @@ static inline void cgc__leave(cgc__thread *t)
     if (UNLIKELY(t->suspend_pending) && t->in_cgc == 0)
         cgc__suspend_self();
 }
+/* A section around the program's own code (compat/: libgc's
+ * GC_call_with_alloc_lock): no stop during it, as in any section, but a
+ * stop that came meanwhile is not taken where it ends (threads.c). */
+void cgc__enter_program(cgc__thread *t);
+void cgc__leave_program(cgc__thread *t);
 /* For code both registered threads and cgc's own threads run: a section
  * for the calling thread if it is registered (no registered thread may be
  * stopped holding a cgc lock). Returns what cgc__leave_self takes. */

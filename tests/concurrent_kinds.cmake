@@ -28,14 +28,17 @@ if(TARGET cgc_compat)
     add_test(NAME compat_real_${p}_conc
       COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/compat/real/${p}.sh ${CMAKE_BINARY_DIR}/compat/cgc-run
               $<TARGET_FILE_DIR:cgc_compat> ${CMAKE_BINARY_DIR}/compat-real/${p}-conc)
-    # Neko's and Guile's are DISABLED until they pass (remove it to run them): Guile
-    # crashed in about 1 run of 20 under load (a freed object reached
-    # from JIT code; not seen in 40 stop-the-world runs), and Neko's peak
-    # RSS is 58 MB against libgc's 55 (the heap grows during the mark).
+    # (Guile crashed here in about 1 run of 10 until a pause that waited
+    # for GC_call_with_alloc_lock stopped the thread where the call
+    # returned: tests/compat/compat_alloc_lock.c.) Peak RSS may exceed
+    # libgc's by 10% more than in the plain test: the program allocates
+    # while the mark runs, and what it allocates survives the cycle
+    # (docs/concurrent.md, "What a user sees"). Neko's median peak RSS in
+    # 26 runs (3 rounds each) was 2.9 MB below to 3.9 MB (7%) above
+    # libgc's 55.2-55.5 MB; Guile's, 21.0-21.9 MB against 19.5-21.3 MB in
+    # 30. The run under a memory limit is the plain test's (it is made in
+    # stop-the-world mode), so it is left out here.
     set_tests_properties(compat_real_${p}_conc PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77 LABELS compat-real
-                         ENVIRONMENT "COMPAT_REAL_CGC_ENV=CGC_DEBUG=gctrace=1,gcconcurrent=1")
-    if(NOT p STREQUAL w3m)
-      set_tests_properties(compat_real_${p}_conc PROPERTIES DISABLED TRUE)
-    endif()
+                         ENVIRONMENT "COMPAT_REAL_CGC_ENV=CGC_DEBUG=gctrace=1,gcconcurrent=1;COMPAT_REAL_RSS_TOL_PCT=10;COMPAT_REAL_NO_LIMIT=1")
   endforeach()
 endif()
