@@ -36,12 +36,18 @@ void compat_default_push_other_roots(void);
 
 /* knobs.c */
 cgc__thread *compat_registered_self(void);   /* never NULL */
-/* One line "libgc compat: ..." on stderr, written as cgc's own warnings
- * are (cgc__say: no stdio lock held). fmt must be a string literal. */
-#define compat_warn(fmt, ...) cgc__say("libgc compat: " fmt "\n", __VA_ARGS__)
 /* Prints "libgc compat: NAME: WHY" and aborts (through GC_on_abort). */
 void compat_unsupported(const char *name, const char *why) __attribute__((noreturn));
 extern _Atomic int compat_auto_disabled;   /* GC_set_disable_automatic_collection */
+
+/* warn.c: a warning to the program's warn proc (GC_set_warn_proc), in
+ * libgc's convention: fmt (a whole line, "libgc compat: ...\n") converts
+ * the one word arg (%ld, %lu). From a program thread outside a section. */
+void compat_warn(const char *fmt, uintptr_t arg);
+/* The core's warnings queued for the program's warn proc: delivered by
+ * compat_sync when compat_warn_pending is set. */
+extern _Atomic int compat_warn_pending;
+void compat_deliver_warnings(void);
 
 /* threads.c */
 int GC_get_suspend_signal(void);
