@@ -36,6 +36,10 @@ void compat_default_push_other_roots(void);
 
 /* knobs.c */
 cgc__thread *compat_registered_self(void);   /* never NULL */
+/* Leaves the section of this thread's GC_alloc_lock, if it holds it:
+ * returns what compat_alloc_lock_resume takes to enter it again. */
+int  compat_alloc_lock_suspend(void);
+void compat_alloc_lock_resume(int held);
 /* Prints "libgc compat: NAME: WHY" and aborts (through GC_on_abort). */
 void compat_unsupported(const char *name, const char *why) __attribute__((noreturn));
 extern _Atomic int compat_auto_disabled;   /* GC_set_disable_automatic_collection */

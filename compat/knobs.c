@@ -441,6 +441,20 @@ GCAPI void GC_alloc_unlock(void)
         cgc__leave(alloc_lock_section);
     pthread_mutex_unlock(&alloc_lock);
 }
+/* world.c: a holder that must wait for gc_lock leaves its section
+ * meanwhile (a collector holding gc_lock waits for sections to end). */
+int compat_alloc_lock_suspend(void)
+{
+    if (alloc_lock_depth == 0)
+        return 0;
+    cgc__leave(alloc_lock_section);
+    return 1;
+}
+void compat_alloc_lock_resume(int held)
+{
+    if (held)
+        cgc__enter(alloc_lock_section);
+}
 GCAPI void *GC_call_with_alloc_lock(void *(*fn)(void *), void *arg)
 {
     GC_alloc_lock();

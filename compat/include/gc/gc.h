@@ -374,8 +374,11 @@ GC_API int GC_CALL GC_register_my_thread(const struct GC_stack_base *) GC_ATTR_N
 GC_API int GC_CALL GC_thread_is_registered(void);
 GC_API void GC_CALL GC_register_altstack(void *, GC_word, void *, GC_word);
 GC_API int GC_CALL GC_unregister_my_thread(void);
-GC_API void GC_CALL GC_stop_world_external(void);    /* (aborts) */
-GC_API void GC_CALL GC_start_world_external(void);   /* (aborts) */
+/* Stops every other registered thread (and holds collections off) until
+ * the same thread calls GC_start_world_external; meanwhile it must not
+ * allocate from the collector, nor load or unload a library. */
+GC_API void GC_CALL GC_stop_world_external(void);
+GC_API void GC_CALL GC_start_world_external(void);
 GC_API void *GC_CALL GC_do_blocking(GC_fn_type, void *) GC_ATTR_NONNULL(1);
 GC_API void *GC_CALL GC_call_with_gc_active(GC_fn_type, void *) GC_ATTR_NONNULL(1);
 GC_API int GC_CALL GC_get_stack_base(struct GC_stack_base *) GC_ATTR_NONNULL(1);
