@@ -92,5 +92,9 @@ void compat_finalize_init(void);
 void compat_register_atfork(void);   /* before cgc initialises */
 void compat_after_collection(void);   /* world running, in a program thread */
 int  compat_pending_finalizers(void);
+/* Disclaim procedures (GC_register_disclaim_proc): alloc.c tracks each new
+ * object of a kind that has one while compat_disclaim_kinds is set. */
+extern _Atomic int compat_disclaim_kinds;
+void compat_disclaim_track(void *obj, int kind);
 
 #endif

@@ -156,6 +156,51 @@ GCAPI void *GC_finalized_malloc(size_t n, const struct finalizer_closure *fc)
     return p + 1;
 }
 
+/* Disclaim procedures (gc_disclaim.h). libgc calls a kind's proc from its
+ * sweep for each unmarked object of the kind, and keeps the object when
+ * the proc returns nonzero (to be disclaimed again when next found
+ * unmarked). cgc's sweep calls no program code, so an object allocated in
+ * such a kind gets a no_order finalizer (run_disclaim) that calls the proc
+ * after the collection that found it unreachable, like any finalizer here
+ * (compat_sync), and registers itself again when the proc keeps the
+ * object. What the object references stays marked until the proc has run
+ * (libgc's mark_from_all = 1; with 0, libgc may free those earlier: cgc
+ * keeps more, never less). The object is freed a collection after libgc
+ * would free it. */
+typedef int (*disclaim_proc)(void *);
+static _Atomic(disclaim_proc) disclaim_procs[COMPAT_MAX_KINDS];
+_Atomic int compat_disclaim_kinds;   /* any proc registered: alloc.c looks further */
+
+static void run_disclaim(void *obj, void *kind)
+{
+    disclaim_proc proc = atomic_load(&disclaim_procs[(uintptr_t)kind]);
+    if (proc && proc(obj) != 0)
+        compat_disclaim_track(obj, (int)(uintptr_t)kind);
+}
+
+/* obj: a new object of kind k (its base), from alloc.c. */
+void compat_disclaim_track(void *obj, int k)
+{
+    if (!atomic_load_explicit(&disclaim_procs[k], memory_order_relaxed))
+        return;
+    if (cgc__finalizer_set(obj, (cgc_finalizer)run_disclaim, (void *)(uintptr_t)k, CGC__FIN_NO_ORDER, NULL,
+                           NULL) != 0)
+        compat_unsupported("GC_register_disclaim_proc", "cannot record the object's disclaim (out of memory)");
+}
+
+GCAPI void GC_register_disclaim_proc(int k, disclaim_proc proc, int mark_from_all)
+{
+    (void)mark_from_all;   /* always as 1: see above */
+    if (k < 0 || k >= COMPAT_MAX_KINDS || (k >= COMPAT_FIRST_KIND && !compat_kind_valid(k))) {
+        char why[64];
+        snprintf(why, sizeof why, "kind %d was never made by GC_new_kind", k);
+        compat_unsupported("GC_register_disclaim_proc", why);
+    }
+    atomic_store(&disclaim_procs[k], proc);
+    if (proc)
+        atomic_store(&compat_disclaim_kinds, 1);
+}
+
 /* Every finalizer, reachable or not, until none is left (a finalizer may
  * register another). */
 GCAPI void GC_finalize_all(void)

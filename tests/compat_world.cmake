@@ -28,3 +28,32 @@ if(TARGET cgc_compat)
   set_tests_properties(${cgc_world_env_tests} PROPERTIES
     ENVIRONMENT "LD_BIND_NOW=1;LD_LIBRARY_PATH=$<TARGET_FILE_DIR:cgc_compat>")
 endif()
+
+# GC_register_disclaim_proc (compat/finalize.c; tests/compat/disclaim.c):
+# the same three ways.
+if(TARGET cgc_compat)
+  set(cgc_disclaim_tests test_compat_disclaim_ours)
+  add_executable(test_compat_disclaim_ours compat/disclaim.c)
+  target_include_directories(test_compat_disclaim_ours PRIVATE ${PROJECT_SOURCE_DIR}/compat/include)
+  target_link_libraries(test_compat_disclaim_ours PRIVATE cgc_compat Threads::Threads)
+  add_test(NAME test_compat_disclaim_ours COMMAND test_compat_disclaim_ours)
+  set_tests_properties(test_compat_disclaim_ours PROPERTIES
+    ENVIRONMENT "LD_BIND_NOW=1;LD_LIBRARY_PATH=$<TARGET_FILE_DIR:cgc_compat>")
+  if(EXISTS /usr/include/gc/gc.h)
+    add_executable(test_compat_disclaim_libgc_headers compat/disclaim.c)
+    target_include_directories(test_compat_disclaim_libgc_headers BEFORE PRIVATE /usr/include)
+    target_link_libraries(test_compat_disclaim_libgc_headers PRIVATE cgc_compat Threads::Threads)
+    add_test(NAME test_compat_disclaim_libgc_headers COMMAND test_compat_disclaim_libgc_headers)
+    set_tests_properties(test_compat_disclaim_libgc_headers PROPERTIES
+      ENVIRONMENT "LD_BIND_NOW=1;LD_LIBRARY_PATH=$<TARGET_FILE_DIR:cgc_compat>")
+    list(APPEND cgc_disclaim_tests test_compat_disclaim_libgc_headers)
+    if(CGC_SYSTEM_LIBGC)
+      add_executable(test_compat_disclaim_system_libgc compat/disclaim.c)
+      target_include_directories(test_compat_disclaim_system_libgc BEFORE PRIVATE /usr/include)
+      target_link_libraries(test_compat_disclaim_system_libgc PRIVATE ${CGC_SYSTEM_LIBGC} Threads::Threads)
+      add_test(NAME test_compat_disclaim_system_libgc COMMAND test_compat_disclaim_system_libgc)
+      list(APPEND cgc_disclaim_tests test_compat_disclaim_system_libgc)
+    endif()
+  endif()
+  set_tests_properties(${cgc_disclaim_tests} PROPERTIES TIMEOUT 300 LABELS checked)
+endif()
