@@ -87,6 +87,10 @@ void  compat_apply_descr(uintptr_t base, size_t len, uintptr_t descr); /* inside
 void  compat_set_proc(unsigned index, void *proc);
 void *compat_alloc(size_t n, int kind);              /* alloc.c: GC_generic_malloc */
 
+/* toggleref.c: at every mark (extra roots) and after it (pause hook). */
+void compat_toggleref_mark(void);
+void compat_toggleref_clear(void);
+
 /* finalize.c */
 void compat_finalize_init(void);
 void compat_register_atfork(void);   /* before cgc initialises */

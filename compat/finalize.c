@@ -462,6 +462,8 @@ GCAPI int GC_move_long_link(void **link, void **new_link)
  * entry into slot i, which is looked at again. */
 static void pause_hook(int stage)
 {
+    if (stage == 0)
+        compat_toggleref_clear();   /* weak toggle-refs go with short links */
     link_table *t = &tables[stage];
     for (size_t i = 0; i < t->cap;) {
         link_slot *e = &t->slots[i];

@@ -329,7 +329,9 @@ typedef enum { GC_TOGGLE_REF_DROP, GC_TOGGLE_REF_STRONG, GC_TOGGLE_REF_WEAK } GC
 typedef GC_ToggleRefStatus (GC_CALLBACK *GC_toggleref_func)(void *);
 GC_API void GC_CALL GC_set_toggleref_func(GC_toggleref_func);
 GC_API GC_toggleref_func GC_CALL GC_get_toggleref_func(void);
-GC_API int GC_CALL GC_toggleref_add(void *, int) GC_ATTR_NONNULL(1);   /* (aborts) */
+/* The callback is asked about each object at every collection, with the
+ * world stopped on cgc (it must not take a lock another thread may hold). */
+GC_API int GC_CALL GC_toggleref_add(void *, int) GC_ATTR_NONNULL(1);
 typedef void (GC_CALLBACK *GC_await_finalize_proc)(void *);
 GC_API void GC_CALL GC_set_await_finalize_proc(GC_await_finalize_proc);
 GC_API GC_await_finalize_proc GC_CALL GC_get_await_finalize_proc(void);
