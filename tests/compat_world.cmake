@@ -30,10 +30,11 @@ if(TARGET cgc_compat)
 endif()
 
 # GC_register_disclaim_proc (compat/finalize.c; tests/compat/disclaim.c)
-# and toggle-refs (compat/toggleref.c; tests/compat/toggleref.c): the same
+# toggle-refs (compat/toggleref.c; tests/compat/toggleref.c) and thread
+# suspension (compat/suspend.c; tests/compat/suspend.c): the same
 # three ways.
 if(TARGET cgc_compat)
-  foreach(t disclaim toggleref)
+  foreach(t disclaim toggleref suspend)
     set(tests test_compat_${t}_ours)
     add_executable(test_compat_${t}_ours compat/${t}.c)
     target_include_directories(test_compat_${t}_ours PRIVATE ${PROJECT_SOURCE_DIR}/compat/include)

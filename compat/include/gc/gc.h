@@ -390,9 +390,11 @@ GC_API void GC_CALL GC_set_suspend_signal(int);
 GC_API void GC_CALL GC_set_thr_restart_signal(int);
 GC_API int GC_CALL GC_get_suspend_signal(void);
 GC_API int GC_CALL GC_get_thr_restart_signal(void);
-GC_API void GC_CALL GC_suspend_thread(void *);        /* (aborts) */
-GC_API void GC_CALL GC_resume_thread(void *);         /* (aborts) */
-GC_API int GC_CALL GC_is_thread_suspended(void *);    /* (aborts) */
+/* One registered thread held (a signal, CGC_SIG_THREAD_SUSPEND, default
+ * SIGRTMIN+6) until GC_resume_thread; collections go on without it. */
+GC_API void GC_CALL GC_suspend_thread(void *);
+GC_API void GC_CALL GC_resume_thread(void *);
+GC_API int GC_CALL GC_is_thread_suspended(void *);
 
 /* ---- checking and pointer arithmetic ------------------------------------- */
 GC_API void *GC_CALL GC_same_obj(void *, void *);
