@@ -92,7 +92,11 @@ static void *alloc_kind(size_t n, int kind)
         p = compat_kind_alloc(m, kind);
     }
     }
-    return p ? p : out_of_memory(n);
+    if (!p)
+        return out_of_memory(n);
+    if (UNLIKELY(atomic_load_explicit(&compat_disclaim_kinds, memory_order_relaxed)))
+        compat_disclaim_track(p, kind);
+    return p;
 }
 
 void *compat_alloc(size_t n, int kind) { return alloc_kind(n, kind); }

@@ -36,12 +36,22 @@ void compat_default_push_other_roots(void);
 
 /* knobs.c */
 cgc__thread *compat_registered_self(void);   /* never NULL */
-/* One line "libgc compat: ..." on stderr, written as cgc's own warnings
- * are (cgc__say: no stdio lock held). fmt must be a string literal. */
-#define compat_warn(fmt, ...) cgc__say("libgc compat: " fmt "\n", __VA_ARGS__)
+/* Leaves the section of this thread's GC_alloc_lock, if it holds it:
+ * returns what compat_alloc_lock_resume takes to enter it again. */
+int  compat_alloc_lock_suspend(void);
+void compat_alloc_lock_resume(int held);
 /* Prints "libgc compat: NAME: WHY" and aborts (through GC_on_abort). */
 void compat_unsupported(const char *name, const char *why) __attribute__((noreturn));
 extern _Atomic int compat_auto_disabled;   /* GC_set_disable_automatic_collection */
+
+/* warn.c: a warning to the program's warn proc (GC_set_warn_proc), in
+ * libgc's convention: fmt (a whole line, "libgc compat: ...\n") converts
+ * the one word arg (%ld, %lu). From a program thread outside a section. */
+void compat_warn(const char *fmt, uintptr_t arg);
+/* The core's warnings queued for the program's warn proc: delivered by
+ * compat_sync when compat_warn_pending is set. */
+extern _Atomic int compat_warn_pending;
+void compat_deliver_warnings(void);
 
 /* threads.c */
 int GC_get_suspend_signal(void);
@@ -77,10 +87,18 @@ void  compat_apply_descr(uintptr_t base, size_t len, uintptr_t descr); /* inside
 void  compat_set_proc(unsigned index, void *proc);
 void *compat_alloc(size_t n, int kind);              /* alloc.c: GC_generic_malloc */
 
+/* toggleref.c: at every mark (extra roots) and after it (pause hook). */
+void compat_toggleref_mark(void);
+void compat_toggleref_clear(void);
+
 /* finalize.c */
 void compat_finalize_init(void);
 void compat_register_atfork(void);   /* before cgc initialises */
 void compat_after_collection(void);   /* world running, in a program thread */
 int  compat_pending_finalizers(void);
+/* Disclaim procedures (GC_register_disclaim_proc): alloc.c tracks each new
+ * object of a kind that has one while compat_disclaim_kinds is set. */
+extern _Atomic int compat_disclaim_kinds;
+void compat_disclaim_track(void *obj, int kind);
 
 #endif

@@ -12,17 +12,17 @@
  * therefore never sees a finalizer run concurrently with itself.
  *
  * Disappearing links. Two tables (short and long links, as libgc's), each
- * a hash of link address -> object (hidden), in malloc'd memory the
- * collector does not scan. The core calls pause_hook in every pause, world
- * stopped: at stage 0, before anything is marked for finalizers, a short
- * link whose object is unmarked is cleared and dropped (its object is about
- * to be finalized or freed); at stage 1, after, a long link whose object is
- * still unmarked is cleared (it is freed by this cycle's sweep). A link that
- * lies inside a heap object that is unmarked at that point is dropped
+ * a hash of link address -> object in pages the collector does not scan
+ * (below). The core calls pause_hook in every pause, world stopped: at
+ * stage 0, before anything is marked for finalizers, a short link whose
+ * object is unmarked is cleared and removed (its object is about to be
+ * finalized or freed); at stage 1, after, a long link whose object is
+ * still unmarked is cleared (it is freed by this cycle's sweep). A link
+ * that lies inside a heap object that is unmarked at that point is removed
  * without being written (libgc drops dangling links too). Program threads
  * take links_lock only inside a cgc section, so no stopped thread holds it
- * during the pause; the hook must not call free() (a stopped thread may
- * hold malloc's lock): dropped entries go to a list freed later.
+ * during the pause; the hook neither frees nor maps anything (a stopped
+ * thread may hold malloc's lock).
  */
 #include "compat.h"
 
@@ -156,6 +156,51 @@ GCAPI void *GC_finalized_malloc(size_t n, const struct finalizer_closure *fc)
     return p + 1;
 }
 
+/* Disclaim procedures (gc_disclaim.h). libgc calls a kind's proc from its
+ * sweep for each unmarked object of the kind, and keeps the object when
+ * the proc returns nonzero (to be disclaimed again when next found
+ * unmarked). cgc's sweep calls no program code, so an object allocated in
+ * such a kind gets a no_order finalizer (run_disclaim) that calls the proc
+ * after the collection that found it unreachable, like any finalizer here
+ * (compat_sync), and registers itself again when the proc keeps the
+ * object. What the object references stays marked until the proc has run
+ * (libgc's mark_from_all = 1; with 0, libgc may free those earlier: cgc
+ * keeps more, never less). The object is freed a collection after libgc
+ * would free it. */
+typedef int (*disclaim_proc)(void *);
+static _Atomic(disclaim_proc) disclaim_procs[COMPAT_MAX_KINDS];
+_Atomic int compat_disclaim_kinds;   /* any proc registered: alloc.c looks further */
+
+static void run_disclaim(void *obj, void *kind)
+{
+    disclaim_proc proc = atomic_load(&disclaim_procs[(uintptr_t)kind]);
+    if (proc && proc(obj) != 0)
+        compat_disclaim_track(obj, (int)(uintptr_t)kind);
+}
+
+/* obj: a new object of kind k (its base), from alloc.c. */
+void compat_disclaim_track(void *obj, int k)
+{
+    if (!atomic_load_explicit(&disclaim_procs[k], memory_order_relaxed))
+        return;
+    if (cgc__finalizer_set(obj, (cgc_finalizer)run_disclaim, (void *)(uintptr_t)k, CGC__FIN_NO_ORDER, NULL,
+                           NULL) != 0)
+        compat_unsupported("GC_register_disclaim_proc", "cannot record the object's disclaim (out of memory)");
+}
+
+GCAPI void GC_register_disclaim_proc(int k, disclaim_proc proc, int mark_from_all)
+{
+    (void)mark_from_all;   /* always as 1: see above */
+    if (k < 0 || k >= COMPAT_MAX_KINDS || (k >= COMPAT_FIRST_KIND && !compat_kind_valid(k))) {
+        char why[64];
+        snprintf(why, sizeof why, "kind %d was never made by GC_new_kind", k);
+        compat_unsupported("GC_register_disclaim_proc", why);
+    }
+    atomic_store(&disclaim_procs[k], proc);
+    if (proc)
+        atomic_store(&compat_disclaim_kinds, 1);
+}
+
 /* Every finalizer, reachable or not, until none is left (a finalizer may
  * register another). */
 GCAPI void GC_finalize_all(void)
@@ -183,80 +228,136 @@ void compat_after_collection(void)
 
 /* ---- disappearing links ------------------------------------------------ */
 
-typedef struct link_entry link_entry;
-struct link_entry {
-    uintptr_t   link;      /* the location (a program's word) */
-    uintptr_t   hidden;    /* ~object */
-    link_entry *next;
-};
+/* A table is an open-addressing hash (linear probing) of link -> object
+ * pairs in pages of its own, mapped from the OS (cgc__os_map), counted in
+ * memstats' other_sys (and so under CGC_MEMLIMIT), and unmapped when the
+ * table is resized. Not in malloc: Guile keeps ~50,000 links at once, and
+ * one malloc'd record each (with a bucket array) left its brk heap 1 MB
+ * larger than on libgc for good (fragmented, never returned), which made
+ * its peak RSS higher than libgc's (tests/compat/real/guile.sh). 16 bytes a
+ * link at a load between 11/32 and 3/4, no allocation per link, and the
+ * pause removes entries in place without freeing anything. The pages are
+ * not scanned (metadata), so neither address keeps anything alive. */
+typedef struct link_slot {
+    uintptr_t link;   /* the location (a program's word); 0: the slot is empty */
+    uintptr_t obj;    /* the base of the object it names */
+} link_slot;
 
 typedef struct link_table {
-    link_entry **buckets;
-    size_t       nbuckets;   /* a power of two, or 0 */
-    size_t       count;
+    link_slot *slots;
+    size_t     cap;     /* a power of two, or 0 */
+    size_t     count;
 } link_table;
 
+#define LINKS_MIN_CAP 256   /* 4 KiB: one page */
+
 static pthread_mutex_t links_lock = PTHREAD_MUTEX_INITIALIZER;
-static link_table tables[2];          /* 0 short, 1 long */
-static link_entry *dropped;           /* dropped in a pause, freed outside it */
+static link_table tables[2];   /* 0 short, 1 long */
 
-static size_t slot_of(const link_table *t, uintptr_t link)
+static size_t home_of(const link_table *t, uintptr_t link)
 {
-    return (size_t)(((link >> 3) * 0x9E3779B97F4A7C15ull) >> 20) & (t->nbuckets - 1);
+    return (size_t)(((link >> 3) * 0x9E3779B97F4A7C15ull) >> (64 - __builtin_ctzl(t->cap)));
 }
 
-static link_entry **find(link_table *t, uintptr_t link)
+/* The slot holding link, or SIZE_MAX. */
+static size_t find(const link_table *t, uintptr_t link)
 {
-    if (!t->nbuckets)
-        return NULL;
-    for (link_entry **pp = &t->buckets[slot_of(t, link)]; *pp; pp = &(*pp)->next)
-        if ((*pp)->link == link)
-            return pp;
-    return NULL;
+    if (!t->cap)
+        return SIZE_MAX;
+    for (size_t i = home_of(t, link);; i = (i + 1) & (t->cap - 1)) {
+        if (t->slots[i].link == link)
+            return i;
+        if (!t->slots[i].link)
+            return SIZE_MAX;
+    }
 }
 
-/* Grows the table to keep chains short; false if out of memory (only
- * matters for an empty table). */
-static bool grow(link_table *t)
+/* Capacity is there (the table never fills: see fits). */
+static void put(link_table *t, uintptr_t link, uintptr_t obj)
 {
-    if (t->nbuckets && t->count < t->nbuckets)
-        return true;
-    size_t n = t->nbuckets ? t->nbuckets * 2 : 256;
-    link_entry **b = calloc(n, sizeof *b);
-    if (!b)
-        return t->nbuckets != 0;
-    link_table nt = {b, n, t->count};
-    for (size_t i = 0; i < t->nbuckets; i++) {
-        for (link_entry *e = t->buckets[i], *next; e; e = next) {
-            next = e->next;
-            size_t s = slot_of(&nt, e->link);
-            e->next = b[s];
-            b[s] = e;
+    size_t i = home_of(t, link);
+    while (t->slots[i].link)
+        i = (i + 1) & (t->cap - 1);
+    t->slots[i].link = link;
+    t->slots[i].obj = obj;
+    t->count++;
+}
+
+/* Empties slot i and moves back the entries after it that would no longer
+ * be found (their probe from home passed through i); no tombstones. An
+ * entry moves only to a lower slot, or from the start of the array to its
+ * end, so a scan from slot 0 that looks at slot i again after a removal
+ * sees every entry (some twice). */
+static void remove_at(link_table *t, size_t i)
+{
+    size_t mask = t->cap - 1;
+    for (size_t j = (i + 1) & mask;; j = (j + 1) & mask) {
+        if (!t->slots[j].link)
+            break;
+        size_t home = home_of(t, t->slots[j].link);
+        /* j's entry may fill the hole at i unless its home lies in (i, j]. */
+        bool home_after_hole = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!home_after_hole) {
+            t->slots[i] = t->slots[j];
+            i = j;
         }
     }
-    free(t->buckets);
+    t->slots[i].link = 0;
+    t->slots[i].obj = 0;
+    t->count--;
+}
+
+/* A new array of cap slots with every entry; false (the old one kept) if
+ * the pages cannot be had. */
+static bool resize(link_table *t, size_t cap)
+{
+    link_slot *s = cgc__os_map(cap * sizeof *s);
+    if (!s)
+        return false;
+    atomic_fetch_add(&cgc__mem.other_sys, cap * sizeof *s);
+    link_table nt = {s, cap, 0};
+    for (size_t i = 0; i < t->cap; i++)
+        if (t->slots[i].link)
+            put(&nt, t->slots[i].link, t->slots[i].obj);
+    if (t->slots) {
+        cgc__os_unmap(t->slots, t->cap * sizeof *t->slots);
+        atomic_fetch_sub(&cgc__mem.other_sys, t->cap * sizeof *t->slots);
+    }
     *t = nt;
     return true;
 }
 
-static void free_dropped(void)
+/* Room for one more entry: grows at a load of 3/4; when it cannot, an entry
+ * still goes in while one slot stays empty (probes end there). */
+static bool fits(link_table *t)
 {
-    link_entry *d = dropped;
-    dropped = NULL;
-    while (d) {
-        link_entry *next = d->next;
-        free(d);
-        d = next;
-    }
+    if (!t->cap)
+        return resize(t, LINKS_MIN_CAP);
+    if ((t->count + 1) * 4 > t->cap * 3 && !resize(t, t->cap * 2))
+        return t->count + 2 <= t->cap;
+    return true;
 }
 
-/* Runs fn under links_lock inside a cgc section (see the top of the file). */
+/* After removals outside the pause: a table under 11/32 full is halved
+ * (to at most 11/16, under the 3/4 that grows it), so the pages of a
+ * burst of links go back to the OS. A resize moves every entry, and at
+ * least 1/32 of the capacity in registrations or removals separates two
+ * of them, so a program hovering at a boundary pays a few slot moves per
+ * call. (Guile ends with 21,800 of its 36,000 links: 512 KB back, which
+ * took its peak RSS from above libgc's to below.) */
+static void maybe_shrink(link_table *t)
+{
+    if (t->cap > LINKS_MIN_CAP && t->count * 32 < t->cap * 11)
+        resize(t, t->cap / 2);
+}
+
+/* Runs body under links_lock inside a cgc section (see the top of the
+ * file). */
 #define WITH_LINKS(body)                                   \
     do {                                                   \
         cgc__thread *self_ = compat_registered_self();     \
         cgc__enter(self_);                                 \
         pthread_mutex_lock(&links_lock);                   \
-        free_dropped();                                    \
         body;                                              \
         pthread_mutex_unlock(&links_lock);                 \
         cgc__leave(self_);                                 \
@@ -270,30 +371,22 @@ static int register_link(int which, void **link, const void *obj, const char *na
     if (!base)
         compat_unsupported(name, "the object is not in the collected heap");
     compat_sync();
-    /* Allocated before the lock (malloc inside a cgc section is fine, but
-     * the entry is usually needed). */
-    link_entry *fresh = malloc(sizeof *fresh);
     int rc;
     WITH_LINKS({
         link_table *t = &tables[which];
-        link_entry **pp = find(t, (uintptr_t)link);
-        if (pp) {
-            (*pp)->hidden = ~(uintptr_t)base;   /* libgc: re-registered to the new object */
+        /* Shrinks left over from the pause's removals first. */
+        maybe_shrink(t);
+        size_t i = find(t, (uintptr_t)link);
+        if (i != SIZE_MAX) {
+            t->slots[i].obj = (uintptr_t)base;   /* libgc: re-registered to the new object */
             rc = GC_DUPLICATE_CODE;
-        } else if (!fresh || !grow(t)) {
+        } else if (!fits(t)) {
             rc = GC_NO_MEMORY_CODE;
         } else {
-            fresh->link = (uintptr_t)link;
-            fresh->hidden = ~(uintptr_t)base;
-            size_t s = slot_of(t, fresh->link);
-            fresh->next = t->buckets[s];
-            t->buckets[s] = fresh;
-            t->count++;
-            fresh = NULL;
+            put(t, (uintptr_t)link, (uintptr_t)base);
             rc = GC_SUCCESS_CODE;
         }
     });
-    free(fresh);
     return rc;
 }
 
@@ -301,18 +394,17 @@ static int unregister_link(int which, void **link)
 {
     if ((uintptr_t)link & (sizeof(void *) - 1))
         return 0;
-    link_entry *e = NULL;
+    int found = 0;
     WITH_LINKS({
         link_table *t = &tables[which];
-        link_entry **pp = find(t, (uintptr_t)link);
-        if (pp) {
-            e = *pp;
-            *pp = e->next;
-            t->count--;
+        size_t i = find(t, (uintptr_t)link);
+        if (i != SIZE_MAX) {
+            remove_at(t, i);
+            found = 1;
         }
+        maybe_shrink(t);
     });
-    free(e);
-    return e != NULL;
+    return found;
 }
 
 static int move_link(int which, void **link, void **new_link, const char *name)
@@ -324,20 +416,18 @@ static int move_link(int which, void **link, void **new_link, const char *name)
     int rc;
     WITH_LINKS({
         link_table *t = &tables[which];
-        link_entry **pp = find(t, (uintptr_t)link);
-        if (!pp) {
+        size_t i = find(t, (uintptr_t)link);
+        if (i == SIZE_MAX) {
             rc = GC_NOT_FOUND_CODE;
         } else if (link == new_link) {
             rc = GC_SUCCESS_CODE;
-        } else if (find(t, (uintptr_t)new_link)) {
+        } else if (find(t, (uintptr_t)new_link) != SIZE_MAX) {
             rc = GC_DUPLICATE_CODE;
         } else {
-            link_entry *e = *pp;
-            *pp = e->next;
-            e->link = (uintptr_t)new_link;
-            size_t s = slot_of(t, e->link);
-            e->next = t->buckets[s];
-            t->buckets[s] = e;
+            /* Removing one entry leaves room for another: no growth. */
+            uintptr_t obj = t->slots[i].obj;
+            remove_at(t, i);
+            put(t, (uintptr_t)new_link, obj);
             rc = GC_SUCCESS_CODE;
         }
     });
@@ -372,27 +462,30 @@ GCAPI int GC_move_long_link(void **link, void **new_link)
     return move_link(1, link, new_link, "GC_move_long_link");
 }
 
-/* World stopped (see the top of the file). */
+/* World stopped (see the top of the file). Removes entries in place
+ * (remove_at: nothing is freed or mapped here); a removal moves a later
+ * entry into slot i, which is looked at again. */
 static void pause_hook(int stage)
 {
+    if (stage == 0)
+        compat_toggleref_clear();   /* weak toggle-refs go with short links */
     link_table *t = &tables[stage];
-    for (size_t i = 0; i < t->nbuckets; i++) {
-        for (link_entry **pp = &t->buckets[i]; *pp;) {
-            link_entry *e = *pp;
-            void *holder = cgc_base((void *)e->link);
-            bool dangling = holder && !cgc__mark_is_marked((uintptr_t)holder);
-            bool gone = !cgc__mark_is_marked(~e->hidden);
-            if (!dangling && !gone) {
-                pp = &e->next;
-                continue;
-            }
-            if (!dangling)
-                *(void **)e->link = NULL;
-            *pp = e->next;
-            t->count--;
-            e->next = dropped;
-            dropped = e;
+    for (size_t i = 0; i < t->cap;) {
+        link_slot *e = &t->slots[i];
+        if (!e->link) {
+            i++;
+            continue;
         }
+        void *holder = cgc_base((void *)e->link);
+        bool dangling = holder && !cgc__mark_is_marked((uintptr_t)holder);
+        bool gone = !cgc__mark_is_marked(e->obj);
+        if (!dangling && !gone) {
+            i++;
+            continue;
+        }
+        if (!dangling)
+            *(void **)e->link = NULL;
+        remove_at(t, i);
     }
 }
 

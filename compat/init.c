@@ -145,4 +145,6 @@ void compat_sync(void)
         GC_gc_no = n;
         compat_after_collection();
     }
+    if (atomic_load_explicit(&compat_warn_pending, memory_order_relaxed))
+        compat_deliver_warnings();
 }

@@ -280,10 +280,12 @@ GCAPI void GC_push_conditional(void *lo, void *hi, int all)
     cgc__mark_push_range((uintptr_t)lo, (uintptr_t)hi);
 }
 
-/* The core's extra roots: the program's GC_push_other_roots (a data
- * symbol, so read at every collection). */
+/* The core's extra roots: the strong toggle-refs (toggleref.c), and the
+ * program's GC_push_other_roots (a data symbol, so read at every
+ * collection). */
 static void push_other_roots(void)
 {
+    compat_toggleref_mark();
     void (*f)(void) = GC_push_other_roots;
     if (f && f != compat_default_push_other_roots)
         f();

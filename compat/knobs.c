@@ -1,6 +1,8 @@
 /* knobs.c — libgc's data symbols, its getters and setters, statistics, and
  * its printing and error functions, on cgc.
  *
+ * (The warn proc is warn.c's.)
+ *
  * The data symbols keep libgc's sizes (a program linked against libgc may
  * hold copy relocations of them) and libgc's initial values. Those that
  * mean something to cgc are read where it matters (GC_dont_gc at every
@@ -62,12 +64,6 @@ cgc__thread *compat_registered_self(void)
 
 /* ---- errors ---------------------------------------------------------- */
 
-static void default_warn(char *msg, word arg)
-{
-    fprintf(stderr, msg, arg);
-}
-static compat_warn_proc warn_proc = default_warn;
-
 void compat_unsupported(const char *name, const char *why)
 {
     char msg[256];
@@ -81,9 +77,6 @@ void compat_unsupported(const char *name, const char *why)
 
 GCAPI void GC_set_abort_func(compat_abort_func f) { GC_on_abort = f; }
 GCAPI compat_abort_func GC_get_abort_func(void) { return GC_on_abort; }
-GCAPI void GC_set_warn_proc(compat_warn_proc p) { warn_proc = p; }
-GCAPI compat_warn_proc GC_get_warn_proc(void) { return warn_proc; }
-GCAPI void GC_ignore_warn_proc(char *msg, word arg) { (void)msg; (void)arg; }
 
 GCAPI void GC_abort_on_oom(void)
 {
@@ -262,12 +255,14 @@ GCAPI size_t GC_get_debug_header_size(void) { return 0; }
 GCAPI void GC_set_suspend_signal(int sig)
 {
     if (cgc_set_thread_signals(sig, GC_get_thr_restart_signal()) != 0)
-        compat_warn("GC_set_suspend_signal(%d): too late (cgc starts when the library loads; use CGC_SIG_SUSPEND)", sig);
+        compat_warn("libgc compat: GC_set_suspend_signal(%ld): too late (cgc starts when the library "
+                    "loads; use CGC_SIG_SUSPEND)\n", (word)(long)sig);
 }
 GCAPI void GC_set_thr_restart_signal(int sig)
 {
     if (cgc_set_thread_signals(GC_get_suspend_signal(), sig) != 0)
-        compat_warn("GC_set_thr_restart_signal(%d): too late (cgc starts when the library loads; use CGC_SIG_RESTART)", sig);
+        compat_warn("libgc compat: GC_set_thr_restart_signal(%ld): too late (cgc starts when the "
+                    "library loads; use CGC_SIG_RESTART)\n", (word)(long)sig);
 }
 
 /* ---- statistics ------------------------------------------------------- */
@@ -449,6 +444,20 @@ GCAPI void GC_alloc_unlock(void)
     if (--alloc_lock_depth == 0)
         cgc__leave_program(alloc_lock_section);
     pthread_mutex_unlock(&alloc_lock);
+}
+/* world.c: a holder that must wait for gc_lock leaves its section
+ * meanwhile (a collector holding gc_lock waits for sections to end). */
+int compat_alloc_lock_suspend(void)
+{
+    if (alloc_lock_depth == 0)
+        return 0;
+    cgc__leave(alloc_lock_section);
+    return 1;
+}
+void compat_alloc_lock_resume(int held)
+{
+    if (held)
+        cgc__enter(alloc_lock_section);
 }
 GCAPI void *GC_call_with_alloc_lock(void *(*fn)(void *), void *arg)
 {

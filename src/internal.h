@@ -677,5 +677,11 @@ void cgc__say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cgc__totals(uint64_t *nmalloc, uint64_t *bytes_malloc, uint64_t *nfree, uint64_t *bytes_freed);
 void cgc__fatal(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 void cgc__warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Where cgc__warn's lines go instead of stderr, when a layer above the core
+ * sets it (compat/: a libgc program's warn proc). Called wherever
+ * cgc__warn is, locks held or in the pause: it may only copy the line
+ * ("cgc: ...\n"), under a lock of its own taken with nothing else.
+ * NULL: stderr. */
+extern void (*_Atomic cgc__warn_hook)(const char *line);
 
 #endif

@@ -79,8 +79,14 @@ void cgc__warn(const char *fmt, ...)
     buf[len + 1] = 0;
     char line[sizeof buf + 8];
     snprintf(line, sizeof line, "cgc: %s", buf);
-    write_held_off(line);
+    void (*hook)(const char *) = atomic_load(&cgc__warn_hook);
+    if (hook)
+        hook(line);
+    else
+        write_held_off(line);
 }
+
+void (*_Atomic cgc__warn_hook)(const char *line);
 
 /* thread_lock held. */
 void cgc__totals(uint64_t *nmalloc, uint64_t *bytes_malloc, uint64_t *nfree, uint64_t *bytes_freed)

@@ -28,3 +28,15 @@ if(TARGET cgc_compat)
   set_tests_properties(${cgc_links_env_tests} PROPERTIES
     ENVIRONMENT "LD_BIND_NOW=1;LD_LIBRARY_PATH=$<TARGET_FILE_DIR:cgc_compat>")
 endif()
+# Many links at once (tests/compat/link_table.c): the table's growth,
+# removals and shrinking, and that it costs no malloc memory. cgc's library
+# only (it reads cgc's memstats).
+if(TARGET cgc_compat)
+  add_executable(test_compat_link_table compat/link_table.c)
+  target_include_directories(test_compat_link_table PRIVATE ${PROJECT_SOURCE_DIR}/compat/include
+    ${PROJECT_SOURCE_DIR}/include)
+  target_link_libraries(test_compat_link_table PRIVATE cgc_compat Threads::Threads)
+  add_test(NAME test_compat_link_table COMMAND test_compat_link_table)
+  set_tests_properties(test_compat_link_table PROPERTIES TIMEOUT 300 LABELS checked
+    ENVIRONMENT "LD_BIND_NOW=1;LD_LIBRARY_PATH=$<TARGET_FILE_DIR:cgc_compat>")
+endif()

@@ -77,6 +77,8 @@ if [ $report_only = 0 ]; then
   envs=(HOME="$work" LD_LIBRARY_PATH="$lib" GUILE_SYSTEM_PATH="$r/usr/share/guile/3.0"
         GUILE_SYSTEM_COMPILED_PATH="$lib/guile/3.0/ccache" GUILE_SYSTEM_EXTENSIONS_PATH="$lib/guile/3.0/extensions")
   cmd=("$r/usr/bin/guile-3.0" --no-auto-compile "$real/guile-work.scm")
+  # Before anything is written under $out (which is inside the pathspec).
+  commit=$(bench_commit "$root" "" src include compat bench/compat tests/compat/real)
   tmpraw=$work/raw.csv
   echo "program,impl,round,pos,load1,wall_s,cpu_s,maxrss_kb,gcs,rc,same_output" > "$tmpraw"
   date_start=$(date -u '+%Y-%m-%d %H:%M UTC')
@@ -110,7 +112,6 @@ if [ $report_only = 0 ]; then
   done
   # libgc 1's output is the reference: compared only once it exists.
   mv "$tmpraw" "$raw"
-  commit=$(bench_commit "$root" "" src include compat bench/compat tests/compat/real)
   loads=$(tail -n +2 "$raw" | cut -d, -f5 | bench_load_range)
   cmdline="bench/compat/run.sh"
   [ ${#args[@]} = 0 ] || cmdline="$cmdline ${args[*]}"

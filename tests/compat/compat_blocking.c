@@ -68,6 +68,8 @@ static void *blocked(void *arg)
     return GC_call_with_gc_active(active, arg);
 }
 
+static atomic_ulong collections_run;   /* by main, while the workers run */
+
 static void *worker(void *arg)
 {
     (void)arg;
@@ -76,6 +78,10 @@ static void *worker(void *arg)
         atomic_fetch_add(&bad_nodes, (int)bad);
         atomic_fetch_add(&rounds_run, 1);
     }
+    /* Not done before a collection has run alongside (on a loaded machine
+     * the rounds could all end before main's first one). */
+    while (atomic_load(&collections_run) == 0)
+        sched_yield();
     atomic_store(&done, 1);
     return NULL;
 }
@@ -198,11 +204,11 @@ int main(void)
     pthread_t t, t2;
     CHECK(pthread_create(&t, NULL, worker, NULL) == 0, "pthread_create");
     CHECK(pthread_create(&t2, NULL, sloppy_worker, NULL) == 0, "pthread_create");
-    unsigned long collections = 0;
     while (!atomic_load(&done) || !atomic_load(&sloppy_done)) {
         GC_gcollect();
-        collections++;
+        atomic_fetch_add(&collections_run, 1);
     }
+    unsigned long collections = atomic_load(&collections_run);
     pthread_join(t, NULL);
     pthread_join(t2, NULL);
     CHECK(atomic_load(&rounds_run) == ROUNDS && atomic_load(&blocked_calls) == ROUNDS, "all %d rounds ran (%d)", ROUNDS,

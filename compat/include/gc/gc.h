@@ -329,7 +329,9 @@ typedef enum { GC_TOGGLE_REF_DROP, GC_TOGGLE_REF_STRONG, GC_TOGGLE_REF_WEAK } GC
 typedef GC_ToggleRefStatus (GC_CALLBACK *GC_toggleref_func)(void *);
 GC_API void GC_CALL GC_set_toggleref_func(GC_toggleref_func);
 GC_API GC_toggleref_func GC_CALL GC_get_toggleref_func(void);
-GC_API int GC_CALL GC_toggleref_add(void *, int) GC_ATTR_NONNULL(1);   /* (aborts) */
+/* The callback is asked about each object at every collection, with the
+ * world stopped on cgc (it must not take a lock another thread may hold). */
+GC_API int GC_CALL GC_toggleref_add(void *, int) GC_ATTR_NONNULL(1);
 typedef void (GC_CALLBACK *GC_await_finalize_proc)(void *);
 GC_API void GC_CALL GC_set_await_finalize_proc(GC_await_finalize_proc);
 GC_API GC_await_finalize_proc GC_CALL GC_get_await_finalize_proc(void);
@@ -374,8 +376,11 @@ GC_API int GC_CALL GC_register_my_thread(const struct GC_stack_base *) GC_ATTR_N
 GC_API int GC_CALL GC_thread_is_registered(void);
 GC_API void GC_CALL GC_register_altstack(void *, GC_word, void *, GC_word);
 GC_API int GC_CALL GC_unregister_my_thread(void);
-GC_API void GC_CALL GC_stop_world_external(void);    /* (aborts) */
-GC_API void GC_CALL GC_start_world_external(void);   /* (aborts) */
+/* Stops every other registered thread (and holds collections off) until
+ * the same thread calls GC_start_world_external; meanwhile it must not
+ * allocate from the collector, nor load or unload a library. */
+GC_API void GC_CALL GC_stop_world_external(void);
+GC_API void GC_CALL GC_start_world_external(void);
 GC_API void *GC_CALL GC_do_blocking(GC_fn_type, void *) GC_ATTR_NONNULL(1);
 GC_API void *GC_CALL GC_call_with_gc_active(GC_fn_type, void *) GC_ATTR_NONNULL(1);
 GC_API int GC_CALL GC_get_stack_base(struct GC_stack_base *) GC_ATTR_NONNULL(1);
@@ -385,9 +390,11 @@ GC_API void GC_CALL GC_set_suspend_signal(int);
 GC_API void GC_CALL GC_set_thr_restart_signal(int);
 GC_API int GC_CALL GC_get_suspend_signal(void);
 GC_API int GC_CALL GC_get_thr_restart_signal(void);
-GC_API void GC_CALL GC_suspend_thread(void *);        /* (aborts) */
-GC_API void GC_CALL GC_resume_thread(void *);         /* (aborts) */
-GC_API int GC_CALL GC_is_thread_suspended(void *);    /* (aborts) */
+/* One registered thread held (a signal, CGC_SIG_THREAD_SUSPEND, default
+ * SIGRTMIN+6) until GC_resume_thread; collections go on without it. */
+GC_API void GC_CALL GC_suspend_thread(void *);
+GC_API void GC_CALL GC_resume_thread(void *);
+GC_API int GC_CALL GC_is_thread_suspended(void *);
 
 /* ---- checking and pointer arithmetic ------------------------------------- */
 GC_API void *GC_CALL GC_same_obj(void *, void *);

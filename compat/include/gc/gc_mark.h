@@ -67,6 +67,14 @@ GC_API GC_push_other_roots_proc GC_push_other_roots;
 GC_API void GC_CALL GC_set_push_other_roots(GC_push_other_roots_proc);
 GC_API GC_push_other_roots_proc GC_CALL GC_get_push_other_roots(void);
 GC_API void *GC_CALL GC_clear_stack(void *);
+/* Calls the proc for every object the last collection found reachable
+ * (and, on cgc, every object allocated since), with its base and size.
+ * Called with the allocation lock held (GC_call_with_alloc_lock); the
+ * proc must not allocate. */
+typedef void (GC_CALLBACK *GC_reachable_object_proc)(void * /* obj */, size_t /* bytes */,
+                                                     void * /* client_data */);
+GC_API void GC_CALL GC_enumerate_reachable_objects_inner(GC_reachable_object_proc,
+                                                         void *) GC_ATTR_NONNULL(1);
 #ifdef __cplusplus
 }
 #endif

@@ -12,7 +12,7 @@ GC_API void GC_CALL GC_finalize_all(void);
 #ifndef GC_SUSPEND_THREAD_ID
 #define GC_SUSPEND_THREAD_ID void *
 #endif
-/* (abort: suspending one thread is not supported) */
+/* One registered thread held until resumed (gc.h). */
 GC_API void GC_CALL GC_suspend_thread(GC_SUSPEND_THREAD_ID);
 GC_API void GC_CALL GC_resume_thread(GC_SUSPEND_THREAD_ID);
 GC_API int GC_CALL GC_is_thread_suspended(GC_SUSPEND_THREAD_ID);

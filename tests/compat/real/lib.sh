@@ -7,8 +7,9 @@
 #   - cgc's median peak RSS is no higher than libgc's;
 #   - with CGC_MEMLIMIT below cgc's unconstrained peak, the output is still
 #     the same, cgc's heap at the start of every collection (gctrace, the
-#     memory the limit governs) stays under the limit (plus 1 MB, below),
-#     and peak RSS is below the unconstrained one.
+#     memory the limit governs) stays under the limit (plus 1 MB, below)
+#     unless the GC CPU limiter held collections back, and peak RSS is
+#     below the unconstrained one.
 # One RESULT line per library gives medians: peak RSS (KiB), wall and CPU
 # seconds, collections (libgc: GC_PRINT_STATS's "Initiating full
 # world-stop collection" lines; cgc: gctrace lines; both count explicit
@@ -107,7 +108,19 @@ compare() {
   # The limit is soft: a collection starts once an allocation has crossed
   # the goal, so the heap it reports includes that allocation (w3m: 13 MB
   # under a 12 MB limit, 1 run in 15). One MB of slack, gctrace's unit.
-  [ "${heap_max:-0}" -le "$((lim_kb / 1024 + 1))" ] || bad "under CGC_MEMLIMIT=$limit the heap reached $heap_max MB at a collection"
+  # Past that only where the GC CPU limiter held collections back (gctrace
+  # says so): the limit yields to it by design (docs/memory-limit.md), and
+  # on a loaded machine, where the limiter's wall-clock accounting sees
+  # collection take most of the CPU, it does (Guile at load 17-20 reached 7
+  # MB under 5, with the library before and after the link-table change).
+  if [ "${heap_max:-0}" -gt "$((lim_kb / 1024 + 1))" ]; then
+    local held; held=$(grep -c '^gc limiter: .*held back' "$work/lim.limit.err" || true)
+    if [ "$held" -gt 0 ]; then
+      echo "NOTE: $name: under CGC_MEMLIMIT=$limit the heap reached $heap_max MB at a collection; the CPU limiter held $held collections back"
+    else
+      bad "under CGC_MEMLIMIT=$limit the heap reached $heap_max MB at a collection"
+    fi
+  fi
   [ "$rss_lim" -lt "$rss_cgc" ] || bad "under CGC_MEMLIMIT=$limit peak RSS $rss_lim KiB is not below the unconstrained $rss_cgc KiB"
 }
 

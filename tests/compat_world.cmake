@@ -1,0 +1,63 @@
+# libgc's calls that stop the world for the program (compat/world.c;
+# tests/compat/world.c): on cgc's library with its headers and with
+# Debian's, and on Debian's libgc itself, where the same checks hold.
+# CGC_SYSTEM_LIBGC comes from compat.cmake.
+if(TARGET cgc_compat)
+  set(cgc_world_tests test_compat_world_ours)
+  set(cgc_world_env_tests test_compat_world_ours)
+  add_executable(test_compat_world_ours compat/world.c)
+  target_include_directories(test_compat_world_ours PRIVATE ${PROJECT_SOURCE_DIR}/compat/include)
+  target_link_libraries(test_compat_world_ours PRIVATE cgc_compat Threads::Threads)
+  add_test(NAME test_compat_world_ours COMMAND test_compat_world_ours)
+  if(EXISTS /usr/include/gc/gc.h)
+    add_executable(test_compat_world_libgc_headers compat/world.c)
+    target_include_directories(test_compat_world_libgc_headers BEFORE PRIVATE /usr/include)
+    target_link_libraries(test_compat_world_libgc_headers PRIVATE cgc_compat Threads::Threads)
+    add_test(NAME test_compat_world_libgc_headers COMMAND test_compat_world_libgc_headers)
+    list(APPEND cgc_world_tests test_compat_world_libgc_headers)
+    list(APPEND cgc_world_env_tests test_compat_world_libgc_headers)
+    if(CGC_SYSTEM_LIBGC)
+      add_executable(test_compat_world_system_libgc compat/world.c)
+      target_include_directories(test_compat_world_system_libgc BEFORE PRIVATE /usr/include)
+      target_link_libraries(test_compat_world_system_libgc PRIVATE ${CGC_SYSTEM_LIBGC} Threads::Threads)
+      add_test(NAME test_compat_world_system_libgc COMMAND test_compat_world_system_libgc)
+      list(APPEND cgc_world_tests test_compat_world_system_libgc)
+    endif()
+  endif()
+  set_tests_properties(${cgc_world_tests} PROPERTIES TIMEOUT 300 LABELS checked)
+  set_tests_properties(${cgc_world_env_tests} PROPERTIES
+    ENVIRONMENT "LD_BIND_NOW=1;LD_LIBRARY_PATH=$<TARGET_FILE_DIR:cgc_compat>")
+endif()
+
+# GC_register_disclaim_proc (compat/finalize.c; tests/compat/disclaim.c)
+# toggle-refs (compat/toggleref.c; tests/compat/toggleref.c) and thread
+# suspension (compat/suspend.c; tests/compat/suspend.c): the same
+# three ways.
+if(TARGET cgc_compat)
+  foreach(t disclaim toggleref suspend)
+    set(tests test_compat_${t}_ours)
+    add_executable(test_compat_${t}_ours compat/${t}.c)
+    target_include_directories(test_compat_${t}_ours PRIVATE ${PROJECT_SOURCE_DIR}/compat/include)
+    target_link_libraries(test_compat_${t}_ours PRIVATE cgc_compat Threads::Threads)
+    add_test(NAME test_compat_${t}_ours COMMAND test_compat_${t}_ours)
+    set_tests_properties(test_compat_${t}_ours PROPERTIES
+      ENVIRONMENT "LD_BIND_NOW=1;LD_LIBRARY_PATH=$<TARGET_FILE_DIR:cgc_compat>")
+    if(EXISTS /usr/include/gc/gc.h)
+      add_executable(test_compat_${t}_libgc_headers compat/${t}.c)
+      target_include_directories(test_compat_${t}_libgc_headers BEFORE PRIVATE /usr/include)
+      target_link_libraries(test_compat_${t}_libgc_headers PRIVATE cgc_compat Threads::Threads)
+      add_test(NAME test_compat_${t}_libgc_headers COMMAND test_compat_${t}_libgc_headers)
+      set_tests_properties(test_compat_${t}_libgc_headers PROPERTIES
+        ENVIRONMENT "LD_BIND_NOW=1;LD_LIBRARY_PATH=$<TARGET_FILE_DIR:cgc_compat>")
+      list(APPEND tests test_compat_${t}_libgc_headers)
+      if(CGC_SYSTEM_LIBGC)
+        add_executable(test_compat_${t}_system_libgc compat/${t}.c)
+        target_include_directories(test_compat_${t}_system_libgc BEFORE PRIVATE /usr/include)
+        target_link_libraries(test_compat_${t}_system_libgc PRIVATE ${CGC_SYSTEM_LIBGC} Threads::Threads)
+        add_test(NAME test_compat_${t}_system_libgc COMMAND test_compat_${t}_system_libgc)
+        list(APPEND tests test_compat_${t}_system_libgc)
+      endif()
+    endif()
+    set_tests_properties(${tests} PROPERTIES TIMEOUT 300 LABELS checked)
+  endforeach()
+endif()
