@@ -353,10 +353,15 @@ static void zero_resident(cgc__arena *a, size_t p, size_t end)
 
 cgc__span *cgc__heap_alloc_span(size_t npages, bool zero, bool *zeroed)
 {
+    return cgc__heap_alloc_span_from(npages, zero, zeroed, true);
+}
+
+cgc__span *cgc__heap_alloc_span_from(size_t npages, bool zero, bool *zeroed, bool grow)
+{
     pthread_mutex_lock(&cgc__heap_lock);
     cgc__span *s = free_find(npages);
     if (!s) {
-        if (!arena_grow(npages)) {
+        if (!grow || !arena_grow(npages)) {
             pthread_mutex_unlock(&cgc__heap_lock);
             return NULL;
         }
