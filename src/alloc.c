@@ -292,6 +292,8 @@ static cgc__span *central_pick_locked(cgc__central *c)
  * not to grow): taking new pages from the OS whenever no free span was
  * left doubled churn's peak RSS (the partial spans' free slots
  * then wait idle through every mark). docs/concurrent.md "Fresh spans". */
+_Atomic uint64_t cgc__fresh_refills;
+
 static bool refill_fresh(int cls)
 {
     if (!atomic_load_explicit(&cgc__marking, memory_order_relaxed))
@@ -321,6 +323,8 @@ static cgc__span *central_get(int cls, int kind)
         s = new_span(cls, kind, !fresh);   /* on no list: nobody can free into it yet */
         if (s)
             s->cached = 1;
+        if (s && fresh)
+            atomic_fetch_add_explicit(&cgc__fresh_refills, 1, memory_order_relaxed);
         cgc__pacer_heap_grew();
         if (s || !fresh)
             return s;

@@ -388,6 +388,9 @@ void  cgc__tcache_flush(cgc__thread *t);       /* world stopped or thread exitin
 void  cgc__span_list_push(cgc__span **head, cgc__span *s);
 void  cgc__span_list_remove(cgc__span **head, cgc__span *s);
 void  cgc__uncache_span(cgc__span *s);         /* materialise alloc bits */
+/* Caches refilled from a free span during a concurrent mark (alloc.c:
+ * refill_fresh), for tests. */
+extern _Atomic uint64_t cgc__fresh_refills;
 
 /* ---- roots (roots.c) --------------------------------------------------- */
 typedef void (*cgc__range_fn)(uintptr_t lo, uintptr_t hi, void *arg);
