@@ -223,15 +223,15 @@ void cgc__tcache_flush(cgc__thread *t)
     }
 }
 
-/* A fresh span for class cls and kind from the page heap (growing the
- * heap if `grow`), or NULL. */
-static cgc__span *new_span(int cls, int kind, bool grow)
+/* A fresh span for class cls and kind from the page heap (only from its
+ * resident free pages if resident_only), or NULL. */
+static cgc__span *new_span(int cls, int kind, bool resident_only)
 {
     const cgc__sizeclass *sc = &cgc__classes[cls];
     bool zeroed;
     cgc__sweep_reclaim(sc->npages);
     /* slots are zeroed as handed out */
-    cgc__span *s = cgc__heap_alloc_span_from(sc->npages, false, &zeroed, grow);
+    cgc__span *s = cgc__heap_alloc_span_from(sc->npages, false, &zeroed, resident_only);
     if (!s)
         return NULL;
     /* carve left it LARGE with an unallocated inline slot byte: a
@@ -280,7 +280,7 @@ static cgc__span *central_pick_locked(cgc__central *c)
 
 /* During a concurrent mark (cgc__marking), a cache refills from a free
  * span of the page heap rather than from a partial one, when the page
- * heap has free pages for it. The pages the program then writes
+ * heap has resident free pages for it. The pages the program then writes
  * by allocating hold only objects allocated in this mark, not old marked
  * ones: a pre-cleaning round or the final stop that finds such a page
  * written rescans what was allocated there (allocated black: it must be
@@ -288,10 +288,12 @@ static cgc__span *central_pick_locked(cgc__central *c)
  * slots of a partial span as well, and the same allocation writes half as
  * many pages (each a write fault and a re-protection). Measured, churn
  * 19: pre-cleaning rescanned 420 MB instead of 667 MB, 27% fewer faults.
- * Never by growing the heap (heap_free is only a hint; new_span is asked
- * not to grow): taking new pages from the OS whenever no free span was
- * left doubled churn's peak RSS (the partial spans' free slots
- * then wait idle through every mark). docs/concurrent.md "Fresh spans". */
+ * Only from resident free pages (heap_free is a hint; new_span is asked
+ * for resident pages only): taking new pages from the OS whenever no free
+ * span was left doubled churn's peak RSS (the partial spans' free slots
+ * then wait idle through every mark), and faulting released pages back
+ * in raised compat_real_w3m_conc's peak over libgc's. docs/concurrent.md
+ * "Fresh spans". */
 _Atomic uint64_t cgc__fresh_refills;
 
 static bool refill_fresh(int cls)
@@ -320,7 +322,7 @@ static cgc__span *central_get(int cls, int kind)
             if (s)
                 return s;
         }
-        s = new_span(cls, kind, !fresh);   /* on no list: nobody can free into it yet */
+        s = new_span(cls, kind, fresh);   /* on no list: nobody can free into it yet */
         if (s)
             s->cached = 1;
         if (s && fresh)
@@ -492,7 +494,7 @@ static void *uncached_alloc(cgc__thread *t, int cls, int kind)
     cgc__span *s = central_pick_locked(c);
     if (!s) {
         pthread_mutex_unlock(&c->lock);
-        s = new_span(cls, kind, true);   /* holds no object yet: invisible to cgc_free */
+        s = new_span(cls, kind, false);   /* holds no object yet: invisible to cgc_free */
         cgc__pacer_heap_grew();
         if (!s)
             return NULL;

@@ -191,8 +191,9 @@ extern pthread_mutex_t cgc__heap_lock;
  * the OS refuses memory. With zero, resident pages are cleared so that the
  * whole span reads as zero; *zeroed tells whether every page does. */
 cgc__span *cgc__heap_alloc_span(size_t npages, bool zero, bool *zeroed);
-/* The same, but without `grow` only from the free spans: NULL if none fits. */
-cgc__span *cgc__heap_alloc_span_from(size_t npages, bool zero, bool *zeroed, bool grow);
+/* The same; with resident_only, only from free pages that are resident
+ * (no new memory from the OS, no released page faulted back): else NULL. */
+cgc__span *cgc__heap_alloc_span_from(size_t npages, bool zero, bool *zeroed, bool resident_only);
 void       cgc__heap_free_span(cgc__span *s);          /* takes heap_lock */
 void       cgc__heap_free_span_locked(cgc__span *s);   /* heap_lock held */
 /* Releases up to `bytes` of free resident pages to the OS; returns bytes released. */
