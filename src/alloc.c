@@ -285,15 +285,15 @@ static cgc__span *central_pick_locked(cgc__central *c)
  * ones: a pre-cleaning round or the final stop that finds such a page
  * written rescans what was allocated there (allocated black: it must be
  * rescanned, docs/concurrent.md), not the old objects around the free
- * slots of a partial span as well, and the same allocation writes half as
- * many pages (each a write fault and a re-protection). Measured, churn
- * 19: pre-cleaning rescanned 420 MB instead of 667 MB, 27% fewer faults.
- * Only from resident free pages (heap_free is a hint; new_span is asked
- * for resident pages only): taking new pages from the OS whenever no free
- * span was left doubled churn's peak RSS (the partial spans' free slots
- * then wait idle through every mark), and faulting released pages back
- * in raised compat_real_w3m_conc's peak over libgc's. docs/concurrent.md
- * "Fresh spans". */
+ * slots of a partial span as well, and the same allocation writes fewer
+ * pages (each a write fault and a re-protection). Only from resident free
+ * pages (heap_free is a hint; new_span is asked for resident pages only):
+ * taking new pages from the OS whenever no free span was left doubled
+ * churn's peak RSS (the partial spans' free slots then wait idle through
+ * every mark), and faulting released pages back in raised
+ * compat_real_w3m_conc's peak over libgc's. So it applies when whole
+ * spans died (binary-trees: often; churn: seldom, and no measurable
+ * change). docs/concurrent.md "Fresh spans", "Pre-cleaning, measured". */
 _Atomic uint64_t cgc__fresh_refills;
 
 static bool refill_fresh(int cls)
