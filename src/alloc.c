@@ -223,13 +223,15 @@ void cgc__tcache_flush(cgc__thread *t)
     }
 }
 
-/* A fresh span for class cls and kind from the page heap, or NULL. */
-static cgc__span *new_span(int cls, int kind)
+/* A fresh span for class cls and kind from the page heap (only from its
+ * resident free pages if resident_only), or NULL. */
+static cgc__span *new_span(int cls, int kind, bool resident_only)
 {
     const cgc__sizeclass *sc = &cgc__classes[cls];
     bool zeroed;
     cgc__sweep_reclaim(sc->npages);
-    cgc__span *s = cgc__heap_alloc_span(sc->npages, false, &zeroed);   /* slots are zeroed as handed out */
+    /* slots are zeroed as handed out */
+    cgc__span *s = cgc__heap_alloc_span_from(sc->npages, false, &zeroed, resident_only);
     if (!s)
         return NULL;
     /* carve left it LARGE with an unallocated inline slot byte: a
@@ -276,24 +278,60 @@ static cgc__span *central_pick_locked(cgc__central *c)
     return NULL;
 }
 
+/* During a concurrent mark (cgc__marking), a cache refills from a free
+ * span of the page heap rather than from a partial one, when the page
+ * heap has resident free pages for it. The pages the program then writes
+ * by allocating hold only objects allocated in this mark, not old marked
+ * ones: a pre-cleaning round or the final stop that finds such a page
+ * written rescans what was allocated there (allocated black: it must be
+ * rescanned, docs/concurrent.md), not the old objects around the free
+ * slots of a partial span as well, and the same allocation writes fewer
+ * pages (each a write fault and a re-protection). Only from resident free
+ * pages (heap_free is a hint; new_span is asked for resident pages only):
+ * taking new pages from the OS whenever no free span was left doubled
+ * churn's peak RSS (the partial spans' free slots then wait idle through
+ * every mark), and faulting released pages back in raised
+ * compat_real_w3m_conc's peak over libgc's. So it applies when whole
+ * spans died (binary-trees: often; churn: seldom, and no measurable
+ * change). docs/concurrent.md "Fresh spans", "Pre-cleaning, measured". */
+_Atomic uint64_t cgc__fresh_refills;
+
+static bool refill_fresh(int cls)
+{
+    if (!atomic_load_explicit(&cgc__marking, memory_order_relaxed))
+        return false;
+    uint64_t bytes = (uint64_t)cgc__classes[cls].npages * CGC_PAGE_SIZE;
+    return atomic_load_explicit(&cgc__mem.heap_free, memory_order_relaxed) >= bytes;
+}
+
 /* A span for this thread's cache: marked cached before c->lock is dropped,
  * so cgc_free from another thread never sees it off every list yet not
  * cached (it would unlink it from a list it is not on). */
 static cgc__span *central_get(int cls, int kind)
 {
     cgc__central *c = &cgc__centrals[cls * CGC_NKINDS + kind];
-    pthread_mutex_lock(&c->lock);
-    cgc__span *s = central_pick_locked(c);
-    if (s)
-        s->cached = 1;
-    pthread_mutex_unlock(&c->lock);
-    if (!s) {
-        s = new_span(cls, kind);   /* on no list: nobody can free into it yet */
+    bool fresh = refill_fresh(cls);
+    cgc__span *s = NULL;
+    for (;;) {
+        if (!fresh) {
+            pthread_mutex_lock(&c->lock);
+            s = central_pick_locked(c);
+            if (s)
+                s->cached = 1;
+            pthread_mutex_unlock(&c->lock);
+            if (s)
+                return s;
+        }
+        s = new_span(cls, kind, fresh);   /* on no list: nobody can free into it yet */
         if (s)
             s->cached = 1;
+        if (s && fresh)
+            atomic_fetch_add_explicit(&cgc__fresh_refills, 1, memory_order_relaxed);
         cgc__pacer_heap_grew();
+        if (s || !fresh)
+            return s;
+        fresh = false;   /* no free span fits after all: a partial one */
     }
-    return s;
 }
 
 /* ---- the paths ---------------------------------------------------------- */
@@ -456,7 +494,7 @@ static void *uncached_alloc(cgc__thread *t, int cls, int kind)
     cgc__span *s = central_pick_locked(c);
     if (!s) {
         pthread_mutex_unlock(&c->lock);
-        s = new_span(cls, kind);   /* holds no object yet: invisible to cgc_free */
+        s = new_span(cls, kind, false);   /* holds no object yet: invisible to cgc_free */
         cgc__pacer_heap_grew();
         if (!s)
             return NULL;

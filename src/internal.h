@@ -191,6 +191,9 @@ extern pthread_mutex_t cgc__heap_lock;
  * the OS refuses memory. With zero, resident pages are cleared so that the
  * whole span reads as zero; *zeroed tells whether every page does. */
 cgc__span *cgc__heap_alloc_span(size_t npages, bool zero, bool *zeroed);
+/* The same; with resident_only, only from free pages that are resident
+ * (no new memory from the OS, no released page faulted back): else NULL. */
+cgc__span *cgc__heap_alloc_span_from(size_t npages, bool zero, bool *zeroed, bool resident_only);
 void       cgc__heap_free_span(cgc__span *s);          /* takes heap_lock */
 void       cgc__heap_free_span_locked(cgc__span *s);   /* heap_lock held */
 /* Releases up to `bytes` of free resident pages to the OS; returns bytes released. */
@@ -392,6 +395,9 @@ void  cgc__tcache_flush(cgc__thread *t);       /* world stopped or thread exitin
 void  cgc__span_list_push(cgc__span **head, cgc__span *s);
 void  cgc__span_list_remove(cgc__span **head, cgc__span *s);
 void  cgc__uncache_span(cgc__span *s);         /* materialise alloc bits */
+/* Caches refilled from a free span during a concurrent mark (alloc.c:
+ * refill_fresh), for tests. */
+extern _Atomic uint64_t cgc__fresh_refills;
 
 /* ---- roots (roots.c) --------------------------------------------------- */
 typedef void (*cgc__range_fn)(uintptr_t lo, uintptr_t hi, void *arg);

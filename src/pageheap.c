@@ -367,10 +367,15 @@ static void zero_resident(cgc__arena *a, size_t p, size_t end)
 
 cgc__span *cgc__heap_alloc_span(size_t npages, bool zero, bool *zeroed)
 {
+    return cgc__heap_alloc_span_from(npages, zero, zeroed, false);
+}
+
+cgc__span *cgc__heap_alloc_span_from(size_t npages, bool zero, bool *zeroed, bool resident_only)
+{
     pthread_mutex_lock(&cgc__heap_lock);
     cgc__span *s = free_find(npages);
     if (!s) {
-        if (!arena_grow(npages)) {
+        if (resident_only || !arena_grow(npages)) {
             pthread_mutex_unlock(&cgc__heap_lock);
             return NULL;
         }
@@ -385,6 +390,11 @@ cgc__span *cgc__heap_alloc_span(size_t npages, bool zero, bool *zeroed)
      * growth, so memory freed by sweeping goes back as soon as the heap is
      * over the limit, as Go's allocSpan does. */
     size_t nonresident = count_bits(a->released, p, p + npages);
+    if (nonresident && resident_only) {   /* it would grow the RSS */
+        free_list_insert(s);
+        pthread_mutex_unlock(&cgc__heap_lock);
+        return NULL;
+    }
     cgc__limit_before_grow(nonresident * CGC_PAGE_SIZE);
     cgc__span *r = carve(a, s, npages, zeroed);
     if (!r) {

@@ -18,7 +18,10 @@
  *   - sends a node's address through a pipe and reads it into a heap
  *     buffer, then drops every other reference: only the kernel's write
  *     (read(2)) put the pointer where the mark can find it;
- *   - walks random paths and checks every node it meets.
+ *   - walks random paths and checks every node it meets;
+ *   - now and then allocates whole spans of garbage, so that marks find
+ *     free spans to allocate into (caches refill from those during a
+ *     mark: docs/concurrent.md "Fresh spans").
  * At the end every node reachable from the tables is checked. Debug
  * builds poison freed objects, so a node freed while reachable fails its
  * checksum; in a Release build its slot is reused and the checksum fails
@@ -274,6 +277,15 @@ static void *worker(void *arg)
                 }
             }
             break;
+        case 6:
+            if (check_rng(&rng) % 32 == 0) {
+                /* Garbage, whole spans of it: freed by the next sweep,
+                 * their pages are the free spans a cache refills from
+                 * during a mark (alloc.c: refill_fresh). */
+                for (int i = 0; i < 256; i++)
+                    (void)fresh(t);
+            }
+            /* fall through */
         default: {
             ref *l = own_slot(t, check_rng(&rng));
             if (l->p && l->p->owner == (uint64_t)t)
@@ -317,6 +329,7 @@ int main(void)
     /* A heap large enough that marks take a while, and collections often. */
     cgc_set_gc_percent(10);
     uint64_t conc0 = atomic_load(&cgc__gc.concurrent_cycles);
+    uint64_t fresh0 = atomic_load(&cgc__fresh_refills);
     cgc_memstats m0, m1;
     cgc_read_memstats(&m0);
     pthread_t t[NTHREADS];
@@ -328,15 +341,19 @@ int main(void)
     long late = verify_all();
     cgc_read_memstats(&m1);
     uint64_t conc = atomic_load(&cgc__gc.concurrent_cycles) - conc0;
-    printf("%u collections, %llu concurrent, %llu dirty pages rescanned, %ld nodes checked, %ld corrupt\n",
-           m1.num_gc - m0.num_gc, (unsigned long long)conc,
+    uint64_t refills = atomic_load(&cgc__fresh_refills) - fresh0;
+    printf("%u collections, %llu concurrent, %llu refills from free spans during marks, "
+           "%llu dirty pages rescanned, %ld nodes checked, %ld corrupt\n",
+           m1.num_gc - m0.num_gc, (unsigned long long)conc, (unsigned long long)refills,
            (unsigned long long)atomic_load(&cgc__gc.dirty_pages_rescanned), atomic_load(&checked),
            atomic_load(&corrupt));
     CHECK(atomic_load(&corrupt) == 0, "%ld corrupt nodes (%ld found by the final walk)", atomic_load(&corrupt), late);
     CHECK(m1.num_gc - m0.num_gc >= 10, "only %u collections", m1.num_gc - m0.num_gc);
-    if (cgc__concurrent_mode())
+    if (cgc__concurrent_mode()) {
         CHECK(conc >= 5, "only %llu cycles marked concurrently (mode: %s)", (unsigned long long)conc,
               cgc__dirty_why());
+        CHECK(refills > 0, "no cache refilled from a free span during a mark");
+    }
     else
         CHECK(conc == 0, "%llu concurrent cycles with no tracker (%s)", (unsigned long long)conc,
               cgc__dirty_why());
