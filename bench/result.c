@@ -24,6 +24,12 @@ static uint64_t gap_count, gap_max, gaps_1ms, gaps_10ms;
 static uint64_t last_tick_ns;
 static unsigned ticks_to_poll;
 
+/* What happened before bench_steady(), the start-up (churn's fill of its
+ * table, while the live heap grows to its size): the worst gap and the
+ * longest pause, kept apart from the steady state's record. */
+static int steady;
+static uint64_t fill_gap_max, fill_pause_max;
+
 #if defined(USE_CGC) || defined(USE_BOEHM)
 static size_t cap_pauses;
 
@@ -73,6 +79,19 @@ static void bench_poll(void);
 static uint32_t seen_gc;      /* cycles whose pause is already recorded */
 static uint64_t lost_gc;      /* cycles that fell out of the ring unseen */
 static uint32_t gc0;          /* cycles before the benchmark started */
+static uint64_t conc_gc0;     /* concurrent cycles before it started */
+static double assist_ms0;     /* mark assist time before it started */
+
+/* cgc's count of cycles that marked concurrently and its mark assist time
+ * so far (ms), from one snapshot of its metrics. */
+static void read_conc(uint64_t *conc_gcs, double *assist_ms)
+{
+    cgc_metric_sample m[2] = {{.name = "/gc/cycles/concurrent:gc-cycles"},
+                              {.name = "/gc/mark/assist:seconds"}};
+    cgc_metrics_read(m, 2);
+    *conc_gcs = m[0].kind == CGC_METRIC_UINT64 ? m[0].value.u64 : 0;
+    *assist_ms = m[1].kind == CGC_METRIC_FLOAT64 ? m[1].value.f64 * 1e3 : 0.0;
+}
 #elif defined(USE_BOEHM)
 static uint64_t stop_ns;
 /* Boehm tells us when it stops and restarts the world: the pause is the
@@ -109,6 +128,7 @@ void bench_start(void)
     cgc_memstats ms;
     cgc_read_memstats(&ms);   /* also initialises the library */
     seen_gc = gc0 = ms.num_gc;
+    read_conc(&conc_gc0, &assist_ms0);
 #endif
     clock_gettime(CLOCK_MONOTONIC, &t_start);
     last_tick_ns = (uint64_t)t_start.tv_sec * 1000000000u + (uint64_t)t_start.tv_nsec;
@@ -131,6 +151,26 @@ void bench_tick(void)
         ticks_to_poll = 0;
         bench_poll();
     }
+}
+
+/* The steady state begins: everything recorded so far (gaps, pauses) was
+ * the start-up; keep its worst gap and longest pause apart, and start the
+ * record again, so that the RESULT line's gap and pause fields describe
+ * the loop at the benchmark's live heap, not the heap's growth to it. */
+void bench_steady(void)
+{
+    bench_poll();
+    uint64_t now = now_ns(), gap = now - last_tick_ns;
+    fill_gap_max = gap > gap_max ? gap : gap_max;
+    for (size_t k = 0; k < npauses; k++)
+        if (pauses[k] > fill_pause_max)
+            fill_pause_max = pauses[k];
+    npauses = 0;
+    memset(gap_hist, 0, sizeof gap_hist);
+    gap_count = gap_max = gaps_1ms = gaps_10ms = 0;
+    last_tick_ns = now;
+    bench__allocs = 0;
+    steady = 1;
 }
 
 /* The gap (ms) with at least q of all gaps at or below it, to within a
@@ -201,6 +241,17 @@ void bench_finish(const char *bench)
                   (double)(t_end.tv_nsec - t_start.tv_nsec) / 1e9;
     uint64_t gcs = 0;
 #if defined(USE_CGC)
+    /* Which cycles marked concurrently (CGC_DEBUG=gcconcurrent=1 asks for
+     * it; without a dirty-page tracker cgc stops the world instead) and
+     * how long allocation waited for a mark it outran. Read before the
+     * cycle count: a cycle is counted concurrent before it is counted
+     * done, so a background cycle ending between the two reads could
+     * otherwise make more concurrent cycles than cycles. */
+    uint64_t conc_gcs = 0;
+    double assist_ms = 0.0;
+    read_conc(&conc_gcs, &assist_ms);
+    conc_gcs -= conc_gc0;
+    assist_ms -= assist_ms0;
     bench_poll();
     gcs = seen_gc - gc0;
     if (lost_gc)
@@ -213,14 +264,21 @@ void bench_finish(const char *bench)
     getrusage(RUSAGE_SELF, &ru);
     double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
                  (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-    if (npauses)
+    if (npauses && pauses)   /* (pauses stays NULL under malloc) */
         qsort(pauses, npauses, sizeof *pauses, cmp_u64);
     printf("RESULT bench=%s impl=%s wall_s=%.3f cpu_s=%.3f maxrss_kb=%ld gcs=%llu "
            "pause_p50_ms=%.3f pause_p99_ms=%.3f pause_max_ms=%.3f "
-           "gap_max_ms=%.3f gap_p999_ms=%.3f gaps_1ms=%llu gaps_10ms=%llu gap_every=%d\n",
+           "gap_max_ms=%.3f gap_p999_ms=%.3f gaps_1ms=%llu gaps_10ms=%llu gap_every=%d",
            bench, BENCH_IMPL, wall, cpu, ru.ru_maxrss, (unsigned long long)gcs,
            pct_ms(0.50), pct_ms(0.99), npauses ? (double)pauses[npauses - 1] / 1e6 : 0.0,
            (double)gap_max / 1e6, gap_pct_ms(0.999), (unsigned long long)gaps_1ms,
            (unsigned long long)gaps_10ms, BENCH_GAP_EVERY);
+    if (steady)
+        printf(" fill_gap_max_ms=%.3f fill_pause_max_ms=%.3f", (double)fill_gap_max / 1e6,
+               (double)fill_pause_max / 1e6);
+#if defined(USE_CGC)
+    printf(" conc_gcs=%llu assist_ms=%.3f", (unsigned long long)conc_gcs, assist_ms);
+#endif
+    printf("\n");
     fflush(stdout);
 }

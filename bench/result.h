@@ -10,8 +10,14 @@
  *   RESULT bench=B impl=I wall_s=W cpu_s=C maxrss_kb=K gcs=N
  *          pause_p50_ms=P pause_p99_ms=Q pause_max_ms=M
  *          gap_max_ms=G gap_p999_ms=H gaps_1ms=A gaps_10ms=B gap_every=E
+ *          [fill_gap_max_ms=F fill_pause_max_ms=P] [conc_gcs=N assist_ms=S]
  * The pause_* fields are what each collector reports about itself; the
- * gap_* fields are what the program waited (see BENCH_GAP_EVERY).
+ * gap_* fields are what the program waited (see BENCH_GAP_EVERY). A
+ * benchmark that calls bench_steady() (churn, after filling its table)
+ * gets pause_* and gap_* for the steady state only, and the start-up's
+ * worst gap and longest pause in fill_*. cgc adds conc_gcs (cycles whose
+ * mark ran concurrently: CGC_DEBUG=gcconcurrent=1 and a dirty-page
+ * tracker) and assist_ms (time allocation waited for a mark it outran).
  *
  * -DBOEHM_NO_INTERIOR (with -DUSE_BOEHM): the Boehm collector with
  * GC_set_all_interior_pointers(0), impl "boehm-noint". Its default (impl
@@ -62,6 +68,7 @@ extern unsigned bench__allocs;
 
 void bench_start(void);                /* initialise the collector, start the clocks */
 void bench_tick(void);                 /* one gap sample; the pause poll every BENCH_POLL_EVERY */
+void bench_steady(void);               /* start-up over: record the steady state from here */
 void bench_finish(const char *bench);  /* print the RESULT line */
 
 /* Allocate n bytes; `atomic`: they never hold pointers (not scanned by a

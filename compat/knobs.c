@@ -414,7 +414,11 @@ GCAPI void GC_push_finalizer_structures(void) {}
  * section, which holds off every pause until it leaves (and a mutex of this
  * layer's own, recursive, gives the mutual exclusion). As in libgc, the
  * holder must not allocate from the collector or wait for a thread that
- * does. */
+ * does. The section is a program section (cgc__enter_program): a pause
+ * that waited for it does not stop the thread right where it leaves, in
+ * the caller's code that completes what the lock protected (Guile sets its
+ * VM's stack pointer there after moving the stack), but later, as libgc's
+ * would (src/threads.c; tests/compat/compat_alloc_lock.c). */
 static pthread_mutex_t alloc_lock;
 static pthread_once_t alloc_lock_once = PTHREAD_ONCE_INIT;
 static __thread cgc__thread *alloc_lock_section;
@@ -432,13 +436,13 @@ GCAPI void GC_alloc_lock(void)
     pthread_mutex_lock(&alloc_lock);   /* before the section: never wait for it inside one */
     if (alloc_lock_depth++ == 0) {
         alloc_lock_section = compat_registered_self();
-        cgc__enter(alloc_lock_section);
+        cgc__enter_program(alloc_lock_section);
     }
 }
 GCAPI void GC_alloc_unlock(void)
 {
     if (--alloc_lock_depth == 0)
-        cgc__leave(alloc_lock_section);
+        cgc__leave_program(alloc_lock_section);
     pthread_mutex_unlock(&alloc_lock);
 }
 /* world.c: a holder that must wait for gc_lock leaves its section

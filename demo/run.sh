@@ -35,8 +35,20 @@
 # Cgroups: bench/limit/cgroup.sh (v1, or v2 with the harness moved into a
 # leaf cgroup so the memory controller can be enabled; docs/demo.md).
 #
-# Usage: demo/run.sh [--quick] [--no-build] [--build-dir DIR] [--out DIR]
-#                    [--services "c go"]
+# Usage: demo/run.sh [--quick] [--concurrent] [--no-build] [--build-dir DIR]
+#                    [--out DIR] [--services "c go"]
+#   --services  which services, in this order: c (the C service on cgc,
+#             its default mark), c-conc (the same service with
+#             CGC_DEBUG=gcconcurrent=1 added to every configuration: cgc's
+#             mostly-concurrent mark, docs/concurrent.md), go
+#   --concurrent  the C service in cgc's concurrent mode too: adds c-conc
+#             after c (full mode), so that both modes are measured in the
+#             same run and compare row for row (issue 13: the demo's
+#             results unchanged or better in the concurrent mode); with
+#             --quick, the quick run and its headline in the concurrent
+#             mode instead of the default one. results.meta records the
+#             mark mode each C service got (cgc_mark: its first gctrace
+#             line; a concurrent mark needs a dirty-page tracker).
 #   --quick   the C service only, one limit only (under a minute), and
 #             assert the headline there: CGC_MEMLIMIT=off is OOM-killed at
 #             least once, while cgc's default (soft90) and the soft limit
@@ -56,6 +68,7 @@ DO_BUILD=1
 BUILD_DIR=$ROOT/build-demo
 OUT=
 SERVICES="c go"
+CONCURRENT=0
 SKIP=77
 COMMAND="bash demo/run.sh${*:+ $*}"
 ARGS=("$@")
@@ -63,6 +76,7 @@ ARGS=("$@")
 while (($#)); do
     case $1 in
     --quick) MODE=quick ;;
+    --concurrent) CONCURRENT=1 ;;
     --no-build) DO_BUILD=0 ;;
     --build-dir) BUILD_DIR=$2; shift ;;
     --out) OUT=$2; shift ;;
@@ -72,7 +86,18 @@ while (($#)); do
     esac
     shift
 done
-[[ $MODE == quick ]] && SERVICES=c
+for svc in $SERVICES; do
+    [[ " c c-conc go " == *" $svc "* ]] || { echo "run.sh: unknown service $svc (c, c-conc or go)" >&2; exit 2; }
+done
+if [[ $MODE == quick ]]; then
+    SERVICES=c
+    ((CONCURRENT)) && SERVICES="c-conc"
+elif ((CONCURRENT)) && [[ " $SERVICES " != *" c-conc "* ]]; then
+    SERVICES=$(sed -E 's/(^| )c( |$)/\1c c-conc\2/' <<<"$SERVICES")
+    [[ " $SERVICES " == *" c-conc "* ]] || SERVICES="c-conc $SERVICES"
+fi
+# The C service's name in a shell variable's name (MIN_c_conc).
+svc_var() { echo "${1//-/_}"; }
 # Absolute: the Go build runs in another directory (GOCACHE must be absolute).
 mkdir -p "$BUILD_DIR" && BUILD_DIR=$(cd "$BUILD_DIR" && pwd) || { echo "run.sh: cannot create $BUILD_DIR" >&2; exit 1; }
 [[ -z $OUT ]] && { [[ $MODE == quick ]] && OUT=$BUILD_DIR/demo-quick || OUT=$ROOT/demo/results; }
@@ -146,6 +171,22 @@ build() {
                 go build -tags libsqlite3 -o "$GO_BIN" .) >&2 ||
             die "go build failed (needs golang-go golang-github-mattn-go-sqlite3-dev libsqlite3-dev)"
     fi
+}
+
+# The mark mode each C service gets here, for results.meta (cgc_mark): its
+# first gctrace line, after "mark: ". cgc prints it as the library loads;
+# PORT=0 then makes the service exit at once (an invalid port).
+CGC_MARK=
+mark_modes() {
+    local svc m
+    for svc in $SERVICES; do
+        [[ $svc == go ]] && continue
+        # shellcheck disable=SC2046
+        m=$(env -i PATH="$PATH" $(config_env "$svc" soft90 0 | sed 's/CGC_DEBUG=[^ ]*//') \
+            CGC_DEBUG="$(config_env "$svc" soft90 0 | sed -n 's/.*CGC_DEBUG=\([^ ]*\).*/\1,/p')gctrace=1" PORT=0 \
+            "$C_BIN" 2>&1 >/dev/null | sed -n 's/^cgc: .*; mark: //p' | head -1)
+        CGC_MARK+="${CGC_MARK:+; }$svc: ${m:-unknown}"
+    done
 }
 
 # ---- cgroups --------------------------------------------------------------
@@ -251,6 +292,13 @@ pick_port() {
 # is_default says which configuration is the runtime's own default.
 config_env() {
     local svc=$1 conf=$2 limit=$3
+    # c-conc: the same configurations as c, in cgc's concurrent mode.
+    if [[ $svc == c-conc ]]; then
+        local e
+        e=$(config_env c "$conf" "$limit")
+        echo "${e:+$e }CGC_DEBUG=gcconcurrent=1"
+        return
+    fi
     case $svc:$conf in
     c:off) echo "CGC_MEMLIMIT=off" ;;
     c:soft90) echo "" ;;
@@ -260,7 +308,7 @@ config_env() {
     go:limit) echo "GOGC=off GOMEMLIMIT=$limit" ;;
     esac
 }
-is_default() { [[ $1:$2 == c:soft90 || $1:$2 == go:off ]] && echo 1 || echo 0; }
+is_default() { [[ ${1%-conc}:$2 == c:soft90 || $1:$2 == go:off ]] && echo 1 || echo 0; }
 
 # Starts the service in cgroup $CG with a clean environment: nothing from
 # the caller's CGC_* / GO* variables may leak into a configuration.
@@ -540,7 +588,7 @@ experiment() {
         local l
         quick_limit "$svc"; l=$QUICK_LIMIT
         ((l > 0)) || die "$svc: no peak measured"
-        eval "MIN_$svc=$l LIMITS_$svc=$l"
+        eval "MIN_$(svc_var "$svc")=$l LIMITS_$(svc_var "$svc")=$l"
         log "== $svc at $l MiB (78% of the smaller no-limit peak of off)"
         local conf
         for conf in "${CONFIGS[@]}"; do run_one "$svc" "$conf" $((l * MiB)) matrix; done
@@ -552,24 +600,25 @@ experiment() {
     peak_mib=$(awk -v p="$(last_field 14)" 'BEGIN {printf "%d", p + 0.999}')
     PEAK_RPS=$(last_field 11) PEAK_SECS=$(last_field 17)
     PEAK_RPCPU=$(awk -v n="$(last_field 9)" -v c="$(last_field 23)" 'BEGIN {if (c > 0) printf "%.1f", n / c}')
-    eval "PEAK_$svc=$peak_mib"
+    eval "PEAK_$(svc_var "$svc")=$peak_mib"
 
     # The minimal limit of each runtime with its soft limit at 90% of the
     # cgroup limit (cgc's default) and with none (Go's default): the same
     # two searches for both, so each minimum compares with the other
     # runtime's minimum in the same configuration.
-    local conf
+    local conf sv
+    sv=$(svc_var "$svc")
     for conf in soft90 off; do
         minimal_limit "$svc" "$conf" "$peak_mib"
-        eval "MIN_${svc}_$conf=$BISECT_MIN"
+        eval "MIN_${sv}_$conf=$BISECT_MIN"
         echo "$svc,$(runtime_of "$svc"),$conf,$(is_default "$svc" "$conf"),$BISECT_MIN,$peak_mib" >>"$WORK/minimal.csv"
     done
-    eval "MIN_$svc=\$MIN_${svc}_soft90"
+    eval "MIN_$sv=\$MIN_${sv}_soft90"
 
     local limits m90 moff
-    m90=$(eval echo "\$MIN_${svc}_soft90") moff=$(eval echo "\$MIN_${svc}_off")
+    m90=$(eval echo "\$MIN_${sv}_soft90") moff=$(eval echo "\$MIN_${sv}_off")
     limits=$(printf '%s\n' "$m90" "$moff" $((2 * m90)) $((4 * m90)) | sort -n | uniq | tr '\n' ' ')
-    eval "LIMITS_$svc=\"$limits\""
+    eval "LIMITS_$sv=\"$limits\""
     local l
     for l in $limits; do
         log "== $svc at $l MiB"
@@ -610,7 +659,13 @@ minimal_limit() {
 }
 
 # The runtime of service $1, as the tables name it.
-runtime_of() { [[ $1 == go ]] && echo "$GO_VERSION" || echo "cgc $COMMIT"; }
+runtime_of() {
+    case $1 in
+    go) echo "$GO_VERSION" ;;
+    c-conc) echo "cgc $COMMIT concurrent" ;;
+    *) echo "cgc $COMMIT" ;;
+    esac
+}
 
 # ---- output ----------------------------------------------------------------
 print_table() {
@@ -618,7 +673,7 @@ print_table() {
     printf '\n%-12s %9s  %-7s %4s  %11s %6s  %7s  %8s %8s  %8s %8s %8s  %5s  %s\n' runtime limit config OOM 'done/total' \
         failed 'req/s' 'avg ms' 'p99 ms' 'peak' 'rt peak' 'soft' GCs verdict
     awk -F, -v go="$GO_VERSION" '$1 == "matrix" {
-        svc = ($2 == "c") ? "C/cgc" : "Go " substr(go, 3)
+        svc = ($2 == "c") ? "C/cgc" : ($2 == "c-conc") ? "C/cgc-conc" : "Go " substr(go, 3)
         printf "%-12s %5d MiB  %-7s %4d  %5d/%-5d %6d  %7.1f  %8.1f %8.1f  %8.1f %8.1f %8s  %5d  %s\n",
             svc, $3, $4 ($22 == 1 ? "*" : ""), $6, $9, $8, $10, $11, $12, $13, $14, $15, ($20 == "" ? "none" : $20), $16, $21 }' "$csv"
     printf '\nconfig (the same three for both runtimes; * = what the runtime does with nothing set):\n'
@@ -634,7 +689,7 @@ print_table() {
     printf '\nminimal limit (MiB): the smallest cgroup limit at which the configuration completed every request\n'
     printf 'with no OOM kill and at least a third of its no-limit requests per CPU-second, in two consecutive runs:\n'
     printf '%-12s %10s %10s %15s\n' runtime soft90 off 'no-limit peak'
-    awk -F, -v go="$GO_VERSION" 'NR > 1 {svc = ($1 == "c") ? "C/cgc" : "Go " substr(go, 3); if (!(svc in seen)) order[++n] = svc
+    awk -F, -v go="$GO_VERSION" 'NR > 1 {svc = ($1 == "c") ? "C/cgc" : ($1 == "c-conc") ? "C/cgc-conc" : "Go " substr(go, 3); if (!(svc in seen)) order[++n] = svc
             seen[svc] = 1; m[svc, $3] = $5 ($4 == 1 ? "*" : ""); peak[svc] = $6}
         END {for (i = 1; i <= n; i++) printf "%-12s %10s %10s %15s\n", order[i], m[order[i], "soft90"], m[order[i], "off"], peak[order[i]]}' \
         "$WORK/minimal.csv"
@@ -701,6 +756,7 @@ main() {
     command -v go >/dev/null && GO_VERSION=$(go env GOVERSION)
     check_tools
     build
+    mark_modes
     setup_cgroups
     mkdir -p "$OUT"
     WORK=$BUILD_DIR/demo-work
@@ -737,7 +793,9 @@ main() {
     } >"$OUT/table.txt"
     write_meta $((SECONDS - start)) >"$OUT/results.meta"
     for svc in $SERVICES; do
-        local var=LIMITS_$svc label=C/cgc
+        local var label=C/cgc
+        var=LIMITS_$(svc_var "$svc")
+        [[ $svc == c-conc ]] && label="C/cgc, concurrent mark (CGC_DEBUG=gcconcurrent=1)"
         [[ $svc == go ]] && label="Go $GO_VERSION"
         plot "$svc" "$label" "${!var}" "$WORK"
     done
@@ -765,6 +823,7 @@ write_meta() {
     echo "go=$GO_VERSION"
     echo "mode=$MODE"
     echo "services=$SERVICES"
+    [[ -z $CGC_MARK ]] || echo "cgc_mark=$CGC_MARK"
     echo "orders=$DEMO_ORDERS"
     echo "requests_per_run=$(for line in "${MIX[@]}"; do read -r _ n _ <<<"$line"; echo "$n"; done | awk '{s += $1} END {print s}')"
 }
@@ -779,8 +838,10 @@ write_meta() {
 # against its soft limit is a target the collector may overshoot when the
 # live heap needs it (the soft limit is soft), shown as over/under.
 assert_headline() {
-    local ok=1 l=$MIN_c row r conf what
-    row() { awk -F, -v c="$1" -v l="$l" '$1 == "matrix" && $2 == "c" && $3 == l && $4 == c' "$WORK/runs.csv"; }
+    local svc=${SERVICES%% *} ok=1 l row r conf what mode=
+    l=$(eval echo "\$MIN_$(svc_var "$svc")")
+    [[ $svc == c-conc ]] && mode=" (concurrent mode: CGC_DEBUG=gcconcurrent=1)"
+    row() { awk -F, -v s="$svc" -v c="$1" -v l="$l" '$1 == "matrix" && $2 == s && $3 == l && $4 == c' "$WORK/runs.csv"; }
     measured() { # the measurements of one row, in words
         awk -F, -v l="$l" '{
             soft = ($20 == "") ? "no soft limit" : sprintf("soft limit %.1f MiB: %s", $20, ($15 <= $20) ? "under" : "over")
@@ -794,6 +855,7 @@ assert_headline() {
         soft90) what="cgc's default (nothing set: soft limit 90% of the cgroup limit)" ;;
         limit) what="CGC_GC=off CGC_MEMLIMIT=$l MiB (soft limit at the cgroup limit)" ;;
         esac
+        what+=$mode
         [[ -n $r ]] || { log "FAIL: no run of $conf at $l MiB"; ok=0; continue; }
         if [[ $conf == off ]]; then
             if awk -F, '{exit !($6 >= 1)}' <<<"$r"; then
@@ -808,7 +870,7 @@ assert_headline() {
         fi
     done
     ((ok)) || exit 1
-    log "headline holds at $l MiB: CGC_MEMLIMIT=off is OOM-killed; cgc's default and the soft limit at the cgroup limit answer every request with no OOM kill"
+    log "headline holds at $l MiB$mode: CGC_MEMLIMIT=off is OOM-killed; cgc's default and the soft limit at the cgroup limit answer every request with no OOM kill"
 }
 
 # Run, unless sourced (tests/demo/harness.sh tests the functions). On one

@@ -31,6 +31,7 @@ Regions (NAME: source):
     bench-results    bench/results/latest-raw.txt + latest.meta (bench/run.sh)
     bench-targets    the same run: the targets table only
     bench-summary    the same run: one compact table (for the README)
+    bench-issue13    the same run: issue 13's targets (concurrent marking)
     bench-callgrind  bench/results/callgrind.md + callgrind.meta (bench/callgrind.sh)
     limit-results    bench/limit/results/latest-raw.csv + latest.meta
                      (bench/limit/run.sh)
@@ -107,6 +108,8 @@ def provenance(meta, source):
         f"{g('load1_runs', '?')}.",
         f"Environment: {g('environment', '?')}.",
     ]
+    if g('cgc_mark'):
+        lines.append(f"cgc's mark mode (its first gctrace line): {g('cgc_mark')}.")
     if g('note'):
         lines.append(f"Note: {g('note')}")
     # markdown: one paragraph, line breaks kept
@@ -148,10 +151,16 @@ def secs(x):
 
 # ---- bench/run.sh -----------------------------------------------------------
 
-BENCHES = ['binary-trees', 'gcbench', 'churn']
-BENCH_IMPLS = ['cgc', 'boehm', 'boehm-noint', 'malloc', 'go']
+BENCHES = ['binary-trees', 'gcbench', 'churn', 'churn512']
+# cgc-stw and cgc-conc: the same build, with CGC_DEBUG=gcstoptheworld=1 and
+# CGC_DEBUG=gcconcurrent=1 (bench/run.sh).
+BENCH_IMPLS = ['cgc-stw', 'cgc-conc', 'boehm', 'boehm-noint', 'malloc', 'go']
 NUM = ['wall_s', 'cpu_s', 'maxrss_kb', 'gcs', 'pause_p50_ms', 'pause_p99_ms',
        'pause_max_ms', 'gap_max_ms', 'gap_p999_ms', 'gaps_1ms', 'gaps_10ms', 'load1']
+# Fields only some rows have: the start-up's worst gap and longest pause
+# (benchmarks with a steady state, churn), and cgc's concurrent cycles and
+# assist time (bench/result.h).
+OPT_NUM = ['fill_gap_max_ms', 'fill_pause_max_ms', 'conc_gcs', 'assist_ms']
 
 
 def read_bench_raw(path):
@@ -162,9 +171,13 @@ def read_bench_raw(path):
             if not line.startswith('RESULT '):
                 continue
             r = dict(kv.split('=', 1) for kv in line.split()[1:] if '=' in kv)
-            for k in NUM + ['round', 'pos', 'gap_every']:
+            for k in NUM + OPT_NUM + ['round', 'pos', 'gap_every']:
                 if k in r:
                     r[k] = float(r[k])
+            # Results from before the concurrent mode: cgc's one mode then
+            # was the stop-the-world mark.
+            if r.get('impl') == 'cgc':
+                r['impl'] = 'cgc-stw'
             rows.append(r)
     return rows
 
@@ -177,7 +190,7 @@ def bench_medians(rows):
             rs = [r for r in rows if r['bench'] == b and r['impl'] == i]
             if not rs:
                 continue
-            m = {k: median([r[k] for r in rs if k in r]) for k in NUM}
+            m = {k: median([r[k] for r in rs if k in r]) for k in NUM + OPT_NUM}
             m['runs'] = len(rs)
             out[b, i] = m
     return out
@@ -188,26 +201,27 @@ def bench_csv(rdir):
     med = bench_medians(rows)
     s = io.StringIO()
     w = csv.writer(s, lineterminator='\n')
-    w.writerow(['bench', 'impl', 'runs'] + NUM + ['wall_vs_boehm'])
+    w.writerow(['bench', 'impl', 'runs'] + NUM + ['wall_vs_boehm'] + OPT_NUM)
     for (b, i), m in med.items():
         bw = med.get((b, 'boehm'), {}).get('wall_s')
         w.writerow([b, i, m['runs']] + [fmt(m[k], 'g', '') for k in NUM] +
-                   [fmt(m['wall_s'] / bw if bw else None, '.2f', '')])
+                   [fmt(m['wall_s'] / bw if bw else None, '.2f', '')] +
+                   [fmt(m[k], 'g', '') for k in OPT_NUM])
     return s.getvalue()
 
 
-def paired(rows, bench, other, key):
+def paired(rows, bench, other, key, cgc='cgc-stw'):
     """cgc/other per round (same round number), as in run.sh's rounds."""
     by = {}
     for r in rows:
-        if r['bench'] == bench and r['impl'] in ('cgc', other):
+        if r['bench'] == bench and r['impl'] in (cgc, other):
             by.setdefault(r['round'], {})[r['impl']] = r[key]
     ratios, xs, ys = [], [], []
     for k in sorted(by):
         d = by[k]
-        if 'cgc' in d and other in d and d[other] > 0:
-            ratios.append(d['cgc'] / d[other])
-            xs.append(d['cgc'])
+        if cgc in d and other in d and d[other] > 0:
+            ratios.append(d[cgc] / d[other])
+            xs.append(d[cgc])
             ys.append(d[other])
     return ratios, xs, ys
 
@@ -227,12 +241,13 @@ BENCH_TARGETS = [
 
 
 def bench_targets(rows, quick):
-    out = ["| target | compares | paired median (range, rounds) | ratio of medians | verdict |",
+    out = ["Stop-the-world cgc (`cgc-stw`, the default mode):", "",
+           "| target | compares | paired median (range, rounds) | ratio of medians | verdict |",
            "|---|---|---|---|---|"]
     for label, b, other, key, limit, what in BENCH_TARGETS:
         ratios, xs, ys = paired(rows, b, other, key)
         if not ratios:
-            out.append(f"| {label} | {what} | – | – | not measured: no {other} or no cgc runs |")
+            out.append(f"| {label} | {what} | – | – | not measured: no {other} or no cgc-stw runs |")
             continue
         med = median(ratios)
         rom = median(xs) / median(ys)
@@ -259,6 +274,79 @@ def bench_targets(rows, quick):
     return out
 
 
+CGC_MODES_NOTE = (
+    "cgc rows: `cgc-stw` is cgc with `CGC_DEBUG=gcstoptheworld=1` (every mark with the world "
+    "stopped; the default mode today), `cgc-conc` the same program with `CGC_DEBUG=gcconcurrent=1` "
+    "(mostly-concurrent marking, docs/concurrent.md); results from before the concurrent mode "
+    "existed show their `cgc` as `cgc-stw`. *Concurrent GCs*: the cycles whose mark really ran "
+    "concurrently (`/gc/cycles/concurrent:gc-cycles`; without a dirty-page tracker cgc stops the "
+    "world instead); *assist ms*: the time allocation waited for a mark it outran "
+    "(`/gc/mark/assist:seconds`). cgc's own pause counts only the time the world was stopped.")
+
+# Issue 13's targets (mostly-concurrent marking), computed from the medians:
+# (label, bench, field, the value cgc-conc is held to: a number (an absolute
+#  limit in the field's unit), or (impl, factor): factor × that impl's median)
+ISSUE13_TARGETS = [
+    ('churn (64 MiB live): worst gap ≤ 5 ms', 'churn', 'gap_max_ms', 5.0),
+    ('churn512 (512 MiB live): worst gap ≤ 5 ms', 'churn512', 'gap_max_ms', 5.0),
+    ('churn: worst gap ≤ 0.5 × Go\'s', 'churn', 'gap_max_ms', ('go', 0.5)),
+    ('churn512: worst gap ≤ 0.5 × Go\'s', 'churn512', 'gap_max_ms', ('go', 0.5)),
+    ('churn: stopped time per cycle p99 ≤ 1 ms', 'churn', 'pause_p99_ms', 1.0),
+    ('churn: wall ≤ 1.15 × stop-the-world', 'churn', 'wall_s', ('cgc-stw', 1.15)),
+    ('churn512: wall ≤ 1.15 × stop-the-world', 'churn512', 'wall_s', ('cgc-stw', 1.15)),
+    ('binary-trees: wall ≤ 1.15 × stop-the-world', 'binary-trees', 'wall_s', ('cgc-stw', 1.15)),
+    ('binary-trees: wall ≤ 0.6 × Boehm', 'binary-trees', 'wall_s', ('boehm', 0.6)),
+]
+UNITS = {'gap_max_ms': ' ms', 'pause_p99_ms': ' ms', 'wall_s': ' s'}
+
+
+def issue13_table(rows, meta, quick):
+    """Issue 13's targets for cgc-conc, met or not from the medians of the run."""
+    med = bench_medians(rows)
+    out = ["Issue 13, mostly-concurrent marking (`cgc-conc`), from the medians of this run:", "",
+           "| target | cgc-conc | held to | ratio | verdict |", "|---|---:|---:|---:|---|"]
+    for label, b, key, to in ISSUE13_TARGETS:
+        u = UNITS[key]
+        v = lambda x: f"{x:.3f}{u}" if x is not None and x < 10 else fmt(x, '.2f') + u
+        c = med.get((b, 'cgc-conc'))
+        if isinstance(to, tuple):
+            other, factor = to
+            o = med.get((b, other))
+            limit = o[key] * factor if o and o[key] is not None else None
+            held = f"{factor:g} × {other} {v(o[key])}" if o else f"{factor:g} × {other}"
+            ratio = c[key] / o[key] if c and o and o[key] else None
+        else:
+            o, limit, held, ratio = True, to, f"{to:g}{u}", None
+        if not c:
+            verdict = "not measured: no cgc-conc runs"
+        elif not o or limit is None:
+            verdict = f"not measured: no {to[0]} runs"
+        elif c['gcs'] and not c['conc_gcs']:
+            verdict = ("not measured: cgc-conc marked no cycle concurrently "
+                       f"({meta.get('cgc_mark', 'mode not recorded')})")
+        else:
+            met = c[key] <= limit
+            verdict = "met" if met else "**not met**"
+        ratio_s = f"{ratio:.2f} × {to[0]}" if ratio is not None else "–"
+        out.append(f"| {label} | {v(c[key]) if c else '–'} | {held} | {ratio_s} | {verdict} |")
+    c = [r for r in rows if r['impl'] == 'cgc-conc' and 'conc_gcs' in r]
+    if c:
+        mode = re.search(r'cgc-conc: ([^;]*)', meta.get('cgc_mark', ''))
+        out += ["", f"cgc-conc marked {sum(r['conc_gcs'] for r in c):.0f} of its "
+                f"{sum(r['gcs'] for r in c):.0f} cycles concurrently over {len(c)} runs "
+                f"(its first gctrace line: mark: {mode.group(1) if mode else 'not recorded'}); "
+                f"allocation waited {sum(r['assist_ms'] for r in c) / 1e3:.2f} s in mark assists "
+                "in all."]
+    out += ["", "Worst gap: the longest the churn loop waited between two clock reads 64 allocations "
+            "apart, in the steady state (after its table is filled; the start-up's worst gap is in "
+            "the tables); stopped time per cycle: cgc's own pause record. A value is the median over "
+            "the runs; a ratio compares the medians."]
+    if quick:
+        out.append("_Quick run: small sizes (churn512 too) and one round; the targets are defined "
+                   "at the default sizes, so these verdicts only show that the check works._")
+    return out
+
+
 def bench_tables(rows):
     med = bench_medians(rows)
     out = []
@@ -267,25 +355,37 @@ def bench_tables(rows):
         if not impls:
             continue
         bw = med.get((b, 'boehm'), {}).get('wall_s')
+        # cgc's concurrent cycles and assist time, where the runs report them
+        conc = any(med[b, i]['conc_gcs'] is not None for i in impls)
         out += [f"**{b}** — time and memory (medians over the runs)", "",
-                "| impl | runs | wall s | wall × Boehm | CPU s | max RSS MiB | GCs |",
-                "|---|---:|---:|---:|---:|---:|---:|"]
+                "| impl | runs | wall s | wall × Boehm | CPU s | max RSS MiB | GCs |" +
+                (" concurrent GCs | assist ms |" if conc else ""),
+                "|---|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if conc else "")]
         for i in impls:
             m = med[b, i]
             out.append(f"| {i} | {m['runs']} | {secs(m['wall_s'])} | "
                        f"{fmt(m['wall_s'] / bw if bw else None)} | {secs(m['cpu_s'])} | "
-                       f"{fmt(m['maxrss_kb'] / 1024, '.1f')} | {fmt(m['gcs'], '.0f')} |")
+                       f"{fmt(m['maxrss_kb'] / 1024, '.1f')} | {fmt(m['gcs'], '.0f')} |" +
+                       (f" {fmt(m['conc_gcs'], '.0f')} | {fmt(m['assist_ms'], '.1f')} |" if conc else ""))
+        fill = any(med[b, i]['fill_gap_max_ms'] is not None for i in impls)
         out += ["", f"**{b}** — what the program waited, beside what each collector reports "
-                "(medians over the runs)", "",
+                "(medians over the runs" + ("; the steady state, after the table is filled" if fill else "") +
+                ")", "",
                 "| impl | worst gap ms | gap p99.9 ms | gaps > 1 ms | gaps > 10 ms | "
-                "own pause p50 ms | own pause p99 ms | own pause max ms |",
-                "|---|---:|---:|---:|---:|---:|---:|---:|"]
+                "own pause p50 ms | own pause p99 ms | own pause max ms |" +
+                (" start-up: worst gap ms | start-up: own pause max ms |" if fill else ""),
+                "|---|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if fill else "")]
         for i in impls:
             m = med[b, i]
             own = ['–'] * 3 if i == 'malloc' else [fmt(m[k]) for k in
                                                     ('pause_p50_ms', 'pause_p99_ms', 'pause_max_ms')]
+            start = ''
+            if fill:
+                start = (f" {fmt(m['fill_gap_max_ms'])} | "
+                         f"{'–' if i == 'malloc' else fmt(m['fill_pause_max_ms'])} |")
             out.append(f"| {i} | {fmt(m['gap_max_ms'])} | {fmt(m['gap_p999_ms'], '.3f')} | "
-                       f"{fmt(m['gaps_1ms'], 'g')} | {fmt(m['gaps_10ms'], 'g')} | " + " | ".join(own) + " |")
+                       f"{fmt(m['gaps_1ms'], 'g')} | {fmt(m['gaps_10ms'], 'g')} | " + " | ".join(own) + " |" +
+                       start)
         out.append("")
     return out
 
@@ -297,19 +397,28 @@ def render_bench(rdir, part='all'):
     quick = '--quick' in meta.get('command', '')
     if part == 'targets':
         return out + bench_targets(rows, quick)
+    if part == 'issue13':
+        return out + issue13_table(rows, meta, quick)
     if part == 'summary':
         return out + ["Medians over the runs; worst gap: the longest the program waited between two "
                       "clock reads 64 allocations apart.", ""] + bench_summary(rows, meta) + \
             ["", BOEHM_NOTE]
     ge = {int(r.get('gap_every', 0)) for r in rows}
+    fill = any('fill_gap_max_ms' in r for r in rows)
     out += [f"Sizes: {meta.get('sizes', '?')}. A *gap* is the time between two reads of the "
             f"monotonic clock taken every {'/'.join(str(g) for g in sorted(ge))} allocations inside "
             "the benchmark's own loop (the same in Go): what the program waited, including "
             "everything a collection makes the allocating thread do. *Own pause* is what each "
             "collector reports about itself (cgc's pause record, Boehm's stop-to-restart events, "
-            "Go's PauseNs); malloc has none.", "", BOEHM_NOTE, ""]
+            "Go's PauseNs); malloc has none." +
+            (" For churn and churn512 both describe the steady state, the replacement loop once "
+             "the table is filled (the live heap at its size); the *start-up* columns are the "
+             "worst gap and longest pause while it was being filled." if fill else ""),
+            "", BOEHM_NOTE, "", CGC_MODES_NOTE, ""]
     out += bench_tables(rows)
     out += ["Targets:", ""] + bench_targets(rows, quick)
+    if any(r['impl'] == 'cgc-conc' for r in rows):
+        out += [""] + issue13_table(rows, meta, quick)
     return out
 
 
@@ -317,7 +426,7 @@ def bench_summary(rows, meta):
     """One compact table for the README: the headline numbers per implementation."""
     med = bench_medians(rows)
     impls = [i for i in BENCH_IMPLS if any((b, i) in med for b in BENCHES)]
-    sizes = dict(re.findall(r'(binary-trees|gcbench|churn) ([0-9]+(?: [0-9]+)?)', meta.get('sizes', '')))
+    sizes = dict(re.findall(r'(binary-trees|gcbench|churn512|churn) ([0-9]+(?: [0-9]+)?)', meta.get('sizes', '')))
     spec = [
         ('binary-trees', 'wall s / CPU s / peak RSS MiB / worst gap ms',
          [('wall_s', secs), ('cpu_s', secs), ('maxrss_kb', lambda x: fmt(x / 1024, '.0f')),
@@ -326,9 +435,14 @@ def bench_summary(rows, meta):
         ('churn', 'wall s / peak RSS MiB / worst gap ms / own pause p99 ms',
          [('wall_s', secs), ('maxrss_kb', lambda x: fmt(x / 1024, '.0f')),
           ('gap_max_ms', lambda x: fmt(x, '.1f')), ('pause_p99_ms', lambda x: fmt(x, '.1f'))]),
+        ('churn512', 'wall s / peak RSS MiB / worst gap ms / own pause p99 ms',
+         [('wall_s', secs), ('maxrss_kb', lambda x: fmt(x / 1024, '.0f')),
+          ('gap_max_ms', lambda x: fmt(x, '.1f')), ('pause_p99_ms', lambda x: fmt(x, '.1f'))]),
     ]
     out = ["| | " + " | ".join(impls) + " |", "|---" * (len(impls) + 1) + "|"]
     for b, label, cols in spec:
+        if not any((b, i) in med for i in impls):
+            continue
         cells = []
         for i in impls:
             m = med.get((b, i))
@@ -368,7 +482,8 @@ def render_callgrind(rdir):
 
 # ---- bench/limit/run.sh -----------------------------------------------------
 
-LIMIT_CONFIG_ORDER = ['cgc/off', 'cgc/soft90', 'cgc/gcoff+L', 'cgc/default', 'go/default',
+LIMIT_CONFIG_ORDER = ['cgc/off', 'cgc/soft90', 'cgc/gcoff+L', 'cgc/default',
+                      'cgc-conc/off', 'cgc-conc/soft90', 'cgc-conc/gcoff+L', 'cgc-conc/default', 'go/default',
                       'go/soft90', 'go/gcoff+L', 'boehm/default', 'boehm/maxheap',
                       'boehm-noint/default', 'malloc/free']
 # cgc configuration, Go configuration it is held against (same limit)
@@ -425,11 +540,57 @@ def limit_table(rows, mode):
 
 
 def limit_targets(rows, mode):
-    """One line per cgc configuration that sets a limit, saying what it measured."""
+    """One line per cgc configuration that sets a limit, saying what it
+    measured; the same for cgc's concurrent mode (cgc-conc) where it ran,
+    and how it compares with the default mode."""
+    out = limit_targets_of(rows, mode, 'cgc')
+    if any(r['impl'] == 'cgc-conc' and r['touch'] == mode for r in rows):
+        out += ["- the same target for cgc's concurrent mode (`CGC_DEBUG=gcconcurrent=1`):"]
+        out += ['  ' + l for l in limit_targets_of(rows, mode, 'cgc-conc', floor=False)]
+        out += limit_modes(rows, mode)
+    return out
+
+
+def limit_modes(rows, mode):
+    """Issue 13: the concurrent mode's soft-limit results against the
+    default mode's, configuration by configuration, in the same run."""
+    groups, _ = limit_groups(rows, mode)
+    out = ["- issue 13 (the soft-limit results unchanged or better in the concurrent mode), "
+           "cgc-conc against cgc, same run:"]
+    worse, compared = False, 0
+    for c in ('off', 'soft90', 'gcoff+L', 'default'):
+        a, b = groups.get(f'cgc/{c}', []), groups.get(f'cgc-conc/{c}', [])
+        if not a or not b:
+            continue
+        def under(rs):
+            return sum(1 for r in rs if r['outcome'] == 'completed' and r['peak_bytes'] is not None
+                       and r['limit_bytes'] and r['peak_bytes'] < r['limit_bytes'])
+        ua, ub = under(a), under(b)
+        compared += 1
+        parts = [f"completed under the limit {ub}/{len(b)} against {ua}/{len(a)}"]
+        for k, what in (('wall_s', 'wall'), ('peak_bytes', 'cgroup peak'), ('gap_max_ms', 'worst gap')):
+            xa = median([r[k] for r in a if r[k] is not None and (k == 'peak_bytes' or r['outcome'] == 'completed')])
+            xb = median([r[k] for r in b if r[k] is not None and (k == 'peak_bytes' or r['outcome'] == 'completed')])
+            if xa and xb:
+                parts.append(f"{what} {xb / xa:.2f} ×")
+        # survival is what a limit is for: fewer runs under it is worse
+        if ub / len(b) < ua / len(a):
+            worse = True
+            parts.append("**fewer runs under the limit**")
+        out.append(f"  - {c}: " + ", ".join(parts))
+    if not compared:
+        return out[:1] + ["  - not compared: no configuration ran in both modes"]
+    out.append("  - survival under the limit: " + ("**worse in the concurrent mode**" if worse else
+                                                    "unchanged or better in the concurrent mode") +
+               " (wall, peak and worst gap: medians, concurrent / default mode)")
+    return out
+
+
+def limit_targets_of(rows, mode, impl, floor=True):
     groups, _ = limit_groups(rows, mode)
     out, all_met = [], True
     for c, g in LIMIT_PAIRS:
-        cr, gr = groups.get(f'cgc/{c}', []), groups.get(f'go/{g}', [])
+        cr, gr = groups.get(f'{impl}/{c}', []), groups.get(f'go/{g}', [])
         under = [r for r in cr if r['outcome'] == 'completed' and r['peak_bytes'] is not None
                  and r['limit_bytes'] and r['peak_bytes'] < r['limit_bytes']]
         gdone = [r for r in gr if r['outcome'] == 'completed']
@@ -437,11 +598,11 @@ def limit_targets(rows, mode):
         gw = median([r['wall_s'] for r in gdone])
         cc = median([r['cpu_s'] for r in under])
         gc = median([r['cpu_s'] for r in gdone])
-        head = (f"cgc {c} vs Go {g}: cgc completed {len(under)}/{len(cr)} runs under the limit")
+        head = (f"{impl} {c} vs Go {g}: {impl} completed {len(under)}/{len(cr)} runs under the limit")
         if not cr:
-            verdict, met = "not measured: no cgc runs", False
+            verdict, met = f"not measured: no {impl} runs", False
         elif len(under) < len(cr):
-            verdict, met = (f"**not met**: {len(cr) - len(under)} cgc run(s) did not complete "
+            verdict, met = (f"**not met**: {len(cr) - len(under)} {impl} run(s) did not complete "
                             "under the limit"), False
         elif not gr:
             verdict, met = "survival met; speed not compared: no Go runs", False
@@ -452,14 +613,14 @@ def limit_targets(rows, mode):
         else:
             ratio = cw / gw
             met = ratio <= 0.5
-            verdict = (f"{'met' if met else '**not met**'}: cgc's median wall time {cw:.2f} s is "
+            verdict = (f"{'met' if met else '**not met**'}: {impl}'s median wall time {cw:.2f} s is "
                        f"{ratio:.2f} × Go's {gw:.2f} s over {len(gdone)} completed Go run(s) "
                        f"(target ≤ 0.5); CPU {cc:.2f} s vs {gc:.2f} s ({cc / gc:.2f} ×)")
         all_met = all_met and met
         out.append(f"- {head}; {verdict}.")
     out.append("- **target met** (every pairing completed under the limit in ≤ 0.5 × Go's wall time)"
                if all_met else "- **target not met** (see the lines above for what each measured)")
-    floor = groups.get('malloc/free', [])
+    floor = groups.get('malloc/free', []) if floor else []
     fd = [r['wall_s'] for r in floor if r['outcome'] == 'completed']
     if fd:
         f0 = median(fd)
@@ -606,7 +767,14 @@ def demo_provenance(meta, rel):
              f"{g('go', 'go ?')}.",
              f"Load average (1, 5, 15 min) at the start {g('load_start', '?')}, at the end "
              f"{g('load_end', '?')}."]
+    if g('cgc_mark'):
+        lines.append(f"cgc's mark mode (its first gctrace line) per C service: {g('cgc_mark')}.")
     return [l + ("  " if i < len(lines) - 1 else "") for i, l in enumerate(lines)] + [""]
+
+
+# demo/run.sh's services: c-conc is the C service in cgc's concurrent mode
+# (CGC_DEBUG=gcconcurrent=1 in every configuration; --concurrent).
+DEMO_SERVICES = {'c': 'C/cgc', 'c-conc': 'C/cgc-conc', 'go': 'Go'}
 
 
 def demo_head(rdir, rel):
@@ -636,7 +804,7 @@ def render_demo(rdir):
             "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---|" if verdicts else "")]
     for r in rows:
         g = lambda k: r.get(k, '') or '–'
-        svc = {'c': 'C/cgc', 'go': 'Go'}.get(r['service'], r['service'])
+        svc = DEMO_SERVICES.get(r['service'], r['service'])
         star = '*' if r.get('is_default') == '1' else ''
         out.append(f"| {svc} | {g('limit_mib')} | {g('config')}{star} | {g('oom_kills')} | "
                    f"{g('completed')}/{g('requests')} | {g('failed')} | {g('req_per_s')} | "
@@ -659,7 +827,7 @@ def render_demo_minimal(rdir):
             "peak with no limit MiB |", "|---|---|---|---|---:|---:|"]
     for r in rows:
         g = lambda k: r.get(k, '') or '–'
-        svc = {'c': 'C/cgc', 'go': 'Go'}.get(r.get('service', ''), r.get('service', ''))
+        svc = DEMO_SERVICES.get(r.get('service', ''), r.get('service', ''))
         out.append(f"| {svc} | {g('runtime')} | {g('config')} | "
                    f"{'yes' if r.get('is_default') == '1' else 'no'} | "
                    f"{g('min_limit_mib')} | {g('no_limit_peak_mib')} |")
@@ -768,21 +936,31 @@ def readme_bench_rows():
         return []
     meta = read_meta(os.path.join(d, 'latest.meta'))
     med = bench_medians(read_bench_raw(raw))
-    sizes = dict(re.findall(r'(binary-trees|gcbench|churn) ([0-9]+(?: [0-9]+)?)', meta.get('sizes', '')))
+    sizes = dict(re.findall(r'(binary-trees|gcbench|churn512|churn) ([0-9]+(?: [0-9]+)?)', meta.get('sizes', '')))
     out = []
 
     def cell(b, i, f):
         m = med.get((b, i))
         return f(m) if m else '–'
+
+    def cgc_cell(b, f):
+        """cgc's stop-the-world mode, and its concurrent mode where measured."""
+        c = cell(b, 'cgc-stw', f)
+        if (b, 'cgc-conc') in med:
+            c = f"stop-the-world {c}; concurrent {cell(b, 'cgc-conc', f)}"
+        return c
     bt = lambda m: f"{secs(m['wall_s'])} / {m['maxrss_kb'] / 1024:.0f}"
     ch = lambda m: f"{m['gap_max_ms']:.1f} / {m['pause_p99_ms']:.1f}"
     chm = lambda m: f"{m['gap_max_ms']:.1f} / –"
     for b, label, f, fm in (('binary-trees', 'wall s / peak RSS MiB', bt, bt),
-                            ('churn', 'worst wait ms / own pause p99 ms', ch, chm)):
+                            ('churn', 'worst wait ms / own pause p99 ms', ch, chm),
+                            ('churn512', 'worst wait ms / own pause p99 ms', ch, chm)):
+        if not any(k[0] == b for k in med):
+            continue
         boehm = cell(b, 'boehm', f)
         if (b, 'boehm-noint') in med:
             boehm += f" (without the extra byte: {cell(b, 'boehm-noint', f)})"
-        out.append(f"| {b} {sizes.get(b, '')}: {label} | {cell(b, 'cgc', f)} | {boehm} | "
+        out.append(f"| {b} {sizes.get(b, '')}: {label} | {cgc_cell(b, f)} | {boehm} | "
                    f"{cell(b, 'malloc', fm)} | {cell(b, 'go', f)} | {_src(raw, meta)} |")
     return out
 
@@ -815,6 +993,7 @@ REGIONS = {
     'bench-results': lambda d: render_bench(results_dir('bench', d)),
     'bench-targets': lambda d: render_bench(results_dir('bench', d), 'targets'),
     'bench-summary': lambda d: render_bench(results_dir('bench', d), 'summary'),
+    'bench-issue13': lambda d: render_bench(results_dir('bench', d), 'issue13'),
     'bench-callgrind': lambda d: render_callgrind(results_dir('bench', d)),
     'limit-results': lambda d: render_limit(results_dir('limit', d)),
     'limit-targets': lambda d: render_limit(results_dir('limit', d), 'targets'),

@@ -141,10 +141,40 @@ static void sync_slot_bytes(cgc__span *s)
     }
 }
 
+/* During a concurrent mark (cgc__marking): the slots the cache handed out
+ * (alloc bit 0 -> 1) become allocated and marked — black — and no other
+ * slot byte is written. Markers set mark bits in the same array with
+ * plain byte stores; sync_slot_bytes' read-modify-write of eight bytes
+ * could undo one (a marked object swept while live). A slot handed out
+ * here was free when the span was cached, so no marker writes its byte:
+ * caches are flushed in the first stop, before cgc__marking is set, and
+ * cgc_free is deferred while it is. */
+static void uncache_black(cgc__span *s)
+{
+    uint32_t fi = s->freeindex, words = (s->nelems + 63) / 64;
+    uint64_t black = 0;
+    for (uint32_t w = 0; w < words; w++) {
+        uint32_t lo = w * 64;
+        uint64_t prefix = fi >= lo + 64 ? ~(uint64_t)0 : fi > lo ? ((uint64_t)1 << (fi - lo)) - 1 : 0;
+        uint64_t fresh = prefix & ~s->allocbits[w];
+        s->allocbits[w] |= prefix;
+        black += (uint64_t)__builtin_popcountll(fresh);
+        for (; fresh; fresh &= fresh - 1)
+            __atomic_store_n(&s->marks[lo + (uint32_t)__builtin_ctzll(fresh)],
+                             CGC_SLOT_ALLOCATED | CGC_SLOT_MARKED, __ATOMIC_RELAXED);
+    }
+    if (black)
+        atomic_fetch_add_explicit(&cgc__mark_black_bytes, black * s->elemsize, memory_order_relaxed);
+}
+
 void cgc__uncache_span(cgc__span *s)
 {
-    set_alloc_prefix(s, s->freeindex);
-    sync_slot_bytes(s);
+    if (UNLIKELY(atomic_load_explicit(&cgc__marking, memory_order_relaxed))) {
+        uncache_black(s);
+    } else {
+        set_alloc_prefix(s, s->freeindex);
+        sync_slot_bytes(s);
+    }
     uint32_t used = 0;
     for (uint32_t w = 0; w < (s->nelems + 63) / 64; w++)
         used += (uint32_t)__builtin_popcountll(s->allocbits[w]);
@@ -193,16 +223,20 @@ void cgc__tcache_flush(cgc__thread *t)
     }
 }
 
-/* A fresh span for class cls and kind from the page heap, or NULL. */
-static cgc__span *new_span(int cls, int kind)
+/* A fresh span for class cls and kind from the page heap (only from its
+ * resident free pages if resident_only), or NULL. */
+static cgc__span *new_span(int cls, int kind, bool resident_only)
 {
     const cgc__sizeclass *sc = &cgc__classes[cls];
     bool zeroed;
     cgc__sweep_reclaim(sc->npages);
-    cgc__span *s = cgc__heap_alloc_span(sc->npages, false, &zeroed);   /* slots are zeroed as handed out */
+    /* slots are zeroed as handed out */
+    cgc__span *s = cgc__heap_alloc_span_from(sc->npages, false, &zeroed, resident_only);
     if (!s)
         return NULL;
-    s->state = CGC_SPAN_SMALL;
+    /* carve left it LARGE with an unallocated inline slot byte: a
+     * concurrent marker that finds it now marks nothing. SMALL is stored
+     * last, once everything a marker reads after it is the new span's. */
     s->kind = (uint8_t)kind;
     s->sizeclass = (uint8_t)cls;
     s->elemsize = sc->size;
@@ -212,12 +246,13 @@ static cgc__span *new_span(int cls, int kind)
     s->nfree = sc->nelems;
     s->sweepgen = atomic_load(&cgc__sweepgen);
     memset(s->allocbits, 0, sizeof s->allocbits);
-    s->marks = cgc__marks_alloc(sc->nelems);
-    if (!s->marks) {
-        s->state = CGC_SPAN_LARGE;   /* no mark bytes to give back */
-        cgc__heap_free_span(s);
+    uint8_t *marks = cgc__marks_alloc(sc->nelems);
+    if (!marks) {
+        cgc__heap_free_span(s);   /* still LARGE: no mark bytes to give back */
         return NULL;
     }
+    s->marks = marks;
+    __atomic_store_n(&s->state, CGC_SPAN_SMALL, __ATOMIC_RELEASE);
     return s;
 }
 
@@ -243,24 +278,60 @@ static cgc__span *central_pick_locked(cgc__central *c)
     return NULL;
 }
 
+/* During a concurrent mark (cgc__marking), a cache refills from a free
+ * span of the page heap rather than from a partial one, when the page
+ * heap has resident free pages for it. The pages the program then writes
+ * by allocating hold only objects allocated in this mark, not old marked
+ * ones: a pre-cleaning round or the final stop that finds such a page
+ * written rescans what was allocated there (allocated black: it must be
+ * rescanned, docs/concurrent.md), not the old objects around the free
+ * slots of a partial span as well, and the same allocation writes fewer
+ * pages (each a write fault and a re-protection). Only from resident free
+ * pages (heap_free is a hint; new_span is asked for resident pages only):
+ * taking new pages from the OS whenever no free span was left doubled
+ * churn's peak RSS (the partial spans' free slots then wait idle through
+ * every mark), and faulting released pages back in raised
+ * compat_real_w3m_conc's peak over libgc's. So it applies when whole
+ * spans died (binary-trees: often; churn: seldom, and no measurable
+ * change). docs/concurrent.md "Fresh spans", "Pre-cleaning, measured". */
+_Atomic uint64_t cgc__fresh_refills;
+
+static bool refill_fresh(int cls)
+{
+    if (!atomic_load_explicit(&cgc__marking, memory_order_relaxed))
+        return false;
+    uint64_t bytes = (uint64_t)cgc__classes[cls].npages * CGC_PAGE_SIZE;
+    return atomic_load_explicit(&cgc__mem.heap_free, memory_order_relaxed) >= bytes;
+}
+
 /* A span for this thread's cache: marked cached before c->lock is dropped,
  * so cgc_free from another thread never sees it off every list yet not
  * cached (it would unlink it from a list it is not on). */
 static cgc__span *central_get(int cls, int kind)
 {
     cgc__central *c = &cgc__centrals[cls * CGC_NKINDS + kind];
-    pthread_mutex_lock(&c->lock);
-    cgc__span *s = central_pick_locked(c);
-    if (s)
-        s->cached = 1;
-    pthread_mutex_unlock(&c->lock);
-    if (!s) {
-        s = new_span(cls, kind);   /* on no list: nobody can free into it yet */
+    bool fresh = refill_fresh(cls);
+    cgc__span *s = NULL;
+    for (;;) {
+        if (!fresh) {
+            pthread_mutex_lock(&c->lock);
+            s = central_pick_locked(c);
+            if (s)
+                s->cached = 1;
+            pthread_mutex_unlock(&c->lock);
+            if (s)
+                return s;
+        }
+        s = new_span(cls, kind, fresh);   /* on no list: nobody can free into it yet */
         if (s)
             s->cached = 1;
+        if (s && fresh)
+            atomic_fetch_add_explicit(&cgc__fresh_refills, 1, memory_order_relaxed);
         cgc__pacer_heap_grew();
+        if (s || !fresh)
+            return s;
+        fresh = false;   /* no free span fits after all: a partial one */
     }
-    return s;
 }
 
 /* ---- the paths ---------------------------------------------------------- */
@@ -423,7 +494,7 @@ static void *uncached_alloc(cgc__thread *t, int cls, int kind)
     cgc__span *s = central_pick_locked(c);
     if (!s) {
         pthread_mutex_unlock(&c->lock);
-        s = new_span(cls, kind);   /* holds no object yet: invisible to cgc_free */
+        s = new_span(cls, kind, false);   /* holds no object yet: invisible to cgc_free */
         cgc__pacer_heap_grew();
         if (!s)
             return NULL;
@@ -433,7 +504,12 @@ static void *uncached_alloc(cgc__thread *t, int cls, int kind)
     while (cgc__bit(s->allocbits, idx))
         idx++;
     s->allocbits[idx >> 6] |= (uint64_t)1 << (idx & 63);
-    s->marks[idx] = CGC_SLOT_ALLOCATED;
+    if (atomic_load_explicit(&cgc__marking, memory_order_relaxed)) {   /* black */
+        __atomic_store_n(&s->marks[idx], CGC_SLOT_ALLOCATED | CGC_SLOT_MARKED, __ATOMIC_RELAXED);
+        atomic_fetch_add_explicit(&cgc__mark_black_bytes, s->elemsize, memory_order_relaxed);
+    } else {
+        s->marks[idx] = CGC_SLOT_ALLOCATED;
+    }
     s->nfree--;
     cgc__span_list_push(s->nfree ? &c->partial : &c->full, s);
     pthread_mutex_unlock(&c->lock);
@@ -455,15 +531,20 @@ static void *large_alloc(size_t n, int kind)
     cgc__span *s = cgc__heap_alloc_span(npages, kind != CGC_KIND_ATOMIC, &zeroed);
     if (!s)
         return NULL;
-    s->state = CGC_SPAN_LARGE;
+    /* Already LARGE (carve) with an unallocated slot byte; the byte is
+     * stored last, so a concurrent marker never sees the object with the
+     * old descriptor's size. During a concurrent mark it is born black. */
     s->kind = (uint8_t)kind;
     s->elemsize = (uint64_t)npages * CGC_PAGE_SIZE;
     s->nelems = 1;
     s->divmul = 0;
     s->allocbits[0] = 1;
     s->marks = s->mark_inline;
-    s->mark_inline[0] = CGC_SLOT_ALLOCATED;
     s->sweepgen = atomic_load(&cgc__sweepgen);
+    bool black = atomic_load_explicit(&cgc__marking, memory_order_relaxed) != 0;
+    __atomic_store_n(&s->mark_inline[0], CGC_SLOT_ALLOCATED | (black ? CGC_SLOT_MARKED : 0), __ATOMIC_RELEASE);
+    if (black)
+        atomic_fetch_add_explicit(&cgc__mark_black_bytes, s->elemsize, memory_order_relaxed);
     pthread_mutex_lock(&cgc__large_lock);
     cgc__span_list_push(&cgc__large_swept, s);
     cgc__large_uncollectable += kind == CGC_KIND_UNCOLLECTABLE;
@@ -723,6 +804,74 @@ static bool free_in_central(cgc__span *s, uint32_t idx)
     return true;
 }
 
+/* ---- cgc_free during a concurrent mark ---------------------------------- */
+
+/* Freeing while markers run would race with them: a slot freed as a marker
+ * marks it would come back allocated at the sweep, and a span given back
+ * to the page heap would have its mark bytes recycled under a marker. So
+ * cgc_free only records the object (cgc__marking is read inside the cgc
+ * section, which no stop can split), the final stop marks it as a root
+ * (it stays allocated through the sweep), and the collector frees it once
+ * the world runs again. The table is metadata (not scanned otherwise),
+ * grown by doubling; if it cannot grow the object is left to the
+ * collector. */
+static pthread_mutex_t deferred_lock = PTHREAD_MUTEX_INITIALIZER;
+static uintptr_t *deferred;
+static size_t ndeferred, deferred_cap;
+
+static void defer_free(void *p)
+{
+    pthread_mutex_lock(&deferred_lock);
+    if (ndeferred == deferred_cap) {
+        size_t cap = deferred_cap ? deferred_cap * 2 : 512;
+        uintptr_t *v = cgc__meta_alloc(cap * sizeof *v, &cgc__mem.other_sys);
+        if (!v) {
+            pthread_mutex_unlock(&deferred_lock);
+            return;
+        }
+        if (ndeferred)
+            memcpy(v, deferred, ndeferred * sizeof *v);
+        deferred = v;   /* the old table is metadata: not given back */
+        deferred_cap = cap;
+    }
+    deferred[ndeferred++] = (uintptr_t)p;
+    pthread_mutex_unlock(&deferred_lock);
+}
+
+/* World stopped (no thread holds deferred_lock). */
+void cgc__free_deferred_roots(cgc__range_fn fn, void *arg)
+{
+    if (ndeferred)
+        fn((uintptr_t)deferred, (uintptr_t)(deferred + ndeferred), arg);
+}
+
+static void free_now(cgc__thread *t, void *p);
+
+/* The collector, world running, cgc__marking clear: frees what was
+ * recorded. One at a time under the lock (no thread adds any more). */
+void cgc__free_deferred_run(void)
+{
+    for (;;) {
+        cgc__thread *t = cgc__enter_self();
+        pthread_mutex_lock(&deferred_lock);
+        void *p = ndeferred ? (void *)deferred[--ndeferred] : NULL;
+        if (p)
+            deferred[ndeferred] = 0;
+        pthread_mutex_unlock(&deferred_lock);
+        if (!p) {
+            cgc__leave_self(t);
+            return;
+        }
+        free_now(t, p);
+        cgc__leave_self(t);
+    }
+}
+
+void cgc__alloc_fork(int stage)
+{
+    cgc__fork_mutex(&deferred_lock, stage);
+}
+
 CGC_API void cgc_free(void *p)
 {
     if (!p)
@@ -732,12 +881,29 @@ CGC_API void cgc_free(void *p)
     if (!t && !(t = cgc__register_current(0)))
         return;
     cgc__enter(t);
+    if (UNLIKELY(atomic_load_explicit(&cgc__marking, memory_order_relaxed))) {
+        defer_free(p);
+        cgc__leave(t);
+        return;
+    }
+    free_now(t, p);
+    cgc__leave(t);
+}
+
+/* In a cgc section (t: the caller, NULL for the collector's own thread). */
+static void free_now(cgc__thread *t, void *p)
+{
     uint32_t idx;
     cgc__span *s = object_of(p, &idx);
     if (!s || (uintptr_t)p != s->start + (uintptr_t)idx * s->elemsize) {
-        cgc__leave(t);
+        /* No stdio in a cgc section (docs/DEVELOPING.md): leave it for the
+         * message, and enter again for the caller's leave. */
+        if (t)
+            cgc__leave(t);
         cgc__warn("cgc_free(%p): %s; ignored", p,
                   s ? "not the start of an object" : "not an object allocated by cgc (or already free)");
+        if (t)
+            cgc__enter(t);
         return;
     }
     cgc__finalize_forget(p);   /* its records must not follow the next object here */
@@ -746,7 +912,7 @@ CGC_API void cgc_free(void *p)
         free_large(s);
     } else if (s->cached) {
         int i = s->sizeclass * 2 + (s->kind == CGC_KIND_ATOMIC);
-        if (t->tc.spans[i] == s) {
+        if (t && t->tc.spans[i] == s) {
             free_in_own_cache(s, idx);
             count_explicit_free(size, false);
         }
@@ -754,7 +920,6 @@ CGC_API void cgc_free(void *p)
     } else if (free_in_central(s, idx)) {
         count_explicit_free(size, true);
     }
-    cgc__leave(t);
 }
 
 CGC_API void *cgc_realloc(void *p, size_t n)

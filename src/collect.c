@@ -19,8 +19,12 @@
  */
 #include "internal.h"
 #include "cgroup.h"
+#include "dirty.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -49,6 +53,7 @@ static pthread_mutex_t bg_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t bg_cv = PTHREAD_COND_INITIALIZER;
 static _Atomic int bg_started;   /* the init, a collection and cgc_set_memory_limit may race to start it */
 static _Atomic int start_line_due;   /* gctrace's first line, not said yet */
+
 
 int64_t cgc__now_ns(void)
 {
@@ -97,6 +102,7 @@ static void init(void)
     cgc__alloc_init();
     cgc__threads_init();
     cgc__mark_init(cgc__cfg.markers);
+    cgc__dirty_init();
     cgc__gc.start_mono_ns = cgc__now_ns();
     cgc__pacer_init(&cgc__gc.pacer, cgc__cfg.gc_percent, cgc__cfg.memlimit);
     cgc__limiter_init(&cgc__gc.limiter, cgc__cfg.ncpu > 0 ? cgc__cfg.ncpu : 1, cgc__gc.start_mono_ns);
@@ -121,9 +127,13 @@ void cgc__ensure_init(void)
     /* Said out of pthread_once: a SIGPIPE handler that leaves by longjmp
      * (cgc__say_line) would leave the once in progress for ever. */
     if (atomic_exchange(&start_line_due, 0))
-        cgc__say("cgc: %s; GC percent %s%d, %d marker%s\n", cgc__cfg.limit_reason,
+        cgc__say("cgc: %s; GC percent %s%d, %d marker%s; mark: %s (%s)\n", cgc__cfg.limit_reason,
                  cgc__cfg.gc_percent < 0 ? "off " : "", cgc__cfg.gc_percent,
-                 cgc__cfg.markers, cgc__cfg.markers == 1 ? "" : "s");
+                 cgc__cfg.markers, cgc__cfg.markers == 1 ? "" : "s",
+                 cgc__concurrent_mode() ? "concurrent" : "stop-the-world",
+                 cgc__cfg.gcconcurrent || cgc__cfg.gcstoptheworld
+                     ? cgc__dirty_why()
+                     : "the default; CGC_DEBUG=gcconcurrent=1 marks concurrently");
 }
 
 /* The library initialises when it is loaded, on the thread that loads it
@@ -228,8 +238,16 @@ static void measure_outside(void)
      * also serialises cgc__cgroup_charged's static buffers. */
     if (pthread_mutex_trylock(&measure_lock) != 0)
         return;
+    /* The files are read with open and read, cancellation points, and an
+     * allocating thread measures here inside a cgc section
+     * (cgc__pacer_heap_grew): cancelled there, it died with measure_lock
+     * held, so nothing was measured again, and registered, in_cgc set
+     * (test_cancel_alloc). No allocation is a cancellation point. */
+    int cancel;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
     atomic_store(&outside_measured_ns, now);
     measure_locked(now);
+    pthread_setcancelstate(cancel, NULL);
     pthread_mutex_unlock(&measure_lock);
 }
 
@@ -323,14 +341,64 @@ void cgc__pacer_unlock(void)
     cgc__leave_self(cgc__self);
 }
 
+/* Whether cycles mark concurrently: asked for (CGC_DEBUG=gcconcurrent=1;
+ * stop-the-world stays the default for now, docs/concurrent.md), a
+ * dirty-page tracker works (dirty.c), and CGC_DEBUG=gcstoptheworld=1 was
+ * not asked for (then the tracker's mode is NONE). A cycle whose tracker
+ * fails to arm stops the world. */
+bool cgc__concurrent_mode(void)
+{
+    return cgc__cfg.gcconcurrent && cgc__dirty_mode_now() != CGC__DIRTY_NONE;
+}
+
+/* The trigger runway of a concurrent cycle: the program keeps allocating
+ * while the mark runs, so the cycle starts before the goal, early enough
+ * that the mark ends near it (Go's trigger, docs/pacing.md "Concurrent
+ * mark"). The runway is what the program allocated during the last
+ * concurrent mark, plus a quarter for the error of that guess and 1/16 of
+ * the room for a mark that grows with the heap; before any concurrent mark
+ * has been measured, a third of the room. It never takes more than 7/8 of
+ * the room (goal - marked): a cycle per 1/8 of the room at most.
+ *   Past the goal while a mark runs, allocation is held back
+ * (cgc__gc.throttle, wait_for_mark): at the goal itself when the memory
+ * limit sets it (the limit must hold), a quarter of the room later when the
+ * proportional goal does (Go lets the heap overshoot while assists catch
+ * up; a wait is a pause of the waiting thread). pacer_lock held. */
+static uint64_t runway_for(uint64_t goal, uint64_t marked)
+{
+    uint64_t room = goal - marked;
+    uint64_t ran = cgc__gc.mark_alloc_bytes;
+    uint64_t runway = ran ? ran + ran / 4 + room / 16 : room / 3;
+    return runway < room / 8 * 7 ? runway : room / 8 * 7;
+}
+
 /* Sets the trigger, and the point 1/16 of the runway before it (from the
  * last cycle's marked bytes) where the helper markers are woken so they
- * are running when the cycle starts (mark.c, cgc__mark_prewake). */
-static void set_trigger(uint64_t t)
+ * are running when the cycle starts (mark.c, cgc__mark_prewake). t is a
+ * goal (the runway is taken off it in concurrent mode) unless `exact`. */
+static void set_trigger_at(uint64_t t, bool exact)
 {
     uint64_t marked = cgc__gc.last_marked;
+    if (!exact && cgc__concurrent_mode() && t != UINT64_MAX && t > marked)
+        t -= runway_for(t, marked);
     atomic_store(&cgc__gc.prewake, t > marked ? t - (t - marked) / 16 : t);
     atomic_store(&cgc__gc.trigger, t);
+}
+
+static void set_trigger(uint64_t t)
+{
+    set_trigger_at(t, false);
+}
+
+/* Where proportional pacing alone would start a cycle: its goal, less the
+ * runway in concurrent mode. Below it, it is the memory limit that asks
+ * for a cycle (the CPU limiter may hold it back). pacer_lock held. */
+static uint64_t prop_trigger(void)
+{
+    uint64_t g = cgc__gc.pacer.prop_goal, marked = cgc__gc.last_marked;
+    if (!cgc__concurrent_mode() || g == UINT64_MAX || g <= marked)
+        return g;
+    return g - runway_for(g, marked);
 }
 
 /* Recomputes goal and trigger from the pacer's knobs and the current memory
@@ -444,10 +512,128 @@ static void fold_unreported_work(int64_t now)
 }
 
 _Atomic int cgc__collect_held;
+void (*_Atomic cgc__mark_test_hook)(void);
+
+/* ---- the concurrent cycle's thread ------------------------------------- */
+
+/* In concurrent mode an automatic cycle runs on a thread of its own (the
+ * "collector"), not on the allocating thread that reached the trigger: the
+ * concurrent mark takes as long as a stop-the-world mark did, and on the
+ * allocating thread it would be the same gap in the program's work. The
+ * collector is not registered (no stop reaches it), blocks every signal,
+ * and runs cgc__collect_internal like any thread. */
+static pthread_mutex_t worker_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t worker_cv = PTHREAD_COND_INITIALIZER;   /* a cycle is wanted */
+static _Atomic int worker_wanted;
+static _Atomic int worker_started;
+static _Atomic int cycle_active;   /* a concurrent cycle was asked for and has not ended */
+
+static void *worker_main(void *arg)
+{
+    (void)arg;
+    cgc__block_signals();
+    for (;;) {
+        pthread_mutex_lock(&worker_lock);
+        while (!atomic_load(&worker_wanted))
+            pthread_cond_wait(&worker_cv, &worker_lock);
+        atomic_store(&worker_wanted, 0);
+        pthread_mutex_unlock(&worker_lock);
+        cgc__collect_internal(false);
+    }
+    return NULL;
+}
+
+/* Asks the collector thread for a cycle; false if it cannot be started
+ * (then the caller collects itself, as in stop-the-world mode). Caller not
+ * in a cgc section. */
+static bool request_cycle(void)
+{
+    /* cgc's other threads are created here, by a program thread, when no
+     * cycle holds the collection lock, rather than by the collector: a
+     * thread that glibc's malloc has not seen gets an arena of its own
+     * (64 MiB of address space) at its first pthread_create (the new
+     * thread's TLS is calloc'd), and test_rlimit_as lost one of its three
+     * arenas to it. */
+    if (pthread_mutex_trylock(&cgc__gc_lock) == 0) {
+        cgc__mark_prepare();
+        cgc__sweeper_start();
+        cgc__background_start();
+        pthread_mutex_unlock(&cgc__gc_lock);
+    }
+    if (!atomic_load(&worker_started) && atomic_exchange(&worker_started, 1) == 0) {
+        pthread_t t;
+        if (cgc__start_thread(&t, worker_main, NULL) != 0) {
+            atomic_store(&worker_started, 0);
+            return false;
+        }
+        pthread_detach(t);
+    }
+    if (atomic_load(&worker_wanted))
+        return true;
+    /* From here to the cycle's end, allocation is throttled (the collector
+     * thread may take a while to wake and finish the last sweep). */
+    atomic_store(&cycle_active, 1);
+    cgc__thread *self = cgc__enter_self();
+    pthread_mutex_lock(&worker_lock);
+    atomic_store(&worker_wanted, 1);
+    pthread_cond_signal(&worker_cv);
+    pthread_mutex_unlock(&worker_lock);
+    cgc__leave_self(self);
+    return true;
+}
+
+/* Bumped at the end of every cycle; waiters sleep on it with a futex.
+ * Not a condition variable: glibc's broadcast waits for earlier waiters to
+ * leave the wait, and a waiter parked by a stop-the-world (in its signal
+ * handler, inside the wait) left the broadcasting collector waiting for
+ * the next stop's end, which waited for a thread blocked on that
+ * collector's lock. */
+static _Atomic unsigned cycle_seq;
+
+static void cycle_ended(void)
+{
+    atomic_fetch_add(&cycle_seq, 1);
+    syscall(SYS_futex, (unsigned *)&cycle_seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+/* The allocating thread outran the mark (heap_live past cgc__gc.throttle,
+ * or the container's room is used up): it waits until the cycle ends, in
+ * slices, looking again at each (the cycle may have been held back, or
+ * the trigger moved). Not in a cgc section: the final stop signals this
+ * thread like any other, and the wait is interrupted and resumed. The time
+ * is counted as assist time (/metrics). */
+static void wait_for_mark(void)
+{
+    int64_t t0 = cgc__now_ns();
+    uint32_t n0 = atomic_load(&cgc__gc.num_gc);
+    for (;;) {
+        unsigned seq = atomic_load(&cycle_seq);
+        if (atomic_load(&cgc__gc.num_gc) != n0 ||
+            !(atomic_load(&cycle_active) || atomic_load(&worker_wanted)) || cgc__now_ns() - t0 > 10000000000ll)
+            break;
+        struct timespec rel = {0, 5000000};
+        syscall(SYS_futex, (unsigned *)&cycle_seq, FUTEX_WAIT_PRIVATE, seq, &rel, NULL, 0);
+    }
+    int64_t waited = cgc__now_ns() - t0;
+    atomic_fetch_add(&cgc__gc.assist_ns, waited);
+    /* Collection work for the CPU limiter, as Go counts its assists: the
+     * thread could not run for the collector. Without it a limit below
+     * the live heap (test_gctrace's spiral) held every allocation for a
+     * whole cycle, 400,000 cycles, while the collector's own CPU stayed
+     * under half the machine and the limiter never engaged. */
+    cgc__gc_cpu_background(waited);
+}
 
 void cgc__maybe_collect(void)
 {
     uint64_t live = atomic_load(&cgc__gc.heap_live);
+    if (atomic_load(&cycle_active)) {
+        /* A concurrent mark runs: the allocation goes on, unless it is
+         * outrunning the mark. */
+        if (live >= __atomic_load_n(&cgc__gc.throttle, __ATOMIC_RELAXED) || over_hard_room())
+            wait_for_mark();
+        return;
+    }
     if (live < atomic_load(&cgc__gc.trigger) || atomic_load(&cgc__collect_held))
         return;
     cgc__pacer_lock();
@@ -463,7 +649,8 @@ void cgc__maybe_collect(void)
      * machine counted 600 ms on two CPUs, filled the bucket, and a program
      * with no binding limit grew from 1 MiB to 1.4 GiB while the debt was
      * paid back (test_api, 1 Debug run in 50 at load 10). */
-    if (live < cgc__gc.pacer.prop_goal && cgc__limiter_limiting(&cgc__gc.limiter, now) &&
+    uint64_t ptrig = prop_trigger();
+    if (live < ptrig && cgc__limiter_limiting(&cgc__gc.limiter, now) &&
         !over_hard_room()) {
         /* Collection already takes half the CPU: let the heap overshoot
          * rather than spiral. Look again after 1/32 more growth. */
@@ -477,7 +664,7 @@ void cgc__maybe_collect(void)
             say = cgc__cfg.gctrace != 0;
         }
         uint64_t next = cgc__limiter_next_check(live);
-        set_trigger(next < cgc__gc.pacer.prop_goal ? next : cgc__gc.pacer.prop_goal);
+        set_trigger_at(next < ptrig ? next : ptrig, true);
         cgc__pacer_unlock();
         /* Its own line, not a suffix: tools that read Go's gctrace anchor
          * "gc N @..." lines at both ends. Printed out of the cgc section:
@@ -492,6 +679,11 @@ void cgc__maybe_collect(void)
         return;
     }
     cgc__pacer_unlock();
+    if (cgc__concurrent_mode() && request_cycle()) {
+        if (live >= __atomic_load_n(&cgc__gc.throttle, __ATOMIC_RELAXED) || over_hard_room())
+            wait_for_mark();
+        return;
+    }
     cgc__collect_internal(false);
 }
 
@@ -510,34 +702,69 @@ typedef struct cycle_pause {
     cgc__mark_result res;
     int64_t t0, t1, t2, t3;
     uint64_t stacks;
+    /* concurrent cycles: the final stop began at c0 (t0, t1: the first
+     * stop); heap_live after the first stop's flush and the growth since;
+     * every marker takes part in the final stop */
+    int64_t c0;
+    uint64_t live_start, mark_alloc;
+    bool all;
+    bool keep_all;   /* a root could not be recorded: nothing freed (roots.c) */
 } cycle_pause;
 
-static void run_pause(void *arg)
+/* A cycle that could not see every root (roots.c): every object is kept
+ * and counted as live, heap bytes at the stop. */
+static void keep_everything(cycle_pause *p, uint64_t heap)
 {
-    cycle_pause *p = arg;
-    p->t0 = cgc__now_ns();
+    memset(&p->res, 0, sizeof p->res);
+    p->res.marked_bytes = heap;
+}
+
+static void end_of_mark(cycle_pause *p);
+
+/* The start of every stop: the world stopped, the thread caches flushed,
+ * heap_lock taken; returns the bytes allocated and not freed. */
+static uint64_t stop_and_count(int64_t *t)
+{
+    *t = cgc__now_ns();
     cgc__stop_world();
+    /* A thread stopped while growing its TLS vector: this stop cannot see
+     * every root, and cgc__roots_complete says so (tls.c). */
+    cgc__tls_check();
     flush_all_caches();
     pthread_mutex_lock(&cgc__heap_lock);
     uint64_t nmalloc, bytes_malloc, nfree, bytes_freed;
     cgc__totals(&nmalloc, &bytes_malloc, &nfree, &bytes_freed);
-    p->tr->heap_before = bytes_malloc - bytes_freed;
+    return bytes_malloc - bytes_freed;
+}
+
+static void run_pause(void *arg)
+{
+    cycle_pause *p = arg;
+    p->tr->heap_before = stop_and_count(&p->t0);
     p->t1 = cgc__now_ns();
 
     /* A root could not be recorded (roots.c): a mark from the others would
      * free what only it refers to. Nothing is marked, finalized or swept;
      * every object is kept and counted as live. */
-    cgc__tls_check();
-    bool keep_all = !cgc__roots_complete();
-    if (keep_all) {
-        memset(&p->res, 0, sizeof p->res);
-        p->res.marked_bytes = p->tr->heap_before;
-    } else {
+    p->keep_all = !cgc__roots_complete();
+    if (p->keep_all)
+        keep_everything(p, p->tr->heap_before);
+    else
         cgc__mark(&p->res);
-        /* Weak handles, finalizers and cleanups, before sweeping can start:
-         * what a queued finalizer needs is marked here (finalize.c). */
+    end_of_mark(p);
+    cgc__start_world();
+    p->t3 = cgc__now_ns();
+}
+
+/* The end of a stop that finished marking (heap_lock held, world
+ * stopped): finalization, the sweep's start, the pacer. A cycle that keeps
+ * everything (keep_all) neither finalizes nor sweeps. */
+static void end_of_mark(cycle_pause *p)
+{
+    /* Weak handles, finalizers and cleanups, before sweeping can start:
+     * what a queued finalizer needs is marked here (finalize.c). */
+    if (!p->keep_all)
         p->res.marked_bytes += cgc__finalize_mark();
-    }
     p->t2 = cgc__now_ns();
     atomic_fetch_add(&cgc__gc.mark_overflows, (uint64_t)p->res.overflows);
 
@@ -545,9 +772,14 @@ static void run_pause(void *arg)
     cgc__heap_check_invariants();
     cgc__check_spans();
 #endif
-    if (!keep_all)
+    if (!p->keep_all)
         cgc__sweep_start_cycle();
-    atomic_store(&cgc__gc.heap_live, p->res.marked_bytes);
+    /* The objects allocated black count in the heap now, but not in the
+     * base of the next goal: most are garbage that this mark could not
+     * see die (a churn's whole allocation during the mark), and counting
+     * them grew the goal, and the next mark's black share, cycle after
+     * cycle (test_limiter_scope: 3.6x the live heap, bound 3x). */
+    atomic_store(&cgc__gc.heap_live, p->res.marked_bytes + p->res.black_bytes);
     pthread_mutex_lock(&cgc__gc.pacer_lock);
     cgc__gc.last_marked = p->res.marked_bytes;
     cgc__pacer_end_cycle(&cgc__gc.pacer, p->res.marked_bytes);
@@ -563,8 +795,123 @@ static void run_pause(void *arg)
     }
     p->stacks = stacks;
     pthread_mutex_unlock(&cgc__heap_lock);
+}
+
+/* ---- a concurrent cycle's two stops (docs/concurrent.md) ---------------- */
+
+/* The first stop: caches flushed while objects are still allocated white
+ * (what they hold was written before the tracker was armed, and only a
+ * scan can find it), then allocation turns black and the roots are
+ * scanned. */
+static void conc_start(void *arg)
+{
+    cycle_pause *p = arg;
+    p->tr->heap_before = stop_and_count(&p->t0);
+    /* A root that could not be recorded: no concurrent mark starts; this
+     * stop is the whole cycle, and keeps everything (as run_pause). */
+    p->keep_all = !cgc__roots_complete();
+    if (p->keep_all) {
+        keep_everything(p, p->tr->heap_before);
+        p->tr->heap_after = p->tr->heap_before;
+        end_of_mark(p);
+        cgc__start_world();
+        p->t1 = p->c0 = p->t3 = cgc__now_ns();
+        return;
+    }
+    atomic_store(&cgc__marking, 1);
+    cgc__mark_start();
+    pthread_mutex_unlock(&cgc__heap_lock);
+    cgc__start_world();
+    p->t1 = cgc__now_ns();
+}
+
+/* The final stop: caches flushed (what they handed out becomes black),
+ * the roots and written pages again, the mark completed; then as in a
+ * stop-the-world cycle. */
+static void conc_finish(void *arg)
+{
+    cycle_pause *p = arg;
+    p->tr->heap_after = stop_and_count(&p->c0);
+    uint64_t live = atomic_load(&cgc__gc.heap_live);
+    p->mark_alloc = live > p->live_start ? live - p->live_start : 0;
+    uint64_t ran = cgc__gc.mark_alloc_bytes;   /* pacer_lock: no mutator holds it now */
+    cgc__gc.mark_alloc_bytes = p->mark_alloc > ran ? p->mark_alloc : (ran * 3 + p->mark_alloc) / 4;
+    /* A root lost since the first stop (a table that could not grow, a
+     * thread whose stack is unknown): what the mark found is not all that
+     * is live. Its marks are undone and the cycle keeps everything. */
+    p->keep_all = !cgc__roots_complete();
+    if (p->keep_all) {
+        cgc__mark_abandon();
+        keep_everything(p, p->tr->heap_after);
+    } else {
+        cgc__mark_finish(&p->res, p->all);
+    }
+    atomic_store(&cgc__marking, 0);
+    end_of_mark(p);
     cgc__start_world();
     p->t3 = cgc__now_ns();
+}
+
+/* Clears the dead part of the collector's stack below the caller's frame
+ * before the final stop scans that stack (when the collector is a program
+ * thread: cgc_collect, or an allocation that failed). The concurrent phase
+ * and pre-cleaning ran deeper than the final stop's frames: the markers'
+ * batches and pipelines and the tracker's buffer of page addresses stay
+ * there, and a stale word the final stop's frames do not overwrite kept an
+ * unreachable object alive for ever (test_finalize: a chain of finalizers
+ * never ran). 3 x 6 KiB, each frame under the 8 KiB the build allows. */
+static void __attribute__((noinline)) scrub_stack(int depth)
+{
+    char buf[6144];
+    memset(buf, 0, sizeof buf);
+    __asm__ volatile("" : : "r"(buf) : "memory");
+    if (depth > 0)
+        scrub_stack(depth - 1);
+    __asm__ volatile("" : : : "memory");
+}
+
+/* Where allocation waits for the mark (wait_for_mark), set as a
+ * concurrent cycle starts: the goal plus a quarter of the room (goal -
+ * marked) when the proportional goal sets the goal, 1/16 of it when the
+ * memory limit does. Not from the heap at the start: when the CPU limiter
+ * had let the heap pass the goal, that ratcheted the bound up by the slack
+ * at every cycle (test_reclaim: 4.9x the live heap, bound 2.5x). */
+static void set_throttle(void)
+{
+    cgc__pacer_lock();
+    uint64_t goal = cgc__gc.heap_goal, marked = cgc__gc.last_marked;
+    uint64_t t = UINT64_MAX;
+    if (goal != UINT64_MAX) {
+        uint64_t room = goal > marked ? goal - marked : 0;
+        bool limited = goal < cgc__gc.pacer.prop_goal;
+        t = goal + (limited ? room / 16 : room / 4);
+    }
+    __atomic_store_n(&cgc__gc.throttle, t, __ATOMIC_RELAXED);
+    cgc__pacer_unlock();
+}
+
+/* Pre-cleaning rounds at most, and the dirty set (pages) small enough to
+ * leave to the final stop (2 MiB of 4 KiB pages: ~0.2 ms to rescan). */
+#define PRECLEAN_MAX 8
+#define PRECLEAN_DONE 512
+
+/* Whether pre-cleaning has done what it can: the round just done (n
+ * pages) did not halve the set of the round before (last). The set then
+ * sits near its floor — the pages the program writes during one round
+ * (churn: its table of pointers, 1024 pages written in any millisecond,
+ * and what it allocates meanwhile) — and another round costs a rescan as
+ * large as the one it saves the final stop: measured, churn's rounds went
+ * 10k, 5k, 2.5k, 2k, 1.5k, 2k pages, up to 8 rounds, and the final stop
+ * found ~2k pages whatever the count. A set that grew is not given up on
+ * before the third round: an arena mapped during the mark reads as
+ * written until a round protects it. */
+static bool preclean_converged(int round, long n, long last)
+{
+    if (round == 0)
+        return false;
+    if (n >= last)
+        return round >= 2;
+    return n > last / 2;
 }
 
 /* line: the cycle's gctrace line, written by the caller once it holds
@@ -577,6 +924,8 @@ static void collect_cycle(bool forced, char *line, size_t line_n)
     if (!forced && (atomic_load(&cgc__gc.num_gc) != n0 ||
                     atomic_load(&cgc__gc.heap_live) < atomic_load(&cgc__gc.trigger))) {
         pthread_mutex_unlock(&cgc__gc_lock);   /* another thread just collected */
+        atomic_store(&cycle_active, 0);
+        cycle_ended();
         return;
     }
     /* Everything this thread does for the cycle before the world stops
@@ -608,19 +957,79 @@ static void collect_cycle(bool forced, char *line, size_t line_n)
      * leaving it out let the collector take 64-68% of the CPU. */
     cgc__sweep_finish();
     int64_t pre_ns = cgc__now_ns() - pre0;
-    pthread_mutex_lock(&cgc__thread_lock);
-    /* The pause runs with the list of loaded objects fixed (roots.c): a
-     * library cannot be unloaded under the mark, nor loaded unseen. */
     cycle_pause p = {.tr = &tr};
-    cgc__roots_hold(run_pause, &p);
-    pthread_mutex_unlock(&cgc__thread_lock);
+    /* Concurrent: the tracker is armed before anything is scanned, so
+     * every write after an object's scan is seen (docs/concurrent.md). */
+    bool conc = cgc__concurrent_mode() && cgc__dirty_arm() == 0;
+    /* The tracker's buffer of page addresses, dead now, lies where the
+     * stops' frames will be; words they leave unwritten are scanned with
+     * this thread's stack (the object at the start of each page was kept
+     * alive: test_finalize's chain never ran). */
+    if (conc && cgc__self)
+        scrub_stack(2);
+    int64_t conc_cpu = 0, conc_ns = 0;
+    if (!conc) {
+        pthread_mutex_lock(&cgc__thread_lock);
+        /* The pause runs with the list of loaded objects fixed (roots.c): a
+         * library cannot be unloaded under the mark, nor loaded unseen. */
+        cgc__roots_hold(run_pause, &p);
+        pthread_mutex_unlock(&cgc__thread_lock);
+    } else {
+        /* The runway must also cover the time from the trigger to the
+         * first stop (the collector thread waking, the last sweep
+         * finishing): the growth is measured from the trigger. */
+        p.live_start = atomic_load(&cgc__gc.trigger);
+        set_throttle();
+        atomic_store(&cycle_active, 1);
+        /* Each stop inside cgc__roots_hold, as a stop-the-world pause; the
+         * concurrent phase reads only the heap (and the mark stacks), so
+         * the program may load and unload libraries meanwhile. */
+        pthread_mutex_lock(&cgc__thread_lock);
+        cgc__roots_hold(conc_start, &p);
+        pthread_mutex_unlock(&cgc__thread_lock);
+    }
+    if (conc && !p.keep_all) {
+        int64_t b0 = cgc__now_ns(), cpu0 = cgc__thread_cpu_ns();
+        cgc__mark_concurrent();
+        void (*hook)(void) = atomic_load(&cgc__mark_test_hook);
+        if (hook)
+            hook();
+        /* Pre-cleaning: while the set of written pages shrinks, rescan it
+         * with the world running, so the final stop rescans only what
+         * was written during the last round. Bounded: past PRECLEAN_MAX
+         * rounds (or with the tracker failing) the final stop marks the
+         * rest, however much it is. */
+        long last = -1;
+        for (int round = 0; round < PRECLEAN_MAX; round++) {
+            long n = cgc__mark_preclean();
+            if (n < 0 || n <= PRECLEAN_DONE || preclean_converged(round, n, last)) {
+                last = n;
+                break;
+            }
+            last = n;
+        }
+        p.all = last < 0 || last > PRECLEAN_DONE * 8;
+        conc_cpu = cgc__thread_cpu_ns() - cpu0;
+        conc_ns = cgc__now_ns() - b0;
+        if (cgc__self)
+            scrub_stack(2);
+        pthread_mutex_lock(&cgc__thread_lock);
+        cgc__roots_hold(conc_finish, &p);
+        pthread_mutex_unlock(&cgc__thread_lock);
+        atomic_fetch_add(&cgc__gc.concurrent_cycles, 1);
+    }
+    if (conc)
+        cgc__dirty_disarm();
     int64_t t0 = p.t0, t1 = p.t1, t2 = p.t2, t3 = p.t3;
     cgc__mark_result res = p.res;
     uint64_t stacks = p.stacks;
     pthread_mutex_unlock(&cgc__sweeper_lock);
     cgc__sweeper_wake();
+    if (conc)
+        cgc__free_deferred_run();   /* world running, cgc__marking clear */
 
-    uint64_t pause = (uint64_t)(t3 - t0);
+    /* Stopped time only: both stops of a concurrent cycle. */
+    uint64_t pause = conc ? (uint64_t)((t1 - t0) + (t3 - p.c0)) : (uint64_t)(t3 - t0);
     int ncpu = cgc__cfg.ncpu > 0 ? cgc__cfg.ncpu : 1;
     uint32_t num = atomic_fetch_add(&cgc__gc.num_gc, 1) + 1;
     if (forced)
@@ -629,7 +1038,7 @@ static void collect_cycle(bool forced, char *line, size_t line_n)
     cgc__stats_record_pause(pause, (uint64_t)cgc__unix_ns());
     cgc__collecting = 0;
     fold_unreported_work(t3);
-    int64_t work = (int64_t)pause * ncpu + pre_ns;
+    int64_t work = (int64_t)pause * ncpu + pre_ns + conc_cpu;
     cgc__gc.gc_cpu_ns_total += work;
     /* The limiter sees this cycle's work: the pause on every CPU and what
      * this thread did before it. The background threads report their own
@@ -653,19 +1062,27 @@ static void collect_cycle(bool forced, char *line, size_t line_n)
     cgc__pacer_unlock();
 
     tr.num = num;
-    tr.stw_ns = t1 - t0;
-    tr.mark_ns = t2 - t1;
-    tr.term_ns = t3 - t2;
+    if (conc) {   /* Go's meaning: first stop + concurrent mark + final stop */
+        tr.stw_ns = t1 - t0;
+        tr.mark_ns = conc_ns;
+        tr.term_ns = t3 - p.c0;
+    } else {
+        tr.stw_ns = t1 - t0;
+        tr.mark_ns = t2 - t1;
+        tr.term_ns = t3 - t2;
+        tr.heap_after = tr.heap_before;   /* stop-the-world: nothing allocated during the cycle */
+    }
     tr.mark_cpu_ns = res.cpu_ns;
-    tr.heap_after = tr.heap_before;   /* stop-the-world: nothing allocated during the cycle */
-    tr.heap_marked = res.marked_bytes;
+    tr.heap_marked = res.marked_bytes + res.black_bytes;
     tr.globals_bytes = cgc__roots_globals_bytes();
     tr.stacks_bytes = stacks;
     tr.markers = cgc__mark_nmarkers();
     if (cgc__cfg.gctrace)
         cgc__gctrace_format(&tr, line, line_n);
     cgc__finalize_cycle_end();   /* world running: wake (or start) the finalizer thread */
+    atomic_store(&cycle_active, 0);
     pthread_mutex_unlock(&cgc__gc_lock);
+    cycle_ended();
 
     /* Wake the scavenger: the goal moved. In a cgc section: a registered
      * thread must never be stopped holding a cgc lock (fork.c drains
@@ -861,9 +1278,17 @@ void cgc__collect_fork(int stage)
 {
     cgc__fork_mutex(&bg_lock, stage);
     cgc__fork_mutex(&measure_lock, stage);
+    cgc__fork_mutex(&worker_lock, stage);
     if (stage == CGC_FORK_CHILD) {
         pthread_cond_init(&bg_cv, NULL);
         atomic_store(&bg_started, 0);
+        /* The collector thread is gone too; no cycle is under way (the
+         * forking thread holds gc_lock, so the fork waited for the end of
+         * any concurrent mark). */
+        pthread_cond_init(&worker_cv, NULL);
+        atomic_store(&worker_started, 0);
+        atomic_store(&worker_wanted, 0);
+        atomic_store(&cycle_active, 0);
     }
 }
 

@@ -116,13 +116,16 @@ int cgc__parse_memlimit(const char *s, int64_t *out, int *percent, int *is_off)
     return cgc__parse_bytes(s, out);
 }
 
-/* CGC_DEBUG: comma-separated name=value; gctrace and scavtrace take
- * non-negative integers; unknown names are ignored (as GODEBUG does), so a
- * newer program's settings do not break an older library. Empty items are
- * skipped; an item without '=' or with an empty name is malformed. */
-int cgc__parse_debug(const char *s, int *gctrace, int *scavtrace)
+/* CGC_DEBUG: comma-separated name=value; every known name (gctrace,
+ * scavtrace, gcstoptheworld, gcconcurrent) takes a non-negative integer; unknown names
+ * are ignored (as GODEBUG does), so a newer program's settings do not break
+ * an older library. Empty items are skipped; an item without '=' or with an
+ * empty name is malformed. Sets the n names' dsts only if all is well. */
+static int parse_debug_items(const char *s, int n, const char *const names[], int *const dsts[])
 {
-    int gt = *gctrace, st = *scavtrace;
+    int v_new[4];
+    for (int k = 0; k < n; k++)
+        v_new[k] = *dsts[k];
     for (const char *p = s;;) {
         const char *comma = strchr(p, ',');
         size_t len = comma ? (size_t)(comma - p) : strlen(p);
@@ -131,25 +134,43 @@ int cgc__parse_debug(const char *s, int *gctrace, int *scavtrace)
             if (!eq || eq == p)
                 return -1;
             size_t nl = (size_t)(eq - p), vl = len - nl - 1;
-            int *dst = NULL;
-            if (nl == 7 && strncmp(p, "gctrace", 7) == 0)
-                dst = &gt;
-            else if (nl == 9 && strncmp(p, "scavtrace", 9) == 0)
-                dst = &st;
-            long v;
-            if (dst) {
+            for (int k = 0; k < n; k++) {
+                long v;
+                if (nl != strlen(names[k]) || strncmp(p, names[k], nl) != 0)
+                    continue;
                 if (parse_uint_n(eq + 1, vl, INT_MAX, &v) != 0)
                     return -1;
-                *dst = (int)v;
+                v_new[k] = (int)v;
             }
         }
         if (!comma)
             break;
         p = comma + 1;
     }
-    *gctrace = gt;
-    *scavtrace = st;
+    for (int k = 0; k < n; k++)
+        *dsts[k] = v_new[k];
     return 0;
+}
+
+int cgc__parse_debug(const char *s, int *gctrace, int *scavtrace)
+{
+    static const char *const names[] = {"gctrace", "scavtrace"};
+    int *const dsts[] = {gctrace, scavtrace};
+    return parse_debug_items(s, 2, names, dsts);
+}
+
+int cgc__parse_debug_stw(const char *s, int *gcstoptheworld)
+{
+    static const char *const names[] = {"gcstoptheworld"};
+    int *const dsts[] = {gcstoptheworld};
+    return parse_debug_items(s, 1, names, dsts);
+}
+
+int cgc__parse_debug_conc(const char *s, int *gcconcurrent)
+{
+    static const char *const names[] = {"gcconcurrent"};
+    int *const dsts[] = {gcconcurrent};
+    return parse_debug_items(s, 1, names, dsts);
 }
 
 /* host:port or [ipv6]:port; the host is a name or IPv4 address (letters,
@@ -246,6 +267,8 @@ static int apply_gc(const char *v, cgc__config *cfg) { return cgc__parse_gc(v, &
 
 static int apply_debug(const char *v, cgc__config *cfg)
 {
+    if (cgc__parse_debug_stw(v, &cfg->gcstoptheworld) != 0 || cgc__parse_debug_conc(v, &cfg->gcconcurrent) != 0)
+        return -1;
     return cgc__parse_debug(v, &cfg->gctrace, &cfg->scavtrace);
 }
 
@@ -299,7 +322,7 @@ static const struct option {
                       apply_memlimit},
     [OPT_GC] = {"CGC_GC", "100", "off or a non-negative integer (percent)", apply_gc},
     [OPT_DEBUG] = {"CGC_DEBUG", "nothing traced",
-                   "comma-separated name=value items: gctrace=N, scavtrace=N (N a non-negative integer; "
+                   "comma-separated name=value items: gctrace=N, scavtrace=N, gcstoptheworld=N, gcconcurrent=N (N a non-negative integer; "
                    "unknown names are ignored)",
                    apply_debug},
     [OPT_MARKERS] = {"CGC_MARKERS", "the CPUs the process may use (affinity and cgroup CPU quota)",

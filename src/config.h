@@ -26,6 +26,8 @@ typedef struct cgc__config {
     int     gc_percent;          /* CGC_GC; -1 = off; default 100 */
     int     gctrace;             /* CGC_DEBUG gctrace=N */
     int     scavtrace;           /* CGC_DEBUG scavtrace=N */
+    int     gcstoptheworld;      /* CGC_DEBUG gcstoptheworld=N: N >= 1 marks with the world stopped (dirty.c) */
+    int     gcconcurrent;        /* CGC_DEBUG gcconcurrent=N: N >= 1 marks concurrently where a tracker works (collect.c) */
     int     markers;             /* CGC_MARKERS, default: usable CPUs */
     int     ncpu;                /* CPUs the process may use (affinity, cgroup quota) */
     const char *debug_addr;      /* CGC_DEBUG_ADDR or NULL */
@@ -60,6 +62,10 @@ int cgc__parse_bytes(const char *s, int64_t *out);
 int cgc__parse_memlimit(const char *s, int64_t *out, int *percent, int *is_off);
 /* Sets only the known names present; leaves the others as they were. */
 int cgc__parse_debug(const char *s, int *gctrace, int *scavtrace);
+/* The gcstoptheworld item of CGC_DEBUG, the same rules. */
+int cgc__parse_debug_stw(const char *s, int *gcstoptheworld);
+/* The gcconcurrent item of CGC_DEBUG, the same rules. */
+int cgc__parse_debug_conc(const char *s, int *gcconcurrent);
 int cgc__parse_addr(const char *s);
 /* CGC_GC: off → -1, or a non-negative integer. */
 int cgc__parse_gc(const char *s, int *percent);

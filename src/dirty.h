@@ -17,6 +17,7 @@
 #ifndef CGC_DIRTY_H
 #define CGC_DIRTY_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -47,8 +48,14 @@ int cgc__dirty_arm(void);
  * step (a write racing with the call is reported now or next time, never
  * lost). Returns the number of dirty pages reported, or -1 on failure
  * (then the caller must treat the whole range as dirty). */
+/* Runs are of the kernel's pages (4 KiB on x86-64, not cgc's 8 KiB), in
+ * no particular order; fn is called after the kernel re-protected its run,
+ * so a rescan in fn reads every write made before it. */
 typedef void (*cgc__dirty_fn)(uintptr_t start, size_t npages, void *arg);
 long cgc__dirty_collect(uintptr_t lo, uintptr_t hi, bool rearm, cgc__dirty_fn fn, void *arg);
+
+/* Pages reported by collects so far (for a metric). */
+extern _Atomic uint64_t cgc__dirty_pages_total;
 
 /* End a tracking period (the final pause is over): stop paying for write
  * faults until the next arm. */

@@ -12,6 +12,7 @@ typedef enum cgc__fault_site {
     CGC_FAULT_MADVISE,      /* releasing or populating pages */
     CGC_FAULT_THREAD,       /* starting one of cgc's own threads */
     CGC_FAULT_CGROUP,       /* opening a cgroup or /proc file */
+    CGC_FAULT_UFFD,         /* the dirty-page tracker's userfaultfd and PAGEMAP_SCAN calls (dirty.c) */
     CGC_FAULT_NSITES
 } cgc__fault_site;
 

@@ -35,6 +35,7 @@
  * referred to are garbage there, as they should be.
  */
 #include "internal.h"
+#include "dirty.h"
 
 static int held;   /* prepare ran with cgc initialised: undo exactly that */
 
@@ -110,6 +111,7 @@ static void prepare(void)
     cgc__finalize_fork(CGC_FORK_PREPARE);
     cgc__mark_fork(CGC_FORK_PREPARE);
     cgc__roots_fork(CGC_FORK_PREPARE);
+    cgc__alloc_fork(CGC_FORK_PREPARE);
     cgc__os_fork(CGC_FORK_PREPARE);
     cgc__collect_fork(CGC_FORK_PREPARE);
     cgc__sweep_fork(CGC_FORK_PREPARE);
@@ -120,6 +122,7 @@ static void release(int stage)
     cgc__sweep_fork(stage);
     cgc__collect_fork(stage);
     cgc__os_fork(stage);
+    cgc__alloc_fork(stage);
     cgc__roots_fork(stage);
     cgc__mark_fork(stage);
     cgc__finalize_fork(stage);
@@ -145,6 +148,8 @@ static void child(void)
 {
     if (!held)
         return;
+    /* First: the inherited tracker descriptors act on the parent. */
+    cgc__dirty_fork_child();
     release(CGC_FORK_CHILD);
     /* The container follower runs on the background thread; the sweeper
      * and markers start with the next collection, as after init. */

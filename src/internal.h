@@ -191,6 +191,9 @@ extern pthread_mutex_t cgc__heap_lock;
  * the OS refuses memory. With zero, resident pages are cleared so that the
  * whole span reads as zero; *zeroed tells whether every page does. */
 cgc__span *cgc__heap_alloc_span(size_t npages, bool zero, bool *zeroed);
+/* The same; with resident_only, only from free pages that are resident
+ * (no new memory from the OS, no released page faulted back): else NULL. */
+cgc__span *cgc__heap_alloc_span_from(size_t npages, bool zero, bool *zeroed, bool resident_only);
 void       cgc__heap_free_span(cgc__span *s);          /* takes heap_lock */
 void       cgc__heap_free_span_locked(cgc__span *s);   /* heap_lock held */
 /* Releases up to `bytes` of free resident pages to the OS; returns bytes released. */
@@ -269,6 +272,7 @@ struct cgc__thread {
     uintptr_t   stack_lo;        /* lowest live address, valid while stopped */
     volatile sig_atomic_t in_cgc;            /* depth of non-suspendable sections */
     volatile sig_atomic_t suspend_pending;   /* a stop request arrived while in_cgc */
+    _Atomic int restop;          /* a stop let pass at the end of a program section (threads.c) */
     _Atomic unsigned stopped_epoch;          /* epoch this thread acknowledged */
     int         created_by_cgc;
     pid_t       tid;             /* kernel thread id: signals are sent to it, /proc names it */
@@ -340,6 +344,11 @@ static inline void cgc__leave(cgc__thread *t)
     if (UNLIKELY(t->suspend_pending) && t->in_cgc == 0)
         cgc__suspend_self();
 }
+/* A section around the program's own code (compat/: libgc's
+ * GC_call_with_alloc_lock): no stop during it, as in any section, but a
+ * stop that came meanwhile is not taken where it ends (threads.c). */
+void cgc__enter_program(cgc__thread *t);
+void cgc__leave_program(cgc__thread *t);
 /* For code both registered threads and cgc's own threads run: a section
  * for the calling thread if it is registered (no registered thread may be
  * stopped holding a cgc lock). Returns what cgc__leave_self takes. */
@@ -386,6 +395,9 @@ void  cgc__tcache_flush(cgc__thread *t);       /* world stopped or thread exitin
 void  cgc__span_list_push(cgc__span **head, cgc__span *s);
 void  cgc__span_list_remove(cgc__span **head, cgc__span *s);
 void  cgc__uncache_span(cgc__span *s);         /* materialise alloc bits */
+/* Caches refilled from a free span during a concurrent mark (alloc.c:
+ * refill_fresh), for tests. */
+extern _Atomic uint64_t cgc__fresh_refills;
 
 /* ---- roots (roots.c) --------------------------------------------------- */
 typedef void (*cgc__range_fn)(uintptr_t lo, uintptr_t hi, void *arg);
@@ -395,6 +407,11 @@ typedef void (*cgc__range_fn)(uintptr_t lo, uintptr_t hi, void *arg);
 void     cgc__roots_hold(void (*fn)(void *), void *arg);
 void     cgc__roots_foreach(cgc__range_fn fn, void *arg);   /* data/bss, TLS, registered */
 uint64_t cgc__roots_globals_bytes(void);                  /* size of the last scan */
+/* cgc_free during a concurrent mark is deferred to the end of the cycle:
+ * the objects are roots until then; the collector frees them with the
+ * world running once the mark is over. */
+void     cgc__free_deferred_roots(cgc__range_fn fn, void *arg);
+void     cgc__free_deferred_run(void);
 /* Tests: run inside a collection once the loaded objects are listed,
  * with their list locked, before the world stops (test_dlclose). */
 extern void (*cgc__roots_test_hook)(void);
@@ -416,6 +433,9 @@ extern _Atomic int cgc__roots_test_nomem;
 /* Tests: bit 0 makes pthread_getattr_np count as failed when a thread
  * registers, bit 1 the /proc/self/maps fallback too (threads.c). */
 extern _Atomic int cgc__stack_bounds_test_fail;
+/* Tests: run by cgc__register_current after it found the thread not
+ * registered, before it blocks the program's signals (threads.c). */
+extern void (*_Atomic cgc__register_test_hook)(void);
 
 /* ---- thread-local storage (tls.c) -------------------------------------- */
 uintptr_t cgc__tls_thread_pointer(void);             /* the calling thread's */
@@ -430,6 +450,7 @@ typedef struct cgc__mark_result {
     uint64_t marked_bytes;
     int64_t  cpu_ns;          /* summed over markers */
     int      overflows;       /* mark-stack overflow recoveries */
+    uint64_t black_bytes;     /* concurrent mark: allocated black, not in marked_bytes */
 } cgc__mark_result;
 
 void cgc__mark_init(int nmarkers);
@@ -449,6 +470,20 @@ void cgc__marks_release(uint8_t *marks, uint32_t nelems);
 void cgc__mark_prepare(void);                  /* world running: start helper threads */
 void cgc__mark(cgc__mark_result *out);         /* world stopped, heap_lock held */
 void cgc__mark_set_stack_limit(size_t entries); /* testing: small limit forces overflow */
+/* The mostly-concurrent mark (docs/concurrent.md): the first stop (world
+ * stopped, caches flushed, then cgc__marking set), the concurrent phase
+ * and pre-cleaning rounds (world running), the final stop (world stopped,
+ * caches flushed; `all`: every marker takes part). */
+extern _Atomic int cgc__marking;              /* objects are allocated black; cgc_free deferred */
+extern _Atomic uint64_t cgc__mark_black_bytes; /* allocated black in this cycle */
+void cgc__mark_start(void);
+void cgc__mark_concurrent(void);
+long cgc__mark_preclean(void);                /* dirty pages rescanned, -1: tracker failed */
+void cgc__mark_finish(cgc__mark_result *out, bool all);
+void cgc__mark_abandon(void);                 /* final stop instead of finish: marks undone, nothing to sweep */
+/* Tests: run by the collector after a concurrent cycle's concurrent phase,
+ * world running, before pre-cleaning (collect.c). */
+extern void (*_Atomic cgc__mark_test_hook)(void);
 int  cgc__mark_nmarkers(void);
 /* After cgc__mark, world stopped (finalize.c): is obj (an allocated
  * object's start) marked; mark what obj's words reach but not obj (bytes
@@ -503,6 +538,7 @@ void cgc__collect_fork(int stage);    /* the background thread's lock and state 
 void cgc__sweep_fork(int stage);      /* the background sweeper */
 void cgc__mark_fork(int stage);       /* marks_lock, the helper markers */
 void cgc__roots_fork(int stage);      /* roots_lock */
+void cgc__alloc_fork(int stage);      /* the table of frees deferred by a concurrent mark */
 void cgc__os_fork(int stage);         /* meta_lock */
 void cgc__threads_fork(int stage);    /* the world and the thread registry */
 extern pthread_mutex_t cgc__gc_lock;  /* held for a whole collection */
@@ -525,6 +561,11 @@ typedef struct cgc__gc_state {
     _Atomic uint64_t gc_limiter_cycles;
     _Atomic uint64_t mark_overflows;    /* mark-stack overflow recoveries (debugging, tests) */
     _Atomic uint64_t limiter_last_enabled_cycle;
+    _Atomic uint64_t dirty_pages_rescanned;  /* concurrent mark: pages rescanned (pre-cleaning and final stop) */
+    _Atomic int64_t  assist_ns;              /* concurrent mark: time allocating threads waited for it */
+    _Atomic uint64_t concurrent_cycles;      /* cycles whose mark ran concurrently */
+    uint64_t mark_alloc_bytes;               /* heap_live growth during the last concurrent mark */
+    uint64_t throttle;                       /* during a mark, allocation waits above this heap_live */
     uint64_t pause_total_ns;
     uint64_t pause_ns[256], pause_end[256];
     uint64_t pause_hist[CGC_HISTOGRAM_MAX_BUCKETS];
@@ -548,6 +589,7 @@ void cgc__ensure_init(void);
 /* The heap grew; collect if the pacer says so. Caller is not in_cgc. */
 void cgc__maybe_collect(void);
 void cgc__collect_internal(bool forced);
+bool cgc__concurrent_mode(void);   /* cycles mark concurrently (docs/concurrent.md) */
 void cgc__pacer_recompute(void);
 void cgc__pacer_heap_grew(void);  /* a span came from the page heap */
 void cgc__pacer_lock(void);      /* in a cgc section if the caller is registered */

@@ -31,11 +31,13 @@
  * empty ends the phase (no busy marker is left to create work).
  */
 #include "internal.h"
+#include "dirty.h"
 
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 /* A range to scan. An object of a small span is pushed as (start, span |
  * size | SPAN_TAG) instead of (start, end): when it is scanned its span
@@ -130,6 +132,10 @@ static int nmarkers = 1;      /* markers configured (CGC_MARKERS) */
  * no mark under way; read unlocked by cgc__mark_prewake. */
 static int nrunning = 1;
 static int helpers_started;
+/* Markers taking part in the current phase: nrunning, or 1 when the
+ * final stop has little left to mark (waking the helpers would cost more
+ * than it saves). */
+static int nactive = 1;
 static size_t stack_limit = (size_t)1 << 24;   /* entries per marker: 256 MiB */
 
 static pthread_mutex_t work_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -361,11 +367,16 @@ static inline void mark_slot(drainer *w, cgc__span *s, uint32_t idx)
 /* The slot of span s that v points into, or -1 (unused tail, free span). */
 static inline int64_t slot_of(const cgc__span *s, uintptr_t v)
 {
-    if (LIKELY(s->state == CGC_SPAN_SMALL)) {
+    /* Acquire (a plain load on x86 and in effect on AArch64's dependent
+     * reads): during a concurrent mark a span may be carved while a marker
+     * looks at it, and its state is published last (alloc.c, pageheap.c),
+     * so the fields read after it are the new span's. */
+    uint8_t state = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
+    if (LIKELY(state == CGC_SPAN_SMALL)) {
         uint32_t idx = cgc__span_index(s, v);
         return idx < s->nelems ? (int64_t)idx : -1;
     }
-    return s->state == CGC_SPAN_LARGE ? 0 : -1;
+    return state == CGC_SPAN_LARGE ? 0 : -1;
 }
 
 /* The candidate pipeline: one ring of PIPE_SIZE entries in which a
@@ -563,7 +574,9 @@ static void queue_range(uintptr_t lo, uintptr_t hi, void *arg);
 static _Atomic(cgc__proc_scan_fn) proc_scan_fn;
 static void (*_Atomic extra_roots_fn)(void);
 static __thread drainer *cb_ctx __attribute__((tls_model("initial-exec")));
-static __thread bool cb_roots __attribute__((tls_model("initial-exec")));   /* cb_ctx is the roots phase */
+/* Set while cb_ctx is the roots phase: how a root range is taken (queued,
+ * or scanned at once in a concurrent cycle's first stop). */
+static __thread cgc__range_fn cb_roots __attribute__((tls_model("initial-exec")));
 
 void cgc__set_proc_scan(cgc__proc_scan_fn fn)
 {
@@ -580,10 +593,22 @@ bool cgc__mark_in_callback(void)
     return cb_ctx != NULL;
 }
 
+/* From a concurrent cycle's first stop to its final stop: objects of the
+ * callback kind are marked but not yet reported. The callback runs with
+ * the world stopped (its contract, internal.h), and what it reports may lie
+ * outside the heap, where no write is tracked (Guile's VM stacks, reported
+ * by its thread objects' mark procedure): a report made while the program
+ * runs could be stale by the end. The final stop reports every marked
+ * object of that kind (mark_all_proc). Written by the collector's thread
+ * between phases only. */
+static bool defer_proc;
+
 /* Object base of span s, popped or rescanned: the callback reports its
  * references (without one, it is scanned like a normal object). */
 static void __attribute__((noinline)) CGC_NO_ASAN proc_scan(marker *m, const cgc__span *s, uintptr_t base)
 {
+    if (defer_proc)
+        return;   /* marked; reported in the final stop */
     drainer w;
     pipe_entry ring[PIPE_SIZE];
     work_begin(&w, m, ring);
@@ -614,18 +639,19 @@ void cgc__mark_push_range(uintptr_t lo, uintptr_t hi)
     if (!w || lo >= hi)
         return;
     if (cb_roots) {
-        /* A root range: queued as shared work, never dropped (queue_range
-         * may scan on the spot, onto the stack w holds). */
+        /* A root range: queued as shared work or scanned at once, never
+         * dropped (either may scan on the spot, onto the stack w holds). */
         work_sync(w);
-        queue_range(lo, hi, w->m);
+        cb_roots(lo, hi, w->m);
         work_reload(w);
     } else {
         push(w, lo, hi);   /* if dropped, the object that pushed it is rescanned */
     }
 }
 
-/* The layer's extra roots, in the roots phase, on the collector's thread. */
-static void extra_roots(marker *m0)
+/* The layer's extra roots, in the roots phase, on the collector's thread;
+ * the ranges it reports are taken by fn, as the other roots are (roots). */
+static void extra_roots(marker *m0, cgc__range_fn fn_range)
 {
     void (*fn)(void) = atomic_load(&extra_roots_fn);
     if (!fn)
@@ -634,9 +660,9 @@ static void extra_roots(marker *m0)
     pipe_entry ring[PIPE_SIZE];
     work_begin(&w, m0, ring);
     cb_ctx = &w;
-    cb_roots = true;
+    cb_roots = fn_range;
     fn();
-    cb_roots = false;
+    cb_roots = NULL;
     cb_ctx = NULL;
     flush_pipeline(&w);
     work_end(&w);
@@ -656,6 +682,14 @@ int cgc__mark_bit(uintptr_t obj, int op)
     else if (op < 0)
         s->marks[i] &= (uint8_t)~CGC_SLOT_MARKED;
     return was;
+}
+
+/* scan_now as a root callback (cgc__range_fn): arg is the marker. */
+static void scan_now_fn(uintptr_t lo, uintptr_t hi, void *arg)
+{
+    lo = (lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
+    if (hi > lo)
+        scan_now(arg, lo, hi);
 }
 
 /* ---- sharing ----------------------------------------------------------- */
@@ -740,7 +774,7 @@ static void take(marker *m)
 static uintptr_t share_chunks(uintptr_t lo, uintptr_t hi)
 {
     pthread_mutex_lock(&work_lock);
-    const size_t limit = (size_t)nrunning;
+    const size_t limit = (size_t)nactive;
     size_t queued = 0;
     for (const packet *q = work; q && queued < limit; q = q->next)
         queued++;
@@ -878,7 +912,7 @@ static CGC_NO_ASAN void drain(marker *m, bool share)
 /* One marker's whole part of the phase. */
 static void mark_loop(marker *m)
 {
-    bool par = nrunning > 1;
+    bool par = nactive > 1;
     int64_t c0 = cgc__thread_cpu_ns();
     for (;;) {
         drain(m, par);
@@ -895,7 +929,7 @@ static void mark_loop(marker *m)
         m->cpu_ns += c1 - c0;
         c0 = c1;
         idle++;
-        if (idle == nrunning) {
+        if (idle == nactive) {
             __atomic_store_n(&done, true, __ATOMIC_RELEASE);
             pthread_cond_broadcast(&work_cv);
             pthread_mutex_unlock(&work_lock);
@@ -1121,6 +1155,42 @@ static void mark_all_uncollectable(marker *m)
     work_end(&w);
 }
 
+/* The final stop of a concurrent cycle: every marked object of the
+ * callback kind is queued for its callback (defer_proc). Such objects are
+ * never cached (alloc.c): they are on their classes' central lists or, if
+ * large, on the large lists. Returns how many were queued. */
+static size_t mark_all_proc(marker *m)
+{
+    drainer w;
+    pipe_entry ring[PIPE_SIZE];
+    work_begin(&w, m, ring);
+    size_t n = 0;
+    for (int c = 0; c < cgc__nclasses; c++) {
+        const cgc__central *cen = &cgc__centrals[c * CGC_NKINDS + CGC_KIND_PROC];
+        cgc__span *lists[4] = {cen->partial, cen->full, cen->unswept[0], cen->unswept[1]};
+        for (int l = 0; l < 4; l++)
+            for (cgc__span *s = lists[l]; s; s = s->next)
+                for (uint32_t i = 0; i < s->nelems; i++)
+                    if (s->marks[i] & CGC_SLOT_MARKED) {
+                        push(&w, s->start + (uintptr_t)i * s->elemsize, entry_proc(s));
+                        n++;
+                    }
+    }
+    /* The large lists only when a layer marks by callback: without one,
+     * no object of that kind exists. */
+    if (atomic_load_explicit(&proc_scan_fn, memory_order_relaxed)) {
+        cgc__span *lists[2] = {cgc__large_swept, cgc__large_unswept};
+        for (int l = 0; l < 2; l++)
+            for (cgc__span *s = lists[l]; s; s = s->next)
+                if (s->kind == CGC_KIND_PROC && (s->marks[0] & CGC_SLOT_MARKED)) {
+                    push(&w, s->start, entry_proc(s));
+                    n++;
+                }
+    }
+    work_end(&w);
+    return n;
+}
+
 /* Overflow recovery: scan every marked object of a scanned kind. */
 static void rescan_marked(cgc__span *s, void *arg)
 {
@@ -1161,16 +1231,19 @@ static int recover_overflows(marker *m0)
     return overflows;
 }
 
-void __attribute__((noinline)) cgc__mark(cgc__mark_result *out)
+/* A helper may still be on its way out of the last phase (it was
+ * descheduled after the end): it must be back before the shared state is
+ * reset. By now it always is, but for a thread the OS never ran. */
+static void wait_helpers_back(void)
 {
-    marker *m0 = &markers[0];
-    /* A helper may still be on its way out of the last phase (it was
-     * descheduled after the end): it must be back before the shared state
-     * is reset. By now it always is, but for a thread the OS never ran. */
     pthread_mutex_lock(&work_lock);
     while (helpers_running > 0)
         pthread_cond_wait(&phase_cv, &work_lock);
     pthread_mutex_unlock(&work_lock);
+}
+
+static void reset_markers(void)
+{
     for (int i = 0; i < nmarkers; i++) {
         markers[i].n = 0;
         markers[i].overflowed = false;
@@ -1179,10 +1252,13 @@ void __attribute__((noinline)) cgc__mark(cgc__mark_result *out)
         markers[i].marked_bytes = 0;
         markers[i].cpu_ns = 0;
     }
-    int64_t c0 = cgc__thread_cpu_ns();
+}
 
-    /* Roots: the stacks of stopped threads, our own stack (registers
-     * spilled by __builtin_unwind_init), data/bss, registered ranges. */
+/* The roots: the stacks of stopped threads, our own stack (registers
+ * spilled by __builtin_unwind_init), data/bss, TLS, registered ranges,
+ * finalizer records. World stopped. */
+static void __attribute__((noinline)) roots(marker *m0, cgc__range_fn fn)
+{
     __builtin_unwind_init();
     volatile uintptr_t here = 0;
     cgc__thread *me = cgc__self;
@@ -1190,36 +1266,40 @@ void __attribute__((noinline)) cgc__mark(cgc__mark_result *out)
         cgc__record_stack(me, (uintptr_t)&here, &me->stack_lo, &me->alt_lo, &me->alt_hi);
     for (cgc__thread *t = cgc__threads; t; t = t->next) {
         if (t->stack_lo < t->stack_hi)
-            queue_range(t->stack_lo, t->stack_hi, m0);
+            fn(t->stack_lo, t->stack_hi, m0);
         if (t->alt_lo < t->alt_hi)   /* the used part of an alternate signal stack */
-            queue_range(t->alt_lo, t->alt_hi, m0);
+            fn(t->alt_lo, t->alt_hi, m0);
     }
-    cgc__roots_foreach(queue_range, m0);
-    extra_roots(m0);
-    mark_all_uncollectable(m0);
-    m0->cpu_ns += cgc__thread_cpu_ns() - c0;
+    cgc__roots_foreach(fn, m0);
+    (void)here;
+}
 
-    /* The parallel phase. */
+/* One phase of marking: the collector's thread is marker 0, with the
+ * helpers if `all` (world stopped), alone otherwise. When the last marker
+ * turns idle the graph is marked: every helper has stored its results
+ * (drain's work_end, its CPU time) before turning idle, and touches nothing
+ * after it but the work lock, so the pause does not wait for the helpers to
+ * be scheduled again and leave (under load that wait was a scheduler time
+ * slice). */
+static void run_phase(marker *m0, bool all)
+{
+    wait_helpers_back();
     pthread_mutex_lock(&work_lock);
     idle = 0;
     done = false;
     atomic_store(&want_work, 0);
-    if (nrunning > 1) {
-        helpers_running = nrunning - 1;
+    nactive = all ? nrunning : 1;
+    if (nactive > 1) {
+        helpers_running = nactive - 1;
         __atomic_store_n(&phase, phase + 1, __ATOMIC_RELEASE);
         pthread_cond_broadcast(&phase_cv);
     }
     pthread_mutex_unlock(&work_lock);
-    /* The collector's thread is marker 0. When the last marker turns idle
-     * the graph is marked: every helper has stored its results (drain's
-     * work_end, its CPU time) before turning idle, and touches nothing
-     * after it but the work lock, so the pause does not wait for the
-     * helpers to be scheduled again and leave (under load that wait was a
-     * scheduler time slice). */
     mark_loop(m0);
+}
 
-    int overflows = recover_overflows(m0);
-
+static void result(cgc__mark_result *out, int overflows)
+{
     memset(out, 0, sizeof *out);
     for (int i = 0; i < nmarkers; i++) {
         out->marked_bytes += markers[i].marked_bytes;
@@ -1227,7 +1307,275 @@ void __attribute__((noinline)) cgc__mark(cgc__mark_result *out)
     }
     shrink_stacks();
     out->overflows = overflows;
-    (void)here;
+}
+
+void __attribute__((noinline)) cgc__mark(cgc__mark_result *out)
+{
+    marker *m0 = &markers[0];
+    wait_helpers_back();
+    reset_markers();
+    int64_t c0 = cgc__thread_cpu_ns();
+    roots(m0, queue_range);
+    extra_roots(m0, queue_range);
+    mark_all_uncollectable(m0);
+    m0->cpu_ns += cgc__thread_cpu_ns() - c0;
+    run_phase(m0, true);
+    result(out, recover_overflows(m0));
+}
+
+/* ---- the mostly-concurrent mark (collect.c, docs/concurrent.md) -------- */
+
+/* While set (from the first stop of a concurrent cycle to its final stop),
+ * objects are allocated black (alloc.c) and cgc_free is deferred. */
+_Atomic int cgc__marking;
+/* Bytes allocated black in this cycle (a part of the marked total). */
+_Atomic uint64_t cgc__mark_black_bytes;
+
+/* The first stop: marks what the roots point to; the objects it marks wait
+ * on marker 0's stack for the concurrent phase. The roots are scanned now,
+ * not queued: a stack or a library's data may be gone once the program
+ * runs again. World stopped, caches flushed, cgc__marking set. */
+void cgc__mark_start(void)
+{
+    marker *m0 = &markers[0];
+    wait_helpers_back();
+    reset_markers();
+    atomic_store(&cgc__mark_black_bytes, 0);
+    int64_t c0 = cgc__thread_cpu_ns();
+    defer_proc = true;
+    roots(m0, scan_now_fn);
+    extra_roots(m0, scan_now_fn);
+    mark_all_uncollectable(m0);
+    m0->cpu_ns += cgc__thread_cpu_ns() - c0;
+}
+
+/* World running: every marker drains what the first stop found and
+ * everything it leads to (docs/pacing.md "Concurrent mark": with one
+ * marker, on 2 CPUs, the program outran the mark and waited). */
+void cgc__mark_concurrent(void)
+{
+    run_phase(&markers[0], true);
+}
+
+/* ---- pages written during the mark ---- */
+
+typedef struct rescan_ctx {
+    drainer *w;
+    bool fresh;        /* also scan slots cached spans handed out (not yet black) */
+    uint64_t pages;
+} rescan_ctx;
+
+static size_t os_page_size;
+
+/* The objects of span s overlapping [a, b) that must be scanned again:
+ * marked ones (scanned before the write, or allocated black), and while
+ * caches still hold spans (`fresh`, a concurrent pre-clean) the slots a
+ * cache handed out during this mark: they are black once their span
+ * leaves the cache, but their page is clean again after this round. A
+ * slot is read racily: one allocated after the read writes its page, which
+ * is then dirty again. */
+static CGC_NO_ASAN void rescan_span(drainer *w, cgc__span *s, uint8_t state, uintptr_t a, uintptr_t b, bool fresh)
+{
+    /* An object of the callback kind is never scanned conservatively:
+     * the final stop reports every marked one through the callback
+     * (mark_all_proc), written or not. */
+    if (s->kind == CGC_KIND_ATOMIC || s->kind == CGC_KIND_PROC)
+        return;
+    if (state == CGC_SPAN_LARGE) {
+        if (__atomic_load_n(&s->marks[0], __ATOMIC_RELAXED) & CGC_SLOT_MARKED)
+            push(w, a, b);   /* only the written pages of a large object */
+        return;
+    }
+    uint32_t n = s->nelems;
+    uint32_t i0 = cgc__span_index(s, a), i1 = cgc__span_index(s, b - 1);
+    if (i0 >= n)
+        return;
+    if (i1 >= n)
+        i1 = n - 1;
+    uint32_t fi = 0;
+    if (fresh && __atomic_load_n(&s->cached, __ATOMIC_ACQUIRE))
+        fi = __atomic_load_n(&s->freeindex, __ATOMIC_ACQUIRE);
+    uint64_t size = s->elemsize;
+    for (uint32_t i = i0; i <= i1; i++) {
+        uint8_t m = __atomic_load_n(&s->marks[i], __ATOMIC_RELAXED);
+        if ((m & CGC_SLOT_MARKED) || (i < fi && m == 0)) {
+            uintptr_t base = s->start + (uintptr_t)i * size;
+            push(w, base, entry_tag(s));
+        }
+    }
+}
+
+/* Entries on the stack past which a rescan marks what it has queued
+ * before it queues more (1 MiB of entries). Every marked object of every
+ * written page was queued first: a program that wrote 20 MiB of small
+ * objects during a mark grew marker 0's stack to 16 MiB of resident memory
+ * (compat_real_neko: 10 MB of RSS over the stop-the-world mode's peak). */
+#define RESCAN_DRAIN ((size_t)1 << 16)
+
+static void rescan_bound(drainer *w)
+{
+    if ((size_t)(w->top - w->stack) < RESCAN_DRAIN)
+        return;
+    work_end(w);
+    w->marked_bytes = 0;
+    drain(w->m, false);
+    work_reload(w);
+}
+
+/* A run of written pages (from the tracker): every span it overlaps. The
+ * run may cross the gaps between arenas and pages no span holds. */
+static void rescan_run(uintptr_t start, size_t npages, void *arg)
+{
+    rescan_ctx *c = arg;
+    uintptr_t end = start + npages * os_page_size;
+    c->pages += npages;
+    uintptr_t hlo = cgc__heap_lo(), hhi = cgc__heap_hi;
+    if (start < hlo)
+        start = hlo;
+    if (end > hhi)
+        end = hhi;
+    while (start < end) {
+        uintptr_t key = start >> CGC_ARENA_SHIFT;
+        cgc__arena **l2 = cgc__radix[(key >> CGC_RADIX_L2_BITS) & ((1u << CGC_RADIX_L1_BITS) - 1)];
+        cgc__arena *a = l2 ? l2[key & ((1u << CGC_RADIX_L2_BITS) - 1)] : NULL;
+        if (!a) {
+            start = (start & ~(uintptr_t)(CGC_ARENA_SIZE - 1)) + CGC_ARENA_SIZE;
+            continue;
+        }
+        uintptr_t page_end = (start & ~(uintptr_t)(CGC_PAGE_SIZE - 1)) + CGC_PAGE_SIZE;
+        cgc__span *s = a->spanmap[(start - a->base) >> CGC_PAGE_SHIFT];
+        uint8_t state = s ? __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) : CGC_SPAN_FREE;
+        if (state != CGC_SPAN_SMALL && state != CGC_SPAN_LARGE) {
+            start = page_end;
+            continue;
+        }
+        uintptr_t ss = s->start, se = ss + ((uintptr_t)s->npages << CGC_PAGE_SHIFT);
+        if (start < ss || start >= se) {   /* a stale map entry */
+            start = page_end;
+            continue;
+        }
+        uintptr_t b = end < se ? end : se;
+        rescan_span(c->w, s, state, start, b, c->fresh);
+        start = b;
+        rescan_bound(c->w);
+    }
+}
+
+/* Tracker failed: every marked object is treated as written. World
+ * stopped. */
+static void rescan_all(cgc__span *s, void *arg)
+{
+    uint8_t state = s->state;
+    if (state == CGC_SPAN_SMALL || state == CGC_SPAN_LARGE) {
+        rescan_span(arg, s, state, s->start, s->start + ((uintptr_t)s->npages << CGC_PAGE_SHIFT), false);
+        rescan_bound(arg);
+    }
+}
+
+/* Collects the pages written since the tracker was armed (or last
+ * collected) and queues their objects on marker 0. Returns the pages, or
+ * -1 if the tracker failed (then, with the world stopped, every marked
+ * object was queued). */
+static long rescan_dirty(marker *m0, bool rearm, bool fresh)
+{
+    if (!os_page_size)
+        os_page_size = (size_t)sysconf(_SC_PAGESIZE);
+    drainer w;
+    pipe_entry ring[PIPE_SIZE];
+    work_begin(&w, m0, ring);
+    rescan_ctx c = {.w = &w, .fresh = fresh};
+    long n = cgc__dirty_collect(cgc__heap_lo(), cgc__heap_hi, rearm, rescan_run, &c);
+    if (n < 0 && !rearm)
+        cgc__heap_foreach_inuse(rescan_all, &w);
+    work_end(&w);
+    atomic_fetch_add(&cgc__gc.dirty_pages_rescanned, c.pages);
+    return n < 0 ? -1 : (long)c.pages;
+}
+
+/* Zeroes the dead stack below the caller (2 x 6 KiB, frames under the
+ * build's 8 KiB bound). */
+static void __attribute__((noinline)) scrub_below_n(int depth)
+{
+    char buf[6144];
+    memset(buf, 0, sizeof buf);
+    __asm__ volatile("" : : "r"(buf) : "memory");
+    if (depth > 0)
+        scrub_below_n(depth - 1);
+    __asm__ volatile("" : : : "memory");
+}
+
+static void scrub_below(void)
+{
+    scrub_below_n(1);
+}
+
+/* A pre-cleaning round, world running: the pages written since the last
+ * round are protected again and their objects rescanned, so that the
+ * final stop finds only what was written during the last round. Returns
+ * the pages, -1 if the tracker failed. */
+long cgc__mark_preclean(void)
+{
+    marker *m0 = &markers[0];
+    int64_t c0 = cgc__thread_cpu_ns();
+    long n = rescan_dirty(m0, true, true);
+    m0->cpu_ns += cgc__thread_cpu_ns() - c0;
+    run_phase(m0, true);
+    return n;
+}
+
+/* The final stop: the roots again (stacks, registers, data/bss, TLS,
+ * registered ranges, the layer's extra roots: none of them is tracked),
+ * the uncollectable objects, the marked objects on pages
+ * written since the last round, marked to completion with every marker if
+ * that is much work. World stopped, caches flushed (every object allocated
+ * during the mark is black now). */
+void cgc__mark_finish(cgc__mark_result *out, bool all)
+{
+    marker *m0 = &markers[0];
+    wait_helpers_back();
+    int64_t c0 = cgc__thread_cpu_ns();
+    /* The written pages first: the tracker's buffer of page addresses is
+     * on this stack, and once dead below the roots' frame it would be
+     * scanned with the collector's own stack (queued, read later), and
+     * the object at the start of each page kept alive. */
+    defer_proc = false;
+    long n = rescan_dirty(m0, false, false);
+    scrub_below();
+    roots(m0, queue_range);
+    /* The layer's roots and the uncollectable objects again: the program
+     * may have changed what the layer reports since the first stop, and
+     * either may lead to objects the concurrent phase never saw. */
+    extra_roots(m0, queue_range);
+    mark_all_uncollectable(m0);
+    size_t procs = mark_all_proc(m0);
+    m0->cpu_ns += cgc__thread_cpu_ns() - c0;
+    run_phase(m0, all || n < 0 || n > 4096 || procs > 4096);
+    result(out, recover_overflows(m0));
+    out->black_bytes = atomic_load(&cgc__mark_black_bytes);
+}
+
+/* Clears the marks of one span: its slots read as a swept span's again
+ * (allocated, or free). */
+static void unmark_span(cgc__span *s, void *arg)
+{
+    (void)arg;
+    uint32_t n = s->state == CGC_SPAN_SMALL ? s->nelems : 1;
+    for (uint32_t i = 0; i < n; i++)
+        s->marks[i] &= (uint8_t)~CGC_SLOT_MARKED;
+}
+
+/* The final stop of a mark that must not be swept (a root was lost during
+ * it: roots.c): every mark it set, and every object allocated black, is
+ * undone, so that the next mark starts from unmarked objects as after a
+ * sweep (a mark left set would make that mark skip the object's scan).
+ * World stopped, caches flushed, heap_lock held. */
+void cgc__mark_abandon(void)
+{
+    wait_helpers_back();
+    defer_proc = false;
+    for (int i = 0; i < nmarkers; i++)
+        markers[i].n = 0;   /* drained by now; nothing of this mark is kept */
+    cgc__heap_foreach_inuse(unmark_span, NULL);
 }
 
 /* ---- after the mark: what finalization needs (finalize.c) ------------- */

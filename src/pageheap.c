@@ -21,6 +21,7 @@
  * NULL, so a conservative pointer into free memory finds nothing.
  */
 #include "internal.h"
+#include "dirty.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,6 +209,9 @@ static bool arena_grow(size_t npages)
             desc_release(s);
         return false;
     }
+    /* Tracked before any object in it exists (dirty.h); a failure only
+     * drops the tracker to stop-the-world marking. */
+    cgc__dirty_add_range((void *)base, bytes);
     /* The record is complete before any entry points to it: cgc_base and
      * cgc_free look addresses up without heap_lock. */
     a->base = base;
@@ -331,7 +335,13 @@ static cgc__span *carve(cgc__arena *a, cgc__span *s, size_t n, bool *zeroed)
     }
     atomic_fetch_add(&cgc__mem.heap_inuse, n * CGC_PAGE_SIZE);
     *zeroed = rel_all == n;
-    s->state = CGC_SPAN_SMALL;  /* caller sets the real state */
+    /* The caller sets the real state. Until then the span is a large one
+     * whose only slot is free: a concurrent marker (mark.c) that meets a
+     * pointer into it marks nothing, whatever the old descriptor's fields
+     * say; the caller publishes the new fields before the new state. */
+    s->marks = s->mark_inline;
+    s->mark_inline[0] = 0;
+    __atomic_store_n(&s->state, CGC_SPAN_LARGE, __ATOMIC_RELEASE);
     return s;
 }
 
@@ -357,10 +367,15 @@ static void zero_resident(cgc__arena *a, size_t p, size_t end)
 
 cgc__span *cgc__heap_alloc_span(size_t npages, bool zero, bool *zeroed)
 {
+    return cgc__heap_alloc_span_from(npages, zero, zeroed, false);
+}
+
+cgc__span *cgc__heap_alloc_span_from(size_t npages, bool zero, bool *zeroed, bool resident_only)
+{
     pthread_mutex_lock(&cgc__heap_lock);
     cgc__span *s = free_find(npages);
     if (!s) {
-        if (!arena_grow(npages)) {
+        if (resident_only || !arena_grow(npages)) {
             pthread_mutex_unlock(&cgc__heap_lock);
             return NULL;
         }
@@ -375,6 +390,11 @@ cgc__span *cgc__heap_alloc_span(size_t npages, bool zero, bool *zeroed)
      * growth, so memory freed by sweeping goes back as soon as the heap is
      * over the limit, as Go's allocSpan does. */
     size_t nonresident = count_bits(a->released, p, p + npages);
+    if (nonresident && resident_only) {   /* it would grow the RSS */
+        free_list_insert(s);
+        pthread_mutex_unlock(&cgc__heap_lock);
+        return NULL;
+    }
     cgc__limit_before_grow(nonresident * CGC_PAGE_SIZE);
     cgc__span *r = carve(a, s, npages, zeroed);
     if (!r) {

@@ -238,6 +238,7 @@ void cgc__roots_foreach(cgc__range_fn fn, void *arg)
     /* Finalizer, cleanup and weak records: their arguments, handles and
      * queued objects (finalize.c); not counted as globals. */
     cgc__finalize_roots(fn, arg);
+    cgc__free_deferred_roots(fn, arg);   /* freed during a concurrent mark: kept to the end of the cycle */
     globals_bytes = total;
 }
 

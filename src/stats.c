@@ -226,7 +226,8 @@ enum metric_id {
     M_LIMITER_LAST, M_LIMITER_CYCLES, M_CYCLES_TOTAL, M_CYCLES_FORCED, M_CYCLES_AUTO,
     M_ALLOCS_BYTES, M_ALLOCS_OBJECTS, M_FREES_BYTES, M_FREES_OBJECTS, M_HEAP_OBJECTS,
     M_PAUSES, M_GC_CPU, M_GLOBALS, M_MARKERS,
-    M_FIN_QUEUED, M_FIN_RUN, M_CLEANUP_QUEUED, M_CLEANUP_RUN, M_COUNT
+    M_FIN_QUEUED, M_FIN_RUN, M_CLEANUP_QUEUED, M_CLEANUP_RUN,
+    M_CONC_CYCLES, M_DIRTY_PAGES, M_ASSIST, M_COUNT
 };
 
 static const cgc_metric_desc metrics[M_COUNT] = {
@@ -262,6 +263,9 @@ static const cgc_metric_desc metrics[M_COUNT] = {
     [M_FIN_RUN] = {"/gc/finalizers/executed:finalizers", "Finalizers that have run.", CGC_METRIC_UINT64, 1},
     [M_CLEANUP_QUEUED] = {"/gc/cleanups/queued:cleanups", "Cleanups queued to run (their object found unreachable).", CGC_METRIC_UINT64, 1},
     [M_CLEANUP_RUN] = {"/gc/cleanups/executed:cleanups", "Cleanups that have run.", CGC_METRIC_UINT64, 1},
+    [M_CONC_CYCLES] = {"/gc/cycles/concurrent:gc-cycles", "Collections whose mark ran concurrently with the program (docs/concurrent.md).", CGC_METRIC_UINT64, 1},
+    [M_DIRTY_PAGES] = {"/gc/scan/dirty:pages", "Pages written during concurrent marks whose marked objects were rescanned (pre-cleaning and final stops).", CGC_METRIC_UINT64, 1},
+    [M_ASSIST] = {"/gc/mark/assist:seconds", "Time allocating threads waited for a concurrent mark they outran (cgc's mark assist).", CGC_METRIC_FLOAT64, 1},
 };
 
 CGC_API size_t cgc_metrics_all(const cgc_metric_desc **out)
@@ -307,6 +311,9 @@ static void fill(const snapshot *s, int id, cgc_metric_sample *out)
     case M_FIN_RUN: v = m->finalizers_run; break;
     case M_CLEANUP_QUEUED: v = m->cleanups_queued; break;
     case M_CLEANUP_RUN: v = m->cleanups_run; break;
+    case M_CONC_CYCLES: v = atomic_load(&cgc__gc.concurrent_cycles); break;
+    case M_DIRTY_PAGES: v = atomic_load(&cgc__gc.dirty_pages_rescanned); break;
+    case M_ASSIST: out->value.f64 = (double)atomic_load(&cgc__gc.assist_ns) / 1e9; return;
     case M_PAUSES: {
         cgc_histogram *h = &out->value.hist;
         h->nbuckets = PAUSE_BUCKETS;

@@ -75,6 +75,7 @@ static _Atomic int draining;
 static cgc__thread *_Atomic stopper;  /* the thread stopping the world or draining */
 static pid_t self_pid;
 static _Atomic unsigned acks;   /* answers to the current stop or drain */
+static _Atomic int restops;     /* threads that let the current stop pass (program sections) */
 static pthread_key_t exit_key;
 static cgc__thread *thread_free_list;
 
@@ -83,6 +84,9 @@ static cgc__thread *thread_free_list;
 /* cgc_do_blocking states (cgc__thread.blocking): low 2 bits the state,
  * the epoch of the stop that claimed the thread above them. */
 enum { BLK_RUNNING = 0, BLK_BLOCKING = 1, BLK_DRAINED = 2, BLK_CLAIMED = 3 };
+
+/* cgc__thread.restop (sections around the program's code, below). */
+enum { RESTOP_NONE = 0, RESTOP_ASKED = 1, RESTOP_SENT = 2 };
 
 static int raw_sigmask(int how, const sigset_t *set, sigset_t *old)
 {
@@ -294,10 +298,15 @@ static void suspend_handler(int sig, siginfo_t *info, void *uctx)
     int saved = errno;
     cgc__thread *t = cgc__self;
     if (t && from_cgc(info) && (stop_wants(t) || drain_wants(t))) {
-        if (t->in_cgc)
+        /* The stopper's signal, sent again after a program section let
+         * the stop pass (below), has come: it is this one. */
+        atomic_store_explicit(&t->restop, RESTOP_NONE, memory_order_relaxed);
+        if (t->in_cgc) {
             t->suspend_pending = 1;
-        else
+        } else {
+            t->suspend_pending = 0;
             respond(t);
+        }
     } else {
         forward(&prev_suspend, sig, info, uctx);
     }
@@ -346,7 +355,82 @@ void cgc__suspend_self(void)
 {
     cgc__thread *t = cgc__self;
     t->suspend_pending = 0;
+    if (atomic_exchange(&t->restop, RESTOP_NONE) == RESTOP_SENT) {
+        /* The stopper is signalling this thread again (program sections,
+         * below): the stop is taken in the handler, when the signal
+         * comes, never left to interrupt a later system call. */
+        while (stop_wants(t))
+            sched_yield();
+        return;
+    }
     respond(t);
+}
+
+/* ---- sections around the program's own code ----------------------------
+ *
+ * compat/'s GC_call_with_alloc_lock runs the program's function in a cgc
+ * section: no stop while it runs, libgc's contract. Any other section takes
+ * a stop that came meanwhile at its end (cgc__leave), but here that end is
+ * where the program finishes what the lock protected, in the instructions
+ * right after the call returns: Guile (vm.c, vm_expand_stack) moves a
+ * thread's VM stack under the lock, then sets the VM's stack pointer, and
+ * its thread objects' mark procedure reads both and madvises away the
+ * stack below that pointer. Parked there, a thread showed the new stack
+ * with the old pointer, and the procedure released hundreds of MB of live
+ * memory, the heap and the stacks among it (compat_real_guile_conc). In
+ * libgc the collection waits for the lock, and its stop signal reaches the
+ * thread microseconds after the release, a random instruction later.
+ *
+ * So a stop that came during such a section is let pass at its end: the
+ * thread runs on, and takes it at the first of (1) the stopper's signal,
+ * sent again by wait_acks when it next looks (restops) — it lands wherever
+ * the thread is by then, as libgc's would; (2) the end of its next cgc
+ * section (suspend_pending stays set), its allocation fast path included;
+ * (3) the start of its next program section, before the program's
+ * function runs (cgc__enter_program), so a thread that spends its time in
+ * such sections cannot keep the stop waiting. restop: RESTOP_ASKED, the
+ * thread asks to be signalled again; RESTOP_SENT, the stopper took the
+ * request and its signal is on the way (cgc__suspend_self then waits for
+ * it); back to RESTOP_NONE when the signal is taken or the request
+ * withdrawn. A fork's drain is answered at the end as usual (it parks
+ * nothing). Tested by tests/compat/compat_alloc_lock.c. */
+void cgc__enter_program(cgc__thread *t)
+{
+    if (t->suspend_pending && t->in_cgc == 0)
+        cgc__suspend_self();
+    cgc__enter(t);
+}
+
+void cgc__leave_program(cgc__thread *t)
+{
+    atomic_signal_fence(memory_order_seq_cst);
+    t->in_cgc--;
+    atomic_signal_fence(memory_order_seq_cst);
+    if (!t->suspend_pending || t->in_cgc != 0)
+        return;
+    if (!stop_wants(t)) {
+        cgc__suspend_self();   /* a drain's request: acknowledged here */
+        return;
+    }
+    int none = RESTOP_NONE;
+    atomic_compare_exchange_strong(&t->restop, &none, RESTOP_ASKED);
+    atomic_fetch_add(&restops, 1);   /* no wake-up: see restop_signal */
+}
+
+/* The stopper, waiting for answers: signals again the threads that let
+ * the stop pass. They did not wake it (a futex wake could hand it their
+ * CPU at once, and its signal would then land right where the thread was
+ * let go); it looks at every answer and every timeout of its wait. */
+static void restop_signal(bool (*answered)(const cgc__thread *, unsigned), unsigned gen)
+{
+    if (!atomic_load_explicit(&restops, memory_order_relaxed) || !atomic_exchange(&restops, 0))
+        return;
+    for (cgc__thread *t = cgc__threads; t; t = t->next) {
+        int asked = RESTOP_ASKED;
+        if (t->signalled && !t->gone && !answered(t, gen) &&
+            atomic_compare_exchange_strong(&t->restop, &asked, RESTOP_SENT))
+            syscall(SYS_tgkill, self_pid, t->tid, sig_suspend);
+    }
 }
 
 /* The stack of the calling thread: [*base, *hi). glibc's answer is wiped
@@ -607,15 +691,37 @@ static void block_program_signals(sigset_t *old)
     cgc__real_sigmask(SIG_BLOCK, &all, old);
 }
 
+/* Tests: called by cgc__register_current after its first look at
+ * cgc__self, before the program's signals are blocked (test_register_signal). */
+void (*_Atomic cgc__register_test_hook)(void);
+
 /* Adds the calling thread to the registry (thread_lock taken here). The
  * program's signals are blocked meanwhile: a handler that allocates would
- * otherwise register the thread again under the same lock. */
+ * otherwise register the thread again under the same lock. And cgc__self
+ * is looked at again once they are: a handler that ran between the first
+ * look and the mask registered the thread already, and a second entry for
+ * it was signalled at every stop without ever answering (the thread parks
+ * once per stop), so the first collection waited for it for ever. */
 cgc__thread *cgc__register_current(int created_by_cgc)
 {
     if (cgc__self)
         return cgc__self;
+    void (*hook)(void) = atomic_load(&cgc__register_test_hook);
+    if (hook)
+        hook();
     sigset_t old;
     block_program_signals(&old);
+    if (cgc__self) {
+        cgc__real_sigmask(SIG_SETMASK, &old, NULL);
+        return cgc__self;
+    }
+    /* No cancellation under thread_lock: stack_bounds may read
+     * /proc/self/maps (pthread_getattr_np for the main thread, the
+     * fallback), and open and read are cancellation points. A thread
+     * cancelled there died holding thread_lock, and every collection after
+     * it waited for that lock for ever (test_cancel_alloc). */
+    int cancel;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
     pthread_mutex_lock(&cgc__thread_lock);
     cgc__thread *t = thread_free_list;
     if (t)
@@ -649,6 +755,7 @@ cgc__thread *cgc__register_current(int created_by_cgc)
     if (t && t->stack_unknown && !atomic_exchange(&said, 1))   /* out of the lock and the mask: stdio */
         cgc__warn("a thread registered without the bounds of its stack (pthread_getattr_np and "
                   "/proc/self/maps failed): until it unregisters, collections free nothing");
+    pthread_setcancelstate(cancel, NULL);   /* after the warning too: a registration inside cgc_malloc */
     return t;
 }
 
@@ -690,8 +797,10 @@ CGC_API int cgc_unregister_thread(void)
     drop(t);
     cgc__self = NULL;
     pthread_mutex_unlock(&cgc__thread_lock);
-    cgc__real_sigmask(SIG_SETMASK, &old, NULL);
+    /* Before the mask is lifted: a handler that allocates as soon as it is
+     * registers the thread again, and its exit_key must stay set. */
     pthread_setspecific(exit_key, NULL);
+    cgc__real_sigmask(SIG_SETMASK, &old, NULL);
     return 0;
 }
 
@@ -744,10 +853,13 @@ static void wait_acks(int n, bool (*answered)(const cgc__thread *, unsigned), un
     /* A raw futex wait: not a cancellation point, and async-signal-safe
      * to post (ack). (cgc__collect_internal also disables cancellation
      * for the whole cycle.) */
-    int64_t start = cgc__now_ns(), slice = 1000000;
+    /* The first slice is short: a thread that let the stop pass at the
+     * end of a program section is signalled again when it ends. */
+    int64_t start = cgc__now_ns(), slice = 100000;
     bool warned = false;
     unsigned got;
     while ((got = atomic_load(&acks)) < (unsigned)n) {
+        restop_signal(answered, gen);
         struct timespec rel = {0, slice};
         long rc = syscall(SYS_futex, (unsigned *)&acks, FUTEX_WAIT_PRIVATE, got, &rel, NULL, 0);
         if (rc == 0 || errno != ETIMEDOUT)
@@ -986,6 +1098,7 @@ void cgc__threads_fork(int stage)
             me->pthread = pthread_self();
             me->tid = (pid_t)syscall(SYS_gettid);
             me->suspend_pending = 0;
+            atomic_store(&me->restop, RESTOP_NONE);
         }
         break;
     }

@@ -8,8 +8,12 @@ promise (CTest: gen_docs_verdicts):
     met; a pairing is met only at <= 0.5 x Go's median wall time;
   - a bench target whose other side did not run is "not measured", and the
     paired ratios pair runs of the same round;
+  - issue 13's targets (cgc-conc) are met or not from the medians, and not
+    measured without a reference run or when no cycle marked concurrently;
   - regions are rewritten between their markers and nothing else is;
     an unknown region or a missing end marker stops with an error;
+  - cgc-conc's soft-limit survival is compared with cgc's, worse when fewer
+    of its runs completed under the limit;
   - --check exits 1 when a document differs from its results, 0 when not.
 
 Synthetic results in a temporary tree; no benchmark runs.
@@ -84,6 +88,25 @@ lines = limit_lines([limit_row('cgc', 'soft90', 'completed', 1.0),
 l = line_for(lines, '- cgc soft90 vs Go soft90')
 check('**not met**' in l and 'completed 1/2' in l, 'a cgc run OOM-killed: not met: ' + l)
 
+# 4b. cgc's concurrent mode (cgc-conc): its own target lines, and the
+#     comparison with the default mode says worse when fewer of its runs
+#     completed under the limit.
+lines = limit_lines(base + go_ok + [limit_row('cgc-conc', 'soft90', 'completed', 1.0),
+                                    limit_row('cgc-conc', 'default', 'oom-killed', 0.3, L)])
+l = line_for(lines, '  - cgc-conc soft90 vs Go soft90')
+check('met: cgc-conc' in l, 'cgc-conc soft90 at 0.25x Go: met: ' + l)
+l = line_for(lines, '  - cgc-conc default vs Go soft90')
+check('**not met**' in l, 'cgc-conc default OOM-killed: not met: ' + l)
+check(any('**worse in the concurrent mode**' in x for x in lines) and
+      '0/1 against 1/1' in line_for(lines, '  - default:'), 'cgc-conc killed where cgc survived: worse')
+lines = limit_lines(base + go_ok + [limit_row('cgc-conc', c, 'completed', 1.0) for c in ('soft90', 'default')])
+check(any(x.startswith('  - survival under the limit: unchanged or better') for x in lines),
+      'cgc-conc survives as cgc: unchanged')
+lines = limit_lines(go_ok + [limit_row('cgc-conc', 'soft90', 'completed', 1.0)])
+check(any('not compared: no configuration ran in both modes' in x for x in lines) and
+      not any(x.startswith('  - survival under the limit') for x in lines),
+      'cgc-conc without cgc runs: not compared')
+
 # 5. bench: no Boehm runs -> not measured; pairs are by round.
 def bench_row(b, impl, rnd, wall, gap):
     return (f"RESULT bench={b} impl={impl} wall_s={wall} cpu_s={wall} maxrss_kb=1000 gcs=1 "
@@ -108,6 +131,56 @@ check('not measured' in l and 'met' not in l.replace('not measured', ''),
       'binary-trees without Boehm runs: not measured: ' + l)
 l = next(x for x in t if x.startswith('| churn worst wait ≤ 0.5 × Boehm'))
 check('met: cgc' in l and '0.25 ×' in l, 'churn worst gap paired median 0.25: met: ' + l)
+
+# 5b. bench, issue 13: cgc-conc's targets from the medians; results from
+#     before the concurrent mode name cgc, which is read as cgc-stw; a run
+#     whose cgc-conc marked nothing concurrently measures nothing.
+def conc_row(b, impl, rnd, wall, gap, p99=0.5, conc=None):
+    extra = '' if conc is None else f" conc_gcs={conc} assist_ms=0.000"
+    return bench_row(b, impl, rnd, wall, gap).replace(
+        'pause_p99_ms=1 ', f'pause_p99_ms={p99} ').replace(' round=', extra + ' round=')
+
+
+def issue13(lines_in):
+    d13 = tempfile.mkdtemp()
+    with open(os.path.join(d13, 'latest-raw.txt'), 'w') as f:
+        f.write(''.join(lines_in))
+    rows13 = gd.read_bench_raw(os.path.join(d13, 'latest-raw.txt'))
+    return rows13, gd.issue13_table(rows13, {'cgc_mark': 'cgc-conc: concurrent (test)'}, False)
+
+
+rows13, t = issue13([conc_row('churn', 'cgc-conc', r, 1.1, g, 0.8, 3) for r, g in ((1, 4), (2, 6), (3, 3))] +
+                    [conc_row('churn', 'cgc', r, 1.0, 30) for r in (1, 2, 3)] +
+                    [conc_row('churn', 'go', r, 2.0, 10) for r in (1, 2, 3)] +
+                    [conc_row('churn512', 'cgc-conc', 1, 5.0, 6, 0.5, 3),
+                     conc_row('churn512', 'cgc-stw', 1, 4.0, 300, 1, 0)] +
+                    [conc_row('binary-trees', 'cgc-conc', 1, 1.2, 1, 1, 5),
+                     conc_row('binary-trees', 'cgc', 1, 1.0, 1), conc_row('binary-trees', 'boehm', 1, 2.0, 1)])
+check({r['impl'] for r in rows13} == {'cgc-conc', 'cgc-stw', 'go', 'boehm'}, 'impl cgc is read as cgc-stw')
+
+
+def row13(prefix):
+    return next((x for x in t if x.startswith('| ' + prefix)), '')
+
+
+check(row13('churn (64 MiB live): worst gap ≤ 5 ms').endswith('| met |'), 'issue 13: median gap 4 ms ≤ 5 ms met: '
+      + row13('churn (64 MiB live)'))
+check(row13('churn512 (512 MiB live): worst gap ≤ 5 ms').endswith('| **not met** |'), 'issue 13: 6 ms > 5 ms not met')
+check(row13("churn: worst gap ≤ 0.5 × Go's").endswith('| met |') and '0.40 × go' in row13("churn: worst gap ≤ 0.5"),
+      'issue 13: 4 ms vs Go 10 ms: 0.40, met: ' + row13("churn: worst gap ≤ 0.5"))
+check('not measured: no go runs' in row13("churn512: worst gap ≤ 0.5"), 'issue 13: no Go run: not measured')
+check(row13('churn: stopped time per cycle p99 ≤ 1 ms').endswith('| met |'), 'issue 13: p99 0.8 ms met')
+check(row13('churn: wall ≤ 1.15 × stop-the-world').endswith('| met |') and '1.10 × cgc-stw' in
+      row13('churn: wall ≤ 1.15'), 'issue 13: churn wall 1.1 × stw met: ' + row13('churn: wall ≤ 1.15'))
+check(row13('churn512: wall ≤ 1.15').endswith('| **not met** |'), 'issue 13: churn512 wall 1.25 × stw not met')
+check(row13('binary-trees: wall ≤ 1.15').endswith('| **not met** |') and
+      row13('binary-trees: wall ≤ 0.6 × Boehm').endswith('| met |'), 'issue 13: binary-trees 1.2 × stw, 0.6 × Boehm')
+_, t = issue13([conc_row('churn', 'cgc-conc', 1, 1.0, 1, 0.1, 0), conc_row('churn', 'go', 1, 1.0, 10)])
+check('not measured: cgc-conc marked no cycle concurrently' in row13('churn (64 MiB live)') and
+      not row13('churn (64 MiB live)').endswith('| met |'),
+      'issue 13: no concurrent cycle: not measured, never met: ' + row13('churn (64 MiB live)'))
+_, t = issue13([conc_row('churn', 'go', 1, 1.0, 10)])
+check(all('not measured' in x for x in t if x.startswith('| churn')), 'issue 13: no cgc-conc runs: not measured')
 
 # 6. Regions: rewritten between markers only; errors on bad markers.
 gd.REGIONS['selftest'] = lambda _d: ['generated line']

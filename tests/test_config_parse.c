@@ -228,6 +228,23 @@ static void test_debug(void)
         CHECK(cgc__parse_debug(bad[i], &g, &sc) == -1 && g == 5 && sc == 6,
               "CGC_DEBUG=\"%s\" must be refused and change nothing", bad[i]);
     }
+    /* gcstoptheworld (dirty.c): the same rules, read by its own parser. */
+    static const struct {
+        const char *s;
+        int want;
+    } stw[] = {{"gcstoptheworld=1", 1}, {"gctrace=1,gcstoptheworld=2", 2}, {"gcstoptheworld=1,gcstoptheworld=0", 0},
+               {"gctrace=1", 7}, {"gcstoptheworldx=1", 7}};
+    for (size_t i = 0; i < sizeof stw / sizeof stw[0]; i++) {
+        int v = 7;
+        CHECK(cgc__parse_debug_stw(stw[i].s, &v) == 0 && v == stw[i].want, "CGC_DEBUG=\"%s\": gcstoptheworld %d",
+              stw[i].s, v);
+    }
+    static const char *const stw_bad[] = {"gcstoptheworld=", "gcstoptheworld=yes", "gcstoptheworld=-1", "gctrace"};
+    for (size_t i = 0; i < sizeof stw_bad / sizeof stw_bad[0]; i++) {
+        int v = 7;
+        CHECK(cgc__parse_debug_stw(stw_bad[i], &v) == -1 && v == 7, "CGC_DEBUG=\"%s\" must be refused",
+              stw_bad[i]);
+    }
 }
 
 static void test_markers(void)

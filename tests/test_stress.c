@@ -296,11 +296,13 @@ static void check_after_faults(void)
     uint64_t injected = 0;
     for (int s = 0; s < CGC_FAULT_NSITES; s++)
         injected += cgc__fault_count((cgc__fault_site)s);
-    printf("faults %u%% seed %llu: mmap %llu, madvise %llu, thread %llu, cgroup %llu injected; %ld NULLs\n",
+    printf("faults %u%% seed %llu: mmap %llu, madvise %llu, thread %llu, cgroup %llu, uffd %llu injected; %ld "
+           "NULLs\n",
            pct, (unsigned long long)seed, (unsigned long long)cgc__fault_count(CGC_FAULT_MMAP),
            (unsigned long long)cgc__fault_count(CGC_FAULT_MADVISE),
            (unsigned long long)cgc__fault_count(CGC_FAULT_THREAD),
-           (unsigned long long)cgc__fault_count(CGC_FAULT_CGROUP), atomic_load(&nulls));
+           (unsigned long long)cgc__fault_count(CGC_FAULT_CGROUP),
+           (unsigned long long)cgc__fault_count(CGC_FAULT_UFFD), atomic_load(&nulls));
     cgc__fault_set(0, 0);
     CHECK(pct == 0 || injected > 0, "no fault was injected");
     cgc_free_os_memory();
@@ -311,7 +313,9 @@ static void check_after_faults(void)
            (unsigned long long)(m.sys >> 10), (unsigned long long)(m.heap_released >> 10),
            (unsigned long long)(mapped >> 10), (unsigned long long)(m.gc_sys >> 10), thread_count());
     CHECK(mapped <= (uint64_t)64 << 20, "%llu KiB still mapped after the run", (unsigned long long)(mapped >> 10));
-    int limit = 1 + cgc__cfg.markers - 1 + 2;
+    /* main, the helper markers, the sweeper and the background thread, and
+     * in concurrent mode the collector thread (collect.c) */
+    int limit = 1 + cgc__cfg.markers - 1 + 2 + 1;
     CHECK(thread_count() <= limit, "%d threads after the run (at most %d)", thread_count(), limit);
 }
 

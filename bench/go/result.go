@@ -4,6 +4,9 @@
 //	RESULT bench=B impl=go wall_s=W cpu_s=C maxrss_kb=K gcs=N
 //	       pause_p50_ms=P pause_p99_ms=Q pause_max_ms=M
 //	       gap_max_ms=G gap_p999_ms=H gaps_1ms=A gaps_10ms=B gap_every=E
+//	       [fill_gap_max_ms=F fill_pause_max_ms=P]
+//
+// (the fill_* fields after benchSteady, as in the C programs).
 //
 // Built together with one benchmark file: go build -o x result.go churn.go
 package main
@@ -51,6 +54,10 @@ var (
 	lastTick                        int64
 	gapHist                         [gapBuckets]uint64
 	gapCount, gapMax, gaps1, gaps10 uint64
+
+	// The start-up's worst gap and longest pause, kept apart by benchSteady.
+	steady                   bool
+	fillGapMax, fillPauseMax uint64
 )
 
 // gapBucket is the histogram bucket of a gap of ns nanoseconds: 0..7 their
@@ -121,6 +128,29 @@ func gapPctMs(q float64) float64 {
 	return float64(gapMax) / 1e6
 }
 
+// benchSteady marks the end of the start-up (churn's fill): its worst gap
+// and longest pause are kept apart, and the gap and pause record starts
+// again, so that it describes the steady state at the full live heap.
+func benchSteady() {
+	poll()
+	now := nanotime()
+	fillGapMax = gapMax
+	if g := uint64(now - lastTick); g > fillGapMax {
+		fillGapMax = g
+	}
+	for _, p := range pauses {
+		if uint64(p) > fillPauseMax {
+			fillPauseMax = uint64(p)
+		}
+	}
+	pauses = pauses[:0]
+	gapHist = [gapBuckets]uint64{}
+	gapCount, gapMax, gaps1, gaps10 = 0, 0, 0, 0
+	lastTick = now
+	allocs = 0
+	steady = true
+}
+
 // benchStart starts the wall clock and notes the cycles already done.
 func benchStart() {
 	debug.ReadGCStats(&gcStats)
@@ -185,7 +215,12 @@ func benchFinish(bench string, firstGC int64) {
 	}
 	fmt.Printf("RESULT bench=%s impl=go wall_s=%.3f cpu_s=%.3f maxrss_kb=%d gcs=%d "+
 		"pause_p50_ms=%.3f pause_p99_ms=%.3f pause_max_ms=%.3f "+
-		"gap_max_ms=%.3f gap_p999_ms=%.3f gaps_1ms=%d gaps_10ms=%d gap_every=%d\n",
+		"gap_max_ms=%.3f gap_p999_ms=%.3f gaps_1ms=%d gaps_10ms=%d gap_every=%d",
 		bench, wall, cpu, ru.Maxrss, seenGC-firstGC, pctMs(0.50), pctMs(0.99), max,
 		float64(gapMax)/1e6, gapPctMs(0.999), gaps1, gaps10, gapEvery)
+	if steady {
+		fmt.Printf(" fill_gap_max_ms=%.3f fill_pause_max_ms=%.3f", float64(fillGapMax)/1e6,
+			float64(fillPauseMax)/1e6)
+	}
+	fmt.Println()
 }

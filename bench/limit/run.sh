@@ -5,7 +5,7 @@
 #
 # Usage: bench/limit/run.sh [--limit-mib 256] [--live-pct 60] [--alloc-gib 4]
 #                           [--alloc-mib N] [--runs 3] [--impls "cgc go boehm boehm-noint malloc"]
-#                           [--timeout 120] [--touch "all ends"] [--note TEXT]
+#                           [--concurrent] [--timeout 120] [--touch "all ends"] [--note TEXT]
 #                           [--build-dir DIR] [--no-build] [--out DIR] [--table-only]
 # Default: about 4 minutes on a quiet 2-core machine; needs root (or a
 # delegated cgroup). Results: bench/limit/results/ (--out).
@@ -17,6 +17,11 @@
 #   cgc    soft90    CGC_MEMLIMIT=90% of L (bytes)
 #   cgc    gcoff+L   CGC_GC=off CGC_MEMLIMIT=L
 #   cgc    default   CGC_MEMLIMIT unset (container-aware: 90% of L)
+#   cgc-conc (the same four, each with CGC_DEBUG=gcconcurrent=1 added: cgc's
+#            mostly-concurrent mark, docs/concurrent.md; in --impls, or
+#            added by --concurrent, so that both modes run in the same
+#            rounds and compare: issue 13 wants the soft-limit results
+#            unchanged or better in the concurrent mode)
 #   go     default   GOMEMLIMIT unset
 #   go     soft90    GOMEMLIMIT=90% of L
 #   go     gcoff+L   GOGC=off GOMEMLIMIT=L
@@ -41,7 +46,8 @@
 #
 # Writes to DIR (default bench/limit/results): latest-raw.csv (one line per
 # run: mode, round, position, load, outcome, times, cgroup peak, gaps),
-# latest.meta (command, commit, date, load, machine, versions), and, rendered
+# latest.meta (command, commit, date, load, machine, versions, and the mark
+# mode each cgc variant got: its first gctrace line), and, rendered
 # from them by scripts/gen-docs.py, latest.csv (medians) and latest.md
 # (tables and the target's verdicts; the same tables go into
 # docs/memory-limit.md). --table-only re-renders without running anything.
@@ -55,6 +61,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 # shellcheck source=../lib.sh
 source "$ROOT/bench/lib.sh"
 LIMIT_MIB=256 LIVE_PCT=60 ALLOC_GIB=4 ALLOC_MIB= RUNS=3 IMPLS="cgc go boehm boehm-noint malloc" TIMEOUT=120 TOUCH="all ends" NOTE=
+CONCURRENT=0
 BUILD=$ROOT/build-limit OUT=$HERE/results DO_BUILD=1 DO_RUN=1
 
 while (($#)); do
@@ -65,6 +72,7 @@ while (($#)); do
     --alloc-mib) ALLOC_MIB=$2; shift ;;   # (small trial runs)
     --runs) RUNS=$2; shift ;;
     --impls) IMPLS=$2; shift ;;
+    --concurrent) CONCURRENT=1 ;;
     --timeout) TIMEOUT=$2; shift ;;
     --touch) TOUCH=$2; shift ;;
     --note) NOTE=$2; shift ;;
@@ -82,12 +90,18 @@ done
 source "$HERE/cgroup.sh"
 die() { echo "run.sh: $*" >&2; exit 1; }
 has() { [[ " $IMPLS " == *" $1 "* ]]; }
+((CONCURRENT)) && ! has cgc-conc && IMPLS="$IMPLS cgc-conc"
+for i in $IMPLS; do
+    [[ " cgc cgc-conc go boehm boehm-noint malloc " == *" $i "* ]] ||
+        { echo "run.sh: unknown implementation $i (known: cgc cgc-conc go boehm boehm-noint malloc)" >&2; exit 2; }
+done
 
 L=$((LIMIT_MIB << 20))
 L90=$((L * 9 / 10))
 LIVE_MIB=$((LIMIT_MIB * LIVE_PCT / 100))
 ALLOC_MIB=${ALLOC_MIB:-$((ALLOC_GIB << 10))}
 BIN_CGC=$BUILD/tests/limit_churn_cgc
+BIN_CGC_CONC=$BIN_CGC   # the same program, CGC_DEBUG=gcconcurrent=1
 BIN_BOEHM=$BUILD/tests/limit_churn_boehm
 BIN_MALLOC=$BUILD/tests/limit_churn_malloc
 BIN_BOEHM_NOINT=$BUILD/tests/limit_churn_boehm_noint
@@ -111,7 +125,7 @@ if ((DO_BUILD && DO_RUN)); then
     fi
 fi
 bin_of() { local b=${1^^}; b=BIN_${b//-/_}; echo "${!b}"; }
-for i in cgc go boehm boehm-noint malloc; do
+for i in cgc cgc-conc go boehm boehm-noint malloc; do
     has $i && ((DO_RUN)) || continue
     b=BIN_${i^^}; b=${b//-/_}
     [[ -x ${!b} ]] || die "missing ${!b} (build it, or leave $i out with --impls)"
@@ -122,12 +136,23 @@ done
 CONFIGS=()
 has cgc && CONFIGS+=("cgc|off|CGC_MEMLIMIT=off" "cgc|soft90|CGC_MEMLIMIT=$L90"
     "cgc|gcoff+L|CGC_GC=off CGC_MEMLIMIT=$L" "cgc|default|")
+CONC=CGC_DEBUG=gcconcurrent=1
+has cgc-conc && CONFIGS+=("cgc-conc|off|CGC_MEMLIMIT=off $CONC" "cgc-conc|soft90|CGC_MEMLIMIT=$L90 $CONC"
+    "cgc-conc|gcoff+L|CGC_GC=off CGC_MEMLIMIT=$L $CONC" "cgc-conc|default|$CONC")
 has go && CONFIGS+=("go|default|" "go|soft90|GOMEMLIMIT=$L90" "go|gcoff+L|GOGC=off GOMEMLIMIT=$L")
 has boehm && CONFIGS+=("boehm|default|" "boehm|maxheap|GC_MAXIMUM_HEAP_SIZE=$L")
 has boehm-noint && CONFIGS+=("boehm-noint|default|")
 has malloc && CONFIGS+=("malloc|free|")
 
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
+# The mark mode a cgc variant gets here (its first gctrace line, after
+# "mark: "): a concurrent mark needs a dirty-page tracker.
+mark_mode() {
+    local debug=gctrace=1
+    [[ $1 == cgc-conc ]] && debug=gcconcurrent=1,$debug
+    env -i PATH=/usr/bin:/bin CGC_MEMLIMIT=off CGC_DEBUG=$debug "$BIN_CGC" --live-mib 1 --alloc-mib 2 2>&1 >/dev/null |
+        sed -n 's/^cgc: .*; mark: //p' | head -1
+}
 gen() { python3 "$ROOT/scripts/gen-docs.py" "$@"; }
 
 mkdir -p "$OUT"
@@ -191,6 +216,8 @@ if ((DO_RUN)); then
     mv "$TMPRAW" "$RAW"
     commit=$(bench_commit "$ROOT" " in src/, include/ or bench/" src include bench ':!bench/results' ':!bench/limit/results')
     loads=$(tail -n +2 "$RAW" | cut -d, -f4 | bench_load_range)
+    modes=
+    for i in cgc cgc-conc; do has $i && modes="$modes${modes:+; }$i: $(mark_mode $i)"; done
     {
         bench_meta_run "bench/limit/run.sh --limit-mib $LIMIT_MIB --live-pct $LIVE_PCT --alloc-mib $ALLOC_MIB --runs $RUNS --impls \"$IMPLS\" --touch \"$TOUCH\"" \
             "$commit" "$DATE0" "$LOAD0" "$loads"
@@ -200,6 +227,7 @@ if ((DO_RUN)); then
         echo "cc: $(cc --version | head -1)"
         echo "environment: env -i PATH=/usr/bin:/bin plus each configuration's variables; configurations (both modes) rotated by one each round"
         echo "workload: live heap $LIVE_MIB MiB ($LIVE_PCT% of the $LIMIT_MIB MiB cgroup limit), $ALLOC_MIB MiB allocated in objects of 16 B .. 64 KiB, every object verified"
+        [[ -z $modes ]] || echo "cgc_mark: $modes"
         [[ -z $NOTE ]] || echo "note: $NOTE"
     } >"$META"
 fi

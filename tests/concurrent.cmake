@@ -1,0 +1,22 @@
+# The mostly-concurrent mark (docs/concurrent.md). Stop-the-world marking
+# is the default for now; the core tests run again with
+# CGC_DEBUG=gcconcurrent=1 (concurrent where the kernel offers a dirty-page
+# tracker), so that both modes are tested in every build (Release, Debug,
+# sanitizers). test_concurrent_stress (a plain test_*) runs concurrently
+# too; its _stw twin checks that no cycle marks concurrently when
+# stop-the-world is forced.
+foreach(t test_stress test_threads test_fork test_fork_malloc test_finalize test_finalize_threads
+          test_api test_uncollectable test_do_blocking test_thread_exit test_reclaim
+          test_limiter_scope test_gctrace test_mark_large_meta test_rlimit_as)
+  add_test(NAME ${t}_conc COMMAND ${t})
+  set_tests_properties(${t}_conc PROPERTIES TIMEOUT 300 LABELS checked
+                       ENVIRONMENT "CGC_DEBUG=gcconcurrent=1")
+endforeach()
+add_test(NAME test_dlclose_conc COMMAND test_dlclose $<TARGET_FILE:test_dlroot>)
+add_test(NAME test_tls_conc COMMAND test_tls $<TARGET_FILE:test_tlsroot>)
+set_tests_properties(test_dlclose_conc test_tls_conc PROPERTIES TIMEOUT 300 LABELS checked
+                     ENVIRONMENT "CGC_DEBUG=gcconcurrent=1")
+set_tests_properties(test_concurrent_stress PROPERTIES ENVIRONMENT "CGC_DEBUG=gcconcurrent=1")
+add_test(NAME test_concurrent_stress_stw COMMAND test_concurrent_stress)
+set_tests_properties(test_concurrent_stress_stw PROPERTIES TIMEOUT 300 LABELS checked
+                     ENVIRONMENT "CGC_DEBUG=gcconcurrent=1,gcstoptheworld=1")

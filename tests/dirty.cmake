@@ -1,0 +1,19 @@
+# The dirty-page tracker (src/dirty.c): one program, one CTest test per
+# property (tests/dirty/test_dirty.c says what each checks). Named test_*
+# and labelled "checked": the Debug and sanitizer builds run them too.
+add_executable(test_dirty ${CMAKE_CURRENT_SOURCE_DIR}/dirty/test_dirty.c)
+target_include_directories(test_dirty PRIVATE ${PROJECT_SOURCE_DIR}/src ${CMAKE_CURRENT_SOURCE_DIR})
+target_link_libraries(test_dirty PRIVATE cgc_static)
+foreach(t unit race fork stw seccomp faults)
+  add_test(NAME test_dirty_${t} COMMAND test_dirty ${t})
+  set_tests_properties(test_dirty_${t} PROPERTIES TIMEOUT 300 LABELS checked)
+endforeach()
+# The tracker is opened only where concurrent marking is asked for.
+foreach(t unit race fork seccomp faults)
+  set_tests_properties(test_dirty_${t} PROPERTIES ENVIRONMENT "CGC_DEBUG=gcconcurrent=1")
+endforeach()
+set_tests_properties(test_dirty_stw PROPERTIES ENVIRONMENT "CGC_DEBUG=gcstoptheworld=1")
+add_test(NAME test_dirty_default COMMAND test_dirty default)
+set_tests_properties(test_dirty_default PROPERTIES TIMEOUT 300 LABELS checked)
+# 77 (skipped) only where no seccomp filter can be installed.
+set_tests_properties(test_dirty_seccomp PROPERTIES SKIP_RETURN_CODE 77)
