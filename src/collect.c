@@ -490,13 +490,14 @@ void cgc__release_over_limit(void)
         cgc__heap_release(mapped - target);
 }
 
-/* Reports the program threads' sweeping (sweep.c) and the helper markers'
- * wait for a pre-woken cycle (mark.c) as collection work; pacer lock
- * held. */
+/* Reports the program threads' sweeping (sweep.c), their mark assists
+ * (assist.c) and the helper markers' wait for a pre-woken cycle (mark.c)
+ * as collection work; pacer lock held. */
 static void fold_unreported_work(int64_t now)
 {
     int64_t ns = atomic_exchange_explicit(&cgc__mutator_sweep_ns, 0, memory_order_relaxed) +
-                 atomic_exchange_explicit(&cgc__mark_spin_ns, 0, memory_order_relaxed);
+                 atomic_exchange_explicit(&cgc__mark_spin_ns, 0, memory_order_relaxed) +
+                 atomic_exchange_explicit(&cgc__assist_unreported_ns, 0, memory_order_relaxed);
     if (ns <= 0)
         return;
     cgc__gc.gc_cpu_ns_total += ns;
@@ -608,6 +609,7 @@ static void wait_for_mark(void)
     }
     int64_t waited = cgc__now_ns() - t0;
     atomic_fetch_add(&cgc__gc.assist_ns, waited);
+    atomic_fetch_add_explicit(&cgc__assist_cycle_ns, waited, memory_order_relaxed);
     /* Collection work for the CPU limiter, as Go counts its assists: the
      * thread could not run for the collector. Without it a limit below
      * the live heap (test_gctrace's spiral) held every allocation for a
@@ -620,8 +622,13 @@ void cgc__maybe_collect(void)
 {
     uint64_t live = atomic_load(&cgc__gc.heap_live);
     if (atomic_load(&cycle_active)) {
-        /* A concurrent mark runs: the allocation goes on, unless it is
-         * outrunning the mark. */
+        /* A concurrent mark runs: the allocation goes on, paying for
+         * itself with mark assists, and waits only when it outran the
+         * mark all the same (the backstop). */
+        if (cgc__self && atomic_load_explicit(&cgc__marking, memory_order_relaxed)) {
+            cgc__assist(cgc__self);
+            live = atomic_load(&cgc__gc.heap_live);
+        }
         if (live >= __atomic_load_n(&cgc__gc.throttle, __ATOMIC_RELAXED) || over_hard_room())
             wait_for_mark();
         return;
@@ -865,6 +872,8 @@ static void __attribute__((noinline)) scrub_stack(int depth)
  * memory limit does. Not from the heap at the start: when the CPU limiter
  * had let the heap pass the goal, that ratcheted the bound up by the slack
  * at every cycle (test_reclaim: 4.9x the live heap, bound 2.5x). */
+static uint64_t last_scan_work;   /* bytes the last concurrent mark scanned (assist.c); under gc_lock */
+
 static void set_throttle(void)
 {
     cgc__pacer_lock();
@@ -876,6 +885,9 @@ static void set_throttle(void)
         t = goal + (limited ? room / 16 : room / 4);
     }
     __atomic_store_n(&cgc__gc.throttle, t, __ATOMIC_RELAXED);
+    /* The assists' expected work: what the last concurrent mark scanned,
+     * or before one was measured, the live heap. */
+    cgc__assist_cycle_start(last_scan_work ? last_scan_work : marked, goal, t);
     cgc__pacer_unlock();
 }
 
@@ -990,6 +1002,8 @@ static void collect_cycle(bool forced, char *line, size_t line_n)
         cgc__roots_hold(conc_finish, &p);
         pthread_mutex_unlock(&cgc__thread_lock);
         atomic_fetch_add(&cgc__gc.concurrent_cycles, 1);
+        if (!p.keep_all)
+            last_scan_work = p.res.scan_work;
     }
     if (conc)
         cgc__dirty_disarm();
@@ -1039,6 +1053,7 @@ static void collect_cycle(bool forced, char *line, size_t line_n)
         tr.stw_ns = t1 - t0;
         tr.mark_ns = conc_ns;
         tr.term_ns = t3 - p.c0;
+        tr.assist_ns = atomic_load_explicit(&cgc__assist_cycle_ns, memory_order_relaxed);
     } else {
         tr.stw_ns = t1 - t0;
         tr.mark_ns = t2 - t1;

@@ -434,6 +434,7 @@ typedef struct cgc__mark_result {
     int64_t  cpu_ns;          /* summed over markers */
     int      overflows;       /* mark-stack overflow recoveries */
     uint64_t black_bytes;     /* concurrent mark: allocated black, not in marked_bytes */
+    uint64_t scan_work;       /* concurrent mark: bytes scanned, every phase (assists' pacing) */
 } cgc__mark_result;
 
 void cgc__mark_init(int nmarkers);
@@ -464,6 +465,17 @@ void cgc__mark_concurrent(void);
 long cgc__mark_preclean(void);                /* dirty pages rescanned, -1: tracker failed */
 void cgc__mark_finish(cgc__mark_result *out, bool all);
 void cgc__mark_abandon(void);                 /* final stop instead of finish: marks undone, nothing to sweep */
+/* Mark assists (assist.c): marks part of the shared work in the calling
+ * program thread, in a cgc section; bytes scanned. */
+uint64_t cgc__mark_assist(uint64_t budget, int64_t deadline);
+extern _Atomic uint64_t cgc__mark_scan_work;  /* bytes scanned in the current mark */
+/* assist.c: the pacing of assists. The collector sets a cycle's expected
+ * scan work, goal and backstop as it starts; an allocating thread (not in
+ * a cgc section) looks at its debt when its cache takes a span. */
+void cgc__assist_cycle_start(uint64_t expected, uint64_t goal, uint64_t backstop);
+void cgc__assist(cgc__thread *t);
+extern _Atomic int64_t cgc__assist_unreported_ns;  /* assist time not yet reported to the limiter */
+extern _Atomic int64_t cgc__assist_cycle_ns;       /* assist time in the current cycle (gctrace) */
 /* Tests: run by the collector after a concurrent cycle's concurrent phase,
  * world running, before pre-cleaning (collect.c). */
 extern void (*_Atomic cgc__mark_test_hook)(void);
@@ -651,6 +663,7 @@ typedef struct cgc__cycle_trace {
     uint64_t num;
     int64_t  start_ns, stw_ns, mark_ns, term_ns;
     int64_t  mark_cpu_ns;
+    int64_t  assist_ns;       /* concurrent: mark assists (and backstop waits) */
     uint64_t heap_before, heap_after, heap_marked, goal;
     uint64_t globals_bytes, stacks_bytes;
     int      markers;
