@@ -506,6 +506,7 @@ static void fold_unreported_work(int64_t now)
 
 _Atomic int cgc__collect_held;
 void (*_Atomic cgc__mark_test_hook)(void);
+void (*_Atomic cgc__mark_test_hook_start)(void);
 
 /* ---- the concurrent cycle's thread ------------------------------------- */
 
@@ -972,6 +973,9 @@ static void collect_cycle(bool forced, char *line, size_t line_n)
     }
     if (conc && !p.keep_all) {
         int64_t b0 = cgc__now_ns(), cpu0 = cgc__thread_cpu_ns();
+        void (*start_hook)(void) = atomic_load(&cgc__mark_test_hook_start);
+        if (start_hook)
+            start_hook();
         cgc__mark_concurrent();
         void (*hook)(void) = atomic_load(&cgc__mark_test_hook);
         if (hook)

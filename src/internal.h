@@ -479,6 +479,9 @@ extern _Atomic int64_t cgc__assist_cycle_ns;       /* assist time in the current
 /* Tests: run by the collector after a concurrent cycle's concurrent phase,
  * world running, before pre-cleaning (collect.c). */
 extern void (*_Atomic cgc__mark_test_hook)(void);
+/* Tests: run by the collector after a concurrent cycle's first stop,
+ * world running, before its markers start (assists may run meanwhile). */
+extern void (*_Atomic cgc__mark_test_hook_start)(void);
 int  cgc__mark_nmarkers(void);
 /* After cgc__mark, world stopped (finalize.c): is obj (an allocated
  * object's start) marked; mark what obj's words reach but not obj (bytes

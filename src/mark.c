@@ -1395,6 +1395,8 @@ void __attribute__((noinline)) cgc__mark(cgc__mark_result *out)
 
 /* ---- the mostly-concurrent mark (collect.c, docs/concurrent.md) -------- */
 
+static void give_back(marker *m);
+
 /* While set (from the first stop of a concurrent cycle to its final stop),
  * objects are allocated black (alloc.c) and cgc_free is deferred. */
 _Atomic int cgc__marking;
@@ -1417,6 +1419,10 @@ void cgc__mark_start(void)
     roots(m0, scan_now_fn);
     extra_roots(m0, scan_now_fn);
     mark_all_uncollectable(m0);
+    /* On the shared list, not on marker 0's stack: the program's assists
+     * can take it from the start, whether or not the collector's thread
+     * is running yet. */
+    give_back(m0);
     m0->cpu_ns += cgc__thread_cpu_ns() - c0;
 }
 
