@@ -371,9 +371,13 @@ static uint64_t runway_for(uint64_t goal, uint64_t marked)
 static void set_trigger_at(uint64_t t, bool exact)
 {
     uint64_t marked = cgc__gc.last_marked;
-    if (!exact && cgc__concurrent_mode() && t != UINT64_MAX && t > marked)
+    bool conc = cgc__concurrent_mode();
+    if (!exact && conc && t != UINT64_MAX && t > marked)
         t -= runway_for(t, marked);
-    atomic_store(&cgc__gc.prewake, t > marked ? t - (t - marked) / 16 : t);
+    /* Concurrent: the helpers do not take part in the concurrent phase
+     * (the background budget), so they are woken before the final stop
+     * instead, when it needs them (collect_cycle). */
+    atomic_store(&cgc__gc.prewake, conc ? UINT64_MAX : t > marked ? t - (t - marked) / 16 : t);
     atomic_store(&cgc__gc.trigger, t);
 }
 
@@ -998,6 +1002,8 @@ static void collect_cycle(bool forced, char *line, size_t line_n)
             last = n;
         }
         p.all = last < 0 || last > PRECLEAN_DONE * 8;
+        if (p.all)
+            cgc__mark_prewake();   /* spinning by the time the world is stopped */
         conc_cpu = cgc__thread_cpu_ns() - cpu0;
         conc_ns = cgc__now_ns() - b0;
         if (cgc__self)
