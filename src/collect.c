@@ -835,6 +835,18 @@ static void conc_finish(void *arg)
     p->tr->heap_after = stop_and_count(&p->c0);
     uint64_t live = atomic_load(&cgc__gc.heap_live);
     p->mark_alloc = live > p->live_start ? live - p->live_start : 0;
+    /* What the program would have allocated had it not assisted (or
+     * waited): the growth over the part of the cycle it spent on its own
+     * work. A runway of the assisted growth alone shrinks as the assists
+     * slow the program, which makes them stronger, and the program ends
+     * up doing the whole mark (docs/pacing.md "Concurrent mark"). At most
+     * 4x the growth. */
+    int64_t dur = p->c0 - p->tr->start_ns;
+    int64_t assisted = atomic_load_explicit(&cgc__assist_cycle_ns, memory_order_relaxed);
+    if (dur > 0 && assisted > 0) {
+        int64_t own = dur - assisted > dur / 4 ? dur - assisted : dur / 4;
+        p->mark_alloc = (uint64_t)((double)p->mark_alloc * (double)dur / (double)own);
+    }
     uint64_t ran = cgc__gc.mark_alloc_bytes;   /* pacer_lock: no mutator holds it now */
     cgc__gc.mark_alloc_bytes = p->mark_alloc > ran ? p->mark_alloc : (ran * 3 + p->mark_alloc) / 4;
     /* A root lost since the first stop (a table that could not grow, a

@@ -1433,8 +1433,9 @@ static int conc_markers(void)
 {
     static int n = -1;
     if (n < 0) {
-        const char *e = getenv("CGC_BGMARKERS");
-        n = e ? atoi(e) : 1;
+        const char *e = getenv("CGC_BGMARKERS");   /* measurement only; removed before merge */
+        int ncpu = cgc__cfg.ncpu > 0 ? cgc__cfg.ncpu : 1;
+        n = e ? atoi(e) : (ncpu + 2) / 4;
         if (n < 1)
             n = 1;
     }
@@ -1511,7 +1512,9 @@ static void rescan_bound(drainer *w)
         return;
     work_end(w);
     w->marked_bytes = 0;
-    drain(w->m, false);
+    /* Pre-cleaning: shared with the assists, which would find no other
+     * work while the collector rescans. */
+    drain(w->m, conc_phase);
     work_reload(w);
 }
 
@@ -1610,9 +1613,9 @@ long cgc__mark_preclean(void)
 {
     marker *m0 = &markers[0];
     int64_t c0 = cgc__thread_cpu_ns();
+    conc_phase = true;
     long n = rescan_dirty(m0, true, true);
     m0->cpu_ns += cgc__thread_cpu_ns() - c0;
-    conc_phase = true;
     run_phase_n(m0, conc_markers());
     conc_phase = false;
     return n;
@@ -1686,8 +1689,9 @@ uint64_t cgc__mark_assist(uint64_t budget, int64_t deadline)
                 cpu_relax();
     }
     uint64_t scanned = 0;
-    if (__atomic_load_n(&work, __ATOMIC_ACQUIRE)) {
-        pthread_mutex_lock(&work_lock);
+    /* trylock: a marker holding the lock may have been preempted (on a
+     * loaded machine the assist then slept for the rest of its slice). */
+    if (__atomic_load_n(&work, __ATOMIC_ACQUIRE) && pthread_mutex_trylock(&work_lock) == 0) {
         if (work)
             take(m);
         pthread_mutex_unlock(&work_lock);
