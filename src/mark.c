@@ -1427,19 +1427,16 @@ void cgc__mark_start(void)
 }
 
 /* The markers of a phase with the world running (the concurrent mark,
- * pre-cleaning): the background budget, docs/pacing.md "Concurrent mark".
- * The rest of the marking is the allocating threads' (assists). */
+ * pre-cleaning): the background budget, a quarter of the usable CPUs
+ * rounded to the nearest whole marker, at least one (the collector's
+ * thread; on 2 CPUs, half the machine: docs/pacing.md "Concurrent mark"
+ * says why not a fractional marker). The rest of the marking is the
+ * allocating threads' (assists). */
 static int conc_markers(void)
 {
-    static int n = -1;
-    if (n < 0) {
-        const char *e = getenv("CGC_BGMARKERS");   /* measurement only; removed before merge */
-        int ncpu = cgc__cfg.ncpu > 0 ? cgc__cfg.ncpu : 1;
-        n = e ? atoi(e) : (ncpu + 2) / 4;
-        if (n < 1)
-            n = 1;
-    }
-    return n;
+    int ncpu = cgc__cfg.ncpu > 0 ? cgc__cfg.ncpu : 1;
+    int n = (ncpu + 2) / 4;
+    return n < 1 ? 1 : n;
 }
 
 /* World running: the background markers drain what the first stop found
