@@ -861,13 +861,6 @@ static inline __attribute__((always_inline)) int pop_batch(drainer *w, pending *
     return n;
 }
 
-/* Drains m's stack, in batches of PREFETCH ranges: the next batch is popped
- * (and its objects prefetched) before the current one is scanned, so the
- * cache misses of one batch overlap the scanning of the other (a plain
- * depth-first pop would touch each object right after its pointer was
- * found, and stall on every one). Ranges pushed while a batch is scanned
- * are popped after the batch already in flight: any order marks the same
- * graph. */
 /* The scan work of the current mark (bytes of ranges scanned, every
  * marker and assist): the assists' pacing reads it (assist.c). Added to
  * in steps of SCAN_PUBLISH, not per object. */
@@ -895,10 +888,17 @@ static void unpop(drainer *w, const pending *b, int n)
     }
 }
 
-/* drain_until: as drain, but a mark assist's (assist.c) bounded part:
- * stops once `budget` bytes are scanned or the clock passes `deadline`
- * (checked once per batch), and leaves what is left on m's stack.
- * Returns the bytes scanned. */
+/* Drains m's stack, in batches of PREFETCH ranges: the next batch is popped
+ * (and its objects prefetched) before the current one is scanned, so the
+ * cache misses of one batch overlap the scanning of the other (a plain
+ * depth-first pop would touch each object right after its pointer was
+ * found, and stall on every one). Ranges pushed while a batch is scanned
+ * are popped after the batch already in flight: any order marks the same
+ * graph.
+ *   drain_until: as drain, but stops (a mark assist's bounded part,
+ * assist.c) once `budget` bytes are scanned or the clock passes
+ * `deadline` (checked once per batch), and leaves what is left on m's
+ * stack. Returns the bytes scanned. */
 static CGC_NO_ASAN uint64_t drain_until(marker *m, bool share, uint64_t budget, int64_t deadline)
 {
     drainer w;
