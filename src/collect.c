@@ -347,21 +347,28 @@ bool cgc__concurrent_mode(void)
  * while the mark runs, so the cycle starts before the goal, early enough
  * that the mark ends near it (Go's trigger, docs/pacing.md "Concurrent
  * mark"). The runway is what the program allocated during the last
- * concurrent mark, plus a quarter for the error of that guess and 1/16 of
- * the room for a mark that grows with the heap; before any concurrent mark
- * has been measured, a third of the room. It never takes more than 7/8 of
- * the room (goal - marked): a cycle per 1/8 of the room at most.
+ * concurrent mark (as if it had not assisted: conc_finish), plus a quarter
+ * for the error of that guess and 1/16 of the room for a mark that grows
+ * with the heap; before any concurrent mark has been measured, a third of
+ * the room. It never takes more than 3/10 of the room (goal - marked), Go's
+ * bound (its trigger is at least 70% of the way to the goal): the assists
+ * make up for a runway that is too short, and a longer one ran more cycles
+ * (churn 19 5000000: 20-21 cycles and 1.26-1.70 s of CPU with 7/8 of the
+ * room, 17-18 and 1.11-1.14 s with 3/10; binary-trees 18: 134-154 and
+ * 1.21-1.48 s, against 138-142 and 1.34-1.35 s; load 16).
  *   Past the goal while a mark runs, allocation is held back
- * (cgc__gc.throttle, wait_for_mark): at the goal itself when the memory
- * limit sets it (the limit must hold), a quarter of the room later when the
- * proportional goal does (Go lets the heap overshoot while assists catch
- * up; a wait is a pause of the waiting thread). pacer_lock held. */
+ * (cgc__gc.throttle, wait_for_mark): at the goal plus 1/16 of the room
+ * when the memory limit sets the goal (the limit must hold), a quarter of
+ * the room later when the proportional goal does (Go lets the heap
+ * overshoot while assists catch up; a wait is a pause of the waiting
+ * thread). pacer_lock held. */
 static uint64_t runway_for(uint64_t goal, uint64_t marked)
 {
     uint64_t room = goal - marked;
     uint64_t ran = cgc__gc.mark_alloc_bytes;
     uint64_t runway = ran ? ran + ran / 4 + room / 16 : room / 3;
-    return runway < room / 8 * 7 ? runway : room / 8 * 7;
+    uint64_t cap = room / 10 * 3;
+    return runway < cap ? runway : cap;
 }
 
 /* Sets the trigger, and the point 1/16 of the runway before it (from the
