@@ -551,6 +551,8 @@ static void *worker_main(void *arg)
 /* Asks the collector thread for a cycle; false if it cannot be started
  * (then the caller collects itself, as in stop-the-world mode). Caller not
  * in a cgc section. */
+static void set_throttle(void);
+
 static bool request_cycle(void)
 {
     /* cgc's other threads are created here, by a program thread, when no
@@ -576,7 +578,12 @@ static bool request_cycle(void)
     if (atomic_load(&worker_wanted))
         return true;
     /* From here to the cycle's end, allocation is throttled (the collector
-     * thread may take a while to wake and finish the last sweep). */
+     * thread may take a while to wake and finish the last sweep), by the
+     * backstop of this cycle's goal: the last cycle's, still in place
+     * until the collector sets it, was below the heap whenever the heap
+     * was growing (churn filling its table: waits of 5-30 ms for the
+     * whole cycle, before its mark had even started). */
+    set_throttle();
     atomic_store(&cycle_active, 1);
     cgc__thread *self = cgc__enter_self();
     pthread_mutex_lock(&worker_lock);
@@ -610,6 +617,9 @@ static void cycle_ended(void)
 static void wait_for_mark(void)
 {
     int64_t t0 = cgc__now_ns();
+    atomic_fetch_add_explicit(&cgc__gc.backstop_waits, 1, memory_order_relaxed);
+    if (!atomic_load_explicit(&cgc__marking, memory_order_relaxed))
+        atomic_fetch_add_explicit(&cgc__gc.backstop_waits_premark, 1, memory_order_relaxed);
     uint32_t n0 = atomic_load(&cgc__gc.num_gc);
     for (;;) {
         unsigned seq = atomic_load(&cycle_seq);

@@ -562,6 +562,8 @@ typedef struct cgc__gc_state {
     _Atomic uint64_t dirty_pages_rescanned;  /* concurrent mark: pages rescanned (pre-cleaning and final stop) */
     _Atomic int64_t  assist_ns;              /* concurrent mark: time allocating threads waited for it */
     _Atomic uint64_t concurrent_cycles;      /* cycles whose mark ran concurrently */
+    _Atomic uint64_t backstop_waits;         /* allocations that waited for a concurrent cycle's end */
+    _Atomic uint64_t backstop_waits_premark; /* of which before that cycle's mark had started */
     uint64_t mark_alloc_bytes;               /* heap_live growth during the last concurrent mark */
     uint64_t throttle;                       /* during a mark, allocation waits above this heap_live */
     uint64_t pause_total_ns;

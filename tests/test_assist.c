@@ -17,6 +17,7 @@
  * hook times out, and the first check fails.
  * In stop-the-world mode (no tracker, or CGC_DEBUG=gcstoptheworld=1) no
  * cycle has a concurrent phase: the test says so and checks the tree only.
+ * Part 0 (part_growth, below): no wait for a cycle before its mark.
  */
 #include "cgc.h"
 #include "check.h"
@@ -104,8 +105,42 @@ static double assist_seconds(void)
     return m.value.f64;
 }
 
+/* Part 0: a heap that grows. The first thing a concurrent cycle does is
+ * set the backstop from its goal; until the collector's thread did, the
+ * last cycle's backstop was in force, below the heap whenever the heap
+ * grew, and every cycle of the growth made the allocating thread wait for
+ * its whole length before its mark had even started. */
+typedef struct cell {
+    struct cell *next;
+    uint64_t pad[3];
+} cell;
+static cell *list;
+
+static void part_growth(void)
+{
+    uint64_t w0 = atomic_load(&cgc__gc.backstop_waits_premark);
+    uint64_t c0 = atomic_load(&cgc__gc.num_gc);
+    for (long i = 0; i < (48L << 20) / (long)sizeof(cell); i++) {
+        cell *c = cgc_malloc(sizeof *c);
+        if (!c) {
+            fprintf(stderr, "no memory\n");
+            exit(1);
+        }
+        c->next = list;
+        list = c;
+    }
+    uint64_t waits = atomic_load(&cgc__gc.backstop_waits_premark) - w0;
+    printf("growth to 48 MiB: %llu cycles, %llu waits at the backstop before a mark\n",
+           (unsigned long long)(atomic_load(&cgc__gc.num_gc) - c0), (unsigned long long)waits);
+    CHECK(waits <= 1, "%llu allocations waited for a whole cycle before its mark started",
+          (unsigned long long)waits);
+    list = NULL;
+    cgc_collect();
+}
+
 int main(void)
 {
+    part_growth();
     uint64_t id = 0;
     tree = build(DEPTH, &id);
     uint64_t tree_bytes = id * sizeof(node);
