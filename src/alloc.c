@@ -592,7 +592,8 @@ static void *alloc_slow(size_t n, int kind)
     void *p = alloc_once(t, n, kind);
     if (LIKELY(p != NULL)) {
         uint64_t live = atomic_load(&cgc__gc.heap_live);
-        if (live >= atomic_load(&cgc__gc.trigger))
+        /* During a concurrent mark, whatever the trigger: the assists. */
+        if (live >= atomic_load(&cgc__gc.trigger) || atomic_load_explicit(&cgc__marking, memory_order_relaxed))
             cgc__maybe_collect();   /* p is on our stack: it survives */
         else if (live >= atomic_load(&cgc__gc.prewake))
             cgc__mark_prewake();

@@ -355,21 +355,28 @@ bool cgc__concurrent_mode(void)
  * while the mark runs, so the cycle starts before the goal, early enough
  * that the mark ends near it (Go's trigger, docs/pacing.md "Concurrent
  * mark"). The runway is what the program allocated during the last
- * concurrent mark, plus a quarter for the error of that guess and 1/16 of
- * the room for a mark that grows with the heap; before any concurrent mark
- * has been measured, a third of the room. It never takes more than 7/8 of
- * the room (goal - marked): a cycle per 1/8 of the room at most.
+ * concurrent mark (as if it had not assisted: conc_finish), plus a quarter
+ * for the error of that guess and 1/16 of the room for a mark that grows
+ * with the heap; before any concurrent mark has been measured, a third of
+ * the room. It never takes more than 3/10 of the room (goal - marked), Go's
+ * bound (its trigger is at least 70% of the way to the goal): the assists
+ * make up for a runway that is too short, and a longer one ran more cycles
+ * (churn 19 5000000: 20-21 cycles and 1.26-1.70 s of CPU with 7/8 of the
+ * room, 17-18 and 1.11-1.14 s with 3/10; binary-trees 18: 134-154 and
+ * 1.21-1.48 s, against 138-142 and 1.34-1.35 s; load 16).
  *   Past the goal while a mark runs, allocation is held back
- * (cgc__gc.throttle, wait_for_mark): at the goal itself when the memory
- * limit sets it (the limit must hold), a quarter of the room later when the
- * proportional goal does (Go lets the heap overshoot while assists catch
- * up; a wait is a pause of the waiting thread). pacer_lock held. */
+ * (cgc__gc.throttle, wait_for_mark): at the goal plus 1/16 of the room
+ * when the memory limit sets the goal (the limit must hold), a quarter of
+ * the room later when the proportional goal does (Go lets the heap
+ * overshoot while assists catch up; a wait is a pause of the waiting
+ * thread). pacer_lock held. */
 static uint64_t runway_for(uint64_t goal, uint64_t marked)
 {
     uint64_t room = goal - marked;
     uint64_t ran = cgc__gc.mark_alloc_bytes;
     uint64_t runway = ran ? ran + ran / 4 + room / 16 : room / 3;
-    return runway < room / 8 * 7 ? runway : room / 8 * 7;
+    uint64_t cap = room / 10 * 3;
+    return runway < cap ? runway : cap;
 }
 
 /* Sets the trigger, and the point 1/16 of the runway before it (from the
@@ -379,9 +386,13 @@ static uint64_t runway_for(uint64_t goal, uint64_t marked)
 static void set_trigger_at(uint64_t t, bool exact)
 {
     uint64_t marked = cgc__gc.last_marked;
-    if (!exact && cgc__concurrent_mode() && t != UINT64_MAX && t > marked)
+    bool conc = cgc__concurrent_mode();
+    if (!exact && conc && t != UINT64_MAX && t > marked)
         t -= runway_for(t, marked);
-    atomic_store(&cgc__gc.prewake, t > marked ? t - (t - marked) / 16 : t);
+    /* Concurrent: the helpers do not take part in the concurrent phase
+     * (the background budget), so they are woken before the final stop
+     * instead, when it needs them (collect_cycle). */
+    atomic_store(&cgc__gc.prewake, conc ? UINT64_MAX : t > marked ? t - (t - marked) / 16 : t);
     atomic_store(&cgc__gc.trigger, t);
 }
 
@@ -498,13 +509,14 @@ void cgc__release_over_limit(void)
         cgc__heap_release(mapped - target);
 }
 
-/* Reports the program threads' sweeping (sweep.c) and the helper markers'
- * wait for a pre-woken cycle (mark.c) as collection work; pacer lock
- * held. */
+/* Reports the program threads' sweeping (sweep.c), their mark assists
+ * (assist.c) and the helper markers' wait for a pre-woken cycle (mark.c)
+ * as collection work; pacer lock held. */
 static void fold_unreported_work(int64_t now)
 {
     int64_t ns = atomic_exchange_explicit(&cgc__mutator_sweep_ns, 0, memory_order_relaxed) +
-                 atomic_exchange_explicit(&cgc__mark_spin_ns, 0, memory_order_relaxed);
+                 atomic_exchange_explicit(&cgc__mark_spin_ns, 0, memory_order_relaxed) +
+                 atomic_exchange_explicit(&cgc__assist_unreported_ns, 0, memory_order_relaxed);
     if (ns <= 0)
         return;
     cgc__gc.gc_cpu_ns_total += ns;
@@ -513,6 +525,7 @@ static void fold_unreported_work(int64_t now)
 
 _Atomic int cgc__collect_held;
 void (*_Atomic cgc__mark_test_hook)(void);
+void (*_Atomic cgc__mark_test_hook_start)(void);
 
 /* ---- the concurrent cycle's thread ------------------------------------- */
 
@@ -546,6 +559,8 @@ static void *worker_main(void *arg)
 /* Asks the collector thread for a cycle; false if it cannot be started
  * (then the caller collects itself, as in stop-the-world mode). Caller not
  * in a cgc section. */
+static void set_throttle(void);
+
 static bool request_cycle(void)
 {
     /* cgc's other threads are created here, by a program thread, when no
@@ -571,7 +586,12 @@ static bool request_cycle(void)
     if (atomic_load(&worker_wanted))
         return true;
     /* From here to the cycle's end, allocation is throttled (the collector
-     * thread may take a while to wake and finish the last sweep). */
+     * thread may take a while to wake and finish the last sweep), by the
+     * backstop of this cycle's goal: the last cycle's, still in place
+     * until the collector sets it, was below the heap whenever the heap
+     * was growing (churn filling its table: waits of 5-30 ms for the
+     * whole cycle, before its mark had even started). */
+    set_throttle();
     atomic_store(&cycle_active, 1);
     cgc__thread *self = cgc__enter_self();
     pthread_mutex_lock(&worker_lock);
@@ -605,6 +625,9 @@ static void cycle_ended(void)
 static void wait_for_mark(void)
 {
     int64_t t0 = cgc__now_ns();
+    atomic_fetch_add_explicit(&cgc__gc.backstop_waits, 1, memory_order_relaxed);
+    if (!atomic_load_explicit(&cgc__marking, memory_order_relaxed))
+        atomic_fetch_add_explicit(&cgc__gc.backstop_waits_premark, 1, memory_order_relaxed);
     uint32_t n0 = atomic_load(&cgc__gc.num_gc);
     for (;;) {
         unsigned seq = atomic_load(&cycle_seq);
@@ -616,6 +639,7 @@ static void wait_for_mark(void)
     }
     int64_t waited = cgc__now_ns() - t0;
     atomic_fetch_add(&cgc__gc.assist_ns, waited);
+    atomic_fetch_add_explicit(&cgc__assist_cycle_ns, waited, memory_order_relaxed);
     /* Collection work for the CPU limiter, as Go counts its assists: the
      * thread could not run for the collector. Without it a limit below
      * the live heap (test_gctrace's spiral) held every allocation for a
@@ -628,8 +652,13 @@ void cgc__maybe_collect(void)
 {
     uint64_t live = atomic_load(&cgc__gc.heap_live);
     if (atomic_load(&cycle_active)) {
-        /* A concurrent mark runs: the allocation goes on, unless it is
-         * outrunning the mark. */
+        /* A concurrent mark runs: the allocation goes on, paying for
+         * itself with mark assists, and waits only when it outran the
+         * mark all the same (the backstop). */
+        if (cgc__self && atomic_load_explicit(&cgc__marking, memory_order_relaxed)) {
+            cgc__assist(cgc__self);
+            live = atomic_load(&cgc__gc.heap_live);
+        }
         if (live >= __atomic_load_n(&cgc__gc.throttle, __ATOMIC_RELAXED) || over_hard_room())
             wait_for_mark();
         return;
@@ -834,6 +863,18 @@ static void conc_finish(void *arg)
     p->tr->heap_after = stop_and_count(&p->c0);
     uint64_t live = atomic_load(&cgc__gc.heap_live);
     p->mark_alloc = live > p->live_start ? live - p->live_start : 0;
+    /* What the program would have allocated had it not assisted (or
+     * waited): the growth over the part of the cycle it spent on its own
+     * work. A runway of the assisted growth alone shrinks as the assists
+     * slow the program, which makes them stronger, and the program ends
+     * up doing the whole mark (docs/pacing.md "Concurrent mark"). At most
+     * 4x the growth. */
+    int64_t dur = p->c0 - p->tr->start_ns;
+    int64_t assisted = atomic_load_explicit(&cgc__assist_cycle_ns, memory_order_relaxed);
+    if (dur > 0 && assisted > 0) {
+        int64_t own = dur - assisted > dur / 4 ? dur - assisted : dur / 4;
+        p->mark_alloc = (uint64_t)((double)p->mark_alloc * (double)dur / (double)own);
+    }
     uint64_t ran = cgc__gc.mark_alloc_bytes;   /* pacer_lock: no mutator holds it now */
     cgc__gc.mark_alloc_bytes = p->mark_alloc > ran ? p->mark_alloc : (ran * 3 + p->mark_alloc) / 4;
     /* A root lost since the first stop (a table that could not grow, a
@@ -876,6 +917,8 @@ static void __attribute__((noinline)) scrub_stack(int depth)
  * memory limit does. Not from the heap at the start: when the CPU limiter
  * had let the heap pass the goal, that ratcheted the bound up by the slack
  * at every cycle (test_reclaim: 4.9x the live heap, bound 2.5x). */
+static uint64_t last_scan_work;   /* bytes the last concurrent mark scanned (assist.c); under gc_lock */
+
 static void set_throttle(void)
 {
     cgc__pacer_lock();
@@ -887,6 +930,9 @@ static void set_throttle(void)
         t = goal + (limited ? room / 16 : room / 4);
     }
     __atomic_store_n(&cgc__gc.throttle, t, __ATOMIC_RELAXED);
+    /* The assists' expected work: what the last concurrent mark scanned,
+     * or before one was measured, the live heap. */
+    cgc__assist_cycle_start(last_scan_work ? last_scan_work : marked, goal, t);
     cgc__pacer_unlock();
 }
 
@@ -990,6 +1036,9 @@ static void collect_cycle(bool forced, char *line, size_t line_n)
     }
     if (conc && !p.keep_all) {
         int64_t b0 = cgc__now_ns(), cpu0 = cgc__thread_cpu_ns();
+        void (*start_hook)(void) = atomic_load(&cgc__mark_test_hook_start);
+        if (start_hook)
+            start_hook();
         cgc__mark_concurrent();
         void (*hook)(void) = atomic_load(&cgc__mark_test_hook);
         if (hook)
@@ -1009,6 +1058,8 @@ static void collect_cycle(bool forced, char *line, size_t line_n)
             last = n;
         }
         p.all = last < 0 || last > PRECLEAN_DONE * 8;
+        if (p.all)
+            cgc__mark_prewake();   /* spinning by the time the world is stopped */
         conc_cpu = cgc__thread_cpu_ns() - cpu0;
         conc_ns = cgc__now_ns() - b0;
         if (cgc__self)
@@ -1017,6 +1068,8 @@ static void collect_cycle(bool forced, char *line, size_t line_n)
         cgc__roots_hold(conc_finish, &p);
         pthread_mutex_unlock(&cgc__thread_lock);
         atomic_fetch_add(&cgc__gc.concurrent_cycles, 1);
+        if (!p.keep_all)
+            last_scan_work = p.res.scan_work;
     }
     if (conc)
         cgc__dirty_disarm();
@@ -1066,6 +1119,7 @@ static void collect_cycle(bool forced, char *line, size_t line_n)
         tr.stw_ns = t1 - t0;
         tr.mark_ns = conc_ns;
         tr.term_ns = t3 - p.c0;
+        tr.assist_ns = atomic_load_explicit(&cgc__assist_cycle_ns, memory_order_relaxed);
     } else {
         tr.stw_ns = t1 - t0;
         tr.mark_ns = t2 - t1;

@@ -451,6 +451,7 @@ typedef struct cgc__mark_result {
     int64_t  cpu_ns;          /* summed over markers */
     int      overflows;       /* mark-stack overflow recoveries */
     uint64_t black_bytes;     /* concurrent mark: allocated black, not in marked_bytes */
+    uint64_t scan_work;       /* concurrent mark: bytes scanned, every phase (assists' pacing) */
 } cgc__mark_result;
 
 void cgc__mark_init(int nmarkers);
@@ -481,9 +482,23 @@ void cgc__mark_concurrent(void);
 long cgc__mark_preclean(void);                /* dirty pages rescanned, -1: tracker failed */
 void cgc__mark_finish(cgc__mark_result *out, bool all);
 void cgc__mark_abandon(void);                 /* final stop instead of finish: marks undone, nothing to sweep */
+/* Mark assists (assist.c): marks part of the shared work in the calling
+ * program thread, in a cgc section; bytes scanned. */
+uint64_t cgc__mark_assist(uint64_t budget, int64_t deadline);
+extern _Atomic uint64_t cgc__mark_scan_work;  /* bytes scanned in the current mark */
+/* assist.c: the pacing of assists. The collector sets a cycle's expected
+ * scan work, goal and backstop as it starts; an allocating thread (not in
+ * a cgc section) looks at its debt when its cache takes a span. */
+void cgc__assist_cycle_start(uint64_t expected, uint64_t goal, uint64_t backstop);
+void cgc__assist(cgc__thread *t);
+extern _Atomic int64_t cgc__assist_unreported_ns;  /* assist time not yet reported to the limiter */
+extern _Atomic int64_t cgc__assist_cycle_ns;       /* assist time in the current cycle (gctrace) */
 /* Tests: run by the collector after a concurrent cycle's concurrent phase,
  * world running, before pre-cleaning (collect.c). */
 extern void (*_Atomic cgc__mark_test_hook)(void);
+/* Tests: run by the collector after a concurrent cycle's first stop,
+ * world running, before its markers start (assists may run meanwhile). */
+extern void (*_Atomic cgc__mark_test_hook_start)(void);
 int  cgc__mark_nmarkers(void);
 /* After cgc__mark, world stopped (finalize.c): is obj (an allocated
  * object's start) marked; mark what obj's words reach but not obj (bytes
@@ -564,6 +579,8 @@ typedef struct cgc__gc_state {
     _Atomic uint64_t dirty_pages_rescanned;  /* concurrent mark: pages rescanned (pre-cleaning and final stop) */
     _Atomic int64_t  assist_ns;              /* concurrent mark: time allocating threads waited for it */
     _Atomic uint64_t concurrent_cycles;      /* cycles whose mark ran concurrently */
+    _Atomic uint64_t backstop_waits;         /* allocations that waited for a concurrent cycle's end */
+    _Atomic uint64_t backstop_waits_premark; /* of which before that cycle's mark had started */
     uint64_t mark_alloc_bytes;               /* heap_live growth during the last concurrent mark */
     uint64_t throttle;                       /* during a mark, allocation waits above this heap_live */
     uint64_t pause_total_ns;
@@ -668,6 +685,7 @@ typedef struct cgc__cycle_trace {
     uint64_t num;
     int64_t  start_ns, stw_ns, mark_ns, term_ns;
     int64_t  mark_cpu_ns;
+    int64_t  assist_ns;       /* concurrent: mark assists (and backstop waits) */
     uint64_t heap_before, heap_after, heap_marked, goal;
     uint64_t globals_bytes, stacks_bytes;
     int      markers;

@@ -126,6 +126,12 @@ typedef struct __attribute__((aligned(128))) marker {
  * pointers into the heap, and bss is scanned as a root. */
 static marker *markers;
 static int nmarkers = 1;      /* markers configured (CGC_MARKERS) */
+/* After the markers, NASSIST markers for mark assists (program threads
+ * marking while they allocate, assist.c): their stacks, overflow flags and
+ * marked bytes are a mark's like the markers'. */
+#define NASSIST 8
+static int nslots = 1 + NASSIST;
+static _Atomic unsigned assist_claimed;   /* bit k: assist marker k is in use */
 /* Markers taking part: the collector's thread and the helpers started so
  * far. Below nmarkers when a helper thread could not be created; the rest
  * are tried again before the next cycle (cgc__mark_prepare). Written with
@@ -154,6 +160,9 @@ static _Atomic int want_work;
 static unsigned phase;        /* bumped to start the helpers (read unlocked by a spinning helper) */
 static unsigned prewoken;     /* phase + 1 once the helpers were woken ahead of it */
 static int helpers_running;   /* helpers not yet back from the last phase */
+/* A phase with the world running (the concurrent mark, pre-cleaning):
+ * set by the collector's thread between phases. */
+static bool conc_phase;
 
 void cgc__mark_set_stack_limit(size_t entries)
 {
@@ -248,7 +257,7 @@ static bool grow(marker *m)
 #define STACK_KEEP ((size_t)1 << 16)
 static void shrink_stacks(void)
 {
-    for (int i = 0; i < nmarkers; i++) {
+    for (int i = 0; i < nslots; i++) {
         marker *m = &markers[i];
         if (m->cap <= STACK_KEEP)
             continue;
@@ -274,6 +283,7 @@ typedef struct drainer {
     cgc__span *last;                  /* span of the last heap pointer seen */
     uintptr_t last_start, last_len;   /* its bounds once its header was read, else len 0 */
     uint64_t  marked_bytes;
+    uint64_t  scanned;                /* bytes scanned, not yet added to cgc__mark_scan_work */
     cgc__find_fn find;                /* cgc__find_pointer */
     pipe_entry *ring;                 /* the candidate pipeline (PIPE_SIZE entries) */
     unsigned  pt, pa, pb;             /* pipeline: inserted, past stage 1, past stage 2 */
@@ -292,6 +302,7 @@ static inline void work_begin(drainer *w, marker *m, pipe_entry *ring)
     w->last_start = m->last_start;
     w->last_len = m->last_len;
     w->marked_bytes = 0;
+    w->scanned = 0;
     w->find = cgc__find_pointer;
     w->pt = w->pa = w->pb = 0;
 }
@@ -850,19 +861,51 @@ static inline __attribute__((always_inline)) int pop_batch(drainer *w, pending *
     return n;
 }
 
+/* The scan work of the current mark (bytes of ranges scanned, every
+ * marker and assist): the assists' pacing reads it (assist.c). Added to
+ * in steps of SCAN_PUBLISH, not per object. */
+_Atomic uint64_t cgc__mark_scan_work;
+#define SCAN_PUBLISH ((uint64_t)64 << 10)
+
+static inline void publish_scan(drainer *w)
+{
+    atomic_fetch_add_explicit(&cgc__mark_scan_work, w->scanned, memory_order_relaxed);
+    w->scanned = 0;
+}
+
+/* Pushes a popped but unscanned batch back on the stack (a bounded drain
+ * stopping): the entries it was popped from. */
+static void unpop(drainer *w, const pending *b, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        const pending *q = &b[i];
+        if (!q->s)
+            push(w, q->lo, q->hi);
+        else if (q->lo == q->hi)
+            push(w, q->lo, entry_proc(q->s));
+        else
+            push(w, q->lo, entry_tag(q->s));
+    }
+}
+
 /* Drains m's stack, in batches of PREFETCH ranges: the next batch is popped
  * (and its objects prefetched) before the current one is scanned, so the
  * cache misses of one batch overlap the scanning of the other (a plain
  * depth-first pop would touch each object right after its pointer was
  * found, and stall on every one). Ranges pushed while a batch is scanned
  * are popped after the batch already in flight: any order marks the same
- * graph. */
-static CGC_NO_ASAN void drain(marker *m, bool share)
+ * graph.
+ *   drain_until: as drain, but stops (a mark assist's bounded part,
+ * assist.c) once `budget` bytes are scanned or the clock passes
+ * `deadline` (checked once per batch), and leaves what is left on m's
+ * stack. Returns the bytes scanned. */
+static CGC_NO_ASAN uint64_t drain_until(marker *m, bool share, uint64_t budget, int64_t deadline)
 {
     drainer w;
     pipe_entry ring[PIPE_SIZE];
     pending batch[2][PREFETCH];
     work_begin(&w, m, ring);
+    uint64_t total = 0;
     int cur = 0;
     int n = pop_batch(&w, batch[cur], share);
     for (;;) {
@@ -878,6 +921,7 @@ static CGC_NO_ASAN void drain(marker *m, bool share)
         int nn = pop_batch(&w, batch[cur ^ 1], share);
         for (int i = 0; i < n; i++) {
             const pending *q = &batch[cur][i];
+            w.scanned += q->hi - q->lo;
             if (UNLIKELY(q->lo == q->hi)) {
                 /* An object of the callback kind (entry_proc). */
                 if (q->s) {
@@ -899,6 +943,16 @@ static CGC_NO_ASAN void drain(marker *m, bool share)
         }
         cur ^= 1;
         n = nn;
+        if (UNLIKELY(w.scanned >= SCAN_PUBLISH)) {
+            total += w.scanned;
+            publish_scan(&w);
+        }
+        if (UNLIKELY(budget != UINT64_MAX) &&
+            (total + w.scanned >= budget || (deadline && cgc__now_ns() >= deadline))) {
+            unpop(&w, batch[cur], n);
+            flush_pipeline(&w);
+            break;
+        }
         if (UNLIKELY(atomic_load_explicit(&want_work, memory_order_relaxed)) && share &&
             w.top - w.stack > SHARE_MIN) {
             work_sync(&w);
@@ -906,13 +960,23 @@ static CGC_NO_ASAN void drain(marker *m, bool share)
             work_reload(&w);
         }
     }
+    total += w.scanned;
+    publish_scan(&w);
     work_end(&w);
+    return total;
+}
+
+static CGC_NO_ASAN void drain(marker *m, bool share)
+{
+    drain_until(m, share, UINT64_MAX, 0);
 }
 
 /* One marker's whole part of the phase. */
 static void mark_loop(marker *m)
 {
-    bool par = nactive > 1;
+    /* Sharing also with one marker in a concurrent phase: the assists
+     * take their work from the shared list (cgc__mark_assist). */
+    bool par = nactive > 1 || conc_phase;
     int64_t c0 = cgc__thread_cpu_ns();
     for (;;) {
         drain(m, par);
@@ -1036,12 +1100,13 @@ void cgc__mark_init(int n)
     if (n > MAX_MARKERS)
         n = MAX_MARKERS;
     /* Each marker on its own cache lines: they are written constantly. */
-    uint8_t *raw = cgc__meta_alloc(sizeof(marker) * (size_t)n + 128, &cgc__mem.gc_sys);
+    uint8_t *raw = cgc__meta_alloc(sizeof(marker) * (size_t)(n + NASSIST) + 128, &cgc__mem.gc_sys);
     markers = raw ? (marker *)(((uintptr_t)raw + 127) & ~(uintptr_t)127) : NULL;
     if (!markers)
         cgc__fatal("out of memory for %d markers' state", n);
     nmarkers = n;
-    for (int i = 0; i < n; i++)
+    nslots = n + NASSIST;
+    for (int i = 0; i < nslots; i++)
         markers[i].id = i;
 }
 
@@ -1216,7 +1281,7 @@ static int recover_overflows(marker *m0)
     int overflows = 0;
     for (;;) {
         bool any = false;
-        for (int i = 0; i < nmarkers; i++) {
+        for (int i = 0; i < nslots; i++) {
             any |= markers[i].overflowed;
             markers[i].overflowed = false;
             markers[i].n = 0;
@@ -1244,7 +1309,7 @@ static void wait_helpers_back(void)
 
 static void reset_markers(void)
 {
-    for (int i = 0; i < nmarkers; i++) {
+    for (int i = 0; i < nslots; i++) {
         markers[i].n = 0;
         markers[i].overflowed = false;
         markers[i].last = NULL;
@@ -1281,14 +1346,14 @@ static void __attribute__((noinline)) roots(marker *m0, cgc__range_fn fn)
  * after it but the work lock, so the pause does not wait for the helpers to
  * be scheduled again and leave (under load that wait was a scheduler time
  * slice). */
-static void run_phase(marker *m0, bool all)
+static void run_phase_n(marker *m0, int n)
 {
     wait_helpers_back();
     pthread_mutex_lock(&work_lock);
     idle = 0;
     done = false;
     atomic_store(&want_work, 0);
-    nactive = all ? nrunning : 1;
+    nactive = n < 1 ? 1 : n > nrunning ? nrunning : n;
     if (nactive > 1) {
         helpers_running = nactive - 1;
         __atomic_store_n(&phase, phase + 1, __ATOMIC_RELEASE);
@@ -1298,10 +1363,15 @@ static void run_phase(marker *m0, bool all)
     mark_loop(m0);
 }
 
+static void run_phase(marker *m0, bool all)
+{
+    run_phase_n(m0, all ? nrunning : 1);
+}
+
 static void result(cgc__mark_result *out, int overflows)
 {
     memset(out, 0, sizeof *out);
-    for (int i = 0; i < nmarkers; i++) {
+    for (int i = 0; i < nslots; i++) {
         out->marked_bytes += markers[i].marked_bytes;
         out->cpu_ns += markers[i].cpu_ns;
     }
@@ -1325,6 +1395,8 @@ void __attribute__((noinline)) cgc__mark(cgc__mark_result *out)
 
 /* ---- the mostly-concurrent mark (collect.c, docs/concurrent.md) -------- */
 
+static void give_back(marker *m);
+
 /* While set (from the first stop of a concurrent cycle to its final stop),
  * objects are allocated black (alloc.c) and cgc_free is deferred. */
 _Atomic int cgc__marking;
@@ -1341,20 +1413,39 @@ void cgc__mark_start(void)
     wait_helpers_back();
     reset_markers();
     atomic_store(&cgc__mark_black_bytes, 0);
+    atomic_store(&cgc__mark_scan_work, 0);
     int64_t c0 = cgc__thread_cpu_ns();
     defer_proc = true;
     roots(m0, scan_now_fn);
     extra_roots(m0, scan_now_fn);
     mark_all_uncollectable(m0);
+    /* On the shared list, not on marker 0's stack: the program's assists
+     * can take it from the start, whether or not the collector's thread
+     * is running yet. */
+    give_back(m0);
     m0->cpu_ns += cgc__thread_cpu_ns() - c0;
 }
 
-/* World running: every marker drains what the first stop found and
- * everything it leads to (docs/pacing.md "Concurrent mark": with one
- * marker, on 2 CPUs, the program outran the mark and waited). */
+/* The markers of a phase with the world running (the concurrent mark,
+ * pre-cleaning): the background budget, a quarter of the usable CPUs
+ * rounded to the nearest whole marker, at least one (the collector's
+ * thread; on 2 CPUs, half the machine: docs/pacing.md "Concurrent mark"
+ * says why not a fractional marker). The rest of the marking is the
+ * allocating threads' (assists). */
+static int conc_markers(void)
+{
+    int ncpu = cgc__cfg.ncpu > 0 ? cgc__cfg.ncpu : 1;
+    int n = (ncpu + 2) / 4;
+    return n < 1 ? 1 : n;
+}
+
+/* World running: the background markers drain what the first stop found
+ * and everything it leads to, with the assists' help. */
 void cgc__mark_concurrent(void)
 {
-    run_phase(&markers[0], true);
+    conc_phase = true;
+    run_phase_n(&markers[0], conc_markers());
+    conc_phase = false;
 }
 
 /* ---- pages written during the mark ---- */
@@ -1418,7 +1509,9 @@ static void rescan_bound(drainer *w)
         return;
     work_end(w);
     w->marked_bytes = 0;
-    drain(w->m, false);
+    /* Pre-cleaning: shared with the assists, which would find no other
+     * work while the collector rescans. */
+    drain(w->m, conc_phase);
     work_reload(w);
 }
 
@@ -1517,10 +1610,96 @@ long cgc__mark_preclean(void)
 {
     marker *m0 = &markers[0];
     int64_t c0 = cgc__thread_cpu_ns();
+    conc_phase = true;
     long n = rescan_dirty(m0, true, true);
     m0->cpu_ns += cgc__thread_cpu_ns() - c0;
-    run_phase(m0, true);
+    run_phase_n(m0, conc_markers());
+    conc_phase = false;
     return n;
+}
+
+/* ---- mark assists (assist.c decides when and how much) ---- */
+
+/* How long an assist waits for a marker to share work before giving up
+ * (it does not block for the mark: docs/pacing.md "Concurrent mark"). A
+ * running marker looks at want_work once per batch, every few
+ * microseconds. */
+#define ASSIST_WAIT_NS 20000
+
+/* Hands what is left on an assist's stack to the shared list, where the
+ * markers (or the next phase, or the final stop) take it. If no packet
+ * can be had the assist finishes the work itself: nothing of a mark is
+ * dropped. */
+static void give_back(marker *m)
+{
+    pthread_mutex_lock(&work_lock);
+    while (m->n) {
+        packet *p = packet_get();
+        if (!p)
+            break;
+        size_t k = m->n < PACKET_ENTRIES ? m->n : PACKET_ENTRIES;
+        memcpy(p->e, m->stack + m->n - k, k * sizeof(entry));
+        m->n -= k;
+        p->n = k;
+        p->next = work;
+        __atomic_store_n(&work, p, __ATOMIC_RELEASE);
+    }
+    pthread_cond_broadcast(&work_cv);
+    pthread_mutex_unlock(&work_lock);
+    if (m->n)
+        drain(m, false);
+}
+
+/* A mark assist: the calling program thread, in a cgc section, takes a
+ * packet of the shared work (asking a marker to share if there is none),
+ * marks until `budget` bytes are scanned or the clock passes `deadline`,
+ * and gives back what is left. Returns the bytes scanned (0: no mark under
+ * way, no assist marker free, or no work to be had within
+ * ASSIST_WAIT_NS).
+ *   Safe against the final stop: the stop waits for the section to end
+ * (threads.c), by which time the assist holds nothing: its work is
+ * scanned or back on the shared list, which the final stop drains. No
+ * lock is held across the section's end. Objects it marks are pushed and
+ * scanned as the markers' are; a callback-kind object is left to the
+ * final stop (defer_proc) as the markers leave it. */
+uint64_t cgc__mark_assist(uint64_t budget, int64_t deadline)
+{
+    if (!atomic_load_explicit(&cgc__marking, memory_order_acquire))
+        return 0;
+    unsigned c = atomic_load_explicit(&assist_claimed, memory_order_relaxed);
+    int k;
+    do {
+        if (c == (1u << NASSIST) - 1)
+            return 0;   /* as many threads assisting already */
+        k = __builtin_ctz(~c);
+    } while (!atomic_compare_exchange_weak(&assist_claimed, &c, c | 1u << k));
+    marker *m = &markers[nmarkers + k];
+    m->last = NULL;
+    m->last_start = m->last_len = 0;
+    if (!__atomic_load_n(&work, __ATOMIC_ACQUIRE)) {
+        atomic_store_explicit(&want_work, 1, memory_order_relaxed);
+        int64_t until = cgc__now_ns() + ASSIST_WAIT_NS;
+        if (deadline && deadline < until)
+            until = deadline;
+        while (!__atomic_load_n(&work, __ATOMIC_ACQUIRE) && cgc__now_ns() < until)
+            for (int i = 0; i < 64; i++)
+                cpu_relax();
+    }
+    uint64_t scanned = 0;
+    /* trylock: a marker holding the lock may have been preempted (on a
+     * loaded machine the assist then slept for the rest of its slice). */
+    if (__atomic_load_n(&work, __ATOMIC_ACQUIRE) && pthread_mutex_trylock(&work_lock) == 0) {
+        if (work)
+            take(m);
+        pthread_mutex_unlock(&work_lock);
+    }
+    if (m->n) {
+        scanned = drain_until(m, false, budget, deadline);
+        if (m->n)
+            give_back(m);
+    }
+    atomic_fetch_and_explicit(&assist_claimed, ~(1u << k), memory_order_release);
+    return scanned;
 }
 
 /* The final stop: the roots again (stacks, registers, data/bss, TLS,
@@ -1552,6 +1731,7 @@ void cgc__mark_finish(cgc__mark_result *out, bool all)
     run_phase(m0, all || n < 0 || n > 4096 || procs > 4096);
     result(out, recover_overflows(m0));
     out->black_bytes = atomic_load(&cgc__mark_black_bytes);
+    out->scan_work = atomic_load(&cgc__mark_scan_work);
 }
 
 /* Clears the marks of one span: its slots read as a swept span's again
@@ -1573,8 +1753,17 @@ void cgc__mark_abandon(void)
 {
     wait_helpers_back();
     defer_proc = false;
-    for (int i = 0; i < nmarkers; i++)
+    for (int i = 0; i < nslots; i++)
         markers[i].n = 0;   /* drained by now; nothing of this mark is kept */
+    /* Nor what an assist gave back after the last phase. */
+    pthread_mutex_lock(&work_lock);
+    while (work) {
+        packet *p = work;
+        work = p->next;
+        p->next = packet_pool;
+        packet_pool = p;
+    }
+    pthread_mutex_unlock(&work_lock);
     cgc__heap_foreach_inuse(unmark_span, NULL);
 }
 

@@ -265,7 +265,7 @@ static const cgc_metric_desc metrics[M_COUNT] = {
     [M_CLEANUP_RUN] = {"/gc/cleanups/executed:cleanups", "Cleanups that have run.", CGC_METRIC_UINT64, 1},
     [M_CONC_CYCLES] = {"/gc/cycles/concurrent:gc-cycles", "Collections whose mark ran concurrently with the program (docs/concurrent.md).", CGC_METRIC_UINT64, 1},
     [M_DIRTY_PAGES] = {"/gc/scan/dirty:pages", "Pages written during concurrent marks whose marked objects were rescanned (pre-cleaning and final stops).", CGC_METRIC_UINT64, 1},
-    [M_ASSIST] = {"/gc/mark/assist:seconds", "Time allocating threads waited for a concurrent mark they outran (cgc's mark assist).", CGC_METRIC_FLOAT64, 1},
+    [M_ASSIST] = {"/gc/mark/assist:seconds", "Time allocating threads spent marking for a concurrent mark (assists), or waiting for one they outran.", CGC_METRIC_FLOAT64, 1},
 };
 
 CGC_API size_t cgc_metrics_all(const cgc_metric_desc **out)
@@ -379,20 +379,21 @@ static void fmt_ms(char *buf, size_t n, int64_t ns)
 void cgc__gctrace_format(const cgc__cycle_trace *t, char *buf, size_t n)
 {
     int ncpu = cgc__cfg.ncpu > 0 ? cgc__cfg.ncpu : 1;
-    char a[24], b[24], c[24], ca[24], cb[24], cc[24];
+    char a[24], b[24], c[24], ca[24], cas[24], cb[24], cc[24];
     fmt_ms(a, sizeof a, t->stw_ns);
     fmt_ms(b, sizeof b, t->mark_ns);
     fmt_ms(c, sizeof c, t->term_ns);
     fmt_ms(ca, sizeof ca, t->stw_ns * ncpu);
+    fmt_ms(cas, sizeof cas, t->assist_ns);
     fmt_ms(cb, sizeof cb, t->mark_cpu_ns);
     fmt_ms(cc, sizeof cc, t->term_ns * ncpu);
     double since = (double)(t->start_ns - cgc__gc.start_mono_ns) / 1e9;
     int64_t elapsed = cgc__now_ns() - cgc__gc.start_mono_ns;
     int pct = elapsed > 0 ? (int)(100.0 * (double)cgc__gc.gc_cpu_ns_total / ((double)elapsed * ncpu)) : 0;
     snprintf(buf, n,
-             "gc %llu @%.3fs %d%%: %s+%s+%s ms clock, %s+0/%s/0+%s ms cpu, "
+             "gc %llu @%.3fs %d%%: %s+%s+%s ms clock, %s+%s/%s/0+%s ms cpu, "
              "%llu->%llu->%llu MB, %llu MB goal, %llu MB stacks, %llu MB globals, %d P%s\n",
-             (unsigned long long)t->num, since, pct, a, b, c, ca, cb, cc,
+             (unsigned long long)t->num, since, pct, a, b, c, ca, cas, cb, cc,
              (unsigned long long)(t->heap_before >> 20), (unsigned long long)(t->heap_after >> 20),
              (unsigned long long)(t->heap_marked >> 20),
              (unsigned long long)(t->goal == UINT64_MAX ? 0 : t->goal >> 20),
