@@ -893,24 +893,6 @@ static void conc_finish(void *arg)
     p->t3 = cgc__now_ns();
 }
 
-/* Clears the dead part of the collector's stack below the caller's frame
- * before the final stop scans that stack (when the collector is a program
- * thread: cgc_collect, or an allocation that failed). The concurrent phase
- * and pre-cleaning ran deeper than the final stop's frames: the markers'
- * batches and pipelines and the tracker's buffer of page addresses stay
- * there, and a stale word the final stop's frames do not overwrite kept an
- * unreachable object alive for ever (test_finalize: a chain of finalizers
- * never ran). 3 x 6 KiB, each frame under the 8 KiB the build allows. */
-static void __attribute__((noinline)) scrub_stack(int depth)
-{
-    char buf[6144];
-    memset(buf, 0, sizeof buf);
-    __asm__ volatile("" : : "r"(buf) : "memory");
-    if (depth > 0)
-        scrub_stack(depth - 1);
-    __asm__ volatile("" : : : "memory");
-}
-
 /* Where allocation waits for the mark (wait_for_mark), set as a
  * concurrent cycle starts: the goal plus a quarter of the room (goal -
  * marked) when the proportional goal sets the goal, 1/16 of it when the
@@ -1012,7 +994,7 @@ static void collect_cycle(bool forced, char *line, size_t line_n)
      * this thread's stack (the object at the start of each page was kept
      * alive: test_finalize's chain never ran). */
     if (conc && cgc__self)
-        scrub_stack(2);
+        cgc__scrub_stack_below(2);
     int64_t conc_cpu = 0, conc_ns = 0;
     if (!conc) {
         pthread_mutex_lock(&cgc__thread_lock);
@@ -1062,8 +1044,13 @@ static void collect_cycle(bool forced, char *line, size_t line_n)
             cgc__mark_prewake();   /* spinning by the time the world is stopped */
         conc_cpu = cgc__thread_cpu_ns() - cpu0;
         conc_ns = cgc__now_ns() - b0;
+        /* When the collector is a program thread (cgc_collect, an
+         * allocation that failed), the concurrent phase and pre-cleaning
+         * ran deeper than the final stop's frames will: a stale word they
+         * leave there kept an unreachable object alive for ever
+         * (test_finalize: a chain of finalizers never ran). */
         if (cgc__self)
-            scrub_stack(2);
+            cgc__scrub_stack_below(2);
         pthread_mutex_lock(&cgc__thread_lock);
         cgc__roots_hold(conc_finish, &p);
         pthread_mutex_unlock(&cgc__thread_lock);

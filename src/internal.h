@@ -485,6 +485,7 @@ void cgc__mark_abandon(void);                 /* final stop instead of finish: m
 /* Mark assists (assist.c): marks part of the shared work in the calling
  * program thread, in a cgc section; bytes scanned. */
 uint64_t cgc__mark_assist(uint64_t budget, int64_t deadline);
+void     cgc__scrub_stack_below(int depth);   /* zeroes (depth + 1) x 6 KiB of dead stack below the caller */
 extern _Atomic uint64_t cgc__mark_scan_work;  /* bytes scanned in the current mark */
 /* assist.c: the pacing of assists. The collector sets a cycle's expected
  * scan work, goal and backstop as it starts; an allocating thread (not in

@@ -1585,21 +1585,23 @@ static long rescan_dirty(marker *m0, bool rearm, bool fresh)
     return n < 0 ? -1 : (long)c.pages;
 }
 
-/* Zeroes the dead stack below the caller (2 x 6 KiB, frames under the
- * build's 8 KiB bound). */
-static void __attribute__((noinline)) scrub_below_n(int depth)
+/* Zeroes the dead stack below the caller: (depth + 1) x 6 KiB, each frame
+ * under the build's 8 KiB bound. Marking runs deep (batches, pipelines,
+ * the tracker's page addresses), and a stale word left there is read as a
+ * root when this thread's stack is scanned (collect.c, assists). */
+void __attribute__((noinline)) cgc__scrub_stack_below(int depth)
 {
     char buf[6144];
     memset(buf, 0, sizeof buf);
     __asm__ volatile("" : : "r"(buf) : "memory");
     if (depth > 0)
-        scrub_below_n(depth - 1);
+        cgc__scrub_stack_below(depth - 1);
     __asm__ volatile("" : : : "memory");
 }
 
 static void scrub_below(void)
 {
-    scrub_below_n(1);
+    cgc__scrub_stack_below(1);
 }
 
 /* A pre-cleaning round, world running: the pages written since the last
