@@ -193,7 +193,7 @@ static void through_pipe(long t, int fd[2], uint64_t *rng)
         holder = fresh(t);
         set_link(slot, holder);
     }
-    volatile node *keep = fresh(t);
+    node *volatile keep = fresh(t);
     if (!holder || !keep)
         return;
     node *n = (node *)keep;
