@@ -48,13 +48,18 @@
 /* This cycle's parameters, set by the collector as the cycle starts. */
 static _Atomic uint64_t expected_work, goal_at, backstop_at;
 
-/* Per thread: the debt in bytes of scan work (negative: credit), the
- * allocation counter it was last charged at, and the cycle it belongs to
- * (cgc__gc.num_gc: a debt does not carry over to the next cycle). */
-static __thread int64_t debt __attribute__((tls_model("initial-exec")));
-static __thread uint64_t charged_at __attribute__((tls_model("initial-exec")));
-static __thread uint32_t debt_cycle __attribute__((tls_model("initial-exec")));
-static __thread int64_t retry_at __attribute__((tls_model("initial-exec")));
+/* Per thread (in its cgc__thread, so a registration starts afresh): the
+ * debt in bytes of scan work (negative: credit), the allocation counter it
+ * was last charged at, and the cycle it belongs to (cgc__gc.num_gc: a debt
+ * does not carry over to the next cycle). The debt saturates at DEBT_MAX
+ * either way: a thread owing more than that could never pay it within a
+ * cycle anyway, and the sums below must not overflow. */
+#define DEBT_MAX (INT64_MAX / 4)
+static void debt_add(cgc__thread *t, int64_t d)
+{
+    int64_t v = t->assist_debt + d; /* both within ±DEBT_MAX: no overflow */
+    t->assist_debt = v > DEBT_MAX ? DEBT_MAX : v < -DEBT_MAX ? -DEBT_MAX : v;
+}
 
 _Atomic int64_t cgc__assist_unreported_ns;
 _Atomic int64_t cgc__assist_cycle_ns;
@@ -106,12 +111,13 @@ static void park(cgc__thread *t, int64_t t0)
         struct timespec ts = {0, ASSIST_POLL_NS};
         nanosleep(&ts, NULL);
         cgc__enter(t);
+        int64_t debt = t->assist_debt;
         uint64_t scanned = cgc__mark_assist((uint64_t)(debt > ASSIST_MIN ? debt : ASSIST_MIN),
                                             cgc__now_ns() + ASSIST_NS);
         cgc__leave(t);
         now = cgc__now_ns();
         if (scanned) {
-            debt -= scanned > (uint64_t)INT64_MAX / 2 ? INT64_MAX / 2 : (int64_t)scanned;
+            debt_add(t, scanned > (uint64_t)DEBT_MAX ? -DEBT_MAX : -(int64_t)scanned);
             break;
         }
     }
@@ -127,23 +133,23 @@ void cgc__assist(cgc__thread *t)
 {
     uint32_t cycle = atomic_load_explicit(&cgc__gc.num_gc, memory_order_relaxed);
     uint64_t allocated = __atomic_load_n(&t->tc.bytes_malloc, __ATOMIC_RELAXED);
-    if (debt_cycle != cycle) {
-        debt_cycle = cycle;
-        debt = 0;
-        charged_at = allocated;
-        retry_at = 0;
+    if (t->assist_cycle != cycle) {
+        t->assist_cycle = cycle;
+        t->assist_debt = 0;
+        t->assist_charged_at = allocated;
+        t->assist_retry_at = 0;
         return;
     }
-    uint64_t grew = allocated - charged_at;
-    charged_at = allocated;
+    uint64_t grew = allocated - t->assist_charged_at;
+    t->assist_charged_at = allocated;
     double owe = (double)grew * assist_ratio();
-    debt += owe > (double)INT64_MAX / 2 ? INT64_MAX / 2 : (int64_t)owe;
-    if (debt <= 0)
+    debt_add(t, owe > (double)DEBT_MAX ? DEBT_MAX : (int64_t)owe);
+    if (t->assist_debt <= 0)
         return;
     int64_t t0 = cgc__now_ns();
-    if (t0 < retry_at)
+    if (t0 < t->assist_retry_at)
         return;
-    int64_t want = debt > ASSIST_MIN ? debt : ASSIST_MIN;
+    int64_t want = t->assist_debt > ASSIST_MIN ? t->assist_debt : ASSIST_MIN;
     int64_t c0 = cgc__thread_cpu_ns();
     cgc__enter(t);
     uint64_t scanned = cgc__mark_assist((uint64_t)want, t0 + ASSIST_NS);
@@ -153,7 +159,7 @@ void cgc__assist(cgc__thread *t)
      * 20 us of CPU per 330 us assist), and the CPU limiter and the runway
      * (collect.c) want the work the program gave the collector. */
     int64_t cpu = cgc__thread_cpu_ns() - c0;
-    debt -= scanned > (uint64_t)INT64_MAX / 2 ? INT64_MAX / 2 : (int64_t)scanned;
+    debt_add(t, scanned > (uint64_t)DEBT_MAX ? -DEBT_MAX : -(int64_t)scanned);
     atomic_fetch_add_explicit(&cgc__gc.assist_ns, cpu, memory_order_relaxed);
     atomic_fetch_add_explicit(&cgc__assist_unreported_ns, cpu, memory_order_relaxed);
     atomic_fetch_add_explicit(&cgc__assist_cycle_ns, cpu, memory_order_relaxed);
@@ -163,5 +169,5 @@ void cgc__assist(cgc__thread *t)
         atomic_load_explicit(&goal_at, memory_order_relaxed))
         park(t, t0);
     else
-        retry_at = cgc__now_ns() + ASSIST_BACKOFF_NS;
+        t->assist_retry_at = cgc__now_ns() + ASSIST_BACKOFF_NS;
 }

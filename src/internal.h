@@ -287,6 +287,13 @@ struct cgc__thread {
     volatile sig_atomic_t restarted; /* the restart signal of the current stop arrived */
     uintptr_t   tp;              /* thread pointer, for its TLS (tls.c) */
     int         stack_unknown;   /* its stack's top is a guess: collections free nothing (roots.c) */
+    /* Mark-assist state (assist.c): kept with the registration, not in
+     * thread-local storage, because tc.bytes_malloc restarts at 0 when a
+     * thread unregisters and registers again and the two must agree. */
+    int64_t     assist_debt;     /* bytes of scan work owed (negative: credit) */
+    uint64_t    assist_charged_at; /* tc.bytes_malloc when last charged */
+    uint32_t    assist_cycle;    /* cgc__gc.num_gc the debt belongs to */
+    int64_t     assist_retry_at; /* no assist before this time (ns) */
     cgc__tcache tc;
     cgc__thread *next;
 };
@@ -501,6 +508,9 @@ extern void (*_Atomic cgc__mark_test_hook)(void);
  * world running, before its markers start (assists may run meanwhile). */
 extern void (*_Atomic cgc__mark_test_hook_start)(void);
 int  cgc__mark_nmarkers(void);
+/* Tests: marking work outside the markers' hands: bit 0, an assist holds
+ * a claim; bit 1, work waits on the shared list. */
+int  cgc__mark_work_outside(void);
 /* After cgc__mark, world stopped (finalize.c): is obj (an allocated
  * object's start) marked; mark what obj's words reach but not obj (bytes
  * marked); set obj's mark alone (its bytes, 0 if it was marked). */
