@@ -297,6 +297,14 @@ half() {
 }
 read -r n1 med1 mean1 peak1 thr1 fd1 < <(half 1)
 read -r n2 med2 mean2 peak2 thr2 fd2 < <(half 2)
+# Median of one column (5 threads, 6 descriptors) over a half.
+half_median() { # half_median HALF COLUMN
+    awk -F, -v warm="$WARM" -v end="$DURATION" -v h="$1" -v c="$2" \
+        'NR > 1 && $1 >= warm && (($1 < (warm + end) / 2) ? 1 : 2) == h {print $c}' "$CSV" |
+        sort -n | awk '{v[NR] = $1} END {print NR ? v[int((NR + 1) / 2)] : 0}'
+}
+thrmed1=$(half_median 1 5) thrmed2=$(half_median 2 5)
+fdmed1=$(half_median 1 6) fdmed2=$(half_median 2 6)
 # Trend of RSS after warm-up (least squares), in MiB per hour: reported.
 slope=$(awk -F, -v warm="$WARM" 'NR > 1 && $1 >= warm {n++; x += $1; y += $2; xx += $1 * $1; xy += $1 * $2}
     END {d = n * xx - x * x; printf "%.2f", (d > 0 ? (n * xy - x * y) / d * 3600 / 1048576 : 0)}' "$CSV")
@@ -317,8 +325,14 @@ flat() { # flat WHAT FIRST SECOND FACTOR SLACK_MIB
 flat median "$med1" "$med2" 1.15 3
 flat mean "$mean1" "$mean2" 1.15 3
 flat peak "$peak1" "$peak2" 1.25 4
-((thr2 <= thr1)) || fails+=("threads grew: at most $thr1 in the first half, $thr2 in the second")
-((fd2 <= fd1)) || fails+=("file descriptors grew: at most $fd1 in the first half, $fd2 in the second")
+# Leaks, by the halves' medians: the service has a transient thread and
+# descriptor now and then (4 samples of 90 in one run showed 13 threads
+# and 25 descriptors against 12 and 24), so comparing the maxima failed
+# whenever the second half caught one and the first did not. A leak lifts
+# the median; one thread or descriptor per request would lift it by
+# thousands.
+((thrmed2 <= thrmed1)) || fails+=("threads grew: median $thrmed1 in the first half, $thrmed2 in the second")
+((fdmed2 <= fdmed1)) || fails+=("file descriptors grew: median $fdmed1 in the first half, $fdmed2 in the second")
 
 {
     echo "# cgc soak: $STARTED to $(date -u '+%H:%M UTC'), commit $COMMIT, $(nproc) CPUs, load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -334,7 +348,7 @@ flat peak "$peak1" "$peak2" 1.25 4
     awk -F, -v w="$WARM" -v e="$DURATION" 'NR > 1 && $1 >= w {h = ($1 < (w + e) / 2) ? 1 : 2; n[h]++; a[h] += $8; u[h] += $3}
         END {if (n[1] && n[2]) printf "  anonymous RSS mean %.1f / %.1f MiB, cgroup usage mean %.1f / %.1f MiB\n",
             a[1] / n[1] / 1048576, a[2] / n[2] / 1048576, u[1] / n[1] / 1048576, u[2] / n[2] / 1048576}' "$CSV"
-    echo "  threads at most $thr1 / $thr2, file descriptors at most $fd1 / $fd2"
+    echo "  threads median $thrmed1 / $thrmed2, at most $thr1 / $thr2; file descriptors median $fdmed1 / $fdmed2, at most $fd1 / $fd2"
     ((${#fails[@]})) && printf 'FAIL: %s\n' "${fails[@]}" || echo "PASS"
 } >"$SUMMARY"
 cat "$SUMMARY" >&2
