@@ -526,6 +526,7 @@ static void fold_unreported_work(int64_t now)
 _Atomic int cgc__collect_held;
 void (*_Atomic cgc__mark_test_hook)(void);
 void (*_Atomic cgc__mark_test_hook_start)(void);
+void (*_Atomic cgc__mark_test_hook_final)(void);
 
 /* ---- the concurrent cycle's thread ------------------------------------- */
 
@@ -1053,6 +1054,9 @@ static void collect_cycle(bool forced, char *line, size_t line_n)
             cgc__mark_prewake();   /* spinning by the time the world is stopped */
         conc_cpu = cgc__thread_cpu_ns() - cpu0;
         conc_ns = cgc__now_ns() - b0;
+        void (*final_hook)(void) = atomic_load(&cgc__mark_test_hook_final);
+        if (final_hook)
+            final_hook();
         /* When the collector is a program thread (cgc_collect, an
          * allocation that failed), the concurrent phase and pre-cleaning
          * ran deeper than the final stop's frames will: a stale word they
@@ -1067,8 +1071,10 @@ static void collect_cycle(bool forced, char *line, size_t line_n)
         if (!p.keep_all)
             last_scan_work = p.res.scan_work;
     }
-    if (conc)
+    if (conc) {
         cgc__dirty_disarm();
+        cgc__mark_shadows_release();
+    }
     int64_t t0 = p.t0, t1 = p.t1, t2 = p.t2, t3 = p.t3;
     cgc__mark_result res = p.res;
     uint64_t stacks = p.stacks;

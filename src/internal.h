@@ -507,7 +507,14 @@ extern void (*_Atomic cgc__mark_test_hook)(void);
 /* Tests: run by the collector after a concurrent cycle's first stop,
  * world running, before its markers start (assists may run meanwhile). */
 extern void (*_Atomic cgc__mark_test_hook_start)(void);
+/* Tests: run by the collector after a concurrent cycle's last
+ * pre-cleaning round, world running, before its final stop. */
+extern void (*_Atomic cgc__mark_test_hook_final)(void);
 int  cgc__mark_nmarkers(void);
+/* End of a concurrent cycle, world running: drop the copies of large
+ * pointer arrays the pre-cleaning rounds made (mark.c). */
+void cgc__mark_shadows_release(void);
+extern _Atomic uint64_t cgc__mark_shadow_words_skipped;
 /* Tests: marking work outside the markers' hands: bit 0, an assist holds
  * a claim; bit 1, work waits on the shared list. */
 int  cgc__mark_work_outside(void);
