@@ -1051,7 +1051,7 @@ static void collect_cycle(bool forced, char *line, size_t line_n)
         }
         p.all = last < 0 || last > PRECLEAN_ALL;
         if (p.all)
-            cgc__mark_prewake();   /* spinning by the time the world is stopped */
+            cgc__mark_prewake_final();   /* spinning by the time the world is stopped */
         conc_cpu = cgc__thread_cpu_ns() - cpu0;
         conc_ns = cgc__now_ns() - b0;
         void (*final_hook)(void) = atomic_load(&cgc__mark_test_hook_final);

@@ -463,6 +463,7 @@ typedef struct cgc__mark_result {
 
 void cgc__mark_init(int nmarkers);
 void cgc__mark_prewake(void);               /* a cycle is near: wake the helper markers */
+void cgc__mark_prewake_final(void);         /* a concurrent cycle's final stop is near: again */
 extern _Atomic int64_t cgc__mark_spin_ns;   /* helpers' CPU spent waiting for a pre-woken cycle, not yet reported */
 
 /* findptr.c: the first word v of [p, end) with v - hlo < hlen, or end.
