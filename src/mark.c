@@ -1571,6 +1571,21 @@ static shadow *shadow_of(cgc__span *s, bool create)
     size_t len = (size_t)s->npages << CGC_PAGE_SHIFT;
     size_t bits = len / os_page_size;
     size_t maplen = (len + (bits + 63) / 64 * 8 + CGC_PAGE_SIZE - 1) & ~(size_t)(CGC_PAGE_SIZE - 1);
+    /* Memory first, pause second: no copy that would bring what the limit
+     * counts within 1/16 of the limit in force (a container's hard limit
+     * included), nor copies past a quarter of the live heap in one cycle.
+     * Without one the object's written pages are rescanned whole, as
+     * before: a longer final stop, no more memory. */
+    cgc__limit_bounds_t lb;
+    cgc__limit_bounds(&lb);
+    uint64_t copies = 0;
+    for (int i = 0; i < nshadows; i++)
+        copies += shadows[i].maplen;
+    if (lb.effective_limit >= 0 && lb.effective_limit != INT64_MAX &&
+        cgc__mapped_bytes() + maplen > (uint64_t)lb.effective_limit - (uint64_t)lb.effective_limit / 16)
+        return NULL;
+    if (copies + maplen > atomic_load(&cgc__gc.heap_live) / 4)
+        return NULL;
     uint8_t *m = cgc__os_map(maplen);   /* zeroed: no page valid yet */
     if (!m)
         return NULL;   /* the pages are scanned whole, as without shadows */

@@ -21,3 +21,9 @@ set_tests_properties(test_assist test_assist_handoff test_shadow_table PROPERTIE
 add_test(NAME test_concurrent_stress_stw COMMAND test_concurrent_stress)
 set_tests_properties(test_concurrent_stress_stw PROPERTIES TIMEOUT 300 LABELS checked
                      ENVIRONMENT "CGC_DEBUG=gcconcurrent=1,gcstoptheworld=1")
+# The copies of large pointer arrays are not made near the memory limit
+# (src/mark.c, shadow_of): the same test, its ~30 MiB live heap above a
+# 30 MiB limit, asserts that none was made and that nothing is lost.
+add_test(NAME test_shadow_table_limit COMMAND test_shadow_table)
+set_tests_properties(test_shadow_table_limit PROPERTIES TIMEOUT 300 LABELS checked
+                     ENVIRONMENT "CGC_DEBUG=gcconcurrent=1;CGC_MEMLIMIT=30MiB;TEST_SHADOW_NEAR_LIMIT=1")
