@@ -122,8 +122,7 @@ int main(void)
     }
     uint64_t x = 0x9e3779b97f4a7c15ull;
     for (long i = CHAIN - 1; i > 0; i--) {
-        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-        long j = (long)(x % (uint64_t)(i + 1));
+        long j = (long)(check_rng(&x) % (uint64_t)(i + 1));
         node *tmp = all[i];
         all[i] = all[j];
         all[j] = tmp;

@@ -68,10 +68,7 @@ static uint64_t rng = 0x2545f4914f6cdd1dull;
 
 static uint64_t rnd(void)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
+    return check_rng(&rng);
 }
 
 static node *make(void)
@@ -145,8 +142,7 @@ static void *dirtier(void *arg)
     uint64_t x = 0x853c49e6748fea9bull;
     while (!atomic_load_explicit(&stop_dirtier, memory_order_relaxed)) {
         for (int k = 0; k < 4096; k++) {
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-            long i = (long)(x % TABLE);
+            long i = (long)(check_rng(&x) % TABLE);
             if (i % STRIDE == 0)
                 i++;
             node *volatile *slot = (node *volatile *)&tw[i];
