@@ -622,8 +622,8 @@ static void cycle_ended(void)
  * slices, looking again at each (the cycle may have been held back, or
  * the trigger moved). Not in a cgc section: the final stop signals this
  * thread like any other, and the wait is interrupted and resumed. The time
- * is counted as assist time (/metrics). */
-/* While it waits and a mark is under way, the thread marks: in slices of
+ * is counted as assist time (/metrics).
+ *   While it waits and a mark is under way, the thread marks: in slices of
  * WAIT_ASSIST_NS, sleeping WAIT_POLL_NS between tries that found no work.
  * It used to sleep through the mark, so a program stopped at the backstop
  * gave the mark nothing while the collector's marker was not running: on

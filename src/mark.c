@@ -1072,18 +1072,25 @@ static void mark_loop(marker *m)
  * program threads' sweeping is) at the end of the next cycle. */
 _Atomic int64_t cgc__mark_spin_ns;
 
-void cgc__mark_prewake(void)
+/* again: before a concurrent cycle's final stop, when it will mark with
+ * every marker. The pre-wake at the trigger was for the first stop (which
+ * a concurrent cycle runs without the helpers, so the next phase is still
+ * the one it named), and the helpers' spin has long ended: they slept
+ * through the concurrent phase, and in churn512 the final stop's marker
+ * 0 did 158 of 209 rescan jobs while the helper was waking up. So they
+ * are woken again, whatever the once-per-cycle rule says. */
+static void prewake(bool again)
 {
     if (!__atomic_load_n(&helpers_started, __ATOMIC_ACQUIRE) || __atomic_load_n(&nrunning, __ATOMIC_RELAXED) < 2)
         return;
     unsigned next = __atomic_load_n(&phase, __ATOMIC_RELAXED) + 1;
-    if (__atomic_load_n(&prewoken, __ATOMIC_RELAXED) == next)
+    if (!again && __atomic_load_n(&prewoken, __ATOMIC_RELAXED) == next)
         return;   /* once per cycle */
     /* A program thread, not stopped while it holds work_lock (the
      * collector takes it in the pause). */
     cgc__thread *self = cgc__enter_self();
     pthread_mutex_lock(&work_lock);
-    if (prewoken != phase + 1) {
+    if (again || prewoken != phase + 1) {
         __atomic_store_n(&prewoken, phase + 1, __ATOMIC_RELAXED);
         prewake_gen++;
         pthread_cond_broadcast(&phase_cv);
@@ -1092,25 +1099,15 @@ void cgc__mark_prewake(void)
     cgc__leave_self(self);
 }
 
-/* Before a concurrent cycle's final stop, when it will mark with every
- * marker. The pre-wake at the trigger was for the first stop (which a
- * concurrent cycle runs without the helpers, so the next phase is still
- * the one it named), and the helpers' spin has long ended: they slept
- * through the concurrent phase, and in churn512 the final stop's marker
- * 0 did 158 of 209 rescan jobs while the helper was waking up. So wake
- * them again, whatever the once-per-cycle rule above says. Called by the
- * collector's thread. */
+void cgc__mark_prewake(void)
+{
+    prewake(false);
+}
+
+/* Called by the collector's thread. */
 void cgc__mark_prewake_final(void)
 {
-    if (!__atomic_load_n(&helpers_started, __ATOMIC_ACQUIRE) || __atomic_load_n(&nrunning, __ATOMIC_RELAXED) < 2)
-        return;
-    cgc__thread *self = cgc__enter_self();
-    pthread_mutex_lock(&work_lock);
-    __atomic_store_n(&prewoken, phase + 1, __ATOMIC_RELAXED);
-    prewake_gen++;
-    pthread_cond_broadcast(&phase_cv);
-    pthread_mutex_unlock(&work_lock);
-    cgc__leave_self(self);
+    prewake(true);
 }
 
 static void *helper_main(void *arg)
@@ -1787,26 +1784,6 @@ static void rescan_all(cgc__span *s, void *arg)
     }
 }
 
-/* Collects the pages written since the tracker was armed (or last
- * collected) and queues their objects on marker 0. Returns the pages, or
- * -1 if the tracker failed (then, with the world stopped, every marked
- * object was queued). */
-static long rescan_dirty(marker *m0, bool rearm, bool fresh)
-{
-    if (!os_page_size)
-        os_page_size = (size_t)sysconf(_SC_PAGESIZE);
-    drainer w;
-    pipe_entry ring[PIPE_SIZE];
-    work_begin(&w, m0, ring);
-    rescan_ctx c = {.w = &w, .fresh = fresh, .shadow = rearm ? SHADOW_COPY : SHADOW_COMPARE};
-    long n = cgc__dirty_collect(cgc__heap_lo(), cgc__heap_hi, rearm, rescan_run, &c);
-    if (n < 0 && !rearm)
-        cgc__heap_foreach_inuse(rescan_all, &w);
-    work_end(&w);
-    atomic_fetch_add(&cgc__gc.dirty_pages_rescanned, c.pages);
-    return n < 0 ? -1 : (long)c.pages;
-}
-
 /* ---- the final stop's rescan, shared by the markers ----
  *
  * In the final stop the written pages are first recorded as jobs of at
@@ -1859,6 +1836,7 @@ static void record_run(uintptr_t start, size_t npages, void *arg)
         }
         jobs[n] = (rescan_job){start, k};
         atomic_store_explicit(&njobs, n + 1, memory_order_relaxed);
+        c->pages += k;   /* counted here; take_rescan_jobs does not again */
         start += k * os_page_size;
         npages -= k;
     }
@@ -1878,29 +1856,33 @@ static void take_rescan_jobs(marker *m)
     while ((i = atomic_fetch_add_explicit(&jobs_next, 1, memory_order_relaxed)) < n)
         rescan_run(jobs[i].start, jobs[i].npages, &c);
     work_end(&w);
-    atomic_fetch_add(&cgc__gc.dirty_pages_rescanned, c.pages);
 }
 
-/* The final stop: records the pages written since the last round as jobs
- * (the phase that follows rescans them). Returns the pages, or -1 if the
- * tracker failed (then every marked object was queued on marker 0, as in
- * rescan_dirty). */
-static long record_dirty(marker *m0)
+/* Collects the pages written since the tracker was armed (or last
+ * collected). A pre-cleaning round (world running) protects them again
+ * and queues their objects on marker 0, copying the pages of large
+ * pointer arrays; the final stop (world stopped) records them as jobs for
+ * its phase, which compares those pages with their copies. Returns the
+ * pages, or -1 if the tracker failed (then, in the final stop, every
+ * marked object was queued on marker 0). */
+static long rescan_dirty(marker *m0, bool final)
 {
     if (!os_page_size)
         os_page_size = (size_t)sysconf(_SC_PAGESIZE);
-    atomic_store(&njobs, 0);
-    atomic_store(&jobs_next, 0);
+    if (final) {
+        atomic_store(&njobs, 0);
+        atomic_store(&jobs_next, 0);
+    }
     drainer w;
     pipe_entry ring[PIPE_SIZE];
     work_begin(&w, m0, ring);
-    rescan_ctx c = {.w = &w, .fresh = false, .shadow = SHADOW_COMPARE};
-    long n = cgc__dirty_collect(cgc__heap_lo(), cgc__heap_hi, false, record_run, &c);
-    if (n < 0)
+    rescan_ctx c = {.w = &w, .fresh = !final, .shadow = final ? SHADOW_COMPARE : SHADOW_COPY};
+    long n = cgc__dirty_collect(cgc__heap_lo(), cgc__heap_hi, !final, final ? record_run : rescan_run, &c);
+    if (n < 0 && final)
         cgc__heap_foreach_inuse(rescan_all, &w);
     work_end(&w);
     atomic_fetch_add(&cgc__gc.dirty_pages_rescanned, c.pages);
-    return n;
+    return n < 0 ? -1 : (long)c.pages;
 }
 
 /* Zeroes the dead stack below the caller: (depth + 1) x 6 KiB, each frame
@@ -1931,7 +1913,7 @@ long cgc__mark_preclean(void)
     marker *m0 = &markers[0];
     int64_t c0 = cgc__thread_cpu_ns();
     conc_phase = true;
-    long n = rescan_dirty(m0, true, true);
+    long n = rescan_dirty(m0, false);
     m0->cpu_ns += cgc__thread_cpu_ns() - c0;
     run_phase_n(m0, conc_markers());
     conc_phase = false;
@@ -2044,7 +2026,7 @@ void cgc__mark_finish(cgc__mark_result *out, bool all)
      * scanned with the collector's own stack (queued, read later), and
      * the object at the start of each page kept alive. */
     defer_proc = false;
-    long n = record_dirty(m0);
+    long n = rescan_dirty(m0, true);
     scrub_below();
     roots(m0, queue_range);
     /* The layer's roots and the uncollectable objects again: the program
