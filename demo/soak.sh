@@ -285,23 +285,30 @@ read -r ok failed < <(cat "$WORK"/hey-*.txt | awk '
     END {print ok + 0, bad + 0}')
 gcs=$(printf '%s' "$vars" | grep -o '"NumGC": *[0-9]*' | grep -o '[0-9]*$')
 
-# Halves of the run after warm-up, by time: samples, median, mean and peak
-# RSS, most threads, most file descriptors (sort, not gawk's asort: Debian
-# ships mawk).
+# The samples of one half of the run after warm-up (by time), the given
+# columns of each (2 RSS, 5 threads, 6 file descriptors).
+half_rows() { # half_rows HALF "COLUMN..."
+    awk -F, -v warm="$WARM" -v end="$DURATION" -v h="$1" -v cols="$2" '
+        BEGIN {n = split(cols, c, " ")}
+        NR > 1 && $1 >= warm && (($1 < (warm + end) / 2) ? 1 : 2) == h {
+            line = $c[1]
+            for (i = 2; i <= n; i++) line = line " " $c[i]
+            print line
+        }' "$CSV"
+}
+# A half's samples, median, mean and peak RSS, most threads, most file
+# descriptors (sort, not gawk's asort: Debian ships mawk).
 half() {
-    awk -F, -v warm="$WARM" -v end="$DURATION" -v h="$1" \
-        'NR > 1 && $1 >= warm && (($1 < (warm + end) / 2) ? 1 : 2) == h {print $2, $5, $6}' "$CSV" |
+    half_rows "$1" "2 5 6" |
         sort -n | awk '{r[NR] = $1; s += $1; if ($2 > t) t = $2; if ($3 > f) f = $3}
             END {if (!NR) {print 0, 0, 0, 0, 0, 0; exit}
                  printf "%d %d %d %d %d %d\n", NR, r[int((NR + 1) / 2)], s / NR, r[NR], t, f}'
 }
 read -r n1 med1 mean1 peak1 thr1 fd1 < <(half 1)
 read -r n2 med2 mean2 peak2 thr2 fd2 < <(half 2)
-# Median of one column (5 threads, 6 descriptors) over a half.
+# Median of one column over a half.
 half_median() { # half_median HALF COLUMN
-    awk -F, -v warm="$WARM" -v end="$DURATION" -v h="$1" -v c="$2" \
-        'NR > 1 && $1 >= warm && (($1 < (warm + end) / 2) ? 1 : 2) == h {print $c}' "$CSV" |
-        sort -n | awk '{v[NR] = $1} END {print NR ? v[int((NR + 1) / 2)] : 0}'
+    half_rows "$1" "$2" | sort -n | awk '{v[NR] = $1} END {print NR ? v[int((NR + 1) / 2)] : 0}'
 }
 thrmed1=$(half_median 1 5) thrmed2=$(half_median 2 5)
 fdmed1=$(half_median 1 6) fdmed2=$(half_median 2 6)
