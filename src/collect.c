@@ -358,12 +358,22 @@ bool cgc__concurrent_mode(void)
  * concurrent mark (as if it had not assisted: conc_finish), plus a quarter
  * for the error of that guess and 1/16 of the room for a mark that grows
  * with the heap; before any concurrent mark has been measured, a third of
- * the room. It never takes more than 3/10 of the room (goal - marked), Go's
- * bound (its trigger is at least 70% of the way to the goal): the assists
- * make up for a runway that is too short, and a longer one ran more cycles
- * (churn 19 5000000: 20-21 cycles and 1.26-1.70 s of CPU with 7/8 of the
- * room, 17-18 and 1.11-1.14 s with 3/10; binary-trees 18: 134-154 and
- * 1.21-1.48 s, against 138-142 and 1.34-1.35 s; load 16).
+ * the room. It never takes more than a tenth of the room (goal - marked)
+ * when the proportional goal sets the goal, nor more than 3/10 (Go's bound:
+ * its trigger is at least 70% of the way to the goal) when the memory
+ * limit does. The assists make up for a runway that is too short, and a
+ * longer one runs more cycles: the guess above runs ahead of the marks
+ * (with 3/10, churn's marks ended at 130 MB of a 140 MB goal, every
+ * cycle), and the room a mark leaves unused is allocation its cycle does
+ * without. Measured, 3 runs each, alternating, quiet machine: churn 19
+ * 10000000, 25 cycles and 1.93-2.03 s with a tenth against 32 and
+ * 2.19-2.34 s with 3/10 (stop-the-world: 23); binary-trees 19, 134-136 and
+ * 2.08-2.18 s against 169 and 2.48-2.65 s (125); the marks now end at the
+ * goal, and churn's peak RSS is 172 MB against 157 (stop-the-world 160,
+ * its heap at the same goal). 7/8 of the room had run more cycles still
+ * (churn 19 5000000 at load 16: 20-21 against 17-18 with 3/10). Under the
+ * memory limit the longer bound stays: there the backstop is only 1/16 of
+ * the room past the goal, and the limit must hold.
  *   Past the goal while a mark runs, allocation is held back
  * (cgc__gc.throttle, wait_for_mark): at the goal plus 1/16 of the room
  * when the memory limit sets the goal (the limit must hold), a quarter of
@@ -375,7 +385,8 @@ static uint64_t runway_for(uint64_t goal, uint64_t marked)
     uint64_t room = goal - marked;
     uint64_t ran = cgc__gc.mark_alloc_bytes;
     uint64_t runway = ran ? ran + ran / 4 + room / 16 : room / 3;
-    uint64_t cap = room / 10 * 3;
+    bool limited = goal < cgc__gc.pacer.prop_goal;
+    uint64_t cap = limited ? room / 10 * 3 : room / 10;
     return runway < cap ? runway : cap;
 }
 
@@ -623,14 +634,18 @@ static void cycle_ended(void)
  * the trigger moved). Not in a cgc section: the final stop signals this
  * thread like any other, and the wait is interrupted and resumed. The time
  * is counted as assist time (/metrics).
- *   While it waits and a mark is under way, the thread marks: in slices of
- * WAIT_ASSIST_NS, sleeping WAIT_POLL_NS between tries that found no work.
+ *   While it waits and a mark is under way, the thread marks, sleeping
+ * WAIT_POLL_NS between tries that found no work. Each try marks until
+ * what it took is done, not for a slice of the clock: the thread waits for
+ * the mark anyway, and a slice ended with its stack handed back to the
+ * shared list in packets, which are kept for good (test_mark_large_meta:
+ * a waiter gave back 65k entries, 1 MiB of packets, in 6 runs of 8 with
+ * another process running).
  * It used to sleep through the mark, so a program stopped at the backstop
  * gave the mark nothing while the collector's marker was not running: on
  * a loaded machine test_assist's allocating thread slept 20 s at the
  * backstop beside a held marker, with the tree's marking waiting on the
  * shared list (2 runs of 15 with two CPU hogs). */
-#define WAIT_ASSIST_NS 100000
 #define WAIT_POLL_NS 200000
 static void wait_for_mark(void)
 {
@@ -648,7 +663,7 @@ static void wait_for_mark(void)
         bool marking = self && atomic_load_explicit(&cgc__marking, memory_order_acquire);
         if (marking) {
             cgc__enter(self);
-            uint64_t scanned = cgc__mark_assist((uint64_t)1 << 40, cgc__now_ns() + WAIT_ASSIST_NS);
+            uint64_t scanned = cgc__mark_assist((uint64_t)1 << 40, 0);
             cgc__leave(self);
             if (scanned)
                 continue;

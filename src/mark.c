@@ -2025,8 +2025,8 @@ int cgc__mark_work_outside(void)
 
 /* A mark assist: the calling program thread, in a cgc section, takes a
  * packet of the shared work (asking a marker to share if there is none),
- * marks until `budget` bytes are scanned or the clock passes `deadline`,
- * and gives back what is left. Returns the bytes scanned (0: no mark under
+ * marks until `budget` bytes are scanned or the clock passes `deadline`
+ * (0: no deadline), and gives back what is left. Returns the bytes scanned (0: no mark under
  * way, no assist marker free, or no work to be had within
  * ASSIST_WAIT_NS).
  *   Safe against the final stop: the stop waits for the section to end
