@@ -361,7 +361,10 @@ bool cgc__concurrent_mode(void)
  * the room. It never takes more than a tenth of the room (goal - marked)
  * when the proportional goal sets the goal, nor more than 3/10 (Go's bound:
  * its trigger is at least 70% of the way to the goal) when the memory
- * limit does. The assists make up for a runway that is too short, and a
+ * limit does, or when an allocation waited at the last cycle's backstop
+ * (the program outran the mark: a slow mark, a loaded machine, a build
+ * with AddressSanitizer, where test_shadow_table's program waited through
+ * every round with a tenth). The assists make up for a runway that is too short, and a
  * longer one runs more cycles: the guess above runs ahead of the marks
  * (with 3/10, churn's marks ended at 130 MB of a 140 MB goal, every
  * cycle), and the room a mark leaves unused is allocation its cycle does
@@ -386,7 +389,7 @@ static uint64_t runway_for(uint64_t goal, uint64_t marked)
     uint64_t ran = cgc__gc.mark_alloc_bytes;
     uint64_t runway = ran ? ran + ran / 4 + room / 16 : room / 3;
     bool limited = goal < cgc__gc.pacer.prop_goal;
-    uint64_t cap = limited ? room / 10 * 3 : room / 10;
+    uint64_t cap = limited || cgc__gc.mark_outrun ? room / 10 * 3 : room / 10;
     return runway < cap ? runway : cap;
 }
 
@@ -911,6 +914,7 @@ static void conc_finish(void *arg)
     }
     uint64_t ran = cgc__gc.mark_alloc_bytes;   /* pacer_lock: no mutator holds it now */
     cgc__gc.mark_alloc_bytes = p->mark_alloc > ran ? p->mark_alloc : (ran * 3 + p->mark_alloc) / 4;
+    cgc__gc.mark_outrun = atomic_load(&cgc__gc.backstop_waits) != cgc__gc.backstop_waits_at_start;
     /* A root lost since the first stop (a table that could not grow, a
      * thread whose stack is unknown): what the mark found is not all that
      * is live. Its marks are undone and the cycle keeps everything. */
@@ -1055,6 +1059,7 @@ static void collect_cycle(bool forced, char *line, size_t line_n)
          * first stop (the collector thread waking, the last sweep
          * finishing): the growth is measured from the trigger. */
         p.live_start = atomic_load(&cgc__gc.trigger);
+        cgc__gc.backstop_waits_at_start = atomic_load(&cgc__gc.backstop_waits);
         set_throttle();
         atomic_store(&cycle_active, 1);
         /* Each stop inside cgc__roots_hold, as a stop-the-world pause; the
