@@ -1603,20 +1603,62 @@ void cgc__mark_shadows_release(void)
     nshadows = 0;
 }
 
-/* Words per block of the comparisons below: a block equal to its copy
- * (most of them: churn512 rewrites 2-4% of its table's words in a round)
- * costs one test, and the loop stays at the speed of memory. */
+/* Compares the n words of a whole page, `live`, with its copy, a block of
+ * SHADOW_BLOCK words at a time: a block equal to its copy (most of them:
+ * churn512 rewrites 2-4% of its table's words in a round) costs one test,
+ * and the loop stays at the speed of memory. A word that differs extends
+ * the pending run of words to scan (*run, 0 if none), a word equal to its
+ * copy ends it and queues it; runs are addresses in `at`, the page itself
+ * or its copy. With `update` (a pre-cleaning round: the program may be
+ * writing the page) the page is read with relaxed atomic loads and the
+ * copy takes the words that differ. Returns the words equal to the copy.
+ * n is a multiple of the block. */
 #define SHADOW_BLOCK 8
+
+static inline CGC_NO_ASAN uint64_t compare_page(drainer *w, const uintptr_t *live, uintptr_t *copy, size_t n,
+                                                bool update, const uintptr_t *at, uintptr_t *run)
+{
+    uint64_t same = 0;
+    for (size_t i = 0; i < n; i += SHADOW_BLOCK) {
+        uintptr_t v[SHADOW_BLOCK], diff = 0;
+        for (int k = 0; k < SHADOW_BLOCK; k++) {
+            v[k] = update ? __atomic_load_n(&live[i + k], __ATOMIC_RELAXED) : live[i + k];
+            diff |= v[k] ^ copy[i + k];
+        }
+        if (!diff) {
+            same += SHADOW_BLOCK;
+            if (*run) {
+                push(w, *run, (uintptr_t)&at[i]);
+                *run = 0;
+            }
+            continue;
+        }
+        for (int k = 0; k < SHADOW_BLOCK; k++) {
+            if (v[k] != copy[i + k]) {
+                if (update)
+                    copy[i + k] = v[k];
+                if (!*run)
+                    *run = (uintptr_t)&at[i + k];
+            } else {
+                same++;
+                if (*run) {
+                    push(w, *run, (uintptr_t)&at[i + k]);
+                    *run = 0;
+                }
+            }
+        }
+    }
+    return same;
+}
 
 /* A pre-cleaning round: the written pages [a, b) of a marked large object.
  * A page copied in an earlier round of this cycle is compared with its
- * copy word by word, and only the words that differ are copied and
- * queued (from the copy); any other page is copied whole and queued
- * whole. So a table written all over costs a round one pass over it and
- * its copy, not a scan of every word: rounds stay short, and fewer pages
- * are written again before the final stop (churn512: its 32 MiB table took
- * a round 30 ms to rescan, long enough for the program to write all of it
- * again).
+ * copy, and only the words that differ are copied and queued (from the
+ * copy); any other page is copied whole and queued whole. So a table
+ * written all over costs a round one pass over it and its copy, not a scan
+ * of every word: rounds stay short, and fewer pages are written again
+ * before the final stop (churn512: its 32 MiB table took a round 30 ms to
+ * rescan, long enough for the program to write all of it again).
  *   Why the copy stays exact: a word equal to its copy holds a value an
  * earlier round queued; a word that differs is queued now, with the value
  * read. The round's phase drains the queue before the next round updates
@@ -1637,30 +1679,7 @@ static CGC_NO_ASAN void shadow_copy(drainer *w, shadow *sh, uintptr_t a, uintptr
         uintptr_t *to = (uintptr_t *)(sh->copy + off);
         size_t n = (e - p) / sizeof(uintptr_t);
         if (whole && (sh->valid[pg / 64] >> (pg % 64) & 1)) {
-            for (size_t i = 0; i < n; i += SHADOW_BLOCK) {
-                uintptr_t v[SHADOW_BLOCK], diff = 0;
-                for (int k = 0; k < SHADOW_BLOCK; k++) {
-                    v[k] = __atomic_load_n(&live[i + k], __ATOMIC_RELAXED);
-                    diff |= v[k] ^ to[i + k];
-                }
-                if (!diff) {
-                    if (run) {
-                        push(w, run, (uintptr_t)&to[i]);
-                        run = 0;
-                    }
-                    continue;
-                }
-                for (int k = 0; k < SHADOW_BLOCK; k++) {
-                    if (v[k] != to[i + k]) {
-                        to[i + k] = v[k];
-                        if (!run)
-                            run = (uintptr_t)&to[i + k];
-                    } else if (run) {
-                        push(w, run, (uintptr_t)&to[i + k]);
-                        run = 0;
-                    }
-                }
-            }
+            compare_page(w, live, to, n, true, to, &run);
         } else {
             for (size_t i = 0; i < n; i++)
                 to[i] = __atomic_load_n(&live[i], __ATOMIC_RELAXED);
@@ -1696,34 +1715,10 @@ static CGC_NO_ASAN void shadow_compare(drainer *w, shadow *sh, uintptr_t a, uint
             p = e;
             continue;
         }
-        /* A valid page is whole: n is a multiple of the block. */
-        const uintptr_t *live = (const uintptr_t *)p, *old = (const uintptr_t *)(sh->copy + (p - sh->base));
-        size_t n = (e - p) / sizeof(uintptr_t);
-        for (size_t i = 0; i < n; i += SHADOW_BLOCK) {
-            uintptr_t diff = 0;
-            for (int k = 0; k < SHADOW_BLOCK; k++)
-                diff |= live[i + k] ^ old[i + k];
-            if (!diff) {
-                same += SHADOW_BLOCK;
-                if (run) {
-                    push(w, run, (uintptr_t)&live[i]);
-                    run = 0;
-                }
-                continue;
-            }
-            for (int k = 0; k < SHADOW_BLOCK; k++) {
-                if (live[i + k] != old[i + k]) {
-                    if (!run)
-                        run = (uintptr_t)&live[i + k];
-                } else {
-                    same++;
-                    if (run) {
-                        push(w, run, (uintptr_t)&live[i + k]);
-                        run = 0;
-                    }
-                }
-            }
-        }
+        /* A valid page is whole. */
+        const uintptr_t *live = (const uintptr_t *)p;
+        same += compare_page(w, live, (uintptr_t *)(sh->copy + (p - sh->base)), (e - p) / sizeof(uintptr_t), false,
+                             live, &run);
         p = e;
     }
     if (run)
