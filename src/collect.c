@@ -351,6 +351,10 @@ bool cgc__concurrent_mode(void)
     return cgc__cfg.gcconcurrent && cgc__dirty_mode_now() != CGC__DIRTY_NONE;
 }
 
+static uint64_t mark_alloc_bytes;   /* heap_live growth during the last concurrent mark */
+static bool mark_outrun;            /* an allocation waited at the last concurrent cycle's backstop */
+static uint64_t backstop_waits_at_start;   /* backstop_waits as the current concurrent cycle started */
+
 /* The trigger runway of a concurrent cycle: the program keeps allocating
  * while the mark runs, so the cycle starts before the goal, early enough
  * that the mark ends near it (Go's trigger, docs/pacing.md "Concurrent
@@ -364,11 +368,11 @@ bool cgc__concurrent_mode(void)
  * limit does, or when an allocation waited at the last cycle's backstop
  * (the program outran the mark: a slow mark, a loaded machine, a build
  * with AddressSanitizer, where test_shadow_table's program waited through
- * every round with a tenth). The assists make up for a runway that is too short, and a
- * longer one runs more cycles: the guess above runs ahead of the marks
- * (with 3/10, churn's marks ended at 130 MB of a 140 MB goal, every
- * cycle), and the room a mark leaves unused is allocation its cycle does
- * without. Measured, 3 runs each, alternating, quiet machine: churn 19
+ * every round with a tenth). The assists make up for a runway that is too
+ * short, and a longer one runs more cycles: the guess above runs ahead of
+ * the marks (with 3/10, churn's marks ended at 130 MB of a 140 MB goal,
+ * every cycle), and the room a mark leaves unused is allocation its cycle
+ * does without. Measured, 3 runs each, alternating, quiet machine: churn 19
  * 10000000, 25 cycles and 1.93-2.03 s with a tenth against 32 and
  * 2.19-2.34 s with 3/10 (stop-the-world: 23); binary-trees 19, 134-136 and
  * 2.08-2.18 s against 169 and 2.48-2.65 s (125); the marks now end at the
@@ -386,10 +390,10 @@ bool cgc__concurrent_mode(void)
 static uint64_t runway_for(uint64_t goal, uint64_t marked)
 {
     uint64_t room = goal - marked;
-    uint64_t ran = cgc__gc.mark_alloc_bytes;
+    uint64_t ran = mark_alloc_bytes;
     uint64_t runway = ran ? ran + ran / 4 + room / 16 : room / 3;
     bool limited = goal < cgc__gc.pacer.prop_goal;
-    uint64_t cap = limited || cgc__gc.mark_outrun ? room / 10 * 3 : room / 10;
+    uint64_t cap = limited || mark_outrun ? room / 10 * 3 : room / 10;
     return runway < cap ? runway : cap;
 }
 
@@ -912,9 +916,9 @@ static void conc_finish(void *arg)
         int64_t own = dur - assisted > dur / 4 ? dur - assisted : dur / 4;
         p->mark_alloc = (uint64_t)((double)p->mark_alloc * (double)dur / (double)own);
     }
-    uint64_t ran = cgc__gc.mark_alloc_bytes;   /* pacer_lock: no mutator holds it now */
-    cgc__gc.mark_alloc_bytes = p->mark_alloc > ran ? p->mark_alloc : (ran * 3 + p->mark_alloc) / 4;
-    cgc__gc.mark_outrun = atomic_load(&cgc__gc.backstop_waits) != cgc__gc.backstop_waits_at_start;
+    uint64_t ran = mark_alloc_bytes;   /* pacer_lock: no mutator holds it now */
+    mark_alloc_bytes = p->mark_alloc > ran ? p->mark_alloc : (ran * 3 + p->mark_alloc) / 4;
+    mark_outrun = atomic_load(&cgc__gc.backstop_waits) != backstop_waits_at_start;
     /* A root lost since the first stop (a table that could not grow, a
      * thread whose stack is unknown): what the mark found is not all that
      * is live. Its marks are undone and the cycle keeps everything. */
@@ -1059,7 +1063,7 @@ static void collect_cycle(bool forced, char *line, size_t line_n)
          * first stop (the collector thread waking, the last sweep
          * finishing): the growth is measured from the trigger. */
         p.live_start = atomic_load(&cgc__gc.trigger);
-        cgc__gc.backstop_waits_at_start = atomic_load(&cgc__gc.backstop_waits);
+        backstop_waits_at_start = atomic_load(&cgc__gc.backstop_waits);
         set_throttle();
         atomic_store(&cycle_active, 1);
         /* Each stop inside cgc__roots_hold, as a stop-the-world pause; the

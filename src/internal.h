@@ -600,9 +600,6 @@ typedef struct cgc__gc_state {
     _Atomic uint64_t concurrent_cycles;      /* cycles whose mark ran concurrently */
     _Atomic uint64_t backstop_waits;         /* allocations that waited for a concurrent cycle's end */
     _Atomic uint64_t backstop_waits_premark; /* of which before that cycle's mark had started */
-    uint64_t mark_alloc_bytes;               /* heap_live growth during the last concurrent mark */
-    bool     mark_outrun;                    /* an allocation waited at the last concurrent cycle's backstop */
-    uint64_t backstop_waits_at_start;        /* backstop_waits when the current concurrent cycle started */
     uint64_t throttle;                       /* during a mark, allocation waits above this heap_live */
     uint64_t pause_total_ns;
     uint64_t pause_ns[256], pause_end[256];
