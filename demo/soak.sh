@@ -306,6 +306,13 @@ half() {
 }
 read -r n1 med1 mean1 peak1 thr1 fd1 < <(half 1)
 read -r n2 med2 mean2 peak2 thr2 fd2 < <(half 2)
+# A half's mean anonymous RSS (8) and cgroup usage (3), in MiB; nothing
+# for a half without samples.
+half_means() {
+    half_rows "$1" "8 3" | awk '{a += $1; u += $2} END {if (NR) printf "%.1f %.1f\n", a / NR / 1048576, u / NR / 1048576}'
+}
+read -r anon1 usage1 < <(half_means 1)
+read -r anon2 usage2 < <(half_means 2)
 # Median of one column over a half.
 half_median() { # half_median HALF COLUMN
     half_rows "$1" "$2" | sort -n | awk '{v[NR] = $1} END {print NR ? v[int((NR + 1) / 2)] : 0}'
@@ -352,9 +359,9 @@ flat peak "$peak1" "$peak2" 1.25 4
         M = 1048576
         printf "  RSS median %.1f / %.1f MiB, mean %.1f / %.1f MiB, peak %.1f / %.1f MiB; trend %+.2f MiB/hour\n",
             d1 / M, d2 / M, m1 / M, m2 / M, p1 / M, p2 / M, sl}'
-    awk -F, -v w="$WARM" -v e="$DURATION" 'NR > 1 && $1 >= w {h = ($1 < (w + e) / 2) ? 1 : 2; n[h]++; a[h] += $8; u[h] += $3}
-        END {if (n[1] && n[2]) printf "  anonymous RSS mean %.1f / %.1f MiB, cgroup usage mean %.1f / %.1f MiB\n",
-            a[1] / n[1] / 1048576, a[2] / n[2] / 1048576, u[1] / n[1] / 1048576, u[2] / n[2] / 1048576}' "$CSV"
+    if [[ -n $anon1 && -n $anon2 ]]; then
+        echo "  anonymous RSS mean $anon1 / $anon2 MiB, cgroup usage mean $usage1 / $usage2 MiB"
+    fi
     echo "  threads median $thrmed1 / $thrmed2, at most $thr1 / $thr2; file descriptors median $fdmed1 / $fdmed2, at most $fd1 / $fd2"
     ((${#fails[@]})) && printf 'FAIL: %s\n' "${fails[@]}" || echo "PASS"
 } >"$SUMMARY"
