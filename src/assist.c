@@ -106,7 +106,8 @@ static double assist_ratio(void)
 #define ASSIST_POLL_NS 50000
 static void park(cgc__thread *t, int64_t t0)
 {
-    int64_t p0 = cgc__now_ns(), now = p0;
+    int64_t p0 = cgc__now_ns(), now = p0, c0 = cgc__thread_cpu_ns();
+    cgc__wait_begin();
     while (now - t0 < ASSIST_PARK_NS && atomic_load_explicit(&cgc__marking, memory_order_relaxed)) {
         struct timespec ts = {0, ASSIST_POLL_NS};
         nanosleep(&ts, NULL);
@@ -121,12 +122,15 @@ static void park(cgc__thread *t, int64_t t0)
             break;
         }
     }
-    /* By the clock, as a backstop wait: the metric, the cycle's assist
-     * time, the limiter (the first try before it was counted already). */
+    /* By the clock, as a backstop wait: the metric and the cycle's assist
+     * time. The limiter gets the thread's own marking and, through
+     * waits.c, the CPU left unused while it waited (the first try before
+     * it was counted already). */
     int64_t took = now - p0;
     atomic_fetch_add_explicit(&cgc__gc.assist_ns, took, memory_order_relaxed);
     atomic_fetch_add_explicit(&cgc__assist_cycle_ns, took, memory_order_relaxed);
-    atomic_fetch_add_explicit(&cgc__assist_unreported_ns, took, memory_order_relaxed);
+    atomic_fetch_add_explicit(&cgc__assist_unreported_ns, cgc__thread_cpu_ns() - c0, memory_order_relaxed);
+    cgc__wait_end();
 }
 
 void cgc__assist(cgc__thread *t)

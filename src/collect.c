@@ -355,6 +355,7 @@ static uint64_t mark_alloc_bytes;   /* heap_live growth during the last concurre
 static bool mark_outrun;            /* an allocation waited at the last concurrent cycle's backstop */
 static uint64_t backstop_waits_at_start;   /* backstop_waits as the current concurrent cycle started */
 
+
 /* The trigger runway of a concurrent cycle: the program keeps allocating
  * while the mark runs, so the cycle starts before the goal, early enough
  * that the mark ends near it (Go's trigger, docs/pacing.md "Concurrent
@@ -516,6 +517,13 @@ void cgc__gc_cpu_background(int64_t ns)
     cgc__pacer_unlock();
 }
 
+void cgc__gc_idle_background(int64_t ns)
+{
+    cgc__pacer_lock();
+    cgc__limiter_add_idle(&cgc__gc.limiter, cgc__now_ns(), ns);
+    cgc__pacer_unlock();
+}
+
 void cgc__release_over_limit(void)
 {
     int64_t limit = effective_limit();
@@ -656,7 +664,8 @@ static void cycle_ended(void)
 #define WAIT_POLL_NS 200000
 static void wait_for_mark(void)
 {
-    int64_t t0 = cgc__now_ns();
+    int64_t t0 = cgc__now_ns(), c0 = cgc__thread_cpu_ns();
+    cgc__wait_begin();
     atomic_fetch_add_explicit(&cgc__gc.backstop_waits, 1, memory_order_relaxed);
     if (!atomic_load_explicit(&cgc__marking, memory_order_relaxed))
         atomic_fetch_add_explicit(&cgc__gc.backstop_waits_premark, 1, memory_order_relaxed);
@@ -677,16 +686,21 @@ static void wait_for_mark(void)
         }
         struct timespec rel = {0, marking ? WAIT_POLL_NS : 5000000};
         syscall(SYS_futex, (unsigned *)&cycle_seq, FUTEX_WAIT_PRIVATE, seq, &rel, NULL, 0);
+        cgc__wait_look();
     }
     int64_t waited = cgc__now_ns() - t0;
     atomic_fetch_add(&cgc__gc.assist_ns, waited);
     atomic_fetch_add_explicit(&cgc__assist_cycle_ns, waited, memory_order_relaxed);
     /* Collection work for the CPU limiter, as Go counts its assists: the
-     * thread could not run for the collector. Without it a limit below
-     * the live heap (test_gctrace's spiral) held every allocation for a
-     * whole cycle, 400,000 cycles, while the collector's own CPU stayed
-     * under half the machine and the limiter never engaged. */
-    cgc__gc_cpu_background(waited);
+     * thread's own marking here, and the CPU the process left unused while
+     * it waited (waits.c). Without the second a limit below the live heap
+     * (test_gctrace's spiral) held every allocation for a whole cycle,
+     * 400,000 cycles, while the collector's own CPU stayed under half the
+     * machine and the limiter never engaged. Not the wait's wall time:
+     * four threads waiting beside two busy markers read as 158% of the
+     * CPU (waits.c). */
+    cgc__wait_end();
+    cgc__gc_cpu_background(cgc__thread_cpu_ns() - c0);
 }
 
 void cgc__maybe_collect(void)

@@ -115,10 +115,12 @@ static void prepare(void)
     cgc__os_fork(CGC_FORK_PREPARE);
     cgc__collect_fork(CGC_FORK_PREPARE);
     cgc__sweep_fork(CGC_FORK_PREPARE);
+    cgc__waits_fork(CGC_FORK_PREPARE);
 }
 
 static void release(int stage)
 {
+    cgc__waits_fork(stage);
     cgc__sweep_fork(stage);
     cgc__collect_fork(stage);
     cgc__os_fork(stage);

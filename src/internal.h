@@ -308,6 +308,7 @@ cgc__thread *cgc__register_current(int created_by_cgc);
 void cgc__thread_signals(int *suspend_signal, int *restart_signal); /* in use; 0 before init */
 void cgc__stop_world(void);      /* thread_lock held */
 void cgc__start_world(void);     /* thread_lock held */
+int64_t cgc__stopped_ns(void);   /* the world's stopped time so far */
 void cgc__suspend_self(void);    /* a pending stop request: park until restart */
 void cgc__block_signals(void);   /* for cgc's own background threads */
 /* Starts one of cgc's own threads (markers, sweeper, background): 0 or
@@ -502,6 +503,13 @@ void cgc__assist_cycle_start(uint64_t expected, uint64_t goal, uint64_t backstop
 void cgc__assist(cgc__thread *t);
 extern _Atomic int64_t cgc__assist_unreported_ns;  /* assist time not yet reported to the limiter */
 extern _Atomic int64_t cgc__assist_cycle_ns;       /* assist time in the current cycle (gctrace) */
+/* waits.c: a program thread waiting for the collector brackets the wait
+ * with begin/end and looks now and then; the CPU the process leaves unused
+ * meanwhile is charged as collection work, once for all waiters. */
+void cgc__wait_begin(void);
+void cgc__wait_look(void);
+void cgc__wait_end(void);
+void cgc__waits_fork(int stage);
 /* Tests: run by the collector after a concurrent cycle's concurrent phase,
  * world running, before pre-cleaning (collect.c). */
 extern void (*_Atomic cgc__mark_test_hook)(void);
@@ -648,9 +656,11 @@ typedef struct cgc__limit_bounds_t {
 void cgc__limit_bounds(cgc__limit_bounds_t *b);
 /* On growth: release free pages first if the total would pass the limit. */
 void cgc__limit_before_grow(uint64_t bytes);  /* heap_lock held */
-void cgc__release_over_limit(void);
+void cgc__release_over_limit(void);           /* release free pages while over the limit */
 void cgc__gc_cpu_background(int64_t ns);      /* GC CPU spent outside pauses (sweeping,
-                                                 scavenging), reported as it happens */           /* release free pages while over the limit */
+                                                 scavenging), reported as it happens */
+void cgc__gc_idle_background(int64_t ns);     /* CPU left idle while threads waited for
+                                                 the collector (waits.c): not the program's */
 
 /* ---- finalizers, cleanups, weak pointers (finalize.c) ------------------ */
 void     cgc__finalize_roots(cgc__range_fn fn, void *arg); /* the records' arguments and queued objects */

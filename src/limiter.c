@@ -59,9 +59,11 @@
  * Flapping costs nothing: a look is a few arithmetic operations, made once
  * per 1/32 of heap growth.
  *
- * Idle CPU counts as mutator time (cgc cannot see it; Go subtracts it): a
- * program using one thread on eight CPUs is limited by its pause time as a
- * fraction of wall time, which is what its latency sees anyway.
+ * Idle CPU counts as mutator time (Go subtracts it): a program using one
+ * thread on eight CPUs is limited by its pause time as a fraction of wall
+ * time, which is what its latency sees anyway. The exception is CPU left
+ * idle while the program's threads wait for a concurrent mark they outran:
+ * that is taken out, as Go does (cgc__limiter_add_idle).
  */
 #include "limiter.h"
 
@@ -115,6 +117,24 @@ void cgc__limiter_update(cgc__limiter *l, int64_t now_ns, int64_t gc_cpu_ns)
     l->enabled = full;
 }
 
+/* fill += add - (the CPU of the interval since the last update), clamped
+ * to [0, INT64_MAX] without overflow; add >= 0. */
+static void add_after(cgc__limiter *l, int64_t now_ns, int64_t add)
+{
+    int64_t wall = now_ns > l->last_ns ? now_ns - l->last_ns : 0;
+    if (now_ns > l->last_ns)
+        l->last_ns = now_ns;
+    int64_t total = sat_mul(wall, l->ncpu);
+    int64_t up = add > INT64_MAX - l->fill_ns ? INT64_MAX : l->fill_ns + add;
+    l->fill_ns = up > total ? up - total : 0;
+    int full = l->fill_ns >= l->capacity_ns;
+    if (full && !l->enabled) {
+        l->enabled_episodes++;
+        l->enabled_ns = now_ns;
+    }
+    l->enabled = full;
+}
+
 /* Background collection work (a sweep or scavenge pass on its own thread,
  * or a pause that such a report may have overtaken) is reported when it
  * ends, after intervals that overlapped it were already counted as the
@@ -131,21 +151,22 @@ void cgc__limiter_update(cgc__limiter *l, int64_t now_ns, int64_t gc_cpu_ns)
  * the mutator before the next automatic collection. */
 void cgc__limiter_add_background(cgc__limiter *l, int64_t now_ns, int64_t gc_cpu_ns)
 {
-    int64_t wall = now_ns > l->last_ns ? now_ns - l->last_ns : 0;
-    if (now_ns > l->last_ns)
-        l->last_ns = now_ns;
-    int64_t total = sat_mul(wall, l->ncpu);
     int64_t w = gc_cpu_ns > 0 ? gc_cpu_ns : 0;
-    int64_t twice = w > INT64_MAX / 2 ? INT64_MAX : 2 * w;
-    /* fill + twice - total, clamped to [0, INT64_MAX] without overflow */
-    int64_t up = twice > INT64_MAX - l->fill_ns ? INT64_MAX : l->fill_ns + twice;
-    l->fill_ns = up > total ? up - total : 0;
-    int full = l->fill_ns >= l->capacity_ns;
-    if (full && !l->enabled) {
-        l->enabled_episodes++;
-        l->enabled_ns = now_ns;
-    }
-    l->enabled = full;
+    add_after(l, now_ns, w > INT64_MAX / 2 ? INT64_MAX : 2 * w);
+}
+
+/* Idle CPU reported after the fact: CPU the process left unused while its
+ * threads waited for the collector (waits.c). Go takes idle time out of
+ * the total (mgclimit.go, the idle time pool): it is neither the
+ * collector's nor the program's. Intervals already accounted counted it as
+ * the program's, so the exact step, with T gaining the interval t and the
+ * mutator time M = T - G - I losing i, is
+ *     fill += i - t
+ * A program that does nothing but wait for its collector then reads as
+ * 100% collection, whatever share of the machine the markers use. */
+void cgc__limiter_add_idle(cgc__limiter *l, int64_t now_ns, int64_t idle_ns)
+{
+    add_after(l, now_ns, idle_ns > 0 ? idle_ns : 0);
 }
 
 int cgc__limiter_limiting(cgc__limiter *l, int64_t now_ns)

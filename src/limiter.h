@@ -38,6 +38,10 @@ int  cgc__limiter_limiting(cgc__limiter *l, int64_t now_ns);
 /* Adds GC work reported after the fact (a background pass, a pause that
  * such a report overtook): fill += 2 * gc - interval, exactly (limiter.c). */
 void cgc__limiter_add_background(cgc__limiter *l, int64_t now_ns, int64_t gc_cpu_ns);
+/* CPU the process left idle while its threads waited for the collector,
+ * reported after the fact: neither collection nor program time, so
+ * fill += idle - interval, exactly (limiter.c). */
+void cgc__limiter_add_idle(cgc__limiter *l, int64_t now_ns, int64_t idle_ns);
 /* While limiting: the heap_live at which to ask again — 1/32 more heap,
  * at least 1 MiB (saturating), so the checks cost nothing next to the
  * allocation between them and the heap overshoots by at most ~3% per look. */

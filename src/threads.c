@@ -896,9 +896,20 @@ static bool drain_answered(const cgc__thread *t, unsigned g)
     return t->drain_acked == g;
 }
 
+/* The time the world has been stopped, in all (waits.c: a thread waiting
+ * for the collector is not charged for a stop twice). */
+static _Atomic int64_t stopped_ns;
+static int64_t stop_t0;   /* thread_lock */
+
+int64_t cgc__stopped_ns(void)
+{
+    return atomic_load_explicit(&stopped_ns, memory_order_relaxed);
+}
+
 void cgc__stop_world(void)
 {
     cgc__thread *me = cgc__self;
+    stop_t0 = cgc__now_ns();
     atomic_store(&stopper, me);
     atomic_store(&acks, 0);
     unsigned e = atomic_fetch_add(&world_epoch, 1) + 1;   /* now odd */
@@ -932,6 +943,7 @@ void cgc__stop_world(void)
 
 void cgc__start_world(void)
 {
+    atomic_fetch_add_explicit(&stopped_ns, cgc__now_ns() - stop_t0, memory_order_relaxed);
     atomic_fetch_add(&world_epoch, 1);   /* even: running */
     atomic_store(&stopper, NULL);
     /* Threads leaving cgc_do_blocking during the stop wait on the epoch. */
