@@ -87,7 +87,7 @@ static inline uintptr_t entry_hi(entry e)
     return entry_tagged(e) ? e.lo + ((e.hi & ~SPAN_TAG) >> SPAN_BITS << 4) : e.hi;
 }
 
-#define PACKET_ENTRIES 256
+#define PACKET_ENTRIES 255           /* a packet is 4 KiB: 16 bytes of header, 255 entries */
 #define CHUNK_BYTES (64 * 1024)     /* large ranges are scanned in pieces so they can be shared */
 #define SHARE_MIN 4                 /* donate only when holding more than this */
 #define CHUNK_MIN 1024              /* an untagged range this long is a chunk (scan_chunk) */
@@ -98,6 +98,7 @@ typedef struct packet {
     size_t n;
     entry e[PACKET_ENTRIES];
 } packet;
+_Static_assert(sizeof(packet) == 4096, "a packet is 4 KiB");
 
 /* The candidate pipeline (see candidate_push): PIPE_SIZE entries, two
  * stages of PIPE_STAGE. */
@@ -154,6 +155,8 @@ static pthread_cond_t phase_cv = PTHREAD_COND_INITIALIZER;
  * store). */
 static packet *work;          /* shared packets */
 static packet *packet_pool;   /* recycled packets */
+static packet *slabs;         /* the packets' mappings, linked through their first packet */
+static size_t nslabs;
 static int idle;              /* markers waiting for work */
 static bool done;
 static _Atomic int want_work;
@@ -256,11 +259,16 @@ static bool grow(marker *m)
  * would cost system calls and page faults. No marker touches its stack
  * once it has turned idle at the end of the phase (mark_loop). */
 #define STACK_KEEP ((size_t)1 << 16)
+/* An assist's slot (NASSIST of them) keeps no more than its first stack,
+ * 64 KiB: assists come and go at every deadline and hand their work back,
+ * and eight slots of 1 MiB each were memory a tight limit could not spare
+ * (the demo's service: 3.3 MiB more gc_sys in concurrent mode). */
+#define ASSIST_STACK_KEEP ((size_t)4096)
 static void shrink_stacks(void)
 {
     for (int i = 0; i < nslots; i++) {
         marker *m = &markers[i];
-        if (m->cap <= STACK_KEEP)
+        if (m->cap <= (i < nmarkers ? STACK_KEEP : ASSIST_STACK_KEEP))
             continue;
         cgc__os_unmap(m->stack, m->cap * sizeof(entry));
         atomic_fetch_sub(&cgc__mem.gc_sys, m->cap * sizeof(entry));
@@ -706,19 +714,59 @@ static void scan_now_fn(uintptr_t lo, uintptr_t hi, void *arg)
 
 /* ---- sharing ----------------------------------------------------------- */
 
+/* Packets come in slabs of SLAB_PACKETS, each slab a mapping of its own
+ * whose first packet is its header (the link to the next slab), so that
+ * they can go back to the OS when a mark is over (packets_trim). They
+ * used to come from the metadata allocator and stay in the pool for good:
+ * the demo's service in concurrent mode kept 1.6 MiB of them (its assists
+ * hand their stacks back in packets at every deadline), which at a 32 MiB
+ * container is memory the heap could not have. */
+#define SLAB_PACKETS 16
 static packet *packet_get(void)
 {
     packet *p = packet_pool;
-    if (p) {
-        packet_pool = p->next;
-    } else {
-        p = cgc__meta_alloc(sizeof *p, &cgc__mem.gc_sys);
-        if (!p)
+    if (!p) {
+        packet *slab = cgc__os_map(SLAB_PACKETS * sizeof *slab);
+        if (!slab)
             return NULL;
+        atomic_fetch_add(&cgc__mem.gc_sys, SLAB_PACKETS * sizeof *slab);
+        slab->next = slabs;
+        slabs = slab;
+        nslabs++;
+        for (int i = SLAB_PACKETS - 1; i >= 1; i--) {
+            slab[i].next = packet_pool;
+            packet_pool = &slab[i];
+        }
+        p = packet_pool;
     }
+    packet_pool = p->next;
     p->n = 0;
     p->next = NULL;
     return p;
+}
+
+/* With the mark over (no packet in use), every slab but the newest goes
+ * back to the OS: one slab serves a mark that shares little, and a mark
+ * that needs more maps them again (a system call per 60 KiB of work
+ * handed on). Under work_lock, or with the markers idle and no assist
+ * possible (the world stopped at a mark's end). */
+static void packets_trim(void)
+{
+    if (nslabs <= 1)
+        return;
+    packet *keep = slabs;
+    for (packet *s = keep->next, *next; s; s = next) {
+        next = s->next;
+        cgc__os_unmap(s, SLAB_PACKETS * sizeof *s);
+        atomic_fetch_sub(&cgc__mem.gc_sys, SLAB_PACKETS * sizeof *s);
+    }
+    keep->next = NULL;
+    nslabs = 1;
+    packet_pool = NULL;
+    for (int i = SLAB_PACKETS - 1; i >= 1; i--) {
+        keep[i].next = packet_pool;
+        packet_pool = &keep[i];
+    }
 }
 
 /* Moves up to half of m's stack (the oldest entries: they tend to lead to
@@ -1430,6 +1478,10 @@ static void result(cgc__mark_result *out, int overflows)
         out->cpu_ns += markers[i].cpu_ns;
     }
     shrink_stacks();
+    pthread_mutex_lock(&work_lock);
+    if (!work)
+        packets_trim();
+    pthread_mutex_unlock(&work_lock);
     out->overflows = overflows;
 }
 
