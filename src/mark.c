@@ -157,6 +157,10 @@ static packet *work;          /* shared packets */
 static packet *packet_pool;   /* recycled packets */
 static packet *slabs;         /* the packets' mappings, linked through their first packet */
 static size_t nslabs;
+static size_t in_use, peak_in_use;   /* packets out of the pool: now, most in this mark */
+#define PEAKS 4
+static size_t peaks[PEAKS];          /* peak_in_use of the last marks (packets_trim) */
+static unsigned peak_at;
 static int idle;              /* markers waiting for work */
 static bool done;
 static _Atomic int want_work;
@@ -742,31 +746,54 @@ static packet *packet_get(void)
     packet_pool = p->next;
     p->n = 0;
     p->next = NULL;
+    if (++in_use > peak_in_use)
+        peak_in_use = in_use;
     return p;
 }
 
-/* With the mark over (no packet in use), every slab but the newest goes
- * back to the OS: one slab serves a mark that shares little, and a mark
- * that needs more maps them again (a system call per 60 KiB of work
- * handed on). Under work_lock, or with the markers idle and no assist
- * possible (the world stopped at a mark's end). */
+static void packet_put(packet *p)
+{
+    p->next = packet_pool;
+    packet_pool = p;
+    in_use--;
+}
+
+/* With the mark over (no packet in use), the slabs beyond what the last
+ * PEAKS marks used at most go back to the OS. Not all of them: churn's
+ * final stop queues its roots in packets at every cycle, and mapping them
+ * again in the stop (a system call and 16 page faults a slab) took its
+ * median pause from 0.6-1.1 ms to 1.25-1.45 (3 runs each). A burst (the
+ * demo's assists handing back a deep stack) is given back PEAKS marks
+ * later. Under work_lock, or with the markers idle and no assist possible
+ * (the world stopped at a mark's end). */
 static void packets_trim(void)
 {
-    if (nslabs <= 1)
+    peaks[peak_at++ % PEAKS] = peak_in_use;
+    peak_in_use = in_use;
+    size_t want = 0;
+    for (int i = 0; i < PEAKS; i++)
+        want = peaks[i] > want ? peaks[i] : want;
+    size_t keep_slabs = (want + SLAB_PACKETS - 2) / (SLAB_PACKETS - 1);
+    if (keep_slabs < 1)
+        keep_slabs = 1;
+    if (nslabs <= keep_slabs || in_use)
         return;
-    packet *keep = slabs;
-    for (packet *s = keep->next, *next; s; s = next) {
+    packet *last = slabs;
+    for (size_t i = 1; i < keep_slabs; i++)
+        last = last->next;
+    for (packet *s = last->next, *next; s; s = next) {
         next = s->next;
         cgc__os_unmap(s, SLAB_PACKETS * sizeof *s);
         atomic_fetch_sub(&cgc__mem.gc_sys, SLAB_PACKETS * sizeof *s);
     }
-    keep->next = NULL;
-    nslabs = 1;
+    last->next = NULL;
+    nslabs = keep_slabs;
     packet_pool = NULL;
-    for (int i = SLAB_PACKETS - 1; i >= 1; i--) {
-        keep[i].next = packet_pool;
-        packet_pool = &keep[i];
-    }
+    for (packet *s = slabs; s; s = s->next)
+        for (int i = SLAB_PACKETS - 1; i >= 1; i--) {
+            s[i].next = packet_pool;
+            packet_pool = &s[i];
+        }
 }
 
 /* Moves up to half of m's stack (the oldest entries: they tend to lead to
@@ -812,8 +839,7 @@ static void take(marker *m)
         else
             scan_now(m, e.lo, entry_hi(e));   /* no room: scan it now */
     }
-    p->next = packet_pool;
-    packet_pool = p;
+    packet_put(p);
 }
 
 /* A large range met while draining with other markers: chunks of it go
@@ -1479,8 +1505,7 @@ static void result(cgc__mark_result *out, int overflows)
     }
     shrink_stacks();
     pthread_mutex_lock(&work_lock);
-    if (!work)
-        packets_trim();
+    packets_trim();
     pthread_mutex_unlock(&work_lock);
     out->overflows = overflows;
 }
@@ -2181,8 +2206,7 @@ void cgc__mark_abandon(void)
     while (work) {
         packet *p = work;
         work = p->next;
-        p->next = packet_pool;
-        packet_pool = p;
+        packet_put(p);
     }
     pthread_mutex_unlock(&work_lock);
     cgc__heap_foreach_inuse(unmark_span, NULL);
