@@ -21,6 +21,7 @@
  */
 #include "cgc.h"
 #include "check.h"
+#include "idtree.h"
 #include "internal.h"
 
 #include <sched.h>
@@ -28,56 +29,10 @@
 #include <time.h>
 
 #define DEPTH 18
-#define MAGIC 0xa551a551a551a551ull
-
-typedef struct node {
-    struct node *l, *r;
-    uint64_t id;
-    uint64_t magic;
-} node;
-
-static node *tree;
+static idtree *tree;
 static _Atomic int armed, released, timed_out;
 static _Atomic uint64_t scan_at_release;
 static uint64_t target;
-
-static node *build(int depth, uint64_t *id)
-{
-    node *n = cgc_malloc(sizeof *n);
-    if (!n) {
-        fprintf(stderr, "no memory\n");
-        exit(1);
-    }
-    n->id = (*id)++;
-    n->magic = MAGIC;
-    if (depth > 0) {
-        n->l = build(depth - 1, id);
-        n->r = build(depth - 1, id);
-    }
-    return n;
-}
-
-/* Ids in preorder: returns the next id expected after n's subtree. */
-static uint64_t verify(const node *n, int depth, uint64_t id, long *bad)
-{
-    if (!n || n->magic != MAGIC || n->id != id) {
-        (*bad)++;
-        return id + ((uint64_t)2 << depth) - 1;
-    }
-    id++;
-    if (depth > 0) {
-        id = verify(n->l, depth - 1, id, bad);
-        id = verify(n->r, depth - 1, id, bad);
-    }
-    return id;
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* On the collector's thread (not registered), world running, after the
  * first stop: no background marker runs while this waits. */
@@ -85,9 +40,9 @@ static void hold_markers(void)
 {
     if (cgc__self || !atomic_exchange(&armed, 0))
         return;
-    int64_t t0 = now_ns();
+    int64_t t0 = idtree_now_ns();
     while (atomic_load(&cgc__mark_scan_work) < target) {
-        if (now_ns() - t0 > 20 * (int64_t)1000000000) {
+        if (idtree_now_ns() - t0 > 20 * (int64_t)1000000000) {
             atomic_store(&timed_out, 1);
             break;
         }
@@ -148,13 +103,13 @@ int main(void)
 {
     part_growth();
     uint64_t id = 0;
-    tree = build(DEPTH, &id);
-    uint64_t tree_bytes = id * sizeof(node);
+    tree = idtree_build(DEPTH, &id);
+    uint64_t tree_bytes = id * sizeof(idtree);
     target = tree_bytes / 4 * 3;
     cgc_collect();
     cgc_collect();
     long bad = 0;
-    verify(tree, DEPTH, 0, &bad);
+    idtree_verify(tree, DEPTH, 0, &bad);
     CHECK(bad == 0, "%ld tree nodes corrupt before the test", bad);
 
     double a0 = assist_seconds();
@@ -199,7 +154,7 @@ int main(void)
     cgc_collect();
     cgc_collect();
     bad = 0;
-    verify(tree, DEPTH, 0, &bad);
+    idtree_verify(tree, DEPTH, 0, &bad);
     CHECK(bad == 0, "%ld tree nodes corrupt after the assisted cycle", bad);
     return check_done();
 }

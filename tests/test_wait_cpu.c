@@ -15,6 +15,7 @@
  */
 #include "cgc.h"
 #include "check.h"
+#include "idtree.h"
 #include "internal.h"
 
 #include <pthread.h>
@@ -25,54 +26,11 @@
 #define HELD 3
 #define HOLD_NS 300000000LL
 #define DEPTH 16
-#define MAGIC 0x3a173a173a173a17ull
 
-typedef struct node {
-    struct node *l, *r;
-    uint64_t id, magic;
-} node;
-
-static node *tree;
+static idtree *tree;
 static _Atomic int holds_left, stop;
 static _Atomic uint64_t waits_at_hold;
 static _Atomic long held_with_all_waiting;
-
-static node *build(int depth, uint64_t *id)
-{
-    node *n = cgc_malloc(sizeof *n);
-    if (!n) {
-        fprintf(stderr, "no memory\n");
-        exit(1);
-    }
-    n->id = (*id)++;
-    n->magic = MAGIC;
-    if (depth > 0) {
-        n->l = build(depth - 1, id);
-        n->r = build(depth - 1, id);
-    }
-    return n;
-}
-
-static uint64_t verify(const node *n, int depth, uint64_t id, long *bad)
-{
-    if (!n || n->magic != MAGIC || n->id != id) {
-        (*bad)++;
-        return id + ((uint64_t)2 << depth) - 1;
-    }
-    id++;
-    if (depth > 0) {
-        id = verify(n->l, depth - 1, id, bad);
-        id = verify(n->r, depth - 1, id, bad);
-    }
-    return id;
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* On the collector's thread, world running, after the first stop. */
 static void hold(void)
@@ -81,16 +39,16 @@ static void hold(void)
         return;
     atomic_fetch_sub(&holds_left, 1);
     uint64_t w0 = atomic_load(&waits_at_hold);
-    int64_t t0 = now_ns();
+    int64_t t0 = idtree_now_ns();
     /* Until every thread has come to the backstop in this cycle. */
-    while (atomic_load(&cgc__gc.backstop_waits) - w0 < NTHREADS && now_ns() - t0 < 10000000000LL) {
+    while (atomic_load(&cgc__gc.backstop_waits) - w0 < NTHREADS && idtree_now_ns() - t0 < 10000000000LL) {
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
     }
     if (atomic_load(&cgc__gc.backstop_waits) - w0 >= NTHREADS)
         atomic_fetch_add(&held_with_all_waiting, 1);
-    int64_t t1 = now_ns();
-    while (now_ns() - t1 < HOLD_NS) {
+    int64_t t1 = idtree_now_ns();
+    while (idtree_now_ns() - t1 < HOLD_NS) {
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
     }
@@ -110,7 +68,7 @@ static void *churn(void *arg)
 int main(void)
 {
     uint64_t id = 0;
-    tree = build(DEPTH, &id);
+    tree = idtree_build(DEPTH, &id);
     cgc_collect();
     /* Small cycles: the backstop is near. */
     cgc_set_gc_percent(25);
@@ -124,14 +82,14 @@ int main(void)
     /* Until the held cycles are over (or, in stop-the-world mode, a few
      * cycles went by), then a cycle more. */
     uint32_t n0 = atomic_load(&cgc__gc.num_gc);
-    int64_t t0 = now_ns();
+    int64_t t0 = idtree_now_ns();
     for (;;) {
         uint32_t n = atomic_load(&cgc__gc.num_gc);
         if (atomic_load(&holds_left) == 0 && n >= n0 + HELD + 1)
             break;
         if (!cgc__concurrent_mode() && n >= n0 + HELD + 1)
             break;
-        if (now_ns() - t0 > 60000000000LL)
+        if (idtree_now_ns() - t0 > 60000000000LL)
             break;
         struct timespec ts = {0, 5000000};
         nanosleep(&ts, NULL);
@@ -144,7 +102,7 @@ int main(void)
     cgc_memstats ms;
     cgc_read_memstats(&ms);
     long bad = 0;
-    verify(tree, DEPTH, 0, &bad);
+    idtree_verify(tree, DEPTH, 0, &bad);
     CHECK(bad == 0, "%ld tree nodes lost or corrupt", bad);
     if (atomic_load(&cgc__gc.concurrent_cycles) == conc0) {
         printf("no concurrent cycle (stop-the-world mode): waits not tested\n");
