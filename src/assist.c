@@ -63,6 +63,7 @@ static void debt_add(cgc__thread *t, int64_t d)
 
 _Atomic int64_t cgc__assist_unreported_ns;
 _Atomic int64_t cgc__assist_cycle_ns;
+_Atomic int64_t cgc__assist_cycle_cpu_ns;
 
 void cgc__assist_cycle_start(uint64_t expected, uint64_t goal, uint64_t backstop)
 {
@@ -70,6 +71,7 @@ void cgc__assist_cycle_start(uint64_t expected, uint64_t goal, uint64_t backstop
     atomic_store_explicit(&goal_at, goal, memory_order_relaxed);
     atomic_store_explicit(&backstop_at, backstop, memory_order_relaxed);
     atomic_store_explicit(&cgc__assist_cycle_ns, 0, memory_order_relaxed);
+    atomic_store_explicit(&cgc__assist_cycle_cpu_ns, 0, memory_order_relaxed);
 }
 
 /* Bytes of scanning owed per byte allocated now. */
@@ -129,7 +131,9 @@ static void park(cgc__thread *t, int64_t t0)
     int64_t took = now - p0;
     atomic_fetch_add_explicit(&cgc__gc.assist_ns, took, memory_order_relaxed);
     atomic_fetch_add_explicit(&cgc__assist_cycle_ns, took, memory_order_relaxed);
-    atomic_fetch_add_explicit(&cgc__assist_unreported_ns, cgc__thread_cpu_ns() - c0, memory_order_relaxed);
+    int64_t own = cgc__thread_cpu_ns() - c0;
+    atomic_fetch_add_explicit(&cgc__assist_unreported_ns, own, memory_order_relaxed);
+    atomic_fetch_add_explicit(&cgc__assist_cycle_cpu_ns, own, memory_order_relaxed);
     cgc__wait_end();
 }
 
@@ -167,6 +171,7 @@ void cgc__assist(cgc__thread *t)
     atomic_fetch_add_explicit(&cgc__gc.assist_ns, cpu, memory_order_relaxed);
     atomic_fetch_add_explicit(&cgc__assist_unreported_ns, cpu, memory_order_relaxed);
     atomic_fetch_add_explicit(&cgc__assist_cycle_ns, cpu, memory_order_relaxed);
+    atomic_fetch_add_explicit(&cgc__assist_cycle_cpu_ns, cpu, memory_order_relaxed);
     if (scanned)
         return;
     if (atomic_load_explicit(&cgc__gc.heap_live, memory_order_relaxed) >=

@@ -700,7 +700,9 @@ static void wait_for_mark(void)
      * four threads waiting beside two busy markers read as 158% of the
      * CPU (waits.c). */
     cgc__wait_end();
-    cgc__gc_cpu_background(cgc__thread_cpu_ns() - c0);
+    int64_t own = cgc__thread_cpu_ns() - c0;
+    atomic_fetch_add_explicit(&cgc__assist_cycle_cpu_ns, own, memory_order_relaxed);
+    cgc__gc_cpu_background(own);
 }
 
 void cgc__maybe_collect(void)
@@ -1182,7 +1184,7 @@ static void collect_cycle(bool forced, char *line, size_t line_n)
         tr.stw_ns = t1 - t0;
         tr.mark_ns = conc_ns;
         tr.term_ns = t3 - p.c0;
-        tr.assist_ns = atomic_load_explicit(&cgc__assist_cycle_ns, memory_order_relaxed);
+        tr.assist_ns = atomic_load_explicit(&cgc__assist_cycle_cpu_ns, memory_order_relaxed);
     } else {
         tr.stw_ns = t1 - t0;
         tr.mark_ns = t2 - t1;

@@ -502,7 +502,10 @@ extern _Atomic uint64_t cgc__mark_scan_work;  /* bytes scanned in the current ma
 void cgc__assist_cycle_start(uint64_t expected, uint64_t goal, uint64_t backstop);
 void cgc__assist(cgc__thread *t);
 extern _Atomic int64_t cgc__assist_unreported_ns;  /* assist time not yet reported to the limiter */
-extern _Atomic int64_t cgc__assist_cycle_ns;       /* assist time in the current cycle (gctrace) */
+extern _Atomic int64_t cgc__assist_cycle_ns;       /* this cycle's assists and waits, by the clock
+                                                      where a thread waited (the runway) */
+extern _Atomic int64_t cgc__assist_cycle_cpu_ns;   /* this cycle's assist CPU, waiting threads'
+                                                      marking included (gctrace) */
 /* waits.c: a program thread waiting for the collector brackets the wait
  * with begin/end and looks now and then; the CPU the process leaves unused
  * meanwhile is charged as collection work, once for all waiters. */
@@ -713,7 +716,7 @@ typedef struct cgc__cycle_trace {
     uint64_t num;
     int64_t  start_ns, stw_ns, mark_ns, term_ns;
     int64_t  mark_cpu_ns;
-    int64_t  assist_ns;       /* concurrent: mark assists (and backstop waits) */
+    int64_t  assist_ns;       /* concurrent: mark assists' CPU, waiting threads' marking included */
     uint64_t heap_before, heap_after, heap_marked, goal;
     uint64_t globals_bytes, stacks_bytes;
     int      markers;
