@@ -28,11 +28,16 @@
  * program whose goroutines all wait.
  *   One interval for all waiters: each look samples the process's clocks
  * under a lock and reports the time since the previous look, so N waiters
- * report it once, not N times. */
+ * report it once, not N times. The process's CPU clock sums every thread
+ * in the kernel (a cost that grows with the thread count), so it is read
+ * when the first thread starts waiting, when the last one stops, and
+ * otherwise at most once per LOOK_NS, however many threads wait. */
 #include "internal.h"
 
 #include <pthread.h>
 #include <time.h>
+
+#define LOOK_NS 1000000
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int waiters;                           /* under lock */
@@ -72,24 +77,28 @@ static void report(int64_t ns)
 void cgc__wait_begin(void)
 {
     pthread_mutex_lock(&lock);
-    int64_t c = look();
+    if (waiters == 0)
+        look();   /* the interval starts now: nothing before it was a wait */
     waiters++;
     pthread_mutex_unlock(&lock);
-    report(c);
 }
 
 void cgc__wait_look(void)
 {
+    int64_t c = 0;
     pthread_mutex_lock(&lock);
-    int64_t c = look();
+    if (cgc__now_ns() - at_ns >= LOOK_NS)
+        c = look();
     pthread_mutex_unlock(&lock);
     report(c);
 }
 
 void cgc__wait_end(void)
 {
+    int64_t c = 0;
     pthread_mutex_lock(&lock);
-    int64_t c = look();
+    if (waiters == 1 || cgc__now_ns() - at_ns >= LOOK_NS)
+        c = look();
     waiters--;
     pthread_mutex_unlock(&lock);
     report(c);
