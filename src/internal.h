@@ -508,7 +508,8 @@ extern _Atomic int64_t cgc__assist_cycle_cpu_ns;   /* this cycle's assist CPU, w
                                                       marking included (gctrace) */
 /* waits.c: a program thread waiting for the collector brackets the wait
  * with begin/end and looks now and then; the CPU the process leaves unused
- * meanwhile is charged as collection work, once for all waiters. */
+ * meanwhile is reported to the CPU limiter as idle (neither collection nor
+ * program time), once for all waiters. */
 void cgc__wait_begin(void);
 void cgc__wait_look(void);
 void cgc__wait_end(void);

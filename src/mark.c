@@ -726,6 +726,16 @@ static void scan_now_fn(uintptr_t lo, uintptr_t hi, void *arg)
  * hand their stacks back in packets at every deadline), which at a 32 MiB
  * container is memory the heap could not have. */
 #define SLAB_PACKETS 16
+
+/* Puts a slab's packets (all but its header) in the pool. */
+static void pool_slab(packet *slab)
+{
+    for (int i = SLAB_PACKETS - 1; i >= 1; i--) {
+        slab[i].next = packet_pool;
+        packet_pool = &slab[i];
+    }
+}
+
 static packet *packet_get(void)
 {
     packet *p = packet_pool;
@@ -737,10 +747,7 @@ static packet *packet_get(void)
         slab->next = slabs;
         slabs = slab;
         nslabs++;
-        for (int i = SLAB_PACKETS - 1; i >= 1; i--) {
-            slab[i].next = packet_pool;
-            packet_pool = &slab[i];
-        }
+        pool_slab(slab);
         p = packet_pool;
     }
     packet_pool = p->next;
@@ -790,10 +797,7 @@ static void packets_trim(void)
     nslabs = keep_slabs;
     packet_pool = NULL;
     for (packet *s = slabs; s; s = s->next)
-        for (int i = SLAB_PACKETS - 1; i >= 1; i--) {
-            s[i].next = packet_pool;
-            packet_pool = &s[i];
-        }
+        pool_slab(s);
 }
 
 /* Moves up to half of m's stack (the oldest entries: they tend to lead to
