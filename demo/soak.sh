@@ -12,7 +12,9 @@
 #   - hey drives a fixed-rate mix of requests (the demo's endpoints, the
 #     memory-hungry /report included) for the whole run;
 #   - the cgroup's limit alternates between --high and --low every period,
-#     starting high;
+#     starting high. A shrink is made, as the kubelet makes an in-place
+#     one, once the cgroup's working set is below the new limit (2 MiB to
+#     spare), and at the latest a fifth of a period into the low phase;
 #   - every second one CSV row: seconds, the service's resident memory
 #     (VmRSS), the cgroup's usage (memory.usage_in_bytes or memory.current),
 #     the limit, the service's threads (/proc/PID/status) and open file
@@ -179,6 +181,19 @@ grep -qx "$SVC_PID" "$CG_DIR/cgroup.procs" 2>/dev/null || die "the service ($SVC
 if [[ -e $CG_DIR/memory.limit_in_bytes ]]; then USAGE_FILE=memory.usage_in_bytes LIMIT_FILE=memory.limit_in_bytes
 else USAGE_FILE=memory.current LIMIT_FILE=memory.max; fi
 
+# The cgroup's working set: its usage less the inactive page cache the
+# kernel reclaims first (what the kubelet and cAdvisor call the working
+# set; v1 memory.stat total_inactive_file, v2 inactive_file).
+working_set() {
+    local usage key=total_inactive_file inactive=0 k v
+    usage=$(<"$CG_DIR/$USAGE_FILE")
+    [[ $USAGE_FILE == memory.current ]] && key=inactive_file
+    while read -r k v; do
+        [[ $k == "$key" ]] && { inactive=$v; break; }
+    done <"$CG_DIR/memory.stat"
+    echo $((usage > inactive ? usage - inactive : 0))
+}
+
 # Moves the limit in place. cg_set_limit comes with cgroup.sh's resize
 # support; until that is merged, the same writes here (v1: memsw follows
 # the memory limit, in the order that keeps memsw >= memory).
@@ -221,7 +236,11 @@ done
 
 echo "t_s,rss_bytes,cgroup_usage_bytes,limit_bytes,threads,fds,load1,rss_anon_bytes" >"$CSV"
 t0=${EPOCHREALTIME/./}   # microseconds
-phase=0 want=$HIGH resize_failures=0 ended_early=
+phase=0 want=$HIGH resize_failures=0 ended_early= deferred=0 forced=0 since=0
+# The most seconds a shrink waits for the working set: a fifth of a
+# period, so the low limit holds for at least four fifths of each low
+# phase.
+DEFER_MAX=$((PERIOD / 5 > 1 ? PERIOD / 5 : 1))
 # i: the second of the run this sample belongs to. A machine too loaded to
 # run this loop on time (here: tens of seconds without CPU at a load
 # average over 1000) loses the seconds it missed; they are not caught up
@@ -234,8 +253,20 @@ for ((i = 0; i < DURATION; )); do
     [[ -d /proc/$SVC_PID ]] || { ended_early=$i; break; }
     phase=$((i / PERIOD))
     ((phase % 2)) && want=$LOW || want=$HIGH
-    if [[ $(<"$CG_DIR/$LIMIT_FILE") != "$want" ]]; then
-        set_limit "$want" || resize_failures=$((resize_failures + 1))
+    cur=$(<"$CG_DIR/$LIMIT_FILE")
+    if [[ $cur != "$want" ]]; then
+        # A shrink waits, as the kubelet's in-place resize does, until the
+        # container's working set is below the new limit (here with 2 MiB
+        # to spare): a limit set under what the process holds is an OOM
+        # kill waiting for its next allocation, whatever runs inside. It
+        # waits at most DEFER_MAX seconds of the phase, then goes ahead.
+        if ((want < cur)) && (((since = i - phase * PERIOD) < DEFER_MAX)) &&
+            (($(working_set) + 2 * MiB > want)); then
+            deferred=$((deferred + 1))
+        else
+            ((want < cur && since >= DEFER_MAX)) && forced=$((forced + 1))
+            set_limit "$want" || resize_failures=$((resize_failures + 1))
+        fi
     fi
     rss=0 threads=0 anon=0
     while read -r k v _; do
@@ -353,7 +384,7 @@ flat peak "$peak1" "$peak2" 1.25 4
     echo "# command: bash demo/soak.sh$([[ $MODE == quick ]] && echo " --quick") (limit ${HIGH_MIB} <-> ${LOW_MIB} MiB every $PERIOD s, $DURATION s)"
     echo "requests: $ok ok, $failed failed; samples: $(($(wc -l <"$CSV") - 1)) in $DURATION s, longest gap ${gap_max} s"
     awk -F, 'NR > 1 {s += $7; n++; if ($7 > m) m = $7} END {if (n) printf "load average (1 min) over the run: mean %.1f, max %.1f\n", s / n, m}' "$CSV"
-    echo "oom_kills: ${CG_OOM_KILLS:-?}  exit status at our SIGTERM: ${CG_STATUS:-?}  collections: ${gcs:-?}  refused resizes: $resize_failures"
+    echo "oom_kills: ${CG_OOM_KILLS:-?}  exit status at our SIGTERM: ${CG_STATUS:-?}  collections: ${gcs:-?}  refused resizes: $resize_failures; shrinks deferred for the working set: $deferred s, made anyway after $DEFER_MAX s: $forced"
     echo "after warm-up ($WARM s), first half / second half:"
     awk -v d1="$med1" -v d2="$med2" -v p1="$peak1" -v p2="$peak2" -v m1="$mean1" -v m2="$mean2" -v sl="$slope" 'BEGIN {
         M = 1048576

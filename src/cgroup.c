@@ -385,6 +385,29 @@ void cgc__cgroup_memory_limit_at(const char *root, cgc__cgroup_limit *out)
     pthread_mutex_unlock(&scratch_lock);
 }
 
+/* Only the background thread re-reads one limit file this way (beside
+ * scratch_lock's walks, which run on the same thread but not at the same
+ * time): its own reader, off the small stacks of other threads. */
+static struct {
+    reader in;
+    char file[PATH_MAX + 32];
+    char value[256];
+} q;
+
+int64_t cgc__cgroup_limit_in(const char *dir, int version)
+{
+    if (version != 1 && version != 2)
+        return -2;
+    if (snprintf(q.file, sizeof q.file, "%s/%s", dir, version == 1 ? "memory.limit_in_bytes" : "memory.max") >=
+        (int)sizeof q.file)
+        return -2;
+    if (open_file(&q.in, q.file) != 0)
+        return -2;
+    int ok = next_line(&q.in, q.value, sizeof q.value);
+    close_file(&q.in);
+    return ok ? cgc__cgroup_parse_limit(q.value, version) : -2;
+}
+
 /* The value after "key " on a line of memory.stat, or 0 if the line is
  * another key's. */
 static int64_t stat_value(const char *line, const char *key)

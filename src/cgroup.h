@@ -23,6 +23,13 @@ typedef struct cgc__cgroup_limit {
  * tree without the memory controller beside the v1 ones). */
 void cgc__cgroup_memory_limit_at(const char *root, cgc__cgroup_limit *out);
 
+/* The limit in one cgroup directory's own file (v1 memory.limit_in_bytes,
+ * v2 memory.max), parsed as cgc__cgroup_parse_limit does: bytes, -1 for no
+ * limit, -2 if the file cannot be read or parsed. One open and read: cheap
+ * enough to ask several times a second (collect.c watches the file that
+ * held the smallest limit between its full walks). Background thread only. */
+int64_t cgc__cgroup_limit_in(const char *dir, int version);
+
 /* What the memory cgroup at `dir` (v1 or v2) is charged for, less its
  * inactive page cache (which the kernel reclaims before it OOM-kills):
  * v1 memory.usage_in_bytes less total_inactive_file (hierarchical), v2

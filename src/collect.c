@@ -51,6 +51,7 @@ static _Atomic int64_t container_limit = -1;
 static int following;   /* the background thread re-reads the container's limit */
 static pthread_mutex_t bg_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t bg_cv = PTHREAD_COND_INITIALIZER;
+static bool bg_kicked;   /* under bg_lock: a cycle ended since the thread last looked */
 static _Atomic int bg_started;   /* the init, a collection and cgc_set_memory_limit may race to start it */
 static _Atomic int start_line_due;   /* gctrace's first line, not said yet */
 
@@ -1208,6 +1209,7 @@ static void collect_cycle(bool forced, char *line, size_t line_n)
      * the registered threads and then takes bg_lock). */
     cgc__thread *self = cgc__enter_self();
     pthread_mutex_lock(&bg_lock);
+    bg_kicked = true;
     pthread_cond_signal(&bg_cv);
     pthread_mutex_unlock(&bg_lock);
     cgc__leave_self(self);
@@ -1343,48 +1345,83 @@ static void follow_container(void)
                 (long long)old_hard, (long long)hard, (long long)old_soft, (long long)atomic_load(&mem_limit));
 }
 
+/* How often the container's limit is looked at. The full walk (the
+ * process's cgroup, the mounts, every level up) once a second; between
+ * walks, the one file that held the smallest limit, every 100 ms, so that
+ * an in-place resize of the container (the common case: its own limit
+ * moved) is followed within 0.1 s rather than 1 s. A lowered limit the
+ * kernel accepted by reclaiming page cache leaves the heap little room,
+ * and the service goes on allocating until the soft limit follows. Each
+ * look is one open and read of a cgroup file, some microseconds. */
+#define FOLLOW_WALK_NS  1000000000
+#define FOLLOW_WATCH_NS 100000000
+
 static void *background_main(void *arg)
 {
     cgc__block_signals();
-    int64_t next_refresh = cgc__now_ns() + 1000000000;
+    int64_t now = cgc__now_ns();
+    int64_t next_walk = now + FOLLOW_WALK_NS, next_watch = now + FOLLOW_WATCH_NS, next_scavenge = now;
+    int64_t watched = -3;   /* the watched file's last value; -3: none yet */
     for (;;) {
-        int64_t now = cgc__now_ns();
+        now = cgc__now_ns();
         bool follow = __atomic_load_n(&following, __ATOMIC_RELAXED);
-        if (follow && now >= next_refresh) {
-            next_refresh = now + 1000000000;
+        if (follow && now >= next_watch) {
+            next_watch = now + FOLLOW_WATCH_NS;
+            int64_t v = cgc__cgroup_limit_in(cgc__cfg.cgroup_dir, cgc__cfg.cgroup_version);
+            if (v != watched && watched != -3)
+                next_walk = now;   /* it moved: walk now (another level may still be smaller) */
+            watched = v;
+        }
+        if (follow && now >= next_walk) {
+            next_walk = now + FOLLOW_WALK_NS;
             follow_container();
         }
-        uint64_t mapped = cgc__mapped_bytes();
-        uint64_t nonheap = nonheap_bytes();
-        if (atomic_load(&mem_limit) != INT64_MAX)
-            measure_outside();
-        uint64_t target = cgc__scavenge_retain_target(cgc__gc.heap_goal, nonheap, effective_limit());
-        int64_t sleep_ns = cgc__gc.scav.max_sleep_ns;
-        if (mapped > target) {
-            int64_t c0 = cgc__thread_cpu_ns();
-            uint64_t done = cgc__heap_release(cgc__scavenger_burst_bytes(mapped - target));
-            int64_t worked = cgc__thread_cpu_ns() - c0;
-            pthread_mutex_lock(&cgc__gc.pacer_lock);
-            cgc__gc.scav.released_total += done;
-            pthread_mutex_unlock(&cgc__gc.pacer_lock);
-            cgc__gc_cpu_background(worked);
-            if (done)
-                sleep_ns = cgc__scavenger_sleep_ns(&cgc__gc.scav, worked);
-            if (cgc__cfg.scavtrace && done)
-                fprintf(stderr, "scav: released %llu KiB, retained %llu KiB, target %llu KiB, %lld us work\n",
-                        (unsigned long long)(done >> 10),
-                        (unsigned long long)(cgc__mapped_bytes() >> 10),
-                        (unsigned long long)(target >> 10), (long long)(worked / 1000));
+        if (now >= next_scavenge) {
+            uint64_t mapped = cgc__mapped_bytes();
+            uint64_t nonheap = nonheap_bytes();
+            if (atomic_load(&mem_limit) != INT64_MAX)
+                measure_outside();
+            uint64_t target = cgc__scavenge_retain_target(cgc__gc.heap_goal, nonheap, effective_limit());
+            int64_t sleep_ns = cgc__gc.scav.max_sleep_ns;
+            if (mapped > target) {
+                int64_t c0 = cgc__thread_cpu_ns();
+                uint64_t done = cgc__heap_release(cgc__scavenger_burst_bytes(mapped - target));
+                int64_t worked = cgc__thread_cpu_ns() - c0;
+                pthread_mutex_lock(&cgc__gc.pacer_lock);
+                cgc__gc.scav.released_total += done;
+                pthread_mutex_unlock(&cgc__gc.pacer_lock);
+                cgc__gc_cpu_background(worked);
+                if (done)
+                    sleep_ns = cgc__scavenger_sleep_ns(&cgc__gc.scav, worked);
+                if (cgc__cfg.scavtrace && done)
+                    fprintf(stderr, "scav: released %llu KiB, retained %llu KiB, target %llu KiB, %lld us work\n",
+                            (unsigned long long)(done >> 10),
+                            (unsigned long long)(cgc__mapped_bytes() >> 10),
+                            (unsigned long long)(target >> 10), (long long)(worked / 1000));
+            }
+            next_scavenge = now + sleep_ns;
         }
-        if (follow && sleep_ns > next_refresh - now)
-            sleep_ns = next_refresh - now > 0 ? next_refresh - now : 1000000;
+        int64_t wake = next_scavenge;
+        if (follow) {
+            if (next_watch < wake)
+                wake = next_watch;
+            if (next_walk < wake)
+                wake = next_walk;
+        }
+        int64_t sleep_ns = wake - cgc__now_ns();
+        if (sleep_ns < 1000000)
+            sleep_ns = 1000000;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         int64_t ns = ts.tv_nsec + sleep_ns;
         ts.tv_sec += ns / 1000000000;
         ts.tv_nsec = ns % 1000000000;
         pthread_mutex_lock(&bg_lock);
-        pthread_cond_timedwait(&bg_cv, &bg_lock, &ts);
+        while (!bg_kicked && pthread_cond_timedwait(&bg_cv, &bg_lock, &ts) == 0)
+            ;
+        if (bg_kicked)
+            next_scavenge = 0;   /* a cycle ended: the goal moved, look now */
+        bg_kicked = false;
         pthread_mutex_unlock(&bg_lock);
     }
     return NULL;
@@ -1400,6 +1437,7 @@ void cgc__collect_fork(int stage)
     cgc__fork_mutex(&worker_lock, stage);
     if (stage == CGC_FORK_CHILD) {
         pthread_cond_init(&bg_cv, NULL);
+        bg_kicked = false;
         atomic_store(&bg_started, 0);
         /* The collector thread is gone too; no cycle is under way (the
          * forking thread holds gc_lock, so the fork waited for the end of
