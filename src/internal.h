@@ -309,6 +309,20 @@ void cgc__thread_signals(int *suspend_signal, int *restart_signal); /* in use; 0
 void cgc__stop_world(void);      /* thread_lock held */
 void cgc__start_world(void);     /* thread_lock held */
 int64_t cgc__stopped_ns(void);   /* the world's stopped time so far */
+/* A stop is under way: a thread in a cgc section that can end its work
+ * early (a mark assist) does, rather than keep the stop waiting. */
+bool cgc__stop_requested(void);
+
+/* One step of a spin-wait: tells the CPU this is a wait loop (it eases
+ * off, and a sibling hyperthread gets the core). */
+static inline void cgc__cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
 void cgc__suspend_self(void);    /* a pending stop request: park until restart */
 void cgc__block_signals(void);   /* for cgc's own background threads */
 /* Starts one of cgc's own threads (markers, sweeper, background): 0 or
@@ -527,6 +541,9 @@ int  cgc__mark_nmarkers(void);
 /* End of a concurrent cycle, world running: drop the copies of large
  * pointer arrays the pre-cleaning rounds made (mark.c). */
 void cgc__mark_shadows_release(void);
+/* After a cycle's stops, world running: the markers' stacks and packets
+ * beyond what recent marks used go back to the OS. */
+void cgc__mark_trim(void);
 extern _Atomic uint64_t cgc__mark_shadow_words_skipped;
 /* Tests: marking work outside the markers' hands: bit 0, an assist holds
  * a claim; bit 1, work waits on the shared list. */
