@@ -839,8 +839,7 @@ static void run_pause(void *arg)
     else
         cgc__mark(&p->res);
     end_of_mark(p);
-    cgc__start_world();
-    p->t3 = cgc__now_ns();
+    p->t3 = cgc__start_world();
 }
 
 /* The end of a stop that finished marking (heap_lock held, world
@@ -901,15 +900,13 @@ static void conc_start(void *arg)
         keep_everything(p, p->tr->heap_before);
         p->tr->heap_after = p->tr->heap_before;
         end_of_mark(p);
-        cgc__start_world();
-        p->t1 = p->c0 = p->t3 = cgc__now_ns();
+        p->t1 = p->c0 = p->t3 = cgc__start_world();
         return;
     }
     atomic_store(&cgc__marking, 1);
     cgc__mark_start();
     pthread_mutex_unlock(&cgc__heap_lock);
-    cgc__start_world();
-    p->t1 = cgc__now_ns();
+    p->t1 = cgc__start_world();
 }
 
 /* The final stop: caches flushed (what they handed out becomes black),
@@ -948,8 +945,7 @@ static void conc_finish(void *arg)
     }
     atomic_store(&cgc__marking, 0);
     end_of_mark(p);
-    cgc__start_world();
-    p->t3 = cgc__now_ns();
+    p->t3 = cgc__start_world();
 }
 
 /* Where allocation waits for the mark (wait_for_mark), set as a

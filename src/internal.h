@@ -307,7 +307,9 @@ void cgc__threads_init(void);
 cgc__thread *cgc__register_current(int created_by_cgc);
 void cgc__thread_signals(int *suspend_signal, int *restart_signal); /* in use; 0 before init */
 void cgc__stop_world(void);      /* thread_lock held */
-void cgc__start_world(void);     /* thread_lock held */
+/* Releases the world; returns the time it was released, where the stop
+ * ends (thread_lock held). */
+int64_t cgc__start_world(void);
 int64_t cgc__stopped_ns(void);   /* the world's stopped time so far */
 /* A stop is under way: a thread in a cgc section that can end its work
  * early (a mark assist) does, rather than keep the stop waiting. */
