@@ -385,36 +385,18 @@ void cgc__cgroup_memory_limit_at(const char *root, cgc__cgroup_limit *out)
     pthread_mutex_unlock(&scratch_lock);
 }
 
-/* Only the background thread re-reads one limit file this way (beside
- * scratch_lock's walks, which run on the same thread but not at the same
- * time): its own reader, off the small stacks of other threads. */
-static struct {
-    reader in;
-    char file[PATH_MAX + 32];
-    char value[256];
-} q;
-
-/* Reads the first line of dir/name into buf through r, building the path
- * in file; 0 on success. For callers with buffers of their own (not
- * scratch_lock's). */
-static int read_dir_line(reader *r, char *file, size_t file_n, const char *dir, const char *name, char *buf,
-                         size_t n)
-{
-    if (snprintf(file, file_n, "%s/%s", dir, name) >= (int)file_n || open_file(r, file) != 0)
-        return -1;
-    int ok = next_line(r, buf, n);
-    close_file(r);
-    return ok ? 0 : -1;
-}
-
 int64_t cgc__cgroup_limit_in(const char *dir, int version)
 {
     if (version != 1 && version != 2)
         return -2;
-    if (read_dir_line(&q.in, q.file, sizeof q.file, dir, version == 1 ? "memory.limit_in_bytes" : "memory.max",
-                      q.value, sizeof q.value) != 0)
-        return -2;
-    return cgc__cgroup_parse_limit(q.value, version);
+    int64_t v = -2;
+    pthread_mutex_lock(&scratch_lock);
+    if (snprintf(s.file, sizeof s.file, "%s/%s", dir, version == 1 ? "memory.limit_in_bytes" : "memory.max") <
+            (int)sizeof s.file &&
+        read_first_line(s.file, s.value, sizeof s.value) == 0)
+        v = cgc__cgroup_parse_limit(s.value, version);
+    pthread_mutex_unlock(&scratch_lock);
+    return v;
 }
 
 /* The value after "key " on a line of memory.stat, or 0 if the line is
@@ -441,10 +423,14 @@ int64_t cgc__cgroup_charged(const char *dir, int version)
 {
     if (version != 1 && version != 2)
         return -1;
-    if (read_dir_line(&c.in, c.file, sizeof c.file, dir, version == 1 ? "memory.usage_in_bytes" : "memory.current",
-                      c.value, sizeof c.value) != 0)
+    if (snprintf(c.file, sizeof c.file, "%s/%s", dir, version == 1 ? "memory.usage_in_bytes" : "memory.current") >=
+        (int)sizeof c.file)
         return -1;
-    int64_t usage = plain_number(c.value), inactive = 0;
+    if (open_file(&c.in, c.file) != 0)
+        return -1;
+    int ok = next_line(&c.in, c.value, sizeof c.value);
+    close_file(&c.in);
+    int64_t usage = ok ? plain_number(c.value) : -1, inactive = 0;
     if (usage < 0 || snprintf(c.file, sizeof c.file, "%s/memory.stat", dir) >= (int)sizeof c.file ||
         open_file(&c.in, c.file) != 0)
         return -1;

@@ -27,7 +27,7 @@ void cgc__cgroup_memory_limit_at(const char *root, cgc__cgroup_limit *out);
  * v2 memory.max), parsed as cgc__cgroup_parse_limit does: bytes, -1 for no
  * limit, -2 if the file cannot be read or parsed. One open and read: cheap
  * enough to ask several times a second (collect.c watches the file that
- * held the smallest limit between its full walks). Background thread only. */
+ * held the smallest limit between its full walks). */
 int64_t cgc__cgroup_limit_in(const char *dir, int version);
 
 /* What the memory cgroup at `dir` (v1 or v2) is charged for, less its

@@ -1342,6 +1342,34 @@ static void follow_container(void)
                 (long long)old_hard, (long long)hard, (long long)old_soft, (long long)atomic_load(&mem_limit));
 }
 
+/* One pass of the scavenger: measures what the heap should keep mapped
+ * and releases a burst of what is beyond it. Returns how long to wait
+ * before the next pass (its pacing: docs/pacing.md). */
+static int64_t scavenge_step(void)
+{
+    uint64_t mapped = cgc__mapped_bytes();
+    uint64_t nonheap = nonheap_bytes();
+    if (atomic_load(&mem_limit) != INT64_MAX)
+        measure_outside();
+    uint64_t target = cgc__scavenge_retain_target(cgc__gc.heap_goal, nonheap, effective_limit());
+    if (mapped <= target)
+        return cgc__gc.scav.max_sleep_ns;
+    int64_t c0 = cgc__thread_cpu_ns();
+    uint64_t done = cgc__heap_release(cgc__scavenger_burst_bytes(mapped - target));
+    int64_t worked = cgc__thread_cpu_ns() - c0;
+    pthread_mutex_lock(&cgc__gc.pacer_lock);
+    cgc__gc.scav.released_total += done;
+    pthread_mutex_unlock(&cgc__gc.pacer_lock);
+    cgc__gc_cpu_background(worked);
+    if (!done)
+        return cgc__gc.scav.max_sleep_ns;
+    if (cgc__cfg.scavtrace)
+        fprintf(stderr, "scav: released %llu KiB, retained %llu KiB, target %llu KiB, %lld us work\n",
+                (unsigned long long)(done >> 10), (unsigned long long)(cgc__mapped_bytes() >> 10),
+                (unsigned long long)(target >> 10), (long long)(worked / 1000));
+    return cgc__scavenger_sleep_ns(&cgc__gc.scav, worked);
+}
+
 /* How often the container's limit is looked at. The full walk (the
  * process's cgroup, the mounts, every level up) once a second; between
  * walks, the one file that held the smallest limit, every 100 ms, so that
@@ -1373,31 +1401,8 @@ static void *background_main(void *arg)
             next_walk = now + FOLLOW_WALK_NS;
             follow_container();
         }
-        if (now >= next_scavenge) {
-            uint64_t mapped = cgc__mapped_bytes();
-            uint64_t nonheap = nonheap_bytes();
-            if (atomic_load(&mem_limit) != INT64_MAX)
-                measure_outside();
-            uint64_t target = cgc__scavenge_retain_target(cgc__gc.heap_goal, nonheap, effective_limit());
-            int64_t sleep_ns = cgc__gc.scav.max_sleep_ns;
-            if (mapped > target) {
-                int64_t c0 = cgc__thread_cpu_ns();
-                uint64_t done = cgc__heap_release(cgc__scavenger_burst_bytes(mapped - target));
-                int64_t worked = cgc__thread_cpu_ns() - c0;
-                pthread_mutex_lock(&cgc__gc.pacer_lock);
-                cgc__gc.scav.released_total += done;
-                pthread_mutex_unlock(&cgc__gc.pacer_lock);
-                cgc__gc_cpu_background(worked);
-                if (done)
-                    sleep_ns = cgc__scavenger_sleep_ns(&cgc__gc.scav, worked);
-                if (cgc__cfg.scavtrace && done)
-                    fprintf(stderr, "scav: released %llu KiB, retained %llu KiB, target %llu KiB, %lld us work\n",
-                            (unsigned long long)(done >> 10),
-                            (unsigned long long)(cgc__mapped_bytes() >> 10),
-                            (unsigned long long)(target >> 10), (long long)(worked / 1000));
-            }
-            next_scavenge = now + sleep_ns;
-        }
+        if (now >= next_scavenge)
+            next_scavenge = now + scavenge_step();
         int64_t wake = next_scavenge;
         if (follow) {
             if (next_watch < wake)
@@ -1405,12 +1410,12 @@ static void *background_main(void *arg)
             if (next_walk < wake)
                 wake = next_walk;
         }
-        int64_t sleep_ns = wake - cgc__now_ns();
-        if (sleep_ns < 1000000)
-            sleep_ns = 1000000;
+        int64_t wait_ns = wake - cgc__now_ns();
+        if (wait_ns < 1000000)
+            wait_ns = 1000000;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        int64_t ns = ts.tv_nsec + sleep_ns;
+        int64_t ns = ts.tv_nsec + wait_ns;
         ts.tv_sec += ns / 1000000000;
         ts.tv_nsec = ns % 1000000000;
         pthread_mutex_lock(&bg_lock);

@@ -841,14 +841,14 @@ static void warn_unanswered(const cgc__thread *t, const char *what)
                       : "it may be stopped (ptrace, SIGSTOP) or in an uninterruptible wait");
 }
 
+#define STOP_SPIN_NS 50000   /* wait_acks: the spin before sleeping */
+
 /* Waits for n acknowledgements; after STOP_WARN_NS, one warning for each
  * signalled thread that has not answered (answered() says which have).
  * A thread can exit registered (a destructor of the program's allocated
  * after cgc's unregistered it) and take the signal while it dies: waiting
  * in growing slices, a thread that has not answered and no longer exists
  * (tgkill with signal 0: ESRCH) is marked gone and not waited for. */
-#define STOP_SPIN_NS 50000
-
 static void wait_acks(int n, bool (*answered)(const cgc__thread *, unsigned), unsigned gen,
                       const char *what)
 {
