@@ -236,7 +236,7 @@ done
 
 echo "t_s,rss_bytes,cgroup_usage_bytes,limit_bytes,threads,fds,load1,rss_anon_bytes" >"$CSV"
 t0=${EPOCHREALTIME/./}   # microseconds
-phase=0 want=$HIGH resize_failures=0 ended_early= deferred=0 forced=0 since=0
+phase=0 want=$HIGH resize_failures=0 ended_early= deferred=0 forced=0
 # The most seconds a shrink waits for the working set: a fifth of a
 # period, so the low limit holds for at least four fifths of each low
 # phase.
@@ -260,8 +260,8 @@ for ((i = 0; i < DURATION; )); do
         # to spare): a limit set under what the process holds is an OOM
         # kill waiting for its next allocation, whatever runs inside. It
         # waits at most DEFER_MAX seconds of the phase, then goes ahead.
-        if ((want < cur)) && (((since = i - phase * PERIOD) < DEFER_MAX)) &&
-            (($(working_set) + 2 * MiB > want)); then
+        since=$((i - phase * PERIOD))
+        if ((want < cur && since < DEFER_MAX)) && (($(working_set) + 2 * MiB > want)); then
             deferred=$((deferred + 1))
         else
             ((want < cur && since >= DEFER_MAX)) && forced=$((forced + 1))
