@@ -1109,6 +1109,11 @@ static void collect_cycle(bool forced, char *line, size_t line_n)
             }
             last = n;
         }
+        /* The objects left unprotected through the rounds (written all
+         * over, mark.c cgc__mark_shadows_release) are protected now, so
+         * the final stop sees only what is written to them from here. */
+        if (last >= 0 && cgc__mark_preclean_seal() < 0)
+            last = -1;
         p.all = last < 0 || last > PRECLEAN_ALL;
         if (p.all)
             cgc__mark_prewake_final();   /* spinning by the time the world is stopped */

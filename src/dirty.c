@@ -120,6 +120,7 @@ static size_t os_page = 4096;
 #define MAX_RANGES 4096         /* separate heap ranges (arenas of 64 MiB or more, adjacent ones merged) */
 
 _Atomic uint64_t cgc__dirty_pages_total;
+_Atomic uint64_t cgc__dirty_hot_seals;
 
 /* Registered ranges: append-only, each entry written before nranges
  * counts it (release), so a collect reads complete entries without a lock.
@@ -143,6 +144,13 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;   /* ranges, init, regi
 
 static _Atomic int inited;
 static _Atomic cgc__dirty_mode mode = CGC__DIRTY_NONE;
+
+/* Hot ranges (cgc__dirty_set_hot): never protected, reported written by
+ * every collect. Sorted, disjoint, page aligned; read and written only by
+ * the thread that arms and collects (the collector's). */
+static uintptr_t hot_lo[CGC__DIRTY_HOT_MAX], hot_hi[CGC__DIRTY_HOT_MAX];
+static int nhot;
+static bool hot_sealed;   /* protected since the last arm (cgc__dirty_seal_hot) */
 static _Atomic int armed;
 static int uffd = -1, pagemap_fd = -1, clear_refs_fd = -1;
 static pid_t owner;                    /* the process the descriptors act on */
@@ -237,6 +245,7 @@ static int uffd_protect(int fd, uintptr_t start, size_t len, bool on)
 typedef struct {
     uintptr_t start, end;
     long pages;
+    long hot;   /* of which in hot ranges, reported without asking the kernel */
     cgc__dirty_fn fn;
     void *arg;
 } runs;
@@ -620,15 +629,26 @@ int cgc__dirty_arm(void)
         if (cgc__fault(CGC_FAULT_UFFD) || write(clear_refs_fd, "4", 1) != 1)
             return -1;
         atomic_store(&soft_unarmed, 0);
+        hot_sealed = false;
         atomic_store(&armed, 1);
         return 0;
     }
     size_t n = atomic_load_explicit(&nranges, memory_order_acquire);
     for (size_t i = 0; i < n; i++) {
         uintptr_t s, e = range_at(i, &s);
-        if (protect_written(pagemap_fd, s, e) != 0)
-            return -1;
+        /* The pieces between the hot ranges (sorted), each protected. */
+        for (int h = 0; s < e; h++) {
+            bool in = h < nhot && hot_lo[h] < e;
+            uintptr_t pe = in ? hot_lo[h] : e;
+            if (pe > s && protect_written(pagemap_fd, s, pe) != 0)
+                return -1;
+            if (!in)
+                break;
+            if (hot_hi[h] > s)
+                s = hot_hi[h];
+        }
     }
+    hot_sealed = false;
     atomic_store(&armed, 1);
     return 0;
 }
@@ -646,18 +666,83 @@ long cgc__dirty_collect(uintptr_t lo, uintptr_t hi, bool rearm, cgc__dirty_fn fn
         uintptr_t s, e = range_at(i, &s);
         s = s < lo ? lo : s;
         e = e > hi ? hi : e;
-        if (s >= e)
-            continue;
-        int rc = m == CGC__DIRTY_UFFD ? scan_range(pagemap_fd, s, e, rearm, &r) : soft_range(pagemap_fd, s, e, &r);
-        if (rc != 0)
-            return -1;
+        /* The pieces between the hot ranges asked of the kernel, the hot
+         * ranges reported: never protected, written for all we know. */
+        for (int h = 0; s < e; h++) {
+            bool in = !hot_sealed && h < nhot && hot_lo[h] < e;
+            uintptr_t pe = in ? hot_lo[h] : e;
+            if (pe > s) {
+                int rc = m == CGC__DIRTY_UFFD ? scan_range(pagemap_fd, s, pe, rearm, &r) : soft_range(pagemap_fd, s, pe, &r);
+                if (rc != 0)
+                    return -1;
+                s = pe;
+            }
+            if (!in)
+                break;
+            if (hot_hi[h] > s) {
+                uintptr_t he = hot_hi[h] < e ? hot_hi[h] : e;
+                run_add(&r, s, he);
+                r.hot += (long)((he - s) / os_page);
+                s = he;
+            }
+        }
     }
     run_flush(&r);
     /* An arena that failed to register meanwhile is not in this answer. */
     if (atomic_load(&mode) == CGC__DIRTY_NONE)
         return -1;
     atomic_fetch_add_explicit(&cgc__dirty_pages_total, (uint64_t)r.pages, memory_order_relaxed);
-    return r.pages;
+    return r.pages - r.hot;
+}
+
+void cgc__dirty_set_hot(const uintptr_t *lo, const uintptr_t *hi, int n)
+{
+    int k = 0;
+    for (int i = 0; i < n && k < CGC__DIRTY_HOT_MAX; i++) {
+        uintptr_t a = lo[i] & ~(uintptr_t)(os_page - 1);
+        uintptr_t b = hi[i] > UINTPTR_MAX - os_page ? hi[i] : (hi[i] + os_page - 1) & ~(uintptr_t)(os_page - 1);
+        if (a >= b)
+            continue;
+        /* Insert in order; an overlap with a neighbour is merged into it. */
+        int j = k;
+        while (j > 0 && hot_lo[j - 1] > a) {
+            hot_lo[j] = hot_lo[j - 1];
+            hot_hi[j] = hot_hi[j - 1];
+            j--;
+        }
+        hot_lo[j] = a;
+        hot_hi[j] = b;
+        k++;
+    }
+    /* Merge overlapping or touching neighbours. */
+    int w = 0;
+    for (int i = 0; i < k; i++) {
+        if (w > 0 && hot_lo[i] <= hot_hi[w - 1]) {
+            if (hot_hi[i] > hot_hi[w - 1])
+                hot_hi[w - 1] = hot_hi[i];
+        } else {
+            hot_lo[w] = hot_lo[i];
+            hot_hi[w] = hot_hi[i];
+            w++;
+        }
+    }
+    nhot = w;
+}
+
+long cgc__dirty_seal_hot(cgc__dirty_fn fn, void *arg)
+{
+    bool was = hot_sealed;
+    hot_sealed = true;
+    long total = 0;
+    for (int h = 0; h < nhot && !was; h++) {
+        long n = cgc__dirty_collect(hot_lo[h], hot_hi[h], true, fn, arg);
+        if (n < 0)
+            return -1;
+        total += n;
+    }
+    if (!was && nhot)
+        atomic_fetch_add_explicit(&cgc__dirty_hot_seals, 1, memory_order_relaxed);
+    return total;
 }
 
 void cgc__dirty_disarm(void)

@@ -46,13 +46,30 @@ int cgc__dirty_arm(void);
 /* Call fn for each run of pages in [lo, hi) written since the last arm or
  * collect; with rearm, those pages are write-protected again in the same
  * step (a write racing with the call is reported now or next time, never
- * lost). Returns the number of dirty pages reported, or -1 on failure
- * (then the caller must treat the whole range as dirty). */
+ * lost). Returns the number of dirty pages reported, not counting hot
+ * ones before the seal (below), or -1 on failure (then the caller must
+ * treat the whole range as dirty). */
 /* Runs are of the kernel's pages (4 KiB on x86-64, not cgc's 8 KiB), in
  * no particular order; fn is called after the kernel re-protected its run,
  * so a rescan in fn reads every write made before it. */
 typedef void (*cgc__dirty_fn)(uintptr_t start, size_t npages, void *arg);
 long cgc__dirty_collect(uintptr_t lo, uintptr_t hi, bool rearm, cgc__dirty_fn fn, void *arg);
+
+/* Hot ranges: memory the program writes all over faster than a round of
+ * collects goes by (a table of pointers written at random), where
+ * protecting it again only buys a fault per page per round. An arm leaves
+ * them unprotected, and every collect reports them whole as written,
+ * until cgc__dirty_seal_hot: that collects them (with rearm, calling fn
+ * like cgc__dirty_collect) and from then until the next arm they are
+ * tracked like any other page. set_hot replaces the set (at most
+ * CGC__DIRTY_HOT_MAX ranges; more are dropped, so tracked as usual); both
+ * are called by the thread that arms and collects, set_hot between two
+ * tracking periods. seal returns the pages reported, -1 on failure. */
+#define CGC__DIRTY_HOT_MAX 16
+void cgc__dirty_set_hot(const uintptr_t *lo, const uintptr_t *hi, int n);
+long cgc__dirty_seal_hot(cgc__dirty_fn fn, void *arg);
+/* Seals of a non-empty hot set so far (for the tests: the path was taken). */
+extern _Atomic uint64_t cgc__dirty_hot_seals;
 
 /* Pages reported by collects so far (for a metric). */
 extern _Atomic uint64_t cgc__dirty_pages_total;

@@ -505,6 +505,7 @@ extern _Atomic uint64_t cgc__mark_black_bytes; /* allocated black in this cycle 
 void cgc__mark_start(void);
 void cgc__mark_concurrent(void);
 long cgc__mark_preclean(void);                /* dirty pages rescanned, -1: tracker failed */
+long cgc__mark_preclean_seal(void);           /* the same for the hot objects, protected again */
 void cgc__mark_finish(cgc__mark_result *out, bool all);
 void cgc__mark_abandon(void);                 /* final stop instead of finish: marks undone, nothing to sweep */
 /* Mark assists (assist.c): marks part of the shared work in the calling

@@ -207,6 +207,7 @@ static void new_arena(void)
 }
 
 static void uffd_detail(void);
+static void hot_ranges(uint8_t *blk);
 
 static int unit(void)
 {
@@ -352,6 +353,64 @@ static void uffd_detail(void)
     adj[0] = adj[7 * PG] = 2;
     n = collect(adj, 8, true, &s);
     CHECK(n == 2 && s.hit[0] && s.hit[7], "both parts tracked: %ld", n);
+    cgc__dirty_disarm();
+    hot_ranges(blk);
+}
+
+/* Hot ranges (dirty.h): unprotected from the arm until the seal and
+ * reported whole by every collect meanwhile, without counting in its
+ * answer; the seal reports every page of them (none was protected) and
+ * protects them; from then until the next arm they are tracked exactly. */
+static void hot_ranges(uint8_t *blk)
+{
+    seen s;
+    uintptr_t lo[2] = {(uintptr_t)blk + 20 * PG, (uintptr_t)blk + 60 * PG};
+    uintptr_t hi[2] = {(uintptr_t)blk + 30 * PG, (uintptr_t)blk + 64 * PG - 1};   /* rounded up to 64 */
+    cgc__dirty_set_hot(lo, hi, 2);
+    CHECK(cgc__dirty_arm() == 0, "arm");
+    long n = collect(blk, NPAGES, true, &s);
+    CHECK(n == 0 && count_hits(&s) == 14 && s.hit[20] && s.hit[29] && s.hit[60] && s.hit[63] && !s.hit[30],
+          "hot, armed: n %ld, %d reported", n, count_hits(&s));
+    blk[5 * PG] = blk[25 * PG] = blk[61 * PG] = 1;
+    n = collect(blk, NPAGES, true, &s);
+    CHECK(n == 1 && count_hits(&s) == 15 && s.hit[5], "hot and one written: n %ld, %d reported", n, count_hits(&s));
+    memset(&s, 0, sizeof s);
+    s.base = (uintptr_t)blk;
+    s.npages = NPAGES;
+    n = cgc__dirty_seal_hot(record, &s);
+    CHECK(n == 14 && count_hits(&s) == 14 && !s.hit[5], "seal: every hot page: n %ld, %d reported", n,
+          count_hits(&s));
+    memset(&s, 0, sizeof s);
+    s.base = (uintptr_t)blk;
+    s.npages = NPAGES;
+    n = cgc__dirty_seal_hot(record, &s);
+    CHECK(n == 0 && count_hits(&s) == 0, "a second seal reports nothing: %ld", n);
+    /* Sealed: exactly what is written, hot or not. */
+    blk[25 * PG] = blk[100 * PG] = 2;
+    n = collect(blk, NPAGES, true, &s);
+    CHECK(n == 2 && count_hits(&s) == 2 && s.hit[25] && s.hit[100], "sealed: n %ld, %d reported", n, count_hits(&s));
+    /* The next arm does not protect them, nor unprotect them: still
+     * protected since the seal, only the page written since is reported
+     * by the next seal. */
+    CHECK(cgc__dirty_arm() == 0, "re-arm");
+    CHECK(collect(blk, NPAGES, true, &s) == 0 && count_hits(&s) == 14, "re-armed: hot reported whole");
+    blk[62 * PG] = 3;
+    memset(&s, 0, sizeof s);
+    s.base = (uintptr_t)blk;
+    s.npages = NPAGES;
+    n = cgc__dirty_seal_hot(record, &s);
+    CHECK(n == 1 && count_hits(&s) == 1 && s.hit[62], "seal after a re-arm: n %ld", n);
+    /* After a disarm (as between two cycles) every hot page is unprotected:
+     * the seal reports them all. */
+    cgc__dirty_disarm();
+    CHECK(cgc__dirty_arm() == 0, "arm after disarm");
+    memset(&s, 0, sizeof s);
+    s.base = (uintptr_t)blk;
+    s.npages = NPAGES;
+    n = cgc__dirty_seal_hot(record, &s);
+    CHECK(n == 14 && count_hits(&s) == 14, "seal after a disarm: %ld", n);
+    CHECK(collect(blk, NPAGES, true, &s) == 0, "after the seal, nothing: %d", count_hits(&s));
+    cgc__dirty_set_hot(NULL, NULL, 0);
     cgc__dirty_disarm();
 }
 
