@@ -729,6 +729,11 @@ void cgc__dirty_set_hot(const uintptr_t *lo, const uintptr_t *hi, int n)
     nhot = w;
 }
 
+bool cgc__dirty_hot_unsealed(void)
+{
+    return nhot > 0 && !hot_sealed;
+}
+
 long cgc__dirty_seal_hot(cgc__dirty_fn fn, void *arg)
 {
     bool was = hot_sealed;

@@ -68,6 +68,8 @@ long cgc__dirty_collect(uintptr_t lo, uintptr_t hi, bool rearm, cgc__dirty_fn fn
 #define CGC__DIRTY_HOT_MAX 16
 void cgc__dirty_set_hot(const uintptr_t *lo, const uintptr_t *hi, int n);
 long cgc__dirty_seal_hot(cgc__dirty_fn fn, void *arg);
+/* Whether there are hot ranges not sealed since the last arm. */
+bool cgc__dirty_hot_unsealed(void);
 /* Seals of a non-empty hot set so far (for the tests: the path was taken). */
 extern _Atomic uint64_t cgc__dirty_hot_seals;
 

@@ -2136,7 +2136,9 @@ long cgc__mark_preclean(void)
  * are none, -1 if the tracker failed. */
 long cgc__mark_preclean_seal(void)
 {
-    return preclean(true);
+    /* None (no large pointer array was hot): no round, not even an empty
+     * phase (binary-trees runs 150 cycles). */
+    return cgc__dirty_hot_unsealed() ? preclean(true) : 0;
 }
 
 /* ---- mark assists (assist.c decides when and how much) ---- */
