@@ -23,9 +23,10 @@
 #
 # Usage: demo/soak.sh [--quick] [--minutes N] [--period SECS] [--low MiB]
 #                     [--high MiB] [--no-build] [--build-dir DIR] [--out DIR]
-#   default   30 minutes, the limit moves every 60 s; output in docs/soak
-#   --quick   90 s, the limit moves every 15 s (CI: demo_soak_quick); output
-#             in BUILD_DIR/demo-soak-quick
+#   default   30 minutes, the limit moves 96 <-> 36 MiB every 60 s; output
+#             in docs/soak
+#   --quick   90 s, the limit moves 96 <-> 40 MiB every 15 s (CI:
+#             demo_soak_quick); output in BUILD_DIR/demo-soak-quick
 # Verdict (exit 1 with one line per failed condition, 0 if all hold):
 #   - no OOM kill, and the service ran to the end (never restarted);
 #   - zero failed requests: every response 2xx, no transport error;
@@ -48,7 +49,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 MODE=full
 MINUTES=30
 PERIOD=
-LOW_MIB=36
+LOW_MIB=
 HIGH_MIB=96
 DO_BUILD=1
 BUILD_DIR=$ROOT/build-demo
@@ -70,11 +71,19 @@ while (($#)); do
     esac
     shift
 done
+# The low limit: 36 MiB for the full soak, a few MiB over the smallest
+# limit the demo's bisection finds for the default configuration (31-36
+# MiB, docs/history.md). The quick one runs in CI beside the rest of the
+# test suite (load 2-2.5), where the service's cgroup usage reaches 33-35
+# MiB under this load and it was OOM-killed once a second after a shrink
+# to 36 MiB (242dd41, its first shrink, while the service still grows):
+# CI is a test of the soak's conditions, not of that edge (demo_quick
+# tests the edge), so it keeps 4 MiB more.
 if [[ $MODE == quick ]]; then
-    DURATION=90; PERIOD=${PERIOD:-15}; WARM_PERIODS=2
+    DURATION=90; PERIOD=${PERIOD:-15}; WARM_PERIODS=2; LOW_MIB=${LOW_MIB:-40}
     OUT=${OUT:-$BUILD_DIR/demo-soak-quick}
 else
-    DURATION=$((MINUTES * 60)); PERIOD=${PERIOD:-60}; WARM_PERIODS=2
+    DURATION=$((MINUTES * 60)); PERIOD=${PERIOD:-60}; WARM_PERIODS=2; LOW_MIB=${LOW_MIB:-36}
     OUT=${OUT:-$ROOT/docs/soak}
 fi
 MiB=1048576

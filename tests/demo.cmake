@@ -40,7 +40,7 @@ set_tests_properties(demo_harness PROPERTIES TIMEOUT 60 LABELS demo)
 
 # The soak (issue 11), short: demo/soak.sh --quick runs the C service under
 # a steady hey load for 90 s in a real memory cgroup whose limit moves
-# between 96 and 36 MiB every 15 s, and asserts no OOM kill, no failed
+# between 96 and 40 MiB every 15 s, and asserts no OOM kill, no failed
 # request, resident memory flat after warm-up, no growth in threads or file
 # descriptors.
 cgc_demo_script_test(demo_soak_quick soak.sh 300)
