@@ -151,6 +151,25 @@ static _Atomic cgc__dirty_mode mode = CGC__DIRTY_NONE;
 static uintptr_t hot_lo[CGC__DIRTY_HOT_MAX], hot_hi[CGC__DIRTY_HOT_MAX];
 static int nhot;
 static bool hot_sealed;   /* protected since the last arm (cgc__dirty_seal_hot) */
+
+/* The end of the piece of [s, e) that starts at s: up to the next hot
+ * range (*hot false), or to the end of the hot range s lies in, within e
+ * (*hot true). Sealed hot ranges are tracked like any page: no pieces. */
+static uintptr_t next_piece(uintptr_t s, uintptr_t e, bool *hot)
+{
+    *hot = false;
+    for (int h = 0; h < nhot && !hot_sealed; h++) {
+        if (hot_hi[h] <= s)
+            continue;
+        if (hot_lo[h] >= e)
+            break;
+        if (hot_lo[h] > s)
+            return hot_lo[h];
+        *hot = true;
+        return hot_hi[h] < e ? hot_hi[h] : e;
+    }
+    return e;
+}
 static _Atomic int armed;
 static int uffd = -1, pagemap_fd = -1, clear_refs_fd = -1;
 static pid_t owner;                    /* the process the descriptors act on */
@@ -633,22 +652,18 @@ int cgc__dirty_arm(void)
         atomic_store(&armed, 1);
         return 0;
     }
+    hot_sealed = false;
     size_t n = atomic_load_explicit(&nranges, memory_order_acquire);
     for (size_t i = 0; i < n; i++) {
         uintptr_t s, e = range_at(i, &s);
-        /* The pieces between the hot ranges (sorted), each protected. */
-        for (int h = 0; s < e; h++) {
-            bool in = h < nhot && hot_lo[h] < e;
-            uintptr_t pe = in ? hot_lo[h] : e;
-            if (pe > s && protect_written(pagemap_fd, s, pe) != 0)
+        /* Every piece but the hot ranges protected. */
+        for (uintptr_t pe; s < e; s = pe) {
+            bool hot;
+            pe = next_piece(s, e, &hot);
+            if (!hot && protect_written(pagemap_fd, s, pe) != 0)
                 return -1;
-            if (!in)
-                break;
-            if (hot_hi[h] > s)
-                s = hot_hi[h];
         }
     }
-    hot_sealed = false;
     atomic_store(&armed, 1);
     return 0;
 }
@@ -668,22 +683,15 @@ long cgc__dirty_collect(uintptr_t lo, uintptr_t hi, bool rearm, cgc__dirty_fn fn
         e = e > hi ? hi : e;
         /* The pieces between the hot ranges asked of the kernel, the hot
          * ranges reported: never protected, written for all we know. */
-        for (int h = 0; s < e; h++) {
-            bool in = !hot_sealed && h < nhot && hot_lo[h] < e;
-            uintptr_t pe = in ? hot_lo[h] : e;
-            if (pe > s) {
-                int rc = m == CGC__DIRTY_UFFD ? scan_range(pagemap_fd, s, pe, rearm, &r) : soft_range(pagemap_fd, s, pe, &r);
-                if (rc != 0)
-                    return -1;
-                s = pe;
-            }
-            if (!in)
-                break;
-            if (hot_hi[h] > s) {
-                uintptr_t he = hot_hi[h] < e ? hot_hi[h] : e;
-                run_add(&r, s, he);
-                r.hot += (long)((he - s) / os_page);
-                s = he;
+        for (uintptr_t pe; s < e; s = pe) {
+            bool hot;
+            pe = next_piece(s, e, &hot);
+            if (hot) {
+                run_add(&r, s, pe);
+                r.hot += (long)((pe - s) / os_page);
+            } else if ((m == CGC__DIRTY_UFFD ? scan_range(pagemap_fd, s, pe, rearm, &r)
+                                             : soft_range(pagemap_fd, s, pe, &r)) != 0) {
+                return -1;
             }
         }
     }
@@ -736,16 +744,17 @@ bool cgc__dirty_hot_unsealed(void)
 
 long cgc__dirty_seal_hot(cgc__dirty_fn fn, void *arg)
 {
-    bool was = hot_sealed;
-    hot_sealed = true;
+    if (hot_sealed)
+        return 0;
+    hot_sealed = true;   /* from here the collects below treat them as any page */
     long total = 0;
-    for (int h = 0; h < nhot && !was; h++) {
+    for (int h = 0; h < nhot; h++) {
         long n = cgc__dirty_collect(hot_lo[h], hot_hi[h], true, fn, arg);
         if (n < 0)
             return -1;
         total += n;
     }
-    if (!was && nhot)
+    if (nhot)
         atomic_fetch_add_explicit(&cgc__dirty_hot_seals, 1, memory_order_relaxed);
     return total;
 }
