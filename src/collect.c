@@ -399,6 +399,39 @@ static uint64_t runway_for(uint64_t goal, uint64_t marked)
     return runway < cap ? runway : cap;
 }
 
+/* Whether the next cycle, in concurrent mode, marks with the world stopped
+ * all the same: when the memory limit sets the goal and leaves too little
+ * room for a concurrent mark. A concurrent cycle lets the program allocate
+ * its room less what it allocates during the mark: those objects are
+ * allocated black and stay to the next cycle, whose marked base they
+ * raise. With R the program's allocation during a mark (mark_alloc_bytes)
+ * and room the goal less the marked heap, a concurrent cycle runs
+ * room / (room - R) times as many cycles as stop-the-world for the same
+ * allocation, each a mark that costs more CPU (docs/concurrent.md), and
+ * under the limit the program cannot run ahead either: past 1/16 of the
+ * room it waits for the mark, which is slower than a stop-the-world one.
+ * So where the runway the mark wants (R and a quarter) is more than the
+ * limit's bound of 3/10 of the room, or the last cycle's program waited at
+ * the backstop, the cycle stops the world: bench/limit's soft90 ran 153
+ * concurrent cycles in 1.6x the wall time of stop-the-world's 96.
+ * Measured again only by a concurrent cycle, R is taken down by an eighth
+ * at each cycle that stops the world for it, so that a program that has
+ * slowed down gets concurrent cycles back. Not under the proportional
+ * goal, whose backstop is a quarter of the room past it: there the
+ * program's assists make the mark keep up (docs/pacing.md), nor with
+ * CGC_DEBUG=gcconcurrent=2. pacer_lock held. */
+static _Atomic bool next_stw;   /* the next cycle marks with the world stopped */
+
+static bool room_too_small(uint64_t goal, uint64_t marked)
+{
+    if (cgc__cfg.gcconcurrent >= 2 || goal == UINT64_MAX || goal >= cgc__gc.pacer.prop_goal)
+        return false;
+    if (goal <= marked)
+        return true;
+    uint64_t room = goal - marked, want = mark_alloc_bytes + mark_alloc_bytes / 4;
+    return mark_outrun || want > room / 10 * 3;
+}
+
 /* Sets the trigger, and the point 1/16 of the runway before it (from the
  * last cycle's marked bytes) where the helper markers are woken so they
  * are running when the cycle starts (mark.c, cgc__mark_prewake). t is a
@@ -407,6 +440,11 @@ static void set_trigger_at(uint64_t t, bool exact)
 {
     uint64_t marked = cgc__gc.last_marked;
     bool conc = cgc__concurrent_mode();
+    if (conc) {
+        bool stw = room_too_small(exact ? cgc__gc.heap_goal : t, marked);
+        atomic_store(&next_stw, stw);
+        conc = !stw;
+    }
     if (!exact && conc && t != UINT64_MAX && t > marked)
         t -= runway_for(t, marked);
     /* Concurrent: the helpers do not take part in the concurrent phase
@@ -766,7 +804,7 @@ void cgc__maybe_collect(void)
         return;
     }
     cgc__pacer_unlock();
-    if (cgc__concurrent_mode() && request_cycle()) {
+    if (cgc__concurrent_mode() && !atomic_load(&next_stw) && request_cycle()) {
         if (live >= __atomic_load_n(&cgc__gc.throttle, __ATOMIC_RELAXED) || over_hard_room())
             wait_for_mark();
         return;
@@ -1057,7 +1095,8 @@ static void collect_cycle(bool forced, char *line, size_t line_n)
     cycle_pause p = {.tr = &tr};
     /* Concurrent: the tracker is armed before anything is scanned, so
      * every write after an object's scan is seen (docs/concurrent.md). */
-    bool conc = cgc__concurrent_mode() && cgc__dirty_arm() == 0;
+    bool fallback = cgc__concurrent_mode() && atomic_load(&next_stw);
+    bool conc = cgc__concurrent_mode() && !fallback && cgc__dirty_arm() == 0;
     /* The tracker's buffer of page addresses, dead now, lies where the
      * stops' frames will be; words they leave unwritten are scanned with
      * this thread's stack (the object at the start of each page was kept
@@ -1180,6 +1219,10 @@ static void collect_cycle(bool forced, char *line, size_t line_n)
     else
         cgc__limiter_add_background(&cgc__gc.limiter, t3, work);
     cgc__gc.limited_this_cycle = 0;
+    if (fallback) {   /* room_too_small: let a later cycle measure again */
+        mark_alloc_bytes -= mark_alloc_bytes / 8;
+        mark_outrun = false;
+    }
     cgc__pacer_unlock();
 
     tr.num = num;
