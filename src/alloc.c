@@ -231,7 +231,7 @@ static cgc__span *new_span(int cls, int kind, bool resident_only)
     bool zeroed;
     cgc__sweep_reclaim(sc->npages);
     /* slots are zeroed as handed out */
-    cgc__span *s = cgc__heap_alloc_span_from(sc->npages, false, &zeroed, resident_only);
+    cgc__span *s = cgc__heap_alloc_span_from(sc->npages, kind == CGC_KIND_ATOMIC, false, &zeroed, resident_only);
     if (!s)
         return NULL;
     /* carve left it LARGE with an unallocated inline slot byte: a
@@ -528,7 +528,7 @@ static void *large_alloc(size_t n, int kind)
     size_t npages = (n + CGC_PAGE_SIZE - 1) >> CGC_PAGE_SHIFT;
     bool zeroed;
     cgc__sweep_reclaim(npages);
-    cgc__span *s = cgc__heap_alloc_span(npages, kind != CGC_KIND_ATOMIC, &zeroed);
+    cgc__span *s = cgc__heap_alloc_span(npages, kind == CGC_KIND_ATOMIC, kind != CGC_KIND_ATOMIC, &zeroed);
     if (!s)
         return NULL;
     /* Already LARGE (carve) with an unallocated slot byte; the byte is

@@ -104,6 +104,7 @@ static void init(void)
     cgc__threads_init();
     cgc__mark_init(cgc__cfg.markers);
     cgc__dirty_init();
+    cgc__dirty_set_skip(cgc__heap_unwatched_run);   /* pointer-free pages: never watched */
     cgc__gc.start_mono_ns = cgc__now_ns();
     cgc__pacer_init(&cgc__gc.pacer, cgc__cfg.gc_percent, cgc__cfg.memlimit);
     cgc__limiter_init(&cgc__gc.limiter, cgc__cfg.ncpu > 0 ? cgc__cfg.ncpu : 1, cgc__gc.start_mono_ns);

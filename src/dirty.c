@@ -170,6 +170,36 @@ static uintptr_t next_piece(uintptr_t s, uintptr_t e, bool *hot)
     }
     return e;
 }
+static _Atomic(cgc__dirty_skip_fn) skip_fn;
+
+void cgc__dirty_set_skip(cgc__dirty_skip_fn fn)
+{
+    atomic_store(&skip_fn, fn);
+}
+
+/* The end of the part of [s, e) that starts at s, all skipped (*skip) or
+ * none (cgc__dirty_set_skip). */
+static uintptr_t next_part(uintptr_t s, uintptr_t e, bool *skip)
+{
+    cgc__dirty_skip_fn fn = atomic_load_explicit(&skip_fn, memory_order_relaxed);
+    *skip = false;
+    if (!fn)
+        return e;
+    uintptr_t pe = fn(s, e, skip);
+    if (pe <= s || pe > e) {   /* never loop, never skip on a bad answer */
+        *skip = false;
+        return e;
+    }
+    /* On the kernel's pages (cgc's 8 KiB are a multiple of x86-64's): a
+     * boundary inside one shrinks the skipped part, never the watched. */
+    uintptr_t down = pe & ~(uintptr_t)(os_page - 1);
+    if (down == pe)
+        return pe;
+    if (*skip && down > s)
+        return down;
+    *skip = false;
+    return down + os_page < e ? down + os_page : e;
+}
 static _Atomic int armed;
 static int uffd = -1, pagemap_fd = -1, clear_refs_fd = -1;
 static pid_t owner;                    /* the process the descriptors act on */
@@ -656,12 +686,15 @@ int cgc__dirty_arm(void)
     size_t n = atomic_load_explicit(&nranges, memory_order_acquire);
     for (size_t i = 0; i < n; i++) {
         uintptr_t s, e = range_at(i, &s);
-        /* Every piece but the hot ranges protected. */
+        /* Every piece but the hot ranges and the skipped parts protected. */
         for (uintptr_t pe; s < e; s = pe) {
-            bool hot;
+            bool hot, skip;
             pe = next_piece(s, e, &hot);
-            if (!hot && protect_written(pagemap_fd, s, pe) != 0)
-                return -1;
+            for (uintptr_t q = s, qe; !hot && q < pe; q = qe) {
+                qe = next_part(q, pe, &skip);
+                if (!skip && protect_written(pagemap_fd, q, qe) != 0)
+                    return -1;
+            }
         }
     }
     atomic_store(&armed, 1);
@@ -689,9 +722,14 @@ long cgc__dirty_collect(uintptr_t lo, uintptr_t hi, bool rearm, cgc__dirty_fn fn
             if (hot) {
                 run_add(&r, s, pe);
                 r.hot += (long)((pe - s) / os_page);
-            } else if ((m == CGC__DIRTY_UFFD ? scan_range(pagemap_fd, s, pe, rearm, &r)
-                                             : soft_range(pagemap_fd, s, pe, &r)) != 0) {
-                return -1;
+                continue;
+            }
+            for (uintptr_t q = s, qe; q < pe; q = qe) {
+                bool skip;
+                qe = next_part(q, pe, &skip);
+                if (!skip && (m == CGC__DIRTY_UFFD ? scan_range(pagemap_fd, q, qe, rearm, &r)
+                                                   : soft_range(pagemap_fd, q, qe, &r)) != 0)
+                    return -1;
             }
         }
     }

@@ -73,6 +73,20 @@ bool cgc__dirty_hot_unsealed(void);
 /* Seals of a non-empty hot set so far (for the tests: the path was taken). */
 extern _Atomic uint64_t cgc__dirty_hot_seals;
 
+/* Pages no write to which the mark needs to see (pageheap.c,
+ * cgc__heap_unwatched_run: pointer-free objects, free pages kept for
+ * them): an arm leaves them unprotected and a collect neither asks about
+ * them nor reports them. fn returns the end of the run of [s, e) that
+ * starts at s, all skipped (*skip true) or none; it is asked again at
+ * every arm and collect, so a page's answer may change between them, but
+ * it must be false, at the last collect before the final stop's rescan,
+ * for every page that could hold a pointer the mark has not seen. A
+ * skipped page is left unprotected and so reads as written when it is
+ * next asked about: a page whose answer turns false is reported then,
+ * never missed. Set once, before the first arm; NULL: skip nothing. */
+typedef uintptr_t (*cgc__dirty_skip_fn)(uintptr_t s, uintptr_t e, bool *skip);
+void cgc__dirty_set_skip(cgc__dirty_skip_fn fn);
+
 /* Pages reported by collects so far (for a metric). */
 extern _Atomic uint64_t cgc__dirty_pages_total;
 

@@ -163,6 +163,7 @@ typedef struct cgc__arena {
     uint64_t *released;             /* 1 bit/page: released or never touched (reads as zero) */
     cgc__span **spanmap;            /* page -> span (in-use: every page; free: first and last) */
     struct cgc__arena *next;
+    bool      noscan;               /* for spans of pointer-free objects (pageheap.c, "Two sides") */
 } cgc__arena;
 
 typedef struct cgc__heap_counters {
@@ -190,10 +191,10 @@ extern pthread_mutex_t cgc__heap_lock;
 /* Allocates npages for a span (heap_lock held by the callee). Returns NULL if
  * the OS refuses memory. With zero, resident pages are cleared so that the
  * whole span reads as zero; *zeroed tells whether every page does. */
-cgc__span *cgc__heap_alloc_span(size_t npages, bool zero, bool *zeroed);
+cgc__span *cgc__heap_alloc_span(size_t npages, bool noscan, bool zero, bool *zeroed);
 /* The same; with resident_only, only from free pages that are resident
  * (no new memory from the OS, no released page faulted back): else NULL. */
-cgc__span *cgc__heap_alloc_span_from(size_t npages, bool zero, bool *zeroed, bool resident_only);
+cgc__span *cgc__heap_alloc_span_from(size_t npages, bool noscan, bool zero, bool *zeroed, bool resident_only);
 void       cgc__heap_free_span(cgc__span *s);          /* takes heap_lock */
 void       cgc__heap_free_span_locked(cgc__span *s);   /* heap_lock held */
 /* Releases up to `bytes` of free resident pages to the OS; returns bytes released. */
@@ -204,6 +205,7 @@ uint64_t   cgc__mapped_bytes(void);
 uint64_t   cgc__heap_resident_bytes(void);   /* mincore over the arenas; UINT64_MAX if unknown */
 uint64_t   cgc__sys_bytes(void);
 void       cgc__heap_check_invariants(void);
+uintptr_t  cgc__heap_unwatched_run(uintptr_t s, uintptr_t e, bool *unwatched);   /* any thread, no lock */
 void       cgc__heap_foreach_inuse(void (*fn)(cgc__span *, void *), void *arg); /* heap_lock held or world stopped */
 
 /* O(1): the span holding address p, or NULL. */

@@ -19,6 +19,18 @@
  * list for bigger ones searched best-fit. A free span's first and last pages
  * map to it (so neighbours find it to coalesce); the pages between map to
  * NULL, so a conservative pointer into free memory finds nothing.
+ *
+ * Two sides. Each arena is for spans of scanned objects or for spans of
+ * pointer-free (atomic) ones, and each side has its own free lists. A
+ * span is taken from its own side's lists, else from a new arena of its
+ * side, and only when the OS refuses that, from the other side's. Why:
+ * the concurrent mark's dirty-page tracker need not watch pointer-free
+ * objects (a write into one never hides a pointer), nor free pages of the
+ * pointer-free side (cgc__heap_unwatched_run), and it pays a system call
+ * per run of watched pages in every round: with both kinds side by side
+ * (churn's records and their buffers), a 140 MB heap split into tens of
+ * thousands of runs; kept apart, into a few. Nothing depends on the sides
+ * for correctness, only the cost of tracking does.
  */
 #include "internal.h"
 #include "dirty.h"
@@ -36,9 +48,9 @@ cgc__arena **cgc__radix[1 << CGC_RADIX_L1_BITS];
 pthread_mutex_t cgc__heap_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static cgc__arena *arenas;
-static cgc__span *free_small[NSMALL_FREE];
-static uint64_t free_small_nonempty[NSMALL_FREE / 64];
-static cgc__span *free_large;
+static cgc__span *free_small[2][NSMALL_FREE];        /* [noscan side][pages] */
+static uint64_t free_small_nonempty[2][NSMALL_FREE / 64];
+static cgc__span *free_large[2];
 static cgc__span *desc_free;          /* unused span descriptors */
 
 /* ---- span descriptors -------------------------------------------------- */
@@ -162,7 +174,7 @@ static void keep_spare(void **spare, size_t *spare_pages, void *p, size_t pages)
 
 /* Reserves a new arena of at least `npages` (after its guard page) and adds
  * the rest as one free span. */
-static bool arena_grow(size_t npages)
+static bool arena_grow(size_t npages, bool noscan)
 {
     if (npages > SIZE_MAX / CGC_PAGE_SIZE - ARENA_GUARD_PAGES)
         return false;
@@ -219,6 +231,7 @@ static bool arena_grow(size_t npages)
     a->hwm = ARENA_GUARD_PAGES;   /* heap_sys counts [guard, hwm) */
     a->released = rel;
     a->spanmap = map;
+    a->noscan = noscan;
     set_bits(rel, 0, pages, true);
     for (uintptr_t u = base; u < base + bytes; u += CGC_ARENA_SIZE) {
         uintptr_t key = u >> CGC_ARENA_SHIFT;
@@ -243,52 +256,60 @@ static bool arena_grow(size_t npages)
 
 /* ---- free lists -------------------------------------------------------- */
 
+/* The side of a free span: its arena's. */
+static int side_of(const cgc__span *s)
+{
+    return arena_of(s->start)->noscan;
+}
+
 static void free_list_insert(cgc__span *s)
 {
+    int d = side_of(s);
     s->prev = NULL;
     if (s->npages < NSMALL_FREE) {
-        s->next = free_small[s->npages];
+        s->next = free_small[d][s->npages];
         if (s->next)
             s->next->prev = s;
-        free_small[s->npages] = s;
-        free_small_nonempty[s->npages >> 6] |= (uint64_t)1 << (s->npages & 63);
+        free_small[d][s->npages] = s;
+        free_small_nonempty[d][s->npages >> 6] |= (uint64_t)1 << (s->npages & 63);
     } else {
-        s->next = free_large;
+        s->next = free_large[d];
         if (s->next)
             s->next->prev = s;
-        free_large = s;
+        free_large[d] = s;
     }
 }
 
 static void free_list_remove(cgc__span *s)
 {
+    int d = side_of(s);
     if (s->prev)
         s->prev->next = s->next;
     else if (s->npages < NSMALL_FREE) {
-        free_small[s->npages] = s->next;
+        free_small[d][s->npages] = s->next;
         if (!s->next)
-            free_small_nonempty[s->npages >> 6] &= ~((uint64_t)1 << (s->npages & 63));
+            free_small_nonempty[d][s->npages >> 6] &= ~((uint64_t)1 << (s->npages & 63));
     } else
-        free_large = s->next;
+        free_large[d] = s->next;
     if (s->next)
         s->next->prev = s->prev;
     s->next = s->prev = NULL;
 }
 
-/* Smallest free span with at least n pages, or NULL. */
-static cgc__span *free_find(size_t n)
+/* Smallest free span of side d with at least n pages, or NULL. */
+static cgc__span *free_find(size_t n, int d)
 {
     if (n < NSMALL_FREE) {
         for (size_t w = n >> 6; w < NSMALL_FREE / 64; w++) {
-            uint64_t m = free_small_nonempty[w];
+            uint64_t m = free_small_nonempty[d][w];
             if (w == n >> 6)
                 m &= ~(uint64_t)0 << (n & 63);
             if (m)
-                return free_small[w * 64 + (size_t)__builtin_ctzll(m)];
+                return free_small[d][w * 64 + (size_t)__builtin_ctzll(m)];
         }
     }
     cgc__span *best = NULL;
-    for (cgc__span *s = free_large; s; s = s->next)
+    for (cgc__span *s = free_large[d]; s; s = s->next)
         if (s->npages >= n && (!best || s->npages < best->npages))
             best = s;
     return best;
@@ -365,21 +386,24 @@ static void zero_resident(cgc__arena *a, size_t p, size_t end)
  * out (cgc__heap_alloc_span): 4 MiB. */
 #define POPULATE_MAX_PAGES (((size_t)4 << 20) / CGC_PAGE_SIZE)
 
-cgc__span *cgc__heap_alloc_span(size_t npages, bool zero, bool *zeroed)
+cgc__span *cgc__heap_alloc_span(size_t npages, bool noscan, bool zero, bool *zeroed)
 {
-    return cgc__heap_alloc_span_from(npages, zero, zeroed, false);
+    return cgc__heap_alloc_span_from(npages, noscan, zero, zeroed, false);
 }
 
-cgc__span *cgc__heap_alloc_span_from(size_t npages, bool zero, bool *zeroed, bool resident_only)
+cgc__span *cgc__heap_alloc_span_from(size_t npages, bool noscan, bool zero, bool *zeroed, bool resident_only)
 {
     pthread_mutex_lock(&cgc__heap_lock);
-    cgc__span *s = free_find(npages);
+    /* Its own side, a new arena of its side, else the other side's pages
+     * (an OS that refuses address space: test_rlimit_as). */
+    cgc__span *s = free_find(npages, noscan);
+    if (!s && !resident_only && arena_grow(npages, noscan))
+        s = free_find(npages, noscan);
+    if (!s)
+        s = free_find(npages, !noscan);
     if (!s) {
-        if (resident_only || !arena_grow(npages)) {
-            pthread_mutex_unlock(&cgc__heap_lock);
-            return NULL;
-        }
-        s = free_find(npages);
+        pthread_mutex_unlock(&cgc__heap_lock);
+        return NULL;
     }
     free_list_remove(s);
     cgc__arena *a = arena_of(s->start);
@@ -517,11 +541,13 @@ uint64_t cgc__heap_release_locked(uint64_t bytes)
     uint64_t done = 0;
     bool refused = false;
     /* Biggest spans first: the most memory for the fewest system calls. */
-    for (cgc__span *s = free_large; s && done < bytes && !refused; s = s->next)
-        done += release_span(s, bytes - done, &refused);
-    for (int n = NSMALL_FREE - 1; n > 0 && done < bytes && !refused; n--)
-        for (cgc__span *s = free_small[n]; s && done < bytes && !refused; s = s->next)
+    for (int d = 0; d < 2; d++)
+        for (cgc__span *s = free_large[d]; s && done < bytes && !refused; s = s->next)
             done += release_span(s, bytes - done, &refused);
+    for (int n = NSMALL_FREE - 1; n > 0 && done < bytes && !refused; n--)
+        for (int d = 0; d < 2; d++)
+            for (cgc__span *s = free_small[d][n]; s && done < bytes && !refused; s = s->next)
+                done += release_span(s, bytes - done, &refused);
     return done;
 }
 
@@ -584,6 +610,58 @@ uint64_t cgc__mapped_bytes(void)
 {
     uint64_t sys = cgc__sys_bytes(), rel = atomic_load(&cgc__mem.heap_released);
     return sys > rel ? sys - rel : 0;
+}
+
+/* The end of the run of [s, e) that starts at s whose pages the
+ * concurrent mark need not watch (*unwatched true), or all of which it
+ * must (false) (dirty.h, cgc__dirty_set_skip). Unwatched: pages of spans
+ * of pointer-free objects, and free pages of the pointer-free side
+ * ("Two sides" above). A write into a pointer-free object never hides a
+ * pointer from the mark; a free page holds no object, and if one is made
+ * there during the mark the page, left unprotected, reads as written at
+ * the next collect, which then watches it as its span's kind says.
+ *   Lock-free: read while the program allocates, so an entry may be
+ * stale or a span half made (its kind not yet set). The final collect,
+ * the one that must not miss a pointer, runs with the world stopped and
+ * every span whole; an earlier one that skips a page by mistake only
+ * leaves it unprotected, so it reads as written at the next. Nothing
+ * frees an in-use span during a mark (sweeping ends before it starts,
+ * cgc_free waits for its end). */
+uintptr_t cgc__heap_unwatched_run(uintptr_t s, uintptr_t e, bool *unwatched)
+{
+    uintptr_t p = s;
+    bool first = true;
+    while (p < e) {
+        cgc__arena *a = arena_of(p);
+        uintptr_t next;
+        bool u;
+        if (!a) {   /* between arenas: nothing to watch, never asked in practice */
+            u = false;
+            next = (p & ~(uintptr_t)(CGC_ARENA_SIZE - 1)) + CGC_ARENA_SIZE;
+        } else {
+            size_t i = page_of(a, p);
+            cgc__span *sp = i < a->npages ? __atomic_load_n(&a->spanmap[i], __ATOMIC_ACQUIRE) : NULL;
+            uint8_t st = sp ? __atomic_load_n(&sp->state, __ATOMIC_ACQUIRE) : CGC_SPAN_FREE;
+            uintptr_t ss = sp ? sp->start : 0, se = ss + (sp ? (uintptr_t)sp->npages << CGC_PAGE_SHIFT : 0);
+            bool covers = sp && p >= ss && p < se;
+            if ((st == CGC_SPAN_SMALL || st == CGC_SPAN_LARGE) && covers) {
+                u = sp->kind == CGC_KIND_ATOMIC;
+                next = se;
+            } else {
+                u = a->noscan;
+                /* A free span's first page leads past all of it. */
+                next = st == CGC_SPAN_FREE && covers ? se : (p & ~(uintptr_t)(CGC_PAGE_SIZE - 1)) + CGC_PAGE_SIZE;
+            }
+        }
+        if (first) {
+            *unwatched = u;
+            first = false;
+        } else if (u != *unwatched) {
+            return p;
+        }
+        p = next > p ? next : p + CGC_PAGE_SIZE;
+    }
+    return e;
 }
 
 void cgc__heap_foreach_inuse(void (*fn)(cgc__span *, void *), void *arg)

@@ -86,12 +86,13 @@ static int count_hits(const seen *s)
 }
 
 /* A page-aligned run of NPAGES pages inside one cgc object, every page
- * populated. Kept in a global so the collector keeps it. */
+ * populated. Kept in a global so the collector keeps it. A scanned object:
+ * the pages of pointer-free ones are never watched (unwatched() below). */
 static void *volatile keep;
 
 static uint8_t *test_block(void)
 {
-    uint8_t *obj = cgc_malloc_atomic((NPAGES + 1) * PG);
+    uint8_t *obj = cgc_malloc((NPAGES + 1) * PG);
     keep = obj;
     uint8_t *blk = (uint8_t *)(((uintptr_t)obj + PG - 1) & ~(uintptr_t)(PG - 1));
     memset(blk, 0x11, NPAGES * PG);
@@ -194,7 +195,7 @@ static void common(cgc__dirty_mode m)
 static void new_arena(void)
 {
     CHECK(cgc__dirty_arm() == 0, "arm");
-    uint8_t *huge = cgc_malloc_atomic((size_t)96 << 20);   /* more than an arena: a new mapping */
+    uint8_t *huge = cgc_malloc((size_t)96 << 20);   /* more than an arena: a new mapping */
     CHECK(huge != NULL, "96 MiB");
     if (!huge)
         return;
@@ -208,6 +209,33 @@ static void new_arena(void)
 
 static void uffd_detail(void);
 static void hot_ranges(uint8_t *blk);
+
+/* A pointer-free object's pages are never watched (src/pageheap.c, "Two
+ * sides", cgc__heap_unwatched_run): written while armed, they are not
+ * reported, with or without rearm, while a scanned object's are. */
+static void *volatile keep_atomic;
+static void unwatched(uint8_t *blk)
+{
+    uint8_t *obj = cgc_malloc_atomic((NPAGES + 1) * PG);
+    keep_atomic = obj;
+    CHECK(obj != NULL, "atomic block");
+    if (!obj)
+        return;
+    uint8_t *a = (uint8_t *)(((uintptr_t)obj + PG - 1) & ~(uintptr_t)(PG - 1));
+    memset(a, 0x33, NPAGES * PG);
+    seen s;
+    CHECK(cgc__dirty_arm() == 0, "arm");
+    a[3 * PG] = 1;
+    a[77 * PG] = 1;
+    blk[3 * PG] = 1;
+    CHECK(collect(a, NPAGES, false, &s) == 0 && count_hits(&s) == 0, "pointer-free pages reported: %d",
+          count_hits(&s));
+    CHECK(collect(a, NPAGES, true, &s) == 0, "pointer-free pages reported with rearm");
+    a[5 * PG] = 1;
+    CHECK(collect(a, NPAGES, true, &s) == 0, "pointer-free page written after a rearm reported");
+    CHECK(collect(blk, NPAGES, true, &s) == 1 && s.hit[3], "the scanned object's written page");
+    cgc__dirty_disarm();
+}
 
 static int unit(void)
 {
@@ -307,7 +335,7 @@ static void uffd_detail(void)
     /* An arena mapped while armed: its written pages are reported. */
     CHECK(cgc__dirty_arm() == 0, "arm");
     size_t big = (size_t)96 << 20;   /* more than an arena: a new mapping */
-    uint8_t *huge = cgc_malloc_atomic(big);
+    uint8_t *huge = cgc_malloc(big);
     CHECK(huge != NULL, "96 MiB");
     if (huge) {
         uint8_t *h = (uint8_t *)(((uintptr_t)huge + PG - 1) & ~(uintptr_t)(PG - 1));
@@ -355,6 +383,7 @@ static void uffd_detail(void)
     CHECK(n == 2 && s.hit[0] && s.hit[7], "both parts tracked: %ld", n);
     cgc__dirty_disarm();
     hot_ranges(blk);
+    unwatched(blk);
 }
 
 /* Hot ranges (dirty.h): unprotected from the arm until the seal and
