@@ -143,7 +143,8 @@ struct cgc__span {
     uint8_t   sizeclass;      /* small spans */
     uint8_t   cached;         /* 1 while a thread cache allocates from it */
     uint8_t   needzero;       /* 0 if its free slots are known to hold zeros */
-    uint8_t   pad[3];
+    uint8_t   cross;          /* scanned objects in a pointer-free arena (pageheap.c, "Two sides") */
+    uint8_t   pad[2];
     uint32_t  npages;
     uint32_t  freeindex;      /* while cached: slots below were allocated (alloc bits lag) */
     uint32_t  nfree;          /* free slots as of the last sweep/uncache */
@@ -164,6 +165,7 @@ typedef struct cgc__arena {
     cgc__span **spanmap;            /* page -> span (in-use: every page; free: first and last) */
     struct cgc__arena *next;
     bool      noscan;               /* for spans of pointer-free objects (pageheap.c, "Two sides") */
+    _Atomic uint32_t cross;         /* noscan: in-use spans of scanned objects in it */
 } cgc__arena;
 
 typedef struct cgc__heap_counters {
