@@ -672,6 +672,7 @@ void cgc__heap_check_invariants(void)
     uint64_t inuse = 0, freeb = 0, rel = 0, sys = 0;
     for (cgc__arena *a = arenas; a; a = a->next) {
         size_t p = ARENA_GUARD_PAGES;
+        uint32_t cross = 0;
         sys += (a->hwm - ARENA_GUARD_PAGES) * CGC_PAGE_SIZE;
         for (size_t g = 0; g < ARENA_GUARD_PAGES; g++)
             if (a->spanmap[g]) {
@@ -703,11 +704,24 @@ void cgc__heap_check_invariants(void)
                     fprintf(stderr, "cgc: heap invariant: in-use span has released pages\n");
                     abort();
                 }
+                /* The tracker skips a pointer-free arena only while this
+                 * count says no scanned span is in it. */
+                if (s->cross != (a->noscan && s->kind != CGC_KIND_ATOMIC)) {
+                    fprintf(stderr, "cgc: heap invariant: span of kind %d in a %s arena, cross %d\n", s->kind,
+                            a->noscan ? "pointer-free" : "scanned", s->cross);
+                    abort();
+                }
+                cross += s->cross;
             } else {
                 fprintf(stderr, "cgc: heap invariant: span in bad state %d\n", s->state);
                 abort();
             }
             p = end;
+        }
+        if (cross != atomic_load(&a->cross)) {
+            fprintf(stderr, "cgc: heap invariant: arena %p counts %u scanned spans, holds %u\n", (void *)a->base,
+                    atomic_load(&a->cross), cross);
+            abort();
         }
     }
     if (inuse != atomic_load(&cgc__mem.heap_inuse) || freeb != atomic_load(&cgc__mem.heap_free) ||
