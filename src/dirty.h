@@ -74,9 +74,9 @@ bool cgc__dirty_hot_unsealed(void);
 extern _Atomic uint64_t cgc__dirty_hot_seals;
 
 /* Pages no write to which the mark needs to see (pageheap.c,
- * cgc__heap_unwatched_run: pointer-free objects, free pages kept for
- * them): an arm leaves them unprotected and a collect neither asks about
- * them nor reports them. fn returns the end of the run of [s, e) that
+ * cgc__heap_unwatched_run: the arenas kept for pointer-free objects): an
+ * arm leaves them unprotected and a collect neither asks about them nor
+ * reports them. fn returns the end of the run of [s, e) that
  * starts at s, all skipped (*skip true) or none; it is asked again at
  * every arm and collect, so a page's answer may change between them, but
  * it must be false, at the last collect before the final stop's rescan,
