@@ -21,7 +21,9 @@
  * NULL, so a conservative pointer into free memory finds nothing.
  *
  * Two sides. Each arena is for spans of scanned objects or for spans of
- * pointer-free (atomic) ones, and each side has its own free lists. A
+ * pointer-free (atomic) ones, and each side has its own free lists (the
+ * caller picks the side: alloc.c uses the pointer-free one only when the
+ * concurrent mark was asked for). A
  * span is taken from its own side's lists, else from a new arena of its
  * side, and only when the OS refuses that, from the other side's. Why:
  * the concurrent mark's dirty-page tracker need not watch pointer-free
