@@ -186,19 +186,13 @@ static uintptr_t next_part(uintptr_t s, uintptr_t e, bool *skip)
     if (!fn)
         return e;
     uintptr_t pe = fn(s, e, skip);
-    if (pe <= s || pe > e) {   /* never loop, never skip on a bad answer */
+    /* A bad answer (no progress, past e, off the kernel's pages): never
+     * loop, never skip; the rest is watched. */
+    if (pe <= s || pe > e || (pe != e && (pe & (os_page - 1)))) {
         *skip = false;
         return e;
     }
-    /* On the kernel's pages (cgc's 8 KiB are a multiple of x86-64's): a
-     * boundary inside one shrinks the skipped part, never the watched. */
-    uintptr_t down = pe & ~(uintptr_t)(os_page - 1);
-    if (down == pe)
-        return pe;
-    if (*skip && down > s)
-        return down;
-    *skip = false;
-    return down + os_page < e ? down + os_page : e;
+    return pe;
 }
 static _Atomic int armed;
 static int uffd = -1, pagemap_fd = -1, clear_refs_fd = -1;
