@@ -601,6 +601,8 @@ static void *alloc_slow(size_t n, int kind)
         errno = ENOMEM;
         return NULL;
     }
+    if (n > CGC_MAX_SMALL)
+        cgc__before_large(n);
     void *p = alloc_once(t, n, kind);
     if (LIKELY(p != NULL)) {
         uint64_t live = atomic_load(&cgc__gc.heap_live);

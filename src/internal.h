@@ -659,6 +659,9 @@ extern _Atomic int cgc__initialized;
 void cgc__ensure_init(void);
 /* The heap grew; collect if the pacer says so. Caller is not in_cgc. */
 void cgc__maybe_collect(void);
+/* A large allocation of n bytes is about to take pages; during a
+ * concurrent cycle it may wait for the mark first. Caller is not in_cgc. */
+void cgc__before_large(uint64_t n);
 void cgc__collect_internal(bool forced);
 bool cgc__concurrent_mode(void);   /* cycles mark concurrently (docs/concurrent.md) */
 void cgc__pacer_recompute(void);
