@@ -21,6 +21,7 @@
  */
 #include "cgc.h"
 #include "check.h"
+#include "held.h"
 #include "idtree.h"
 #include "internal.h"
 
@@ -117,22 +118,15 @@ int main(void)
     uint64_t conc0 = atomic_load(&cgc__gc.concurrent_cycles);
     atomic_store(&cgc__mark_test_hook_start, hold_markers);
     atomic_store(&armed, 1);
-    uint32_t n_released = 0;
     /* Allocate garbage until the held cycle has ended (or, in
      * stop-the-world mode, a few cycles went by). */
-    uint32_t n0 = atomic_load(&cgc__gc.num_gc);
+    held_loop h;
+    held_loop_start(&h);
     volatile void *sink;
     for (long i = 0; i < 400000000L; i++) {
         sink = cgc_malloc(64);
-        if ((i & 1023) == 0) {
-            uint32_t n = atomic_load(&cgc__gc.num_gc);
-            if (atomic_load(&released) && !n_released)
-                n_released = n + 1;   /* the held cycle ends no earlier */
-            if (n_released && n >= n_released)
-                break;
-            if (!cgc__concurrent_mode() && n >= n0 + 3)
-                break;
-        }
+        if ((i & 1023) == 0 && held_loop_done(&h, atomic_load(&released)))
+            break;
     }
     (void)sink;
     atomic_store(&armed, 0);

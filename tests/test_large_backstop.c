@@ -26,6 +26,7 @@
  * so and checks the tree only. */
 #include "cgc.h"
 #include "check.h"
+#include "held.h"
 #include "idtree.h"
 #include "internal.h"
 
@@ -76,7 +77,8 @@ int main(void)
     atomic_store(&waits0, atomic_load(&cgc__gc.backstop_waits));
     atomic_store(&cgc__mark_test_hook_start, hold_cycle);
     atomic_store(&armed, 1);
-    uint32_t n0 = atomic_load(&cgc__gc.num_gc), n_released = 0;
+    held_loop h;
+    held_loop_start(&h);
     volatile char *sink;
     for (long i = 0; i < 100000; i++) {
         sink = cgc_malloc_atomic(BIG);
@@ -84,12 +86,7 @@ int main(void)
         if (!sink)
             break;
         sink[0] = 1;
-        uint32_t n = atomic_load(&cgc__gc.num_gc);
-        if (atomic_load(&released) && !n_released)
-            n_released = n + 1;   /* the held cycle ends no earlier */
-        if (n_released && n >= n_released)
-            break;
-        if (!cgc__concurrent_mode() && n >= n0 + 3)
+        if (held_loop_done(&h, atomic_load(&released)))
             break;
     }
     atomic_store(&armed, 0);
