@@ -755,6 +755,14 @@ static void wait_for_mark(void)
     cgc__gc_cpu_background(own);
 }
 
+/* Whether a heap of live bytes and n more would be past where allocation
+ * waits for a concurrent mark: the backstop (cgc__gc.throttle), or cgc's
+ * memory past the hard-limit guard's bound. */
+static bool past_backstop(uint64_t live, uint64_t n)
+{
+    return live + n >= __atomic_load_n(&cgc__gc.throttle, __ATOMIC_RELAXED) || over_hard_room_by(n);
+}
+
 /* The backstop, asked before a large allocation rather than after it.
  * Every allocation is checked against the backstop once it has been made
  * (cgc__maybe_collect), so each thread may pass it by one object; for a
@@ -773,10 +781,7 @@ static void wait_for_mark(void)
  * (test_large_backstop). */
 void cgc__before_large(uint64_t n)
 {
-    if (!atomic_load(&cycle_active))
-        return;
-    uint64_t live = atomic_load(&cgc__gc.heap_live);
-    if (live + n >= __atomic_load_n(&cgc__gc.throttle, __ATOMIC_RELAXED) || over_hard_room_by(n))
+    if (atomic_load(&cycle_active) && past_backstop(atomic_load(&cgc__gc.heap_live), n))
         wait_for_mark();
 }
 
@@ -791,7 +796,7 @@ void cgc__maybe_collect(void)
             cgc__assist(cgc__self);
             live = atomic_load(&cgc__gc.heap_live);
         }
-        if (live >= __atomic_load_n(&cgc__gc.throttle, __ATOMIC_RELAXED) || over_hard_room())
+        if (past_backstop(live, 0))
             wait_for_mark();
         return;
     }
@@ -841,7 +846,7 @@ void cgc__maybe_collect(void)
     }
     cgc__pacer_unlock();
     if (cgc__concurrent_mode() && !atomic_load(&next_stw) && request_cycle()) {
-        if (live >= __atomic_load_n(&cgc__gc.throttle, __ATOMIC_RELAXED) || over_hard_room())
+        if (past_backstop(live, 0))
             wait_for_mark();
         return;
     }

@@ -83,9 +83,9 @@ extern _Atomic uint64_t cgc__dirty_hot_seals;
  * for every page that could hold a pointer the mark has not seen. A
  * skipped page is left unprotected and so reads as written when it is
  * next asked about: a page whose answer turns false is reported then,
- * never missed. Set once, before the first arm; NULL: skip nothing. */
-/* The end it returns is e or lies on a kernel page boundary (an arena's
- * end does); any other answer is taken as "watch the rest". */
+ * never missed. The end it returns is e or lies on a kernel page boundary
+ * (an arena's end does); any other answer is taken as "watch the rest".
+ * Set once, before the first arm; NULL: skip nothing. */
 typedef uintptr_t (*cgc__dirty_skip_fn)(uintptr_t s, uintptr_t e, bool *skip);
 void cgc__dirty_set_skip(cgc__dirty_skip_fn fn);
 
