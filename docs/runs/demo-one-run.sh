@@ -3,6 +3,7 @@
 # against the C service in a child memory cgroup of LIMIT_MIB (session
 # notes, docs/runs/2026-12-03-waits-packets.txt); DX: work directory
 # holding seed.db.
+# BIN: the service binary (default build-demo's).
 set -u
 lim=$1; envs=$2; tag=$3
 ROOT=/work/main
@@ -13,7 +14,7 @@ cg__mkdir $CG; cg_set_limit $((lim*1048576)) $CG
 W=${DX:-/tmp/dx}/run-$tag; rm -rf $W; mkdir -p $W
 cp ${DX:-/tmp/dx}/seed.db $W/shop.db
 PORT=$((20000 + RANDOM % 10000))
-( cg__write "$CG/cgroup.procs" "$BASHPID"; exec env -i PATH=$PATH HOST=127.0.0.1 PORT=$PORT DB_PATH=$W/shop.db DEMO_ORDERS=30000 $envs /work/main/build-demo/examples/service/cgc-shop ) > $W/service.log 2>&1 &
+( cg__write "$CG/cgroup.procs" "$BASHPID"; exec env -i PATH=$PATH HOST=127.0.0.1 PORT=$PORT DB_PATH=$W/shop.db DEMO_ORDERS=30000 $envs ${BIN:-/work/main/build-demo/examples/service/cgc-shop} ) > $W/service.log 2>&1 &
 sp=$!
 for i in $(seq 100); do curl -s -o /dev/null http://127.0.0.1:$PORT/products/1 && break; sleep 0.1; done
 t0=$EPOCHREALTIME
@@ -27,6 +28,10 @@ t1=$EPOCHREALTIME; curl -s http://127.0.0.1:$PORT/debug/vars > $W/vars.json; gre
 cpu=$(awk -v hz=$(getconf CLK_TCK) '{sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz}' /proc/$sp/stat 2>/dev/null)
 kill -TERM $sp 2>/dev/null; wait $sp; rc=$?
 ok=$(cat $W/*.csv | grep -c ',200,\|,201,')
-peak=$(cat $CG/memory.max_usage_in_bytes); oom=$(grep oom_kill $CG/memory.oom_control | awk '{print $2}')
+peak=$(cat $CG/memory.max_usage_in_bytes)
+# With KMEM=1: the cgroup's kernel-memory peak and memory.stat's
+# rss/cache lines as well (docs/runs/session14.txt, part 1).
+if [[ -n ${KMEM:-} ]]; then echo kmem=$(( $(cat $CG/memory.kmem.max_usage_in_bytes)/1024 ))K; grep -E "^(rss|cache|mapped_file|shmem) " $CG/memory.stat | tr "\n" " "; fi
+oom=$(grep oom_kill $CG/memory.oom_control | awk '{print $2}')
 echo "lim=$lim tag=$tag rc=$rc ok=$ok wall=$(awk -v a=$t0 -v b=$t1 'BEGIN{print b-a}') cpu=$cpu peak=$((peak/1048576)) oom=$oom gcs=$(grep -c '^gc ' $W/service.log)"
 cg__rmdir $CG
