@@ -31,7 +31,9 @@
  */
 #include "internal.h"
 
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 /* At most this long per look (the clock, checked every batch of objects):
  * an allocation never waits longer for an assist. */
@@ -111,8 +113,12 @@ static void park(cgc__thread *t, int64_t t0)
     int64_t p0 = cgc__now_ns(), now = p0, c0 = cgc__thread_cpu_ns();
     cgc__wait_begin();
     while (now - t0 < ASSIST_PARK_NS && atomic_load_explicit(&cgc__marking, memory_order_relaxed)) {
+        /* The system call, not glibc's nanosleep, a cancellation point:
+         * an allocation is not one (test_cancel_alloc), and a thread
+         * cancelled here would leave cgc__wait_begin's count raised for
+         * good, every idle CPU counted as waiting from then on. */
         struct timespec ts = {0, ASSIST_POLL_NS};
-        nanosleep(&ts, NULL);
+        syscall(SYS_nanosleep, &ts, NULL);
         cgc__enter(t);
         int64_t debt = t->assist_debt;
         uint64_t scanned = cgc__mark_assist((uint64_t)(debt > ASSIST_MIN ? debt : ASSIST_MIN),

@@ -251,6 +251,28 @@ static bool drain_wants(const cgc__thread *t)
            atomic_load(&stopper) != t;
 }
 
+/* Every signal, the C library's own included. glibc's sigfillset leaves
+ * out the two it reserves (SIGCANCEL and SIGSETXID, between the kernel's
+ * standard signals and SIGRTMIN), and its sigaddset refuses them, so the
+ * bits are set here; the kernel takes such a mask as it is. It matters for
+ * cancellation: a thread stopped inside a cancellable system call (read,
+ * nanosleep, a condition wait) runs with asynchronous cancellation, and
+ * with SIGCANCEL open in the suspend handler's mask and in park's wait,
+ * a pthread_cancel during the stop unwound the thread out of the handler:
+ * parked, it ran its cleanup handlers and destructors while the collector
+ * read its stack (test_cancel_stopped); not yet parked, its stop signal was
+ * gone with the frame and the collection waited for it for ever
+ * (test_thread_exit_conc, 3 Debug runs in about 500). Blocked, the
+ * cancellation acts when the handler has returned, back in the system
+ * call, as it would have without the stop. */
+static void fill_all(sigset_t *s)
+{
+    sigfillset(s);
+    unsigned long *w = (unsigned long *)s;
+    for (int sig = SIGSYS + 1; sig < SIGRTMIN; sig++)
+        w[(sig - 1) / (8 * sizeof *w)] |= 1UL << ((sig - 1) % (8 * sizeof *w));
+}
+
 /* Parks the calling thread until the world restarts. Runs in the signal
  * handler or, for a deferred request, at the end of a cgc section.
  * rt_sigsuspend as a raw system call: glibc's sigsuspend is a cancellation
@@ -274,7 +296,7 @@ static void __attribute__((noinline)) park(cgc__thread *t)
 
     /* Until the world runs again and this stop's restart signal has come:
      * consumed here, it cannot interrupt the program's next system call. */
-    sigfillset(&wait);
+    fill_all(&wait);
     sigdelset(&wait, sig_restart);
     while (atomic_load(&world_epoch) == epoch || !t->restarted)
         syscall(SYS_rt_sigsuspend, &wait, _NSIG / 8);
@@ -561,10 +583,10 @@ static void __attribute__((noinline)) on_thread_exit(void *arg)
         if (here > t->stack_base && here < t->stack_hi)
             __asan_unpoison_memory_region((void *)t->stack_base, here - t->stack_base);
     }
-    /* A thread cancelled inside a system call unwinds from glibc's
-     * cancellation handler with its mask, every signal blocked: it must
-     * still answer the stop a collection may send while it waits for
-     * thread_lock below. */
+    /* A thread cancelled inside a system call may unwind from a signal
+     * handler, with that handler's mask (every signal blocked, if it was
+     * cgc's): it must still answer the stop a collection may send while
+     * it waits for thread_lock below. */
     unblock_ours();
     if (atomic_load(&t->blocking) != BLK_RUNNING)
         end_blocking(t);
@@ -577,7 +599,7 @@ static int install(int sig, void (*fn)(int, siginfo_t *, void *))
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = fn;
     sa.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigfillset(&sa.sa_mask);   /* nothing interrupts the handler */
+    fill_all(&sa.sa_mask);   /* nothing interrupts the handler, cancellation included */
     sigdelset(&sa.sa_mask, SIGSEGV);
     sigdelset(&sa.sa_mask, SIGBUS);
     return sigaction(sig, &sa, NULL);

@@ -7,7 +7,8 @@
 # stop-the-world is forced.
 foreach(t test_stress test_threads test_fork test_fork_malloc test_finalize test_finalize_threads
           test_api test_uncollectable test_do_blocking test_thread_exit test_reclaim
-          test_limiter_scope test_gctrace test_mark_large_meta test_rlimit_as)
+          test_limiter_scope test_gctrace test_mark_large_meta test_rlimit_as test_cancel_alloc
+          test_cancel_stopped)
   add_test(NAME ${t}_conc COMMAND ${t})
   set_tests_properties(${t}_conc PROPERTIES TIMEOUT 300 LABELS checked
                        ENVIRONMENT "CGC_DEBUG=gcconcurrent=1")
