@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 static _Atomic int in_handler, done_collecting;
+static _Atomic int quiet_asked, quiet;   /* the worker's own collections: stopped */
 static _Atomic int bad_alt, bad_normal;
 static _Atomic uintptr_t normal_list;   /* hidden: not a root */
 
@@ -42,8 +43,10 @@ static void __attribute__((noinline)) on_alt(int sig)
     for (unsigned n = 0; !atomic_load(&done_collecting); n++) {
         for (int i = 0; i < 200; i++)
             (void)cgc_malloc(48);   /* garbage; stops come in the middle of these */
-        if (n % 64 == 0)
+        if (n % 64 == 0 && !atomic_load(&quiet_asked))
             cgc_collect();   /* this thread collecting, on its alternate stack */
+        if (atomic_load(&quiet_asked))
+            atomic_store(&quiet, 1);   /* none of its own collections is under way, or will be */
         if (!churn_intact(unhide(atomic_load(&normal_list)), 100000, 3000))
             atomic_fetch_add(&bad_normal, 1);
     }
@@ -90,8 +93,13 @@ int main(void)
     cgc_read_memstats(&m0);
     for (int i = 0; i < 100; i++)
         cgc_collect();
+    /* The ranges the last of these stops recorded for the worker: its own
+     * collections, which record them again, stopped first. */
+    atomic_store(&quiet_asked, 1);
+    while (!atomic_load(&quiet))
+        sched_yield();
+    cgc_collect();
     cgc_read_memstats(&m1);
-    /* The ranges the last of these stops recorded for the worker. */
     cgc__thread *w = atomic_load(&worker_thread);
     uintptr_t own = w ? w->stack_hi - w->stack_lo : 0;
     int alt_in = w && w->alt_lo >= (uintptr_t)alt_base && w->alt_hi == (uintptr_t)alt_base + alt_size;
