@@ -1039,12 +1039,26 @@ static void begin_blocking(cgc__thread *t)
         sched_yield();
 }
 
+/* fn left by cancellation or pthread_exit: the thread unwinds into the
+ * frames above the call, which a stop that claimed it may be reading, and
+ * runs the program's cleanup handlers there, which may use the heap. It
+ * waits out that stop first, as a return from fn does; the handlers then
+ * run as a running thread's code, stopped by signal like any other
+ * (test_cancel_stopped). */
+static void blocking_unwound(void *t)
+{
+    end_blocking(t);
+}
+
 static void *__attribute__((noinline)) run_blocking(cgc__thread *t, void *(*fn)(void *), void *arg)
 {
     volatile uintptr_t marker = 0;
     cgc__record_stack(t, (uintptr_t)&marker, &t->blk_lo, &t->blk_alt_lo, &t->blk_alt_hi);
     begin_blocking(t);
-    void *r = fn(arg);
+    void *r;
+    pthread_cleanup_push(blocking_unwound, t);
+    r = fn(arg);
+    pthread_cleanup_pop(0);
     end_blocking(t);
     (void)marker;
     return r;
