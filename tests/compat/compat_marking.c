@@ -487,6 +487,15 @@ static void test_finalized_malloc(void)
     CHECK(atomic_load(&closure_runs) >= K / 2 && atomic_load(&closure_runs) <= K,
           "GC_finalized_malloc: the closure ran for the unreachable objects (%d of %d), not the reachable one",
           atomic_load(&closure_runs), K);
+    if (atomic_load(&closure_runs) < K / 2) {
+        /* Seen once in a loaded ctest -j2 run (4 of 16): say whether the
+         * rest were only kept longer (stray words) or never run. */
+        for (int i = 0; i < 10; i++) {
+            cycle();
+            GC_invoke_finalizers();
+        }
+        printf("GC_finalized_malloc: %d of %d closures ran after 10 more cycles\n", atomic_load(&closure_runs), K);
+    }
     CHECK(atomic_load(&closure_bad) == 0, "with the object and the closure's data (%d wrong)", atomic_load(&closure_bad));
     CHECK(GC_size(kept_finalized) >= 24, "GC_size of a finalized object");
 }
