@@ -113,15 +113,24 @@ compare() {
   # on a loaded machine, where the limiter's wall-clock accounting sees
   # collection take most of the CPU, it does (Guile at load 17-20 reached 7
   # MB under 5, with the library before and after the link-table change).
+  local held; held=$(grep -c '^gc limiter: .*held back' "$work/lim.limit.err" || true)
   if [ "${heap_max:-0}" -gt "$((lim_kb / 1024 + 1))" ]; then
-    local held; held=$(grep -c '^gc limiter: .*held back' "$work/lim.limit.err" || true)
     if [ "$held" -gt 0 ]; then
       echo "NOTE: $name: under CGC_MEMLIMIT=$limit the heap reached $heap_max MB at a collection; the CPU limiter held $held collections back"
     else
       bad "under CGC_MEMLIMIT=$limit the heap reached $heap_max MB at a collection"
     fi
   fi
-  [ "$rss_lim" -lt "$rss_cgc" ] || bad "under CGC_MEMLIMIT=$limit peak RSS $rss_lim KiB is not below the unconstrained $rss_cgc KiB"
+  # The same yield shows in the peak: Guile under a Debug ctest -j2 reached
+  # 7 MB under 5, its unconstrained heap, and peaked 96 KiB above the
+  # unconstrained median (20,096 against 20,000 KiB).
+  if [ "$rss_lim" -ge "$rss_cgc" ]; then
+    if [ "$held" -gt 0 ]; then
+      echo "NOTE: $name: under CGC_MEMLIMIT=$limit peak RSS $rss_lim KiB is not below the unconstrained $rss_cgc KiB; the CPU limiter held $held collections back"
+    else
+      bad "under CGC_MEMLIMIT=$limit peak RSS $rss_lim KiB is not below the unconstrained $rss_cgc KiB"
+    fi
+  fi
 }
 
 finish() {
