@@ -262,7 +262,7 @@ static bool drain_wants(const cgc__thread *t)
  * parked, it ran its cleanup handlers and destructors while the collector
  * read its stack (test_cancel_stopped); not yet parked, its stop signal was
  * gone with the frame and the collection waited for it for ever
- * (test_thread_exit_conc, 3 Debug runs in about 500). Blocked, the
+ * (test_thread_exit_conc, 3 Debug runs in 423). Blocked, the
  * cancellation acts when the handler has returned, back in the system
  * call, as it would have without the stop. */
 static void fill_all(sigset_t *s)
@@ -584,9 +584,9 @@ static void __attribute__((noinline)) on_thread_exit(void *arg)
             __asan_unpoison_memory_region((void *)t->stack_base, here - t->stack_base);
     }
     /* A thread cancelled inside a system call may unwind from a signal
-     * handler, with that handler's mask (every signal blocked, if it was
-     * cgc's): it must still answer the stop a collection may send while
-     * it waits for thread_lock below. */
+     * handler of the program's, with that handler's mask (which may block
+     * every signal): it must still answer the stop a collection may send
+     * while it waits for thread_lock below. */
     unblock_ours();
     if (atomic_load(&t->blocking) != BLK_RUNNING)
         end_blocking(t);
