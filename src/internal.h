@@ -343,6 +343,7 @@ void cgc__record_stack(cgc__thread *t, uintptr_t here, uintptr_t *lo, uintptr_t 
                        uintptr_t *alt_hi);
 /* sigmask.c: the C library's pthread_sigmask, not cgc's interposed one. */
 int cgc__real_sigmask(int how, const sigset_t *set, sigset_t *old);
+void cgc__sigset_reserved(sigset_t *s, bool on);
 void cgc__sigmask_init(void);
 
 /* fork.c: while a fork is being prepared, a registered thread entering a

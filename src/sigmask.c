@@ -42,6 +42,23 @@ static _Atomic(wait_fn) real_sigwait;
 static _Atomic(waitinfo_fn) real_sigwaitinfo;
 static _Atomic(timedwait_fn) real_sigtimedwait;
 
+/* The signals the C library reserves for itself (glibc: SIGCANCEL and
+ * SIGSETXID, between the kernel's standard signals and SIGRTMIN), set in
+ * or cleared from s. glibc's sigaddset and sigdelset refuse them (EINVAL,
+ * the set unchanged), so the bits are written here; the kernel takes such
+ * a set as it is. */
+void cgc__sigset_reserved(sigset_t *s, bool on)
+{
+    unsigned long *w = (unsigned long *)s;
+    for (int sig = SIGSYS + 1; sig < SIGRTMIN; sig++) {
+        unsigned long bit = 1UL << ((sig - 1) % (8 * sizeof *w));
+        if (on)
+            w[(sig - 1) / (8 * sizeof *w)] |= bit;
+        else
+            w[(sig - 1) / (8 * sizeof *w)] &= ~bit;
+    }
+}
+
 /* Without dlsym's answer: the system call, minus the two signals glibc
  * reserves for itself (as its pthread_sigmask does). */
 static int syscall_mask(int how, const sigset_t *set, sigset_t *old)
@@ -49,8 +66,7 @@ static int syscall_mask(int how, const sigset_t *set, sigset_t *old)
     sigset_t copy;
     if (set) {
         copy = *set;
-        for (int s = SIGSYS + 1; s < SIGRTMIN; s++)
-            sigdelset(&copy, s);
+        cgc__sigset_reserved(&copy, false);
         set = &copy;
     }
     long rc = syscall(SYS_rt_sigprocmask, how, set, old, _NSIG / 8);

@@ -251,10 +251,8 @@ static bool drain_wants(const cgc__thread *t)
            atomic_load(&stopper) != t;
 }
 
-/* Every signal, the C library's own included. glibc's sigfillset leaves
- * out the two it reserves (SIGCANCEL and SIGSETXID, between the kernel's
- * standard signals and SIGRTMIN), and its sigaddset refuses them, so the
- * bits are set here; the kernel takes such a mask as it is. It matters for
+/* Every signal, the C library's own included: glibc's sigfillset leaves
+ * out the two it reserves (SIGCANCEL and SIGSETXID). It matters for
  * cancellation: a thread stopped inside a cancellable system call (read,
  * nanosleep, a condition wait) runs with asynchronous cancellation, and
  * with SIGCANCEL open in the suspend handler's mask and in park's wait,
@@ -268,9 +266,7 @@ static bool drain_wants(const cgc__thread *t)
 static void fill_all(sigset_t *s)
 {
     sigfillset(s);
-    unsigned long *w = (unsigned long *)s;
-    for (int sig = SIGSYS + 1; sig < SIGRTMIN; sig++)
-        w[(sig - 1) / (8 * sizeof *w)] |= 1UL << ((sig - 1) % (8 * sizeof *w));
+    cgc__sigset_reserved(s, true);
 }
 
 /* Parks the calling thread until the world restarts. Runs in the signal
@@ -568,9 +564,10 @@ static void unblock_ours(void);
 /* In AddressSanitizer's runtime (weak: NULL without it). */
 extern void __asan_unpoison_memory_region(void const volatile *addr, size_t size) __attribute__((weak));
 
-/* Also when the thread leaves through pthread_exit or cancellation from
- * inside cgc_do_blocking (fn's nanosleep is a cancellation point): a stop
- * may have claimed it, and its stack must not be read after it is gone. */
+/* A thread that leaves cgc_do_blocking's fn by pthread_exit or
+ * cancellation ends the blocking state on its way out (run_blocking); one
+ * that left it otherwise (a longjmp) may still be in it here: a stop may
+ * have claimed it, and its stack must not be read after it is gone. */
 static void __attribute__((noinline)) on_thread_exit(void *arg)
 {
     cgc__thread *t = cgc__self;
