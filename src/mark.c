@@ -91,6 +91,16 @@ static inline uintptr_t entry_hi(entry e)
 #define CHUNK_BYTES (64 * 1024)     /* large ranges are scanned in pieces so they can be shared */
 #define SHARE_MIN 4                 /* donate only when holding more than this */
 #define CHUNK_MIN 1024              /* an untagged range this long is a chunk (scan_chunk) */
+/* The piece of a large range a mark assist scans at a time (drain_until
+ * with a budget). A 64 KiB piece of a table of pointers pushed up to 8192
+ * objects and used up the assist's budget (64 KiB) by itself: the assist
+ * then copied them all back to the shared list (give_back), and the
+ * background marker copied them in again (churn: 6.4 million entries a
+ * run, through 1,000 of its 16,000 assists). In 4 KiB pieces it scans
+ * the objects a piece found before the next piece, and what it gives back
+ * is at most a piece's worth: 1.4 million entries, and half the assists,
+ * each paying its debt with the objects rather than the table. */
+#define ASSIST_PIECE (4 * 1024)
 #define PREFETCH 16                 /* ranges per batch: popped and prefetched while the last batch is scanned */
 
 typedef struct packet {
@@ -165,6 +175,12 @@ static unsigned peak_at;
 static int idle;              /* markers waiting for work */
 static bool done;
 static _Atomic int want_work;
+/* A marker is draining with sharing on in a concurrent phase: an assist
+ * that finds the shared list empty may wait for it to donate. While none
+ * is (the collector between phases, or inside the tracker's collect of a
+ * pre-cleaning round, an ioctl of up to a few ms), nothing can arrive
+ * within the assist's wait: churn's assists spun 15 ms a run there. */
+static _Atomic int sharing;
 static unsigned phase;        /* bumped to start the helpers (read unlocked by a spinning helper) */
 static unsigned prewoken;     /* phase + 1 once the helpers were woken ahead of it */
 static unsigned prewake_gen;  /* bumped by every pre-wake: a helper spins once for each */
@@ -894,7 +910,7 @@ typedef struct pending {
 
 /* Pops up to PREFETCH entries into b, prefetching their first lines (and
  * the span headers that scanning them will read). */
-static inline __attribute__((always_inline)) int pop_batch(drainer *w, pending *b, bool share)
+static inline __attribute__((always_inline)) int pop_batch(drainer *w, pending *b, bool share, uintptr_t piece)
 {
     int n = 0;
     while (n < PREFETCH && w->top != w->stack) {
@@ -907,8 +923,8 @@ static inline __attribute__((always_inline)) int pop_batch(drainer *w, pending *
             __builtin_prefetch(s);
         } else {
             hi = e.hi;
-            if (UNLIKELY(hi - e.lo > CHUNK_BYTES)) {
-                uintptr_t rest = e.lo + CHUNK_BYTES;
+            if (UNLIKELY(hi - e.lo > piece)) {
+                uintptr_t rest = e.lo + piece;
                 uintptr_t left = share ? share_chunks(rest, hi) : rest;
                 if (left < hi)
                     push(w, left, hi);   /* cannot fail: a slot was just freed */
@@ -979,18 +995,26 @@ static CGC_NO_ASAN uint64_t drain_until(marker *m, bool share, uint64_t budget, 
     work_begin(&w, m, ring);
     uint64_t total = 0;
     int cur = 0;
-    int n = pop_batch(&w, batch[cur], share);
+    const uintptr_t piece = budget != UINT64_MAX ? ASSIST_PIECE : CHUNK_BYTES;
+    /* In a concurrent phase the shared list is kept stocked with a packet,
+     * not only filled on request: the program's assists take their work
+     * there, and one that finds it empty waits (cgc__mark_assist) until
+     * this marker looks at want_work, once per batch. */
+    const bool stock = share && __atomic_load_n(&conc_phase, __ATOMIC_RELAXED);
+    if (stock)
+        atomic_fetch_add_explicit(&sharing, 1, memory_order_relaxed);
+    int n = pop_batch(&w, batch[cur], share, piece);
     for (;;) {
         if (n == 0) {
             /* The batch in flight was popped from an empty stack; the
              * scan since may have pushed work, and so may the pipeline. */
             flush_pipeline(&w);
-            n = pop_batch(&w, batch[cur], share);
+            n = pop_batch(&w, batch[cur], share, piece);
             if (n == 0)
                 break;
             continue;
         }
-        int nn = pop_batch(&w, batch[cur ^ 1], share);
+        int nn = pop_batch(&w, batch[cur ^ 1], share, piece);
         for (int i = 0; i < n; i++) {
             const pending *q = &batch[cur][i];
             w.scanned += q->hi - q->lo;
@@ -1030,8 +1054,9 @@ static CGC_NO_ASAN uint64_t drain_until(marker *m, bool share, uint64_t budget, 
             flush_pipeline(&w);
             break;
         }
-        if (UNLIKELY(atomic_load_explicit(&want_work, memory_order_relaxed)) && share &&
-            w.top - w.stack > SHARE_MIN) {
+        if (UNLIKELY(atomic_load_explicit(&want_work, memory_order_relaxed) ||
+                     (stock && !__atomic_load_n(&work, __ATOMIC_RELAXED))) &&
+            share && w.top - w.stack > SHARE_MIN) {
             work_sync(&w);
             donate(m);
             work_reload(&w);
@@ -1040,6 +1065,8 @@ static CGC_NO_ASAN uint64_t drain_until(marker *m, bool share, uint64_t budget, 
     total += w.scanned;
     publish_scan(&w);
     work_end(&w);
+    if (stock)
+        atomic_fetch_sub_explicit(&sharing, 1, memory_order_relaxed);
     return total;
 }
 
@@ -2183,8 +2210,8 @@ int cgc__mark_work_outside(void)
  * packet of the shared work (asking a marker to share if there is none),
  * marks until `budget` bytes are scanned or the clock passes `deadline`
  * (0: no deadline), and gives back what is left. Returns the bytes scanned (0: no mark under
- * way, no assist marker free, or no work to be had within
- * ASSIST_WAIT_NS).
+ * way, no assist marker free, or no work to be had: none shared, and no
+ * marker sharing or none donating within ASSIST_WAIT_NS).
  *   Safe against the final stop: the stop waits for the section to end
  * (threads.c), by which time the assist holds nothing: its work is
  * scanned or back on the shared list, which the final stop drains. No
@@ -2205,7 +2232,7 @@ uint64_t cgc__mark_assist(uint64_t budget, int64_t deadline)
     marker *m = &markers[nmarkers + k];
     m->last = NULL;
     m->last_start = m->last_len = 0;
-    if (!__atomic_load_n(&work, __ATOMIC_ACQUIRE)) {
+    if (!__atomic_load_n(&work, __ATOMIC_ACQUIRE) && atomic_load_explicit(&sharing, memory_order_relaxed)) {
         atomic_store_explicit(&want_work, 1, memory_order_relaxed);
         int64_t until = cgc__now_ns() + ASSIST_WAIT_NS;
         if (deadline && deadline < until)
