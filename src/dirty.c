@@ -806,7 +806,18 @@ void cgc__dirty_disarm(void)
      * samples. A part skipped now that was protected earlier in the
      * cycle (a scanned span taken from it and freed since) keeps its
      * protection: a page of it the program writes faults once more, and
-     * reads as written, as any page. */
+     * reads as written, as any page.
+     *   The hot ranges first, when sealed: the program writes them all the
+     * time (churn's table of pointers), and a write to a page still
+     * protected while this walk runs is the dearest fault there is (the
+     * flush, and the page-table lock the walk holds: 20-40 us here). In
+     * churn (perf, 4 kHz) the program's writes to its table during the
+     * disarm took 117 samples a run, 29 ms, with the table unprotected in
+     * address order; 4 with it first. */
+    if (hot_sealed)
+        for (int h = 0; h < nhot; h++)
+            if (uffd_protect(uffd, hot_lo[h], hot_hi[h] - hot_lo[h], false) != 0)
+                return;
     size_t n = atomic_load_explicit(&nranges, memory_order_acquire);
     for (size_t i = 0; i < n; i++) {
         uintptr_t s, e = range_at(i, &s);
