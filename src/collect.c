@@ -1225,8 +1225,6 @@ static void collect_cycle(bool forced, char *line, size_t line_n)
     if (conc) {
         cgc__dirty_disarm();
         cgc__mark_shadows_release();
-    } else {
-        cgc__mark_shadows_drop();
     }
     cgc__mark_trim();   /* the mark's own memory, world running */
     int64_t t0 = p.t0, t1 = p.t1, t2 = p.t2, t3 = p.t3;

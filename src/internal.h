@@ -547,11 +547,8 @@ extern void (*_Atomic cgc__mark_test_hook_start)(void);
 extern void (*_Atomic cgc__mark_test_hook_final)(void);
 int  cgc__mark_nmarkers(void);
 /* End of a concurrent cycle, world running: drop the copies of large
- * pointer arrays the pre-cleaning rounds made, but keep those of the
- * objects hot in the next cycle (mark.c). A cycle that did not mark
- * concurrently drops the kept ones. */
+ * pointer arrays the pre-cleaning rounds made (mark.c). */
 void cgc__mark_shadows_release(void);
-void cgc__mark_shadows_drop(void);
 /* After a cycle's stops, world running: the markers' stacks and packets
  * beyond what recent marks used go back to the OS. */
 void cgc__mark_trim(void);

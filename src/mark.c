@@ -1679,7 +1679,7 @@ static size_t os_page_size;
  * Only for marked large objects of at least SHADOW_MIN_BYTES (scanned
  * conservatively), at most SHADOW_MAX of them a cycle; the copies are
  * counted in gc_sys while they exist, from the first round that copies
- * to the end of the cycle (a hot object's, to the end of the next: kept). Pre-cleaning and the final stop run on the
+ * to the end of the cycle. Pre-cleaning and the final stop run on the
  * collector's thread alone, so the table needs no lock. */
 #define SHADOW_COPY 1
 #define SHADOW_COMPARE 2
@@ -1701,34 +1701,6 @@ typedef struct shadow {
 
 static shadow shadows[SHADOW_MAX];
 static int nshadows;
-
-/* The copies of the objects that are hot in the next cycle, kept mapped
- * from the end of one concurrent cycle to the next: the object is copied
- * again then, and a fresh mapping cost a first-touch fault per page, in
- * the marker (churn: 1,100 a cycle for its 4 MiB table, 20% of the
- * process's faults; churn512: 8,200 a cycle), and a TLB flush to every
- * CPU at its munmap. Counted in gc_sys while kept, as while used; dropped
- * at any cycle that does not mark concurrently (cgc__mark_shadows_drop),
- * and when the next cycle does not take them. */
-typedef struct kept_copy {
-    uint8_t *m;
-    size_t maplen;
-} kept_copy;
-static kept_copy kept[SHADOW_MAX];
-static int nkept;
-
-static void kept_unmap(int i)
-{
-    cgc__os_unmap(kept[i].m, kept[i].maplen);
-    atomic_fetch_sub(&cgc__mem.gc_sys, kept[i].maplen);
-    kept[i] = kept[--nkept];
-}
-
-void cgc__mark_shadows_drop(void)
-{
-    while (nkept)
-        kept_unmap(nkept - 1);
-}
 static unsigned round_no;   /* pre-cleaning rounds so far, for shadow.round */
 _Atomic uint64_t cgc__mark_shadow_words_skipped;   /* for the tests: words the final stop found unchanged */
 
@@ -1747,39 +1719,27 @@ static shadow *shadow_of(cgc__span *s, bool create)
      * included), nor copies past a quarter of the live heap in one cycle.
      * Without one the object's written pages are rescanned whole, as
      * before: a longer final stop, no more memory. */
+    cgc__limit_bounds_t lb;
+    cgc__limit_bounds(&lb);
     uint64_t copies = 0;
     for (int i = 0; i < nshadows; i++)
         copies += shadows[i].maplen;
+    if (lb.effective_limit >= 0 && lb.effective_limit != INT64_MAX &&
+        cgc__mapped_bytes() + maplen > (uint64_t)lb.effective_limit - (uint64_t)lb.effective_limit / 16)
+        return NULL;
     if (copies + maplen > atomic_load(&cgc__gc.heap_live) / 4)
         return NULL;
-    /* A kept copy of the same size: counted already, and its pages are
-     * resident. Only its valid bits need clearing (a copy's words are
-     * read only where they are set). */
-    uint8_t *m = NULL;
-    for (int i = 0; i < nkept && !m; i++)
-        if (kept[i].maplen == maplen) {
-            m = kept[i].m;
-            kept[i] = kept[--nkept];
-            memset(m + len, 0, (bits + 63) / 64 * 8);
-        }
-    if (!m) {
-        cgc__limit_bounds_t lb;
-        cgc__limit_bounds(&lb);
-        if (lb.effective_limit >= 0 && lb.effective_limit != INT64_MAX &&
-            cgc__mapped_bytes() + maplen > (uint64_t)lb.effective_limit - (uint64_t)lb.effective_limit / 16)
-            return NULL;
-        m = cgc__os_map(maplen);   /* zeroed: no page valid yet */
-        if (!m)
-            return NULL;   /* the pages are scanned whole, as without shadows */
-        atomic_fetch_add(&cgc__mem.gc_sys, maplen);
-    }
+    uint8_t *m = cgc__os_map(maplen);   /* zeroed: no page valid yet */
+    if (!m)
+        return NULL;   /* the pages are scanned whole, as without shadows */
+    atomic_fetch_add(&cgc__mem.gc_sys, maplen);
     shadow *sh = &shadows[nshadows++];
     *sh = (shadow){.s = s, .base = s->start, .copy = m, .valid = (uint64_t *)(m + len), .len = len, .maplen = maplen};
     return sh;
 }
 
-/* End of a concurrent cycle (world running): the objects that are hot in
- * the next cycle are chosen, and the copies go but theirs (kept).
+/* End of a concurrent cycle (world running): the copies go, and the
+ * objects that are hot in the next cycle are chosen.
  *
  * Hot: a round found at least half the object's pages changed since the
  * round before. Such a table is written all over faster than a round
@@ -1798,14 +1758,11 @@ void cgc__mark_shadows_release(void)
 {
     uintptr_t lo[SHADOW_MAX], hi[SHADOW_MAX];
     int nhot = 0;
-    cgc__mark_shadows_drop();   /* kept for this cycle, and not taken */
     for (int i = 0; i < nshadows; i++) {
         shadow *sh = &shadows[i];
         if (sh->most * 2 >= sh->len / os_page_size) {
             lo[nhot] = sh->base;
             hi[nhot++] = sh->base + sh->len;
-            kept[nkept++] = (kept_copy){sh->copy, sh->maplen};   /* nkept <= nshadows <= SHADOW_MAX */
-            continue;
         }
         cgc__os_unmap(sh->copy, sh->maplen);
         atomic_fetch_sub(&cgc__mem.gc_sys, sh->maplen);
