@@ -375,13 +375,13 @@ static uint64_t backstop_waits_at_start;   /* backstop_waits as the current conc
  * concurrent mark (as if it had not assisted: conc_finish), plus a quarter
  * for the error of that guess and 1/16 of the room for a mark that grows
  * with the heap; before any concurrent mark has been measured, a third of
- * the room. It never takes more than a tenth of the room (goal - marked)
+ * the room. It never takes more than a twentieth of the room (goal - marked)
  * when the proportional goal sets the goal, nor more than 3/10 (Go's bound:
  * its trigger is at least 70% of the way to the goal) when the memory
  * limit does, or when an allocation waited at the last cycle's backstop
  * (the program outran the mark: a slow mark, a loaded machine, a build
  * with AddressSanitizer, where test_shadow_table's program waited through
- * every round with a tenth). The assists make up for a runway that is too
+ * every round with a twentieth). The assists make up for a runway that is too
  * short, and a longer one runs more cycles: the guess above runs ahead of
  * the marks (with 3/10, churn's marks ended at 130 MB of a 140 MB goal,
  * every cycle), and the room a mark leaves unused is allocation its cycle
@@ -391,9 +391,17 @@ static uint64_t backstop_waits_at_start;   /* backstop_waits as the current conc
  * 2.08-2.18 s against 169 and 2.48-2.65 s (125); the marks now end at the
  * goal, and churn's peak RSS is 172 MB against 157 (stop-the-world 160,
  * its heap at the same goal). 7/8 of the room had run more cycles still
- * (churn 19 5000000 at load 16: 20-21 against 17-18 with 3/10). Under the
- * memory limit the longer bound stays: there the backstop is only 1/16 of
- * the room past the goal, and the limit must hold.
+ * (churn 19 5000000 at load 16: 20-21 against 17-18 with 3/10). Once
+ * assists had become cheaper (7253611: no copying of their stacks back,
+ * no spinning while no marker shares), a twentieth beat a tenth: churn 19
+ * 10000000, 5 rounds alternating, 1.39 s median and 23-24 cycles against
+ * 1.46 s and 25 (stop-the-world 1.23 s, 23); binary-trees 21, 3 rounds,
+ * 8.30 s and 147-148 cycles against 8.82 s and 155-160 (stop-the-world
+ * 7.62 s, 143); churn 22 6000000 (512 MiB), 6 cycles against 7 as
+ * stop-the-world, 1.36-1.61 s against 1.86-2.01. A fortieth ran 23 cycles
+ * in churn but 8.8 s in binary-trees: there the assists took over. Under
+ * the memory limit the longer bound stays: there the backstop is only
+ * 1/16 of the room past the goal, and the limit must hold.
  *   Past the goal while a mark runs, allocation is held back
  * (cgc__gc.throttle, wait_for_mark): at the goal plus 1/16 of the room
  * when the memory limit sets the goal (the limit must hold), a quarter of
@@ -406,7 +414,7 @@ static uint64_t runway_for(uint64_t goal, uint64_t marked)
     uint64_t ran = mark_alloc_bytes;
     uint64_t runway = ran ? ran + ran / 4 + room / 16 : room / 3;
     bool limited = goal < cgc__gc.pacer.prop_goal;
-    uint64_t cap = limited || mark_outrun ? room / 10 * 3 : room / 10;
+    uint64_t cap = limited || mark_outrun ? room / 10 * 3 : room / 20;
     return runway < cap ? runway : cap;
 }
 
