@@ -381,7 +381,7 @@ static uint64_t backstop_waits_at_start;   /* backstop_waits as the current conc
  * limit does, or when an allocation waited at the last cycle's backstop
  * (the program outran the mark: a slow mark, a loaded machine, a build
  * with AddressSanitizer, where test_shadow_table's program waited through
- * every round with a twentieth). The assists make up for a runway that is too
+ * every round with a tenth). The assists make up for a runway that is too
  * short, and a longer one runs more cycles: the guess above runs ahead of
  * the marks (with 3/10, churn's marks ended at 130 MB of a 140 MB goal,
  * every cycle), and the room a mark leaves unused is allocation its cycle
