@@ -22,18 +22,19 @@ if(TARGET cgc_compat)
   # loading an instrumented libgc.so through cgc-run stops at once (the
   # sanitizer's runtime must be the first library loaded), and the
   # sanitizer's shadow memory would be most of the resident memory they
-  # compare.
-  if(CGC_SANITIZE)
-    set(cgc_compat_real_skip "echo 'SKIP: built with sanitizers (CGC_SANITIZE=${CGC_SANITIZE}): these run unchanged programs on the library and compare their resident memory with libgc: a Release build runs them'; exit 77")
-  endif()
-  foreach(p w3m neko guile)
+  # compare. Also used by tests/concurrent_kinds.cmake (included after
+  # this one: modules in name order).
+  function(cgc_compat_real_test name prog out)
     if(CGC_SANITIZE)
-      add_test(NAME compat_real_${p} COMMAND sh -c "${cgc_compat_real_skip}")
+      add_test(NAME ${name} COMMAND sh -c "echo 'SKIP: built with sanitizers (CGC_SANITIZE=${CGC_SANITIZE}): these run unchanged programs on the library and compare their resident memory with libgc: a Release build runs them'; exit 77")
     else()
-    add_test(NAME compat_real_${p}
-      COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/compat/real/${p}.sh ${CMAKE_BINARY_DIR}/compat/cgc-run
-              $<TARGET_FILE_DIR:cgc_compat> ${CMAKE_BINARY_DIR}/compat-real/${p})
+      add_test(NAME ${name}
+        COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/compat/real/${prog}.sh ${CMAKE_BINARY_DIR}/compat/cgc-run
+                $<TARGET_FILE_DIR:cgc_compat> ${CMAKE_BINARY_DIR}/compat-real/${out})
     endif()
+  endfunction()
+  foreach(p w3m neko guile)
+    cgc_compat_real_test(compat_real_${p} ${p} ${p})
     set_tests_properties(compat_real_${p} PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77 LABELS compat-real)
   endforeach()
 endif()

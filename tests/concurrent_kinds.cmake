@@ -25,13 +25,7 @@ if(TARGET cgc_compat)
     endif()
   endforeach()
   foreach(p w3m neko guile)
-    if(CGC_SANITIZE)   # skipped with the reason set in tests/compat_real.cmake (included first: modules in name order)
-      add_test(NAME compat_real_${p}_conc COMMAND sh -c "${cgc_compat_real_skip}")
-    else()
-    add_test(NAME compat_real_${p}_conc
-      COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/compat/real/${p}.sh ${CMAKE_BINARY_DIR}/compat/cgc-run
-              $<TARGET_FILE_DIR:cgc_compat> ${CMAKE_BINARY_DIR}/compat-real/${p}-conc)
-    endif()
+    cgc_compat_real_test(compat_real_${p}_conc ${p} ${p}-conc)   # tests/compat_real.cmake
     # (Guile crashed here in about 1 run of 10 until a pause that waited
     # for GC_call_with_alloc_lock stopped the thread where the call
     # returned: tests/compat/compat_alloc_lock.c.) Peak RSS may exceed
