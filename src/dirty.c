@@ -154,11 +154,12 @@ static bool hot_sealed;   /* protected since the last arm (cgc__dirty_seal_hot) 
 
 /* The end of the piece of [s, e) that starts at s: up to the next hot
  * range (*hot false), or to the end of the hot range s lies in, within e
- * (*hot true). Sealed hot ranges are tracked like any page: no pieces. */
-static uintptr_t next_piece(uintptr_t s, uintptr_t e, bool *hot)
+ * (*hot true). Sealed hot ranges are tracked like any page: no pieces,
+ * unless sealed_too (the disarm, which unprotects them first). */
+static uintptr_t next_piece(uintptr_t s, uintptr_t e, bool sealed_too, bool *hot)
 {
     *hot = false;
-    for (int h = 0; h < nhot && !hot_sealed; h++) {
+    for (int h = 0; h < nhot && (sealed_too || !hot_sealed); h++) {
         if (hot_hi[h] <= s)
             continue;
         if (hot_lo[h] >= e)
@@ -683,7 +684,7 @@ int cgc__dirty_arm(void)
         /* Every piece but the hot ranges and the skipped parts protected. */
         for (uintptr_t pe; s < e; s = pe) {
             bool hot, skip;
-            pe = next_piece(s, e, &hot);
+            pe = next_piece(s, e, false, &hot);
             for (uintptr_t q = s, qe; !hot && q < pe; q = qe) {
                 qe = next_part(q, pe, &skip);
                 if (!skip && protect_written(pagemap_fd, q, qe) != 0)
@@ -712,7 +713,7 @@ long cgc__dirty_collect(uintptr_t lo, uintptr_t hi, bool rearm, cgc__dirty_fn fn
          * ranges reported: never protected, written for all we know. */
         for (uintptr_t pe; s < e; s = pe) {
             bool hot;
-            pe = next_piece(s, e, &hot);
+            pe = next_piece(s, e, false, &hot);
             if (hot) {
                 run_add(&r, s, pe);
                 r.hot += (long)((pe - s) / os_page);
@@ -813,7 +814,8 @@ void cgc__dirty_disarm(void)
      * flush, and the page-table lock the walk holds: 20-40 us here). In
      * churn (perf, 4 kHz) the program's writes to its table during the
      * disarm took 117 samples a run, 29 ms, with the table unprotected in
-     * address order; 4 with it first. */
+     * address order; 4 with it first. The walk that follows leaves them
+     * out, as it does hot ranges never sealed (never protected). */
     if (hot_sealed)
         for (int h = 0; h < nhot; h++)
             if (uffd_protect(uffd, hot_lo[h], hot_hi[h] - hot_lo[h], false) != 0)
@@ -821,11 +823,15 @@ void cgc__dirty_disarm(void)
     size_t n = atomic_load_explicit(&nranges, memory_order_acquire);
     for (size_t i = 0; i < n; i++) {
         uintptr_t s, e = range_at(i, &s);
-        for (uintptr_t q = s, qe; q < e; q = qe) {
-            bool skip;
-            qe = next_part(q, e, &skip);
-            if (!skip && uffd_protect(uffd, q, qe - q, false) != 0)
-                return;
+        for (uintptr_t pe; s < e; s = pe) {
+            bool hot;
+            pe = next_piece(s, e, true, &hot);
+            for (uintptr_t q = s, qe; !hot && q < pe; q = qe) {
+                bool skip;
+                qe = next_part(q, pe, &skip);
+                if (!skip && uffd_protect(uffd, q, qe - q, false) != 0)
+                    return;
+            }
         }
     }
 }
