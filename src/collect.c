@@ -1152,6 +1152,11 @@ static void collect_cycle(bool forced, char *line, size_t line_n)
      * every write after an object's scan is seen (docs/concurrent.md). */
     bool fallback = cgc__concurrent_mode() && atomic_load(&next_stw);
     bool conc = cgc__concurrent_mode() && !fallback && cgc__dirty_arm() == 0;
+    /* The hot objects' copies, before anything is scanned (mark.c,
+     * push_large): the first round then compares them instead of scanning
+     * them again whole. */
+    if (conc)
+        cgc__mark_hot_copy();
     /* The tracker's buffer of page addresses, dead now, lies where the
      * stops' frames will be; words they leave unwritten are scanned with
      * this thread's stack (the object at the start of each page was kept

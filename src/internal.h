@@ -549,6 +549,7 @@ int  cgc__mark_nmarkers(void);
 /* End of a concurrent cycle, world running: drop the copies of large
  * pointer arrays the pre-cleaning rounds made (mark.c). */
 void cgc__mark_shadows_release(void);
+void cgc__mark_hot_copy(void);   /* world running, armed, before the first stop */
 /* After a cycle's stops, world running: the markers' stacks and packets
  * beyond what recent marks used go back to the OS. */
 void cgc__mark_trim(void);

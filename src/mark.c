@@ -385,6 +385,41 @@ static inline void push(drainer *w, uintptr_t lo, uintptr_t hi)
     w->top++;
 }
 
+/* ---- hot objects, copied before the first stop ----
+ *
+ * A hot object (a large pointer array written all over: shadows, below)
+ * is left unprotected and compared with a copy in every round. Scanned in
+ * place by the concurrent phase, it had no copy when the first round came,
+ * so that round copied it whole and queued every word again: churn's 4 MiB
+ * table, 2^19 lookups, 2.5-3 ms of each cycle's first round, while the
+ * program, at its goal with no work to take, waited for it (assist.c,
+ * park). So the collector copies each hot object before the first stop
+ * (cgc__mark_hot_copy), and whoever marks it in this cycle queues the copy
+ * instead of the object. Every word of the copy is scanned; at a later
+ * round a word of the object equal to its copy holds a value that was
+ * scanned, and one that differs is queued by that round, which updates
+ * the copy (the argument of shadow_copy). What the copy holds that the
+ * object no longer does (written between the copy and the first stop)
+ * is floating garbage: kept to the next cycle. Only the collector's
+ * thread writes these, before the first stop and after the final one. */
+static cgc__span *hot_span[CGC__DIRTY_HOT_MAX];   /* this cycle's hot objects (cgc__mark_shadows_release) */
+static uintptr_t hot_base[CGC__DIRTY_HOT_MAX];
+static const uint8_t *hot_copy[CGC__DIRTY_HOT_MAX]; /* its copy, whole, or NULL */
+static struct shadow *hot_shadow[CGC__DIRTY_HOT_MAX];
+static int nhot_spans;
+
+static void hot_check(void);
+
+static void __attribute__((noinline)) push_large(drainer *w, cgc__span *s, uintptr_t lo, uintptr_t hi)
+{
+    for (int i = 0; i < nhot_spans; i++)
+        if (hot_span[i] == s && hot_base[i] == lo && hot_copy[i]) {
+            push(w, (uintptr_t)hot_copy[i], (uintptr_t)hot_copy[i] + (hi - lo));
+            return;
+        }
+    push(w, lo, hi);
+}
+
 /* ---- the conservative test -------------------------------------------- */
 
 /* The slot byte of an object is (hopefully) in cache: marks the object if
@@ -400,10 +435,14 @@ static inline void mark_slot(drainer *w, cgc__span *s, uint32_t idx)
     /* Atomic and callback kinds share the bit that says "not scanned":
      * a scanned object costs one test, as before there were callbacks. */
     uintptr_t base = s->start + (uintptr_t)idx * size;
-    if (!(s->kind & CGC_KIND_NOSCAN))
-        push(w, base, s->state == CGC_SPAN_SMALL ? entry_tag(s) : base + size);
-    else if (UNLIKELY(s->kind == CGC_KIND_PROC))
+    if (!(s->kind & CGC_KIND_NOSCAN)) {
+        if (LIKELY(s->state == CGC_SPAN_SMALL))
+            push(w, base, entry_tag(s));
+        else
+            push_large(w, s, base, base + size);
+    } else if (UNLIKELY(s->kind == CGC_KIND_PROC)) {
         push(w, base, entry_proc(s));
+    }
 }
 
 /* The slot of span s that v points into, or -1 (unused tail, free span). */
@@ -1609,6 +1648,7 @@ void cgc__mark_start(void)
     atomic_store(&cgc__mark_scan_work, 0);
     int64_t c0 = cgc__thread_cpu_ns();
     defer_proc = true;
+    hot_check();
     roots(m0, scan_now_fn);
     extra_roots(m0, scan_now_fn);
     mark_all_uncollectable(m0);
@@ -1760,7 +1800,9 @@ void cgc__mark_shadows_release(void)
     int nhot = 0;
     for (int i = 0; i < nshadows; i++) {
         shadow *sh = &shadows[i];
-        if (sh->most * 2 >= sh->len / os_page_size) {
+        if (sh->s && sh->most * 2 >= sh->len / os_page_size) {
+            hot_span[nhot] = sh->s;
+            hot_base[nhot] = sh->base;
             lo[nhot] = sh->base;
             hi[nhot++] = sh->base + sh->len;
         }
@@ -1768,6 +1810,9 @@ void cgc__mark_shadows_release(void)
         atomic_fetch_sub(&cgc__mem.gc_sys, sh->maplen);
     }
     nshadows = 0;
+    for (int i = 0; i < CGC__DIRTY_HOT_MAX; i++)
+        hot_copy[i] = NULL;   /* unmapped above */
+    nhot_spans = nhot;
     cgc__dirty_set_hot(lo, hi, nhot);
 }
 
@@ -1817,6 +1862,20 @@ static inline CGC_NO_ASAN uint64_t compare_page(drainer *w, const uintptr_t *liv
         }
     }
     return same;
+}
+
+/* Copies the whole pages [a, b) of sh's object and marks them valid; a
+ * word written meanwhile is copied old or new (a relaxed load each). */
+static CGC_NO_ASAN void copy_pages(shadow *sh, uintptr_t a, uintptr_t b)
+{
+    for (uintptr_t p = a; p + os_page_size <= b; p += os_page_size) {
+        size_t off = p - sh->base, pg = off / os_page_size;
+        const uintptr_t *live = (const uintptr_t *)p;
+        uintptr_t *to = (uintptr_t *)(sh->copy + off);
+        for (size_t i = 0; i < os_page_size / sizeof(uintptr_t); i++)
+            to[i] = __atomic_load_n(&live[i], __ATOMIC_RELAXED);
+        sh->valid[pg / 64] |= (uint64_t)1 << (pg % 64);
+    }
 }
 
 /* A pre-cleaning round: the written pages [a, b) of a marked large object.
@@ -1870,6 +1929,49 @@ static CGC_NO_ASAN void shadow_copy(drainer *w, shadow *sh, uintptr_t a, uintptr
     }
     if (run)
         push(w, run, (uintptr_t)sh->copy + (b - sh->base));
+}
+
+/* The copies of this cycle's hot objects, made whole, world running,
+ * after the arm and before the first stop (see push_large). An object
+ * gone since (its span freed or reused) gets none; without memory for a
+ * copy, it is scanned in place and the first round copies it, as before. */
+void cgc__mark_hot_copy(void)
+{
+    if (!os_page_size)
+        os_page_size = (size_t)sysconf(_SC_PAGESIZE);
+    for (int i = 0; i < nhot_spans; i++) {
+        cgc__span *s = hot_span[i];
+        hot_copy[i] = NULL;
+        if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != CGC_SPAN_LARGE || s->start != hot_base[i] ||
+            (s->kind & CGC_KIND_NOSCAN))
+            continue;
+        shadow *sh = shadow_of(s, true);
+        if (!sh)
+            continue;
+        copy_pages(sh, s->start, s->start + sh->len);
+        hot_copy[i] = sh->copy;
+        hot_shadow[i] = sh;
+    }
+}
+
+/* The first stop, before the roots: a hot object freed since its copy was
+ * made (cgc__marking was clear, so cgc_free could), and its span reused
+ * for something of another size or kind, loses its copy, which must then
+ * never be compared with what is there now: it was made of other
+ * contents and will not be scanned. From here on no span is freed until
+ * the mark ends. The same object, or another of the same size in its
+ * span, keeps it: whichever is marked, its copy is what is scanned. */
+static void hot_check(void)
+{
+    for (int i = 0; i < nhot_spans; i++) {
+        cgc__span *s = hot_span[i];
+        shadow *sh = hot_shadow[i];
+        if (!hot_copy[i] || (s->state == CGC_SPAN_LARGE && s->start == hot_base[i] && !(s->kind & CGC_KIND_NOSCAN) &&
+                             ((size_t)s->npages << CGC_PAGE_SHIFT) == sh->len && s->elemsize <= sh->len))
+            continue;
+        hot_copy[i] = NULL;
+        sh->s = NULL;   /* never found again (shadow_of) */
+    }
 }
 
 /* The final stop: the written pages [a, b) of a marked large object, each
