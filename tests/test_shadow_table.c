@@ -320,7 +320,13 @@ int main(void)
         CHECK(skipped == 0, "copies were made with the memory counted past the limit");
     } else if (cgc__concurrent_mode()) {
         CHECK(conc > 0, "no concurrent cycle ran");
-        CHECK(skipped > 0, "no final stop compared a table page with its copy");
+        /* Whether a final stop of this part compares a page with its
+         * copy is timing: the loop must write a table between a cycle's
+         * last round and its final stop, and by then it is often waiting
+         * at its goal for the mark to end (src/assist.c, park), in every
+         * cycle of an AddressSanitizer run one time in ten. Part 2 writes
+         * there on purpose; the path is required of both parts together
+         * (below). */
         /* Rewritten faster than a round goes by, the tables are left
          * unprotected until the last round (mark.c, hot objects): half
          * the cycles or so, in Release and under the sanitizers alike. */
@@ -335,5 +341,9 @@ int main(void)
     free(idb);
     ta = tb = NULL;
     part_weak();
+    if (cgc__concurrent_mode() && !getenv("TEST_SHADOW_NEAR_LIMIT") &&
+        atomic_load(&cgc__gc.concurrent_cycles) != conc0)
+        CHECK(atomic_load(&cgc__mark_shadow_words_skipped) != skip0,
+              "no final stop compared a table page with its copy");
     return check_done();
 }
