@@ -1974,7 +1974,13 @@ static CGC_NO_ASAN void shadow_copy(drainer *w, shadow *sh, uintptr_t a, uintptr
 /* The copies of this cycle's hot objects, made whole, world running,
  * after the arm and before the first stop (see push_large). An object
  * gone since (its span freed or reused) gets none; without memory for a
- * copy, it is scanned in place and the first round copies it, as before. */
+ * copy, it is scanned in place and the first round copies it, as before.
+ * The program may free the object while it is copied (cgc__marking is
+ * not set yet): arenas are never unmapped, so the copy reads mapped
+ * memory, whatever it holds; the first stop drops the copy if the span
+ * no longer holds a scanned object of that size (hot_check), and
+ * otherwise the copy is what gets scanned, which the rounds' comparison
+ * makes right whatever it holds. */
 void cgc__mark_hot_copy(void)
 {
     if (!os_page_size)
