@@ -611,6 +611,7 @@ _Atomic int cgc__collect_held;
 void (*_Atomic cgc__mark_test_hook)(void);
 void (*_Atomic cgc__mark_test_hook_start)(void);
 void (*_Atomic cgc__mark_test_hook_final)(void);
+void (*_Atomic cgc__mark_test_hook_copied)(void);
 
 /* ---- the concurrent cycle's thread ------------------------------------- */
 
@@ -1155,8 +1156,12 @@ static void collect_cycle(bool forced, char *line, size_t line_n)
     /* The hot objects' copies, before anything is scanned (mark.c,
      * push_large): the first round then compares them instead of scanning
      * them again whole. */
-    if (conc)
+    if (conc) {
         cgc__mark_hot_copy();
+        void (*copied_hook)(void) = atomic_load(&cgc__mark_test_hook_copied);
+        if (copied_hook)
+            copied_hook();
+    }
     /* The tracker's buffer of page addresses, dead now, lies where the
      * stops' frames will be; words they leave unwritten are scanned with
      * this thread's stack (the object at the start of each page was kept

@@ -545,6 +545,12 @@ extern void (*_Atomic cgc__mark_test_hook_start)(void);
 /* Tests: run by the collector after a concurrent cycle's last
  * pre-cleaning round, world running, before its final stop. */
 extern void (*_Atomic cgc__mark_test_hook_final)(void);
+/* Tests: run by the collector after the hot objects' copies are made,
+ * world running, before the first stop (mark.c, push_large). */
+extern void (*_Atomic cgc__mark_test_hook_copied)(void);
+/* Tests: hot objects copied before a first stop, and copies dropped by
+ * the first stop because the object's span was freed and reused. */
+extern _Atomic uint64_t cgc__mark_hot_copies, cgc__mark_hot_dropped;
 int  cgc__mark_nmarkers(void);
 /* End of a concurrent cycle, world running: drop the copies of large
  * pointer arrays the pre-cleaning rounds made (mark.c). */

@@ -407,6 +407,7 @@ static uintptr_t hot_base[CGC__DIRTY_HOT_MAX];
 static const uint8_t *hot_copy[CGC__DIRTY_HOT_MAX]; /* its copy, whole, or NULL */
 static struct shadow *hot_shadow[CGC__DIRTY_HOT_MAX];
 static int nhot_spans;
+_Atomic uint64_t cgc__mark_hot_copies, cgc__mark_hot_dropped;
 
 static void hot_check(void);
 
@@ -1997,6 +1998,7 @@ void cgc__mark_hot_copy(void)
         copy_pages(sh, s->start, s->start + sh->len);
         hot_copy[i] = sh->copy;
         hot_shadow[i] = sh;
+        atomic_fetch_add_explicit(&cgc__mark_hot_copies, 1, memory_order_relaxed);
     }
 }
 
@@ -2017,6 +2019,7 @@ static void hot_check(void)
             continue;
         hot_copy[i] = NULL;
         sh->s = NULL;   /* never found again (shadow_of) */
+        atomic_fetch_add_explicit(&cgc__mark_hot_dropped, 1, memory_order_relaxed);
     }
 }
 

@@ -18,7 +18,7 @@ add_test(NAME test_tls_conc COMMAND test_tls $<TARGET_FILE:test_tlsroot>)
 set_tests_properties(test_dlclose_conc test_tls_conc PROPERTIES TIMEOUT 300 LABELS checked
                      ENVIRONMENT "CGC_DEBUG=gcconcurrent=1")
 set_tests_properties(test_concurrent_stress PROPERTIES ENVIRONMENT "CGC_DEBUG=gcconcurrent=1")
-set_tests_properties(test_assist test_assist_handoff test_large_backstop test_shadow_table test_wait_cpu PROPERTIES ENVIRONMENT "CGC_DEBUG=gcconcurrent=1")
+set_tests_properties(test_assist test_assist_handoff test_large_backstop test_shadow_table test_hot_reuse test_wait_cpu PROPERTIES ENVIRONMENT "CGC_DEBUG=gcconcurrent=1")
 add_test(NAME test_concurrent_stress_stw COMMAND test_concurrent_stress)
 set_tests_properties(test_concurrent_stress_stw PROPERTIES TIMEOUT 300 LABELS checked
                      ENVIRONMENT "CGC_DEBUG=gcconcurrent=1,gcstoptheworld=1")
