@@ -25,6 +25,7 @@
  * stop must drop the copy (mark.c, hot_check) and the nodes must hold as
  * well. */
 #include "check.h"
+#include "idnode.h"
 #include "cgc.h"
 #include "internal.h"
 #include "dirty.h"
@@ -36,46 +37,19 @@
 
 #define TABLE (1L << 18)
 #define ATTEMPTS 6
-#define MAGIC 0x407e5e407e5e407eull
-
-typedef struct child {
-    uint64_t id, magic;
-} child;
-
-typedef struct node {
-    uint64_t id, magic;
-    child *c;
-} node;
-
 static node **volatile table;     /* the table: a root */
 static node **volatile holder;    /* fresh nodes, until the swap */
 static uint64_t *ids, *hold_ids;  /* malloc'd: not scanned */
 static long tlen = TABLE;         /* the table's slots */
-static uint64_t next_id;
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static _Atomic int armed, asked, swapped;
 static _Atomic uint64_t copies_at_arm;
-
-static node *make(void)
-{
-    node *n = cgc_malloc(sizeof *n);
-    child *c = cgc_malloc(sizeof *c);
-    if (!n || !c) {
-        fprintf(stderr, "no memory\n");
-        exit(1);
-    }
-    n->id = c->id = ++next_id;
-    n->magic = c->magic = MAGIC;
-    n->c = c;
-    return n;
-}
 
 static long bad_slots(void)
 {
     long bad = 0;
     for (long i = 0; i < tlen; i++) {
-        const node *n = table[i];
-        if (!n || n->id != ids[i] || n->magic != MAGIC || !n->c || n->c->id != ids[i] || n->c->magic != MAGIC)
+        if (!idnode_ok(table[i], ids[i]))
             bad++;
     }
     return bad;
@@ -108,7 +82,7 @@ static void copied_hook(void)
 static void step(void)
 {
     long i = (long)(check_rng(&rng) % (uint64_t)tlen);
-    node *n = make();
+    node *n = idnode_make();
     ids[i] = n->id;
     table[i] = n;
     volatile void *sink = cgc_malloc(64);
@@ -139,7 +113,7 @@ static __attribute__((noinline)) int swap_tables(long len)
 static __attribute__((noinline)) void fill_holder(void)
 {
     for (long i = 0; i < TABLE; i++) {
-        node *n = make();
+        node *n = idnode_make();
         holder[i] = n;
         hold_ids[i] = n->id;
     }
@@ -156,7 +130,7 @@ int main(void)
         return 1;
     }
     for (long i = 0; i < TABLE; i++) {
-        node *n = make();
+        node *n = idnode_make();
         table[i] = n;
         ids[i] = n->id;
     }

@@ -38,6 +38,7 @@
  * hold with the written pages rescanned whole. */
 #include "cgc.h"
 #include "check.h"
+#include "idnode.h"
 #include "dirty.h"
 #include "internal.h"
 
@@ -49,22 +50,8 @@
 
 #define TABLE (1L << 18)
 #define STEPS 6000000L
-#define MAGIC 0x5ad0775ad0775ad0ull
-
-typedef struct child {
-    uint64_t id, magic;
-} child;
-
-typedef struct node {
-    uint64_t id;
-    uint64_t magic;
-    child *c;
-    uint64_t pad;
-} node;
-
 static node **ta, **tb;
 static uint64_t *ida, *idb;
-static uint64_t next_id;
 static uint64_t rng = 0x2545f4914f6cdd1dull;
 
 static uint64_t rnd(void)
@@ -72,30 +59,11 @@ static uint64_t rnd(void)
     return check_rng(&rng);
 }
 
-static node *make(void)
-{
-    node *n = cgc_malloc(sizeof *n);
-    child *c = cgc_malloc(sizeof *c);
-    if (!n || !c) {
-        fprintf(stderr, "no memory\n");
-        exit(1);
-    }
-    uint64_t id = ++next_id;
-    c->id = id;
-    c->magic = MAGIC;
-    n->id = id;
-    n->magic = MAGIC;
-    n->c = c;
-    return n;
-}
-
 static long bad_slots(node **t, const uint64_t *ids)
 {
     long bad = 0;
     for (long i = 0; i < TABLE; i++) {
-        const node *n = t[i];
-        if (!n || n->id != ids[i] || n->magic != MAGIC || !n->c || n->c->id != ids[i] ||
-            n->c->magic != MAGIC)
+        if (!idnode_ok(t[i], ids[i]))
             bad++;
     }
     return bad;
@@ -181,7 +149,7 @@ static void final_hook(void)
 static __attribute__((noinline)) void make_weak_nodes(void)
 {
     for (int i = 0; i < NWEAK; i++) {
-        node *n = make();
+        node *n = idnode_make();
         holder[i] = n;
         weak_ids[i] = n->id;
         handles[i] = cgc_weak_make(n);
@@ -208,7 +176,7 @@ static void part_weak(void)
         exit(1);
     }
     for (long i = 0; i < TABLE; i++)
-        tw[i] = make();
+        tw[i] = idnode_make();
     make_weak_nodes();
     scrub();
     cgc_set_gc_percent(100);   /* no cycle but the one collected below, if possible */
@@ -248,8 +216,7 @@ static void part_weak(void)
         }
         if (cgc_weak_get(handles[i]) != n)
             cleared++;
-        else if (n->id != weak_ids[i] || n->magic != MAGIC || !n->c || n->c->id != weak_ids[i] ||
-                 n->c->magic != MAGIC)
+        else if (!idnode_ok(n, weak_ids[i]))
             bad++;
     }
     printf("part 2: %d weak nodes stored after the last round; %ld handles read NULL before, "
@@ -270,9 +237,9 @@ int main(void)
         return 1;
     }
     for (long i = 0; i < TABLE; i++) {
-        ta[i] = make();
+        ta[i] = idnode_make();
         ida[i] = ta[i]->id;
-        tb[i] = make();
+        tb[i] = idnode_make();
         idb[i] = tb[i]->id;
     }
     /* A cycle every few MB of allocation: many final stops per run. */
@@ -293,10 +260,10 @@ int main(void)
         if (step % 8 == 0) {
             long k = (long)(rnd() % TABLE);
             if (step % 16 == 0) {
-                ta[k] = make();
+                ta[k] = idnode_make();
                 ida[k] = ta[k]->id;
             } else {
-                tb[k] = make();
+                tb[k] = idnode_make();
                 idb[k] = tb[k]->id;
             }
             sink = cgc_malloc(48);
