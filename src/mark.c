@@ -404,22 +404,12 @@ static inline void push(drainer *w, uintptr_t lo, uintptr_t hi)
  * thread writes these, before the first stop and after the final one. */
 static cgc__span *hot_span[CGC__DIRTY_HOT_MAX];   /* this cycle's hot objects (cgc__mark_shadows_release) */
 static uintptr_t hot_base[CGC__DIRTY_HOT_MAX];
-static const uint8_t *hot_copy[CGC__DIRTY_HOT_MAX]; /* its copy, whole, or NULL */
-static struct shadow *hot_shadow[CGC__DIRTY_HOT_MAX];
+static struct shadow *hot_shadow[CGC__DIRTY_HOT_MAX]; /* its whole copy, or NULL */
 static int nhot_spans;
 _Atomic uint64_t cgc__mark_hot_copies, cgc__mark_hot_dropped;
 
 static void hot_check(void);
-
-static void __attribute__((noinline)) push_large(drainer *w, cgc__span *s, uintptr_t lo, uintptr_t hi)
-{
-    for (int i = 0; i < nhot_spans; i++)
-        if (hot_span[i] == s && hot_base[i] == lo && hot_copy[i]) {
-            push(w, (uintptr_t)hot_copy[i], (uintptr_t)hot_copy[i] + (hi - lo));
-            return;
-        }
-    push(w, lo, hi);
-}
+static void push_large(drainer *w, cgc__span *s, uintptr_t lo, uintptr_t hi);
 
 /* ---- the conservative test -------------------------------------------- */
 
@@ -1852,7 +1842,7 @@ void cgc__mark_shadows_release(void)
     }
     nshadows = 0;
     for (int i = 0; i < CGC__DIRTY_HOT_MAX; i++)
-        hot_copy[i] = NULL;   /* unmapped above */
+        hot_shadow[i] = NULL;   /* unmapped or kept above */
     nhot_spans = nhot;
     cgc__dirty_set_hot(lo, hi, nhot);
 }
@@ -1905,18 +1895,20 @@ static inline CGC_NO_ASAN uint64_t compare_page(drainer *w, const uintptr_t *liv
     return same;
 }
 
-/* Copies the whole pages [a, b) of sh's object and marks them valid; a
- * word written meanwhile is copied old or new (a relaxed load each). */
-static CGC_NO_ASAN void copy_pages(shadow *sh, uintptr_t a, uintptr_t b)
+/* Copies [p, e), within one OS page of sh's object, to its copy, a
+ * relaxed load a word (a word written meanwhile is copied old or new);
+ * the page is valid if that was all of it. */
+static CGC_NO_ASAN void copy_page(shadow *sh, uintptr_t p, uintptr_t e)
 {
-    for (uintptr_t p = a; p + os_page_size <= b; p += os_page_size) {
-        size_t off = p - sh->base, pg = off / os_page_size;
-        const uintptr_t *live = (const uintptr_t *)p;
-        uintptr_t *to = (uintptr_t *)(sh->copy + off);
-        for (size_t i = 0; i < os_page_size / sizeof(uintptr_t); i++)
-            to[i] = __atomic_load_n(&live[i], __ATOMIC_RELAXED);
+    size_t off = p - sh->base, pg = off / os_page_size;
+    const uintptr_t *live = (const uintptr_t *)p;
+    uintptr_t *to = (uintptr_t *)(sh->copy + off);
+    for (size_t i = 0; i < (e - p) / sizeof(uintptr_t); i++)
+        to[i] = __atomic_load_n(&live[i], __ATOMIC_RELAXED);
+    if (e - p == os_page_size)
         sh->valid[pg / 64] |= (uint64_t)1 << (pg % 64);
-    }
+    else
+        sh->valid[pg / 64] &= ~((uint64_t)1 << (pg % 64));
 }
 
 /* A pre-cleaning round: the written pages [a, b) of a marked large object.
@@ -1956,13 +1948,7 @@ static CGC_NO_ASAN void shadow_copy(drainer *w, shadow *sh, uintptr_t a, uintptr
                     sh->most = sh->changed;
             }
         } else {
-            for (size_t i = 0; i < n; i++)
-                to[i] = __atomic_load_n(&live[i], __ATOMIC_RELAXED);
-            /* Valid only if the copy covers the whole page. */
-            if (whole)
-                sh->valid[pg / 64] |= (uint64_t)1 << (pg % 64);
-            else
-                sh->valid[pg / 64] &= ~((uint64_t)1 << (pg % 64));
+            copy_page(sh, p, e);
             if (!run)
                 run = (uintptr_t)to;
         }
@@ -1970,6 +1956,27 @@ static CGC_NO_ASAN void shadow_copy(drainer *w, shadow *sh, uintptr_t a, uintptr
     }
     if (run)
         push(w, run, (uintptr_t)sh->copy + (b - sh->base));
+}
+
+static void __attribute__((noinline)) push_large(drainer *w, cgc__span *s, uintptr_t lo, uintptr_t hi)
+{
+    for (int i = 0; i < nhot_spans; i++)
+        if (hot_span[i] == s && hot_base[i] == lo && hot_shadow[i]) {
+            uintptr_t copy = (uintptr_t)hot_shadow[i]->copy;
+            push(w, copy, copy + (hi - lo));
+            return;
+        }
+    push(w, lo, hi);
+}
+
+/* Whether hot object i is still in its span: a large object of a scanned
+ * kind starting where it did (it may have been freed and its span reused
+ * since; cgc__marking clear, cgc_free can). */
+static bool hot_in_place(int i)
+{
+    const cgc__span *s = hot_span[i];
+    return __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == CGC_SPAN_LARGE && s->start == hot_base[i] &&
+           !(s->kind & CGC_KIND_NOSCAN);
 }
 
 /* The copies of this cycle's hot objects, made whole, world running,
@@ -1988,15 +1995,12 @@ void cgc__mark_hot_copy(void)
         os_page_size = (size_t)sysconf(_SC_PAGESIZE);
     for (int i = 0; i < nhot_spans; i++) {
         cgc__span *s = hot_span[i];
-        hot_copy[i] = NULL;
-        if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != CGC_SPAN_LARGE || s->start != hot_base[i] ||
-            (s->kind & CGC_KIND_NOSCAN))
-            continue;
-        shadow *sh = shadow_of(s, true);
+        hot_shadow[i] = NULL;
+        shadow *sh = hot_in_place(i) ? shadow_of(s, true) : NULL;
         if (!sh)
             continue;
-        copy_pages(sh, s->start, s->start + sh->len);
-        hot_copy[i] = sh->copy;
+        for (uintptr_t p = s->start; p < s->start + sh->len; p += os_page_size)
+            copy_page(sh, p, p + os_page_size);
         hot_shadow[i] = sh;
         atomic_fetch_add_explicit(&cgc__mark_hot_copies, 1, memory_order_relaxed);
     }
@@ -2012,12 +2016,11 @@ void cgc__mark_hot_copy(void)
 static void hot_check(void)
 {
     for (int i = 0; i < nhot_spans; i++) {
-        cgc__span *s = hot_span[i];
+        const cgc__span *s = hot_span[i];
         shadow *sh = hot_shadow[i];
-        if (!hot_copy[i] || (s->state == CGC_SPAN_LARGE && s->start == hot_base[i] && !(s->kind & CGC_KIND_NOSCAN) &&
-                             ((size_t)s->npages << CGC_PAGE_SHIFT) == sh->len && s->elemsize <= sh->len))
+        if (!sh || (hot_in_place(i) && ((size_t)s->npages << CGC_PAGE_SHIFT) == sh->len && s->elemsize <= sh->len))
             continue;
-        hot_copy[i] = NULL;
+        hot_shadow[i] = NULL;
         sh->s = NULL;   /* never found again (shadow_of) */
         atomic_fetch_add_explicit(&cgc__mark_hot_dropped, 1, memory_order_relaxed);
     }
