@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -457,6 +458,7 @@ static int bindable(const char *addr)
  * meanwhile, or if the address fails otherwise than by being in use. */
 static void *takeover(void *arg)
 {
+    prctl(PR_SET_NAME, (unsigned long)"cgc-http-resume", 0, 0, 0);   /* for top -H and gdb */
     unsigned gen = (unsigned)(uintptr_t)arg;
     unsigned wait_ms = TAKEOVER_FIRST_MS;
     char addr[sizeof last_addr_];

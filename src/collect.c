@@ -630,6 +630,7 @@ static _Atomic int cycle_active;   /* a concurrent cycle was asked for and has n
 static void *worker_main(void *arg)
 {
     (void)arg;
+    cgc__name_thread("cgc-collector");
     cgc__block_signals();
     for (;;) {
         pthread_mutex_lock(&worker_lock);
@@ -1496,6 +1497,7 @@ static int64_t scavenge_step(void)
 
 static void *background_main(void *arg)
 {
+    cgc__name_thread("cgc-background");
     cgc__block_signals();
     int64_t now = cgc__now_ns();
     int64_t next_walk = now + FOLLOW_WALK_NS, next_watch = now + FOLLOW_WATCH_NS, next_scavenge = now;

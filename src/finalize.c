@@ -619,6 +619,7 @@ static void *finalizer_main(void *unused)
      * the words of a range GC_add_roots had scanned, 2 runs in 1500 beside
      * a loaded test_stress). */
     zero_vector_registers();
+    cgc__name_thread("cgc-finalizer");
     cgc__block_signals_but_stw();
     cgc__thread *t = cgc__register_current(1);
     if (!t) {

@@ -331,6 +331,11 @@ static inline void cgc__cpu_relax(void)
 }
 void cgc__suspend_self(void);    /* a pending stop request: park until restart */
 void cgc__block_signals(void);   /* for cgc's own background threads */
+/* Names the calling thread (at most 15 characters shown), so that top -H,
+ * gdb and /proc/PID/task tell cgc's threads from the program's: a thread
+ * left unnamed shows its creator's name, whichever program thread that
+ * happened to be. */
+void cgc__name_thread(const char *name);
 /* Starts one of cgc's own threads (markers, sweeper, background): 0 or
  * pthread_create's error, also made up by fault injection (fault.c).
  * Every caller has a way on without the thread. */

@@ -1255,6 +1255,9 @@ void cgc__mark_prewake_final(void)
 static void *helper_main(void *arg)
 {
     marker *m = arg;
+    char name[16];
+    snprintf(name, sizeof name, "cgc-marker-%d", m->id);
+    cgc__name_thread(name);
     cgc__block_signals();
     atomic_fetch_add_explicit(&helpers_up, 1, memory_order_release);
     unsigned seen = m->start_phase, spun = 0;

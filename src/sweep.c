@@ -280,6 +280,7 @@ void cgc__sweep_start_cycle(void)
 
 static void *sweeper_main(void *arg)
 {
+    cgc__name_thread("cgc-sweeper");
     cgc__block_signals();
     unsigned seen = 0;
     for (;;) {

@@ -56,6 +56,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -346,6 +347,13 @@ static void restart_handler(int sig, siginfo_t *info, void *uctx)
 
 /* cgc's own threads (markers, sweeper, scavenger) are never registered and
  * take no signals: process-directed signals go to the program's threads. */
+void cgc__name_thread(const char *name)
+{
+    /* prctl rather than pthread_setname_np: no error for a name over 15
+     * characters (the kernel cuts it), and no /proc file to open. */
+    prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0);
+}
+
 void cgc__block_signals(void)
 {
     sigset_t all;
