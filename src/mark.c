@@ -1713,8 +1713,11 @@ static size_t os_page_size;
  * Only for marked large objects of at least SHADOW_MIN_BYTES (scanned
  * conservatively), at most SHADOW_MAX of them a cycle; the copies are
  * counted in gc_sys while they exist, from the first round that copies
- * to the end of the cycle. Pre-cleaning and the final stop run on the
- * collector's thread alone, so the table needs no lock. */
+ * to the end of the cycle. A round's rescans run on several threads
+ * (jobs, below), so a round copies under shadow_lock; the final stop
+ * only reads the table and the valid bits, and the collector's thread
+ * alone changes them outside the rounds (hot copies, the seal, the end
+ * of the cycle). */
 #define SHADOW_COPY 1
 #define SHADOW_COMPARE 2
 #define SHADOW_MIN_BYTES ((uintptr_t)1 << 20)
@@ -1735,6 +1738,7 @@ typedef struct shadow {
 
 static shadow shadows[SHADOW_MAX];
 static int nshadows;
+static pthread_mutex_t shadow_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned round_no;   /* pre-cleaning rounds so far, for shadow.round */
 _Atomic uint64_t cgc__mark_shadow_words_skipped;   /* for the tests: words the final stop found unchanged */
 
@@ -2077,12 +2081,22 @@ static CGC_NO_ASAN void rescan_span(drainer *w, cgc__span *s, uint8_t state, uin
         /* Only the written pages of a large object. */
         if (!(__atomic_load_n(&s->marks[0], __ATOMIC_RELAXED) & CGC_SLOT_MARKED))
             return;
-        shadow *sh = NULL;
-        if (shadow_mode && ((uintptr_t)s->npages << CGC_PAGE_SHIFT) >= SHADOW_MIN_BYTES)
-            sh = shadow_of(s, shadow_mode == SHADOW_COPY);
-        if (sh && shadow_mode == SHADOW_COPY)
-            shadow_copy(w, sh, a, b);
-        else if (sh)
+        bool big = shadow_mode && ((uintptr_t)s->npages << CGC_PAGE_SHIFT) >= SHADOW_MIN_BYTES;
+        if (big && shadow_mode == SHADOW_COPY) {
+            /* A round's jobs run on several threads (the markers and the
+             * program's assists): the table of copies, a copy's valid
+             * bits and its counts are changed under the lock. */
+            pthread_mutex_lock(&shadow_lock);
+            shadow *sh = shadow_of(s, true);
+            if (sh)
+                shadow_copy(w, sh, a, b);
+            pthread_mutex_unlock(&shadow_lock);
+            if (!sh)
+                push(w, a, b);
+            return;
+        }
+        shadow *sh = big ? shadow_of(s, false) : NULL;
+        if (sh)
             shadow_compare(w, sh, a, b);
         else
             push(w, a, b);
@@ -2176,16 +2190,27 @@ static void rescan_all(cgc__span *s, void *arg)
     }
 }
 
-/* ---- the final stop's rescan, shared by the markers ----
+/* ---- the written pages' rescan, shared ----
  *
- * In the final stop the written pages are first recorded as jobs of at
- * most JOB_PAGES pages, then every marker of the phase takes jobs before
- * it marks (mark_loop): the rescan and the comparison with the copies
- * are reads of memory that two CPUs go through faster than one, while the
- * other CPU sat idle in the stop (churn512: 10.7 ms of rescan, 0.2-0.4 ms
- * of marking after it). World stopped; the collector's thread records,
- * so the array needs no lock. Where it cannot grow, the run is rescanned
- * at once by the collector, as before. */
+ * The final stop and each pre-cleaning round first record the written
+ * pages as jobs of at most JOB_PAGES pages, then every marker of the
+ * phase takes jobs before it marks (mark_loop): the rescan and the
+ * comparison with the copies are reads of memory that two CPUs go
+ * through faster than one. In the final stop the other CPU sat idle
+ * (churn512: 10.7 ms of rescan, 0.2-0.4 ms of marking after it). In a
+ * round the program's assists take jobs too (cgc__mark_assist): the
+ * rounds come when the program has used up its runway, and it sat parked
+ * at its goal while the collector's thread alone rescanned (churn: 55 ms
+ * of parks a run, most of them in the rounds; binary-trees 21: 279 ms).
+ * Only the collector's thread records (a round: before it opens the jobs
+ * to the assists), so the array needs no lock. Where it cannot grow, the
+ * run is rescanned at once by the collector, as before.
+ *   The assists take a round's jobs only while jobs_open is set, and
+ * each counts itself in job_takers while it looks: the collector clears
+ * jobs_open and waits for job_takers to drop to zero before it records
+ * again (jobs_grow moves the array). A job an assist has taken is
+ * finished before the phase ends: the assist holds its claim meanwhile,
+ * and the phase waits for the claims (mark_loop). */
 #define JOB_PAGES 64
 
 typedef struct rescan_job {
@@ -2196,6 +2221,27 @@ typedef struct rescan_job {
 static rescan_job *jobs;
 static size_t jobs_cap, jobs_maplen;
 static _Atomic size_t jobs_next;   /* njobs: declared before mark_loop */
+static bool jobs_fresh;            /* the jobs' rescan_ctx: a round's, or the final stop's */
+static int jobs_shadow;
+static _Atomic int jobs_open;      /* a round's jobs may be taken by the assists */
+static _Atomic int job_takers;     /* assists looking at the jobs */
+
+/* The collector, before recording: no assist is looking at the jobs. */
+static void jobs_close(void)
+{
+    atomic_store(&jobs_open, 0);
+    while (atomic_load(&job_takers))
+        cgc__cpu_relax();
+}
+
+static void jobs_reset(bool final)
+{
+    jobs_close();
+    atomic_store(&njobs, 0);
+    atomic_store(&jobs_next, 0);
+    jobs_fresh = !final;
+    jobs_shadow = final ? SHADOW_COMPARE : SHADOW_COPY;
+}
 
 static bool jobs_grow(void)
 {
@@ -2227,51 +2273,75 @@ static void record_run(uintptr_t start, size_t npages, void *arg)
             return;
         }
         jobs[n] = (rescan_job){start, k};
-        atomic_store_explicit(&njobs, n + 1, memory_order_relaxed);
+        atomic_store_explicit(&njobs, n + 1, memory_order_release);
         c->pages += k;   /* counted here; take_rescan_jobs does not again */
         start += k * os_page_size;
         npages -= k;
     }
 }
 
-/* A marker at the start of its part of the final phase: jobs until none
+/* A marker at the start of its part of a phase with jobs: jobs until none
  * is left. What they queue goes on its own stack. */
 static void take_rescan_jobs(marker *m)
 {
-    size_t n = atomic_load_explicit(&njobs, memory_order_relaxed), i;
+    size_t n = atomic_load_explicit(&njobs, memory_order_acquire), i;
     if (atomic_load_explicit(&jobs_next, memory_order_relaxed) >= n)
         return;
     drainer w;
     pipe_entry ring[PIPE_SIZE];
     work_begin(&w, m, ring);
-    rescan_ctx c = {.w = &w, .fresh = false, .shadow = SHADOW_COMPARE};
-    while ((i = atomic_fetch_add_explicit(&jobs_next, 1, memory_order_relaxed)) < n)
+    rescan_ctx c = {.w = &w, .fresh = jobs_fresh, .shadow = jobs_shadow};
+    while ((i = atomic_fetch_add_explicit(&jobs_next, 1, memory_order_acq_rel)) < n)
         rescan_run(jobs[i].start, jobs[i].npages, &c);
     work_end(&w);
 }
 
+/* An assist's part of a round's rescan: jobs until none is left, the
+ * clock passes `deadline` (0: none) or a stop is asked for, or its stack
+ * holds half of RESCAN_DRAIN entries (so that no job makes it drain
+ * there, unbounded: a job of 4 KiB pages queues at most 512 entries a
+ * page). Returns the bytes of the pages it rescanned. */
+static uint64_t assist_rescan_jobs(marker *m, int64_t deadline)
+{
+    uint64_t bytes = 0;
+    atomic_fetch_add(&job_takers, 1);
+    if (atomic_load(&jobs_open)) {
+        size_t n = atomic_load_explicit(&njobs, memory_order_acquire), i;
+        drainer w;
+        pipe_entry ring[PIPE_SIZE];
+        work_begin(&w, m, ring);
+        rescan_ctx c = {.w = &w, .fresh = jobs_fresh, .shadow = jobs_shadow};
+        while ((size_t)(w.top - w.stack) < RESCAN_DRAIN / 2 && (!deadline || cgc__now_ns() < deadline) &&
+               !cgc__stop_requested() && (i = atomic_fetch_add_explicit(&jobs_next, 1, memory_order_acq_rel)) < n) {
+            rescan_run(jobs[i].start, jobs[i].npages, &c);
+            bytes += jobs[i].npages * os_page_size;
+        }
+        work_end(&w);
+    }
+    atomic_fetch_sub(&job_takers, 1);
+    return bytes;
+}
+
 /* Collects the pages written since the tracker was armed (or last
- * collected). A pre-cleaning round (world running) protects them again
- * and queues their objects on marker 0, copying the pages of large
- * pointer arrays; the final stop (world stopped) records them as jobs for
- * its phase, which compares those pages with their copies. Returns the
+ * collected) and records them as jobs for the phase that follows. A
+ * pre-cleaning round (world running) protects them again, and its jobs
+ * copy the pages of large pointer arrays; the final stop's (world
+ * stopped) compare those pages with their copies. The seal rescans the
+ * hot objects' pages at once, on marker 0. Returns the
  * pages, or -1 if the tracker failed (then, in the final stop, every
  * marked object was queued on marker 0). */
 static long rescan_dirty(marker *m0, bool final, bool seal)
 {
     if (!os_page_size)
         os_page_size = (size_t)sysconf(_SC_PAGESIZE);
-    if (final) {
-        atomic_store(&njobs, 0);
-        atomic_store(&jobs_next, 0);
-    }
+    if (!seal)
+        jobs_reset(final);
     drainer w;
     pipe_entry ring[PIPE_SIZE];
     work_begin(&w, m0, ring);
     rescan_ctx c = {.w = &w, .fresh = !final, .shadow = final ? SHADOW_COMPARE : SHADOW_COPY};
-    long n = seal    ? cgc__dirty_seal_hot(rescan_run, &c)
-             : final ? cgc__dirty_collect(cgc__heap_lo(), cgc__heap_hi, false, record_run, &c)
-                     : cgc__dirty_collect(cgc__heap_lo(), cgc__heap_hi, true, rescan_run, &c);
+    long n = seal ? cgc__dirty_seal_hot(rescan_run, &c)
+                  : cgc__dirty_collect(cgc__heap_lo(), cgc__heap_hi, !final, record_run, &c);
     if (n < 0 && final)
         cgc__heap_foreach_inuse(rescan_all, &w);
     work_end(&w);
@@ -2312,7 +2382,10 @@ static long preclean(bool seal)
     round_no++;
     long n = rescan_dirty(m0, false, seal);
     m0->cpu_ns += cgc__thread_cpu_ns() - c0;
+    if (!seal)
+        atomic_store(&jobs_open, 1);
     run_phase_n(m0, conc_markers());
+    jobs_close();
     conc_phase = false;
     return n;
 }
@@ -2398,7 +2471,10 @@ uint64_t cgc__mark_assist(uint64_t budget, int64_t deadline)
     marker *m = &markers[nmarkers + k];
     m->last = NULL;
     m->last_start = m->last_len = 0;
-    if (!__atomic_load_n(&work, __ATOMIC_ACQUIRE) && atomic_load_explicit(&sharing, memory_order_relaxed)) {
+    /* A round's rescan first: until it is done the markers have little
+     * to share. */
+    uint64_t rescanned = atomic_load_explicit(&jobs_open, memory_order_relaxed) ? assist_rescan_jobs(m, deadline) : 0;
+    if (!rescanned && !__atomic_load_n(&work, __ATOMIC_ACQUIRE) && atomic_load_explicit(&sharing, memory_order_relaxed)) {
         atomic_store_explicit(&want_work, 1, memory_order_relaxed);
         int64_t until = cgc__now_ns() + ASSIST_WAIT_NS;
         if (deadline && deadline < until)
@@ -2407,16 +2483,16 @@ uint64_t cgc__mark_assist(uint64_t budget, int64_t deadline)
             for (int i = 0; i < 64; i++)
                 cgc__cpu_relax();
     }
-    uint64_t scanned = 0;
+    uint64_t scanned = rescanned;
     /* trylock: a marker holding the lock may have been preempted (on a
      * loaded machine the assist then slept for the rest of its slice). */
-    if (__atomic_load_n(&work, __ATOMIC_ACQUIRE) && pthread_mutex_trylock(&work_lock) == 0) {
+    if (!m->n && __atomic_load_n(&work, __ATOMIC_ACQUIRE) && pthread_mutex_trylock(&work_lock) == 0) {
         if (work)
             take(m);
         pthread_mutex_unlock(&work_lock);
     }
     if (m->n) {
-        scanned = drain_until(m, false, budget, deadline);
+        scanned += drain_until(m, false, budget > rescanned ? budget - rescanned : 1, deadline);
         if (m->n)
             give_back(m);
     }
