@@ -1713,11 +1713,17 @@ static size_t os_page_size;
  * Only for marked large objects of at least SHADOW_MIN_BYTES (scanned
  * conservatively), at most SHADOW_MAX of them a cycle; the copies are
  * counted in gc_sys while they exist, from the first round that copies
- * to the end of the cycle. A round's rescans run on several threads
- * (jobs, below), so a round copies under shadow_lock; the final stop
- * only reads the table and the valid bits, and the collector's thread
- * alone changes them outside the rounds (hot copies, the seal, the end
- * of the cycle). */
+ * to the end of the cycle.
+ *   A round's rescans run on several threads (jobs, below: the markers
+ * and the program's assists), each on pages of its own (a round reports
+ * a page once), so they share only the table of copies, the valid words
+ * and the counts of changed pages: a copy is added to the table under
+ * shadow_lock and published by the count (entries are never changed
+ * while a round runs), the valid bits are set and cleared atomically,
+ * and changed is added to atomically. No lock is held while a page is
+ * copied: with the copies made under one (shadow_lock around each job's
+ * part), an assist waited 15-92 ms for it in churn512 while the
+ * collector's thread took it again and again for the table's 128 jobs. */
 #define SHADOW_COPY 1
 #define SHADOW_COMPARE 2
 #define SHADOW_MIN_BYTES ((uintptr_t)1 << 20)
@@ -1729,17 +1735,16 @@ typedef struct shadow {
     uint8_t *copy;        /* len bytes, then the valid bitmap */
     uint64_t *valid;      /* bit per OS page: copied in a round of this cycle */
     size_t len, maplen;
-    /* OS pages a round found changed since the round before (compared
-     * with a copy), in the round numbered `round`, and the most in any
-     * round of this cycle: whether the object is hot (below). */
+    /* OS pages the current round found changed since the round before
+     * (compared with a copy; reset by the collector before each round),
+     * and the most in any round of this cycle: whether the object is
+     * hot (below). */
     size_t changed, most;
-    unsigned round;
 } shadow;
 
 static shadow shadows[SHADOW_MAX];
-static int nshadows;
+static int nshadows;   /* published with a release store (shadow_of) */
 static pthread_mutex_t shadow_lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned round_no;   /* pre-cleaning rounds so far, for shadow.round */
 _Atomic uint64_t cgc__mark_shadow_words_skipped;   /* for the tests: words the final stop found unchanged */
 
 /* The copies of the objects found hot at the end of the last cycle, kept
@@ -1762,12 +1767,35 @@ static bool below_limit(uint64_t more)
            cgc__mapped_bytes() + more <= (uint64_t)lb.effective_limit - (uint64_t)lb.effective_limit / 16;
 }
 
-static shadow *shadow_of(cgc__span *s, bool create)
+static shadow *shadow_find(const cgc__span *s)
 {
-    for (int i = 0; i < nshadows; i++)
+    int n = __atomic_load_n(&nshadows, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < n; i++)
         if (shadows[i].s == s && shadows[i].base == s->start)
             return &shadows[i];
-    if (!create || nshadows == SHADOW_MAX)
+    return NULL;
+}
+
+static shadow *shadow_make(cgc__span *s);
+
+static shadow *shadow_of(cgc__span *s, bool create)
+{
+    shadow *sh = shadow_find(s);
+    if (sh || !create)
+        return sh;
+    pthread_mutex_lock(&shadow_lock);
+    sh = shadow_find(s);   /* another thread's job may have made it */
+    if (!sh)
+        sh = shadow_make(s);
+    pthread_mutex_unlock(&shadow_lock);
+    return sh;
+}
+
+/* A new copy for s, or NULL; shadow_lock held (or the collector's thread
+ * alone). */
+static shadow *shadow_make(cgc__span *s)
+{
+    if (nshadows == SHADOW_MAX)
         return NULL;
     size_t len = (size_t)s->npages << CGC_PAGE_SHIFT;
     size_t bits = len / os_page_size;
@@ -1799,8 +1827,9 @@ static shadow *shadow_of(cgc__span *s, bool create)
             return NULL;   /* the pages are scanned whole, as without shadows */
         atomic_fetch_add(&cgc__mem.gc_sys, maplen);
     }
-    shadow *sh = &shadows[nshadows++];
+    shadow *sh = &shadows[nshadows];
     *sh = (shadow){.s = s, .base = s->start, .copy = m, .valid = (uint64_t *)(m + len), .len = len, .maplen = maplen};
+    __atomic_store_n(&nshadows, nshadows + 1, __ATOMIC_RELEASE);
     return sh;
 }
 
@@ -1912,10 +1941,11 @@ static CGC_NO_ASAN void copy_page(shadow *sh, uintptr_t p, uintptr_t e)
     uintptr_t *to = (uintptr_t *)(sh->copy + off);
     for (size_t i = 0; i < (e - p) / sizeof(uintptr_t); i++)
         to[i] = __atomic_load_n(&live[i], __ATOMIC_RELAXED);
+    /* Atomically: another job may be copying another page of the word. */
     if (e - p == os_page_size)
-        sh->valid[pg / 64] |= (uint64_t)1 << (pg % 64);
+        __atomic_fetch_or(&sh->valid[pg / 64], (uint64_t)1 << (pg % 64), __ATOMIC_RELAXED);
     else
-        sh->valid[pg / 64] &= ~((uint64_t)1 << (pg % 64));
+        __atomic_fetch_and(&sh->valid[pg / 64], ~((uint64_t)1 << (pg % 64)), __ATOMIC_RELAXED);
 }
 
 /* A pre-cleaning round: the written pages [a, b) of a marked large object.
@@ -1936,6 +1966,7 @@ static CGC_NO_ASAN void copy_page(shadow *sh, uintptr_t p, uintptr_t e)
 static CGC_NO_ASAN void shadow_copy(drainer *w, shadow *sh, uintptr_t a, uintptr_t b)
 {
     uintptr_t run = 0;   /* start (in the copy) of a pending run of words to scan, or 0 */
+    size_t changed = 0;
     for (uintptr_t p = a; p < b;) {
         uintptr_t e = (p & ~(uintptr_t)(os_page_size - 1)) + os_page_size;
         if (e > b)
@@ -1945,15 +1976,9 @@ static CGC_NO_ASAN void shadow_copy(drainer *w, shadow *sh, uintptr_t a, uintptr
         const uintptr_t *live = (const uintptr_t *)p;
         uintptr_t *to = (uintptr_t *)(sh->copy + off);
         size_t n = (e - p) / sizeof(uintptr_t);
-        if (whole && (sh->valid[pg / 64] >> (pg % 64) & 1)) {
-            if (compare_page(w, live, to, n, true, to, &run) < n) {
-                if (sh->round != round_no) {
-                    sh->round = round_no;
-                    sh->changed = 0;
-                }
-                if (++sh->changed > sh->most)
-                    sh->most = sh->changed;
-            }
+        if (whole && (__atomic_load_n(&sh->valid[pg / 64], __ATOMIC_RELAXED) >> (pg % 64) & 1)) {
+            if (compare_page(w, live, to, n, true, to, &run) < n)
+                changed++;
         } else {
             copy_page(sh, p, e);
             if (!run)
@@ -1963,6 +1988,23 @@ static CGC_NO_ASAN void shadow_copy(drainer *w, shadow *sh, uintptr_t a, uintptr
     }
     if (run)
         push(w, run, (uintptr_t)sh->copy + (b - sh->base));
+    if (changed)
+        __atomic_fetch_add(&sh->changed, changed, __ATOMIC_RELAXED);
+}
+
+/* Before a round (collector, no job running): the counts of changed pages
+ * start again. After it: the most of any round kept. */
+static void shadows_round_start(void)
+{
+    for (int i = 0; i < nshadows; i++)
+        shadows[i].changed = 0;
+}
+
+static void shadows_round_end(void)
+{
+    for (int i = 0; i < nshadows; i++)
+        if (shadows[i].changed > shadows[i].most)
+            shadows[i].most = shadows[i].changed;
 }
 
 static void __attribute__((noinline)) push_large(drainer *w, cgc__span *s, uintptr_t lo, uintptr_t hi)
@@ -2081,22 +2123,12 @@ static CGC_NO_ASAN void rescan_span(drainer *w, cgc__span *s, uint8_t state, uin
         /* Only the written pages of a large object. */
         if (!(__atomic_load_n(&s->marks[0], __ATOMIC_RELAXED) & CGC_SLOT_MARKED))
             return;
-        bool big = shadow_mode && ((uintptr_t)s->npages << CGC_PAGE_SHIFT) >= SHADOW_MIN_BYTES;
-        if (big && shadow_mode == SHADOW_COPY) {
-            /* A round's jobs run on several threads (the markers and the
-             * program's assists): the table of copies, a copy's valid
-             * bits and its counts are changed under the lock. */
-            pthread_mutex_lock(&shadow_lock);
-            shadow *sh = shadow_of(s, true);
-            if (sh)
-                shadow_copy(w, sh, a, b);
-            pthread_mutex_unlock(&shadow_lock);
-            if (!sh)
-                push(w, a, b);
-            return;
-        }
-        shadow *sh = big ? shadow_of(s, false) : NULL;
-        if (sh)
+        shadow *sh = NULL;
+        if (shadow_mode && ((uintptr_t)s->npages << CGC_PAGE_SHIFT) >= SHADOW_MIN_BYTES)
+            sh = shadow_of(s, shadow_mode == SHADOW_COPY);
+        if (sh && shadow_mode == SHADOW_COPY)
+            shadow_copy(w, sh, a, b);
+        else if (sh)
             shadow_compare(w, sh, a, b);
         else
             push(w, a, b);
@@ -2379,13 +2411,14 @@ static long preclean(bool seal)
     marker *m0 = &markers[0];
     int64_t c0 = cgc__thread_cpu_ns();
     conc_phase = true;
-    round_no++;
+    shadows_round_start();
     long n = rescan_dirty(m0, false, seal);
     m0->cpu_ns += cgc__thread_cpu_ns() - c0;
     if (!seal)
         atomic_store(&jobs_open, 1);
     run_phase_n(m0, conc_markers());
     jobs_close();
+    shadows_round_end();
     conc_phase = false;
     return n;
 }
