@@ -2262,8 +2262,14 @@ static _Atomic int job_takers;     /* assists looking at the jobs */
 static void jobs_close(void)
 {
     atomic_store(&jobs_open, 0);
-    while (atomic_load(&job_takers))
-        cgc__cpu_relax();
+    /* Spinning, then yielding: a taker preempted on a loaded machine
+     * holds its count until it runs again. */
+    for (int spin = 0; atomic_load(&job_takers); spin++) {
+        if (spin < 4000)
+            cgc__cpu_relax();
+        else
+            sched_yield();
+    }
 }
 
 static void jobs_reset(bool final)
