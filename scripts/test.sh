@@ -8,6 +8,10 @@
 # checks distorts); and the same "checked" tests on that Debug build with
 # AddressSanitizer and UBSan (-DCGC_SANITIZE=address,undefined; a finding
 # fails the test; the runtime options come from CTest, docs/DEVELOPING.md).
+# Between the two, the "checked" tests again on the Release build with
+# CGC_DEBUG=gcconcurrent=1, so that every one of them also runs with the
+# mostly-concurrent mark (docs/concurrent.md; tests of one mode pin it in
+# their own environment), in parallel: they are the same binaries.
 #
 # A test that cannot run here (no writable memory cgroup, a tool missing)
 # exits 77 and CTest counts it as skipped, not failed. This script does
@@ -18,16 +22,20 @@ cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
 status=0
 skips=()
-for cfg in release debug sanitize; do
+for cfg in release release-concurrent debug sanitize; do
   dir=build-ci-$cfg
+  envs=() par=1
   case $cfg in
     release) opts=(-DCMAKE_BUILD_TYPE=Release) ;;
+    release-concurrent) dir=build-ci-release opts=() envs=(CGC_DEBUG=gcconcurrent=1) par=$jobs ;;
     debug) opts=(-DCMAKE_BUILD_TYPE=Debug -DCGC_DEBUG=ON) ;;
     sanitize) opts=(-DCMAKE_BUILD_TYPE=Debug -DCGC_DEBUG=ON -DCGC_SANITIZE=address,undefined) ;;
   esac
-  echo "== $cfg build =="
-  cmake -S . -B "$dir" "${opts[@]}" >/dev/null
-  cmake --build "$dir" -j"$jobs" >/dev/null
+  if ((${#opts[@]})); then
+    echo "== $cfg build =="
+    cmake -S . -B "$dir" "${opts[@]}" >/dev/null
+    cmake --build "$dir" -j"$jobs" >/dev/null
+  fi
   echo "== $cfg tests =="
   if [ $cfg = release ]; then
     # Everything, including demo_quick (the demo's headline under a real
@@ -36,7 +44,7 @@ for cfg in release debug sanitize; do
   else
     select=(-L '^checked$')
   fi
-  ctest --test-dir "$dir" --output-on-failure -j1 "${select[@]}" | tee "$dir/ctest.out" || status=1
+  env "${envs[@]}" ctest --test-dir "$dir" --output-on-failure -j"$par" "${select[@]}" | tee "$dir/ctest.out" || status=1
   # Skipped tests, each with the first line of its output that says SKIP.
   while read -r name; do
     reason=$(awk -v start="\"$name\" start time" 'index($0, start) == 1 {on = 1; next}

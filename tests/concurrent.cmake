@@ -30,3 +30,6 @@ set_tests_properties(test_concurrent_stress_stw PROPERTIES TIMEOUT 300 LABELS ch
 add_test(NAME test_shadow_table_limit COMMAND test_shadow_table)
 set_tests_properties(test_shadow_table_limit PROPERTIES TIMEOUT 300 LABELS checked
                      ENVIRONMENT "CGC_DEBUG=gcconcurrent=2;CGC_MEMLIMIT=30MiB;TEST_SHADOW_NEAR_LIMIT=1")
+# Tests of the stop-the-world default itself, pinned to it: scripts/test.sh
+# runs every "checked" test again with CGC_DEBUG=gcconcurrent=1.
+set_tests_properties(test_prewake PROPERTIES ENVIRONMENT "CGC_DEBUG=gcstoptheworld=1")
