@@ -331,6 +331,7 @@ static inline void cgc__cpu_relax(void)
 }
 void cgc__suspend_self(void);    /* a pending stop request: park until restart */
 void cgc__block_signals(void);   /* for cgc's own background threads */
+void cgc__scavenger_pause(bool pause);   /* tests: collect.c */
 /* Names the calling thread (at most 15 characters shown), so that top -H,
  * gdb and /proc/PID/task tell cgc's threads from the program's: a thread
  * left unnamed shows its creator's name, whichever program thread that
