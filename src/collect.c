@@ -1456,34 +1456,9 @@ static void follow_container(void)
                 (long long)old_hard, (long long)hard, (long long)old_soft, (long long)atomic_load(&mem_limit));
 }
 
-/* Tests: while paused, the background thread releases nothing; a pass
- * under way when the pause is asked for has ended when
- * cgc__scavenger_pause returns (test_huge_alloc counts what other paths
- * release, and a pass of the scavenger in between failed it in CI). A
- * flag each way, not a lock held across the pass: the pass takes the
- * allocator's locks, which fork's prepare takes before this file's. */
-static _Atomic bool scav_paused, scav_busy;
-
-void cgc__scavenger_pause(bool pause)
-{
-    atomic_store(&scav_paused, pause);
-    while (pause && atomic_load(&scav_busy))
-        sched_yield();
-}
-
-static int64_t scavenge_pass(void);
-
 /* One pass of the scavenger: measures what the heap should keep mapped
  * and releases a burst of what is beyond it. Returns how long to wait
  * before the next pass (its pacing: docs/pacing.md). */
-static int64_t scavenge_step(void)
-{
-    atomic_store(&scav_busy, true);
-    int64_t wait = atomic_load(&scav_paused) ? cgc__gc.scav.max_sleep_ns : scavenge_pass();
-    atomic_store(&scav_busy, false);
-    return wait;
-}
-
 static int64_t scavenge_pass(void)
 {
     uint64_t mapped = cgc__mapped_bytes();
@@ -1507,6 +1482,30 @@ static int64_t scavenge_pass(void)
                 (unsigned long long)(done >> 10), (unsigned long long)(cgc__mapped_bytes() >> 10),
                 (unsigned long long)(target >> 10), (long long)(worked / 1000));
     return cgc__scavenger_sleep_ns(&cgc__gc.scav, worked);
+}
+
+/* Tests: while paused, the background thread releases nothing; a pass
+ * under way when the pause is asked for has ended when
+ * cgc__scavenger_pause returns (test_huge_alloc counts what other paths
+ * release, and a pass of the scavenger in between failed it in CI). A
+ * flag each way, not a lock held across the pass: the pass takes the
+ * allocator's locks, which fork's prepare takes before this file's. */
+static _Atomic bool scav_paused, scav_busy;
+
+void cgc__scavenger_pause(bool pause)
+{
+    atomic_store(&scav_paused, pause);
+    while (pause && atomic_load(&scav_busy))
+        sched_yield();
+}
+
+/* A pass of the scavenger, unless a test has paused it. */
+static int64_t scavenge_step(void)
+{
+    atomic_store(&scav_busy, true);
+    int64_t wait = atomic_load(&scav_paused) ? cgc__gc.scav.max_sleep_ns : scavenge_pass();
+    atomic_store(&scav_busy, false);
+    return wait;
 }
 
 /* How often the container's limit is looked at. The full walk (the

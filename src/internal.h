@@ -331,7 +331,6 @@ static inline void cgc__cpu_relax(void)
 }
 void cgc__suspend_self(void);    /* a pending stop request: park until restart */
 void cgc__block_signals(void);   /* for cgc's own background threads */
-void cgc__scavenger_pause(bool pause);   /* tests: collect.c */
 /* Names the calling thread (at most 15 characters shown), so that top -H,
  * gdb and /proc/PID/task tell cgc's threads from the program's: a thread
  * left unnamed shows its creator's name, whichever program thread that
@@ -554,6 +553,9 @@ extern void (*_Atomic cgc__mark_test_hook_final)(void);
 /* Tests: run by the collector after the hot objects' copies are made,
  * world running, before the first stop (mark.c, push_large). */
 extern void (*_Atomic cgc__mark_test_hook_copied)(void);
+/* Tests: while paused, cgc's background thread releases no free pages
+ * (collect.c); a pass under way has ended when the call returns. */
+void cgc__scavenger_pause(bool pause);
 /* Tests: hot objects copied before a first stop, and copies dropped by
  * the first stop because the object's span was freed and reused. */
 extern _Atomic uint64_t cgc__mark_hot_copies, cgc__mark_hot_dropped;

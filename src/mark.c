@@ -1776,21 +1776,6 @@ static shadow *shadow_find(const cgc__span *s)
     return NULL;
 }
 
-static shadow *shadow_make(cgc__span *s);
-
-static shadow *shadow_of(cgc__span *s, bool create)
-{
-    shadow *sh = shadow_find(s);
-    if (sh || !create)
-        return sh;
-    pthread_mutex_lock(&shadow_lock);
-    sh = shadow_find(s);   /* another thread's job may have made it */
-    if (!sh)
-        sh = shadow_make(s);
-    pthread_mutex_unlock(&shadow_lock);
-    return sh;
-}
-
 /* A new copy for s, or NULL; shadow_lock held (or the collector's thread
  * alone). */
 static shadow *shadow_make(cgc__span *s)
@@ -1830,6 +1815,19 @@ static shadow *shadow_make(cgc__span *s)
     shadow *sh = &shadows[nshadows];
     *sh = (shadow){.s = s, .base = s->start, .copy = m, .valid = (uint64_t *)(m + len), .len = len, .maplen = maplen};
     __atomic_store_n(&nshadows, nshadows + 1, __ATOMIC_RELEASE);
+    return sh;
+}
+
+static shadow *shadow_of(cgc__span *s, bool create)
+{
+    shadow *sh = shadow_find(s);
+    if (sh || !create)
+        return sh;
+    pthread_mutex_lock(&shadow_lock);
+    sh = shadow_find(s);   /* another thread's job may have made it */
+    if (!sh)
+        sh = shadow_make(s);
+    pthread_mutex_unlock(&shadow_lock);
     return sh;
 }
 
@@ -2318,44 +2316,45 @@ static void record_run(uintptr_t start, size_t npages, void *arg)
     }
 }
 
-/* A marker at the start of its part of a phase with jobs: jobs until none
- * is left. What they queue goes on its own stack. */
-static void take_rescan_jobs(marker *m)
+/* Jobs until none is left; if `bounded` (an assist's part of a round),
+ * also until the clock passes `deadline` (0: none) or a stop is asked
+ * for, or the stack holds half of RESCAN_DRAIN entries (so that no job
+ * makes it drain there, unbounded: a job of 4 KiB pages queues at most
+ * 512 entries a page). What they queue goes on m's stack. Returns the
+ * bytes of the pages rescanned. */
+static uint64_t rescan_jobs(marker *m, bool bounded, int64_t deadline)
 {
     size_t n = atomic_load_explicit(&njobs, memory_order_acquire), i;
     if (atomic_load_explicit(&jobs_next, memory_order_relaxed) >= n)
-        return;
+        return 0;
+    uint64_t bytes = 0;
     drainer w;
     pipe_entry ring[PIPE_SIZE];
     work_begin(&w, m, ring);
     rescan_ctx c = {.w = &w, .fresh = jobs_fresh, .shadow = jobs_shadow};
-    while ((i = atomic_fetch_add_explicit(&jobs_next, 1, memory_order_acq_rel)) < n)
+    while ((!bounded || ((size_t)(w.top - w.stack) < RESCAN_DRAIN / 2 && (!deadline || cgc__now_ns() < deadline) &&
+                         !cgc__stop_requested())) &&
+           (i = atomic_fetch_add_explicit(&jobs_next, 1, memory_order_acq_rel)) < n) {
         rescan_run(jobs[i].start, jobs[i].npages, &c);
+        bytes += jobs[i].npages * os_page_size;
+    }
     work_end(&w);
+    return bytes;
 }
 
-/* An assist's part of a round's rescan: jobs until none is left, the
- * clock passes `deadline` (0: none) or a stop is asked for, or its stack
- * holds half of RESCAN_DRAIN entries (so that no job makes it drain
- * there, unbounded: a job of 4 KiB pages queues at most 512 entries a
- * page). Returns the bytes of the pages it rescanned. */
+/* A marker at the start of its part of a phase with jobs. */
+static void take_rescan_jobs(marker *m)
+{
+    rescan_jobs(m, false, 0);
+}
+
+/* An assist's part of a round's rescan, while the jobs are open. */
 static uint64_t assist_rescan_jobs(marker *m, int64_t deadline)
 {
     uint64_t bytes = 0;
     atomic_fetch_add(&job_takers, 1);
-    if (atomic_load(&jobs_open)) {
-        size_t n = atomic_load_explicit(&njobs, memory_order_acquire), i;
-        drainer w;
-        pipe_entry ring[PIPE_SIZE];
-        work_begin(&w, m, ring);
-        rescan_ctx c = {.w = &w, .fresh = jobs_fresh, .shadow = jobs_shadow};
-        while ((size_t)(w.top - w.stack) < RESCAN_DRAIN / 2 && (!deadline || cgc__now_ns() < deadline) &&
-               !cgc__stop_requested() && (i = atomic_fetch_add_explicit(&jobs_next, 1, memory_order_acq_rel)) < n) {
-            rescan_run(jobs[i].start, jobs[i].npages, &c);
-            bytes += jobs[i].npages * os_page_size;
-        }
-        work_end(&w);
-    }
+    if (atomic_load(&jobs_open))
+        bytes = rescan_jobs(m, true, deadline);
     atomic_fetch_sub(&job_takers, 1);
     return bytes;
 }

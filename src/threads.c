@@ -345,8 +345,6 @@ static void restart_handler(int sig, siginfo_t *info, void *uctx)
     }
 }
 
-/* cgc's own threads (markers, sweeper, scavenger) are never registered and
- * take no signals: process-directed signals go to the program's threads. */
 void cgc__name_thread(const char *name)
 {
     /* prctl rather than pthread_setname_np: no error for a name over 15
@@ -354,6 +352,8 @@ void cgc__name_thread(const char *name)
     prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0);
 }
 
+/* cgc's own threads (markers, sweeper, scavenger) are never registered and
+ * take no signals: process-directed signals go to the program's threads. */
 void cgc__block_signals(void)
 {
     sigset_t all;
