@@ -148,7 +148,10 @@ static _Atomic cgc__dirty_mode mode = CGC__DIRTY_NONE;
 /* Hot ranges (cgc__dirty_set_hot): never protected, reported written by
  * every collect. Sorted, disjoint, page aligned; read and written only by
  * the thread that arms and collects (the collector's). */
-static uintptr_t hot_lo[CGC__DIRTY_HOT_MAX], hot_hi[CGC__DIRTY_HOT_MAX];
+/* Heap addresses: in metadata, not in globals (which are scanned as
+ * roots: a hot range's start kept its object alive for good once it was
+ * no longer hot, mark.c "shadows"). Mapped at the first cgc__dirty_set_hot. */
+static uintptr_t *hot_lo, *hot_hi;   /* CGC__DIRTY_HOT_MAX each */
 static int nhot;
 static bool hot_sealed;   /* protected since the last arm (cgc__dirty_seal_hot) */
 
@@ -738,6 +741,15 @@ long cgc__dirty_collect(uintptr_t lo, uintptr_t hi, bool rearm, cgc__dirty_fn fn
 
 void cgc__dirty_set_hot(const uintptr_t *lo, const uintptr_t *hi, int n)
 {
+    if (n > 0 && !hot_lo) {
+        uintptr_t *t = cgc__meta_alloc(2 * CGC__DIRTY_HOT_MAX * sizeof *t, &cgc__mem.gc_sys);
+        if (t) {
+            hot_lo = t;
+            hot_hi = t + CGC__DIRTY_HOT_MAX;
+        }
+    }
+    if (!hot_lo)   /* no memory for the table: none hot, tracked as usual */
+        n = 0;
     int k = 0;
     for (int i = 0; i < n && k < CGC__DIRTY_HOT_MAX; i++) {
         uintptr_t a = lo[i] & ~(uintptr_t)(os_page - 1);

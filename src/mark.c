@@ -403,7 +403,7 @@ static inline void push(drainer *w, uintptr_t lo, uintptr_t hi)
  * is floating garbage: kept to the next cycle. Only the collector's
  * thread writes these, before the first stop and after the final one. */
 static cgc__span *hot_span[CGC__DIRTY_HOT_MAX];   /* this cycle's hot objects (cgc__mark_shadows_release) */
-static uintptr_t hot_base[CGC__DIRTY_HOT_MAX];
+static uintptr_t *hot_base;   /* CGC__DIRTY_HOT_MAX, in metadata: heap addresses (see shadows); NULL until needed */
 static struct shadow *hot_shadow[CGC__DIRTY_HOT_MAX]; /* its whole copy, or NULL */
 static int nhot_spans;
 _Atomic uint64_t cgc__mark_hot_copies, cgc__mark_hot_dropped;
@@ -1742,7 +1742,13 @@ typedef struct shadow {
     size_t changed, most;
 } shadow;
 
-static shadow shadows[SHADOW_MAX];
+/* In metadata (mapped by the first shadow_make), like hot_base: both hold heap addresses,
+ * and cgc's globals are scanned as roots. In globals, the start of a
+ * table once copied (shadow.base, hot_base) stayed there after its cycle
+ * and kept it alive for good, and everything it pointed to: with every
+ * cycle concurrent, a 64 MiB graph dropped by the program was never
+ * freed (test_mark_mode). */
+static shadow *shadows;   /* SHADOW_MAX */
 static int nshadows;   /* published with a release store (shadow_of) */
 static pthread_mutex_t shadow_lock = PTHREAD_MUTEX_INITIALIZER;
 _Atomic uint64_t cgc__mark_shadow_words_skipped;   /* for the tests: words the final stop found unchanged */
@@ -1780,8 +1786,10 @@ static shadow *shadow_find(const cgc__span *s)
  * alone). */
 static shadow *shadow_make(cgc__span *s)
 {
-    if (nshadows == SHADOW_MAX)
-        return NULL;
+    if (!shadows)
+        shadows = cgc__meta_alloc(SHADOW_MAX * sizeof *shadows, &cgc__mem.gc_sys);
+    if (!shadows || nshadows == SHADOW_MAX)
+        return NULL;   /* the pages are scanned whole, as without shadows */
     size_t len = (size_t)s->npages << CGC_PAGE_SHIFT;
     size_t bits = len / os_page_size;
     size_t maplen = (len + (bits + 63) / 64 * 8 + CGC_PAGE_SIZE - 1) & ~(size_t)(CGC_PAGE_SIZE - 1);
@@ -1858,9 +1866,11 @@ void cgc__mark_shadows_release(void)
         atomic_fetch_sub(&cgc__mem.gc_sys, kept_len[i]);
     }
     nkept = 0;
+    if (nshadows && !hot_base)
+        hot_base = cgc__meta_alloc(CGC__DIRTY_HOT_MAX * sizeof *hot_base, &cgc__mem.gc_sys);
     for (int i = 0; i < nshadows; i++) {
         shadow *sh = &shadows[i];
-        if (sh->s && sh->most * 2 >= sh->len / os_page_size) {
+        if (sh->s && hot_base && sh->most * 2 >= sh->len / os_page_size) {
             hot_span[nhot] = sh->s;
             hot_base[nhot] = sh->base;
             lo[nhot] = sh->base;

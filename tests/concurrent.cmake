@@ -33,3 +33,10 @@ set_tests_properties(test_shadow_table_limit PROPERTIES TIMEOUT 300 LABELS check
 # Tests of the stop-the-world default itself, pinned to it: scripts/test.sh
 # runs every "checked" test again with CGC_DEBUG=gcconcurrent=1.
 set_tests_properties(test_prewake PROPERTIES ENVIRONMENT "CGC_DEBUG=gcstoptheworld=1")
+# Which cycles mark concurrently, and that a large heap dropped is freed
+# (collect.c, mark.c): in the default mode (pinned to it, no memory limit)
+# and with every cycle concurrent.
+set_tests_properties(test_mark_mode PROPERTIES ENVIRONMENT "CGC_DEBUG=;CGC_MEMLIMIT=off")
+add_test(NAME test_mark_mode_every COMMAND test_mark_mode every)
+set_tests_properties(test_mark_mode_every PROPERTIES TIMEOUT 300 LABELS checked
+                     ENVIRONMENT "CGC_DEBUG=gcconcurrent=1;CGC_MEMLIMIT=off")
