@@ -32,8 +32,10 @@
 # memory-limited container it does not take the automatic limit Go and
 # Boehm do not have. cgc-stw and cgc-conc are the same binary: cgc-stw with
 # CGC_DEBUG=gcstoptheworld=1 (the whole mark with the world stopped),
-# cgc-conc with CGC_DEBUG=gcconcurrent=1 (mostly-concurrent marking,
-# docs/concurrent.md); the mark mode each one reported is recorded in
+# cgc-conc in cgc's default mode (mostly-concurrent marking where the
+# kernel offers a tracker, a small heap's mark stopped, docs/concurrent.md;
+# results before 2026-12-05 ran it with CGC_DEBUG=gcconcurrent=1, then
+# needed); the mark mode each one reported is recorded in
 # latest.meta, and cgc's RESULT line counts the cycles that really marked
 # concurrently (conc_gcs). The 1-minute load average is recorded before
 # each run.
@@ -161,7 +163,7 @@ exe_of() { local b=${1/churn512/churn} i=${2%-stw}; echo "$bin/$b-${i%-conc}"; }
 env_of() {
   case $1 in
     cgc-stw) echo CGC_MEMLIMIT=off CGC_DEBUG=gcstoptheworld=1 ;;
-    cgc-conc) echo CGC_MEMLIMIT=off CGC_DEBUG=gcconcurrent=1 ;;
+    cgc-conc) echo CGC_MEMLIMIT=off ;;
   esac
 }
 load1() { cut -d' ' -f1 /proc/loadavg; }
@@ -226,7 +228,7 @@ if [ $report_only = 0 ]; then
     echo "go: $(go version 2>/dev/null | awk '{print $3}')"
     echo "libgc: $(pkg-config --modversion bdw-gc 2>/dev/null || echo none)"
     echo "cc: $(cc --version | head -1)"
-    echo "environment: env -i PATH=/usr/bin:/bin for every run; cgc with CGC_MEMLIMIT=off, cgc-stw with CGC_DEBUG=gcstoptheworld=1, cgc-conc with CGC_DEBUG=gcconcurrent=1; collectors otherwise at their defaults (GOGC=100 for cgc and Go, Boehm's free-space divisor 3, every collector marking on every core)"
+    echo "environment: env -i PATH=/usr/bin:/bin for every run; cgc with CGC_MEMLIMIT=off, cgc-stw with CGC_DEBUG=gcstoptheworld=1, cgc-conc in cgc's default mode (concurrent); collectors otherwise at their defaults (GOGC=100 for cgc and Go, Boehm's free-space divisor 3, every collector marking on every core)"
     echo "sizes: binary-trees $bt_args, gcbench $gcb_args, churn $churn_args, churn512 $churn512_args (slots_log2 allocations)"
     echo "rounds: binary-trees $bt_runs, gcbench $runs, churn $runs, churn512 $bt_runs; implementation order rotated by one each round"
     echo "benches: $benches"

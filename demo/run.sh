@@ -38,15 +38,16 @@
 # Usage: demo/run.sh [--quick] [--concurrent] [--no-build] [--build-dir DIR]
 #                    [--out DIR] [--services "c go"]
 #   --services  which services, in this order: c (the C service on cgc,
-#             its default mark), c-conc (the same service with
-#             CGC_DEBUG=gcconcurrent=1 added to every configuration: cgc's
-#             mostly-concurrent mark, docs/concurrent.md), go
-#   --concurrent  the C service in cgc's concurrent mode too: adds c-conc
-#             after c (full mode), so that both modes are measured in the
+#             its default mark: concurrent, a small heap's mark stopped,
+#             docs/concurrent.md), c-conc (the same service with
+#             CGC_DEBUG=gcconcurrent=1 added to every configuration: every
+#             cycle concurrent), go
+#   --concurrent  the C service with every cycle concurrent too: adds
+#             c-conc after c (full mode), so that both are measured in the
 #             same run and compare row for row (issue 13: the demo's
-#             results unchanged or better in the concurrent mode); with
-#             --quick, the quick run and its headline in the concurrent
-#             mode instead of the default one. results.meta records the
+#             results unchanged or better with concurrent marking); with
+#             --quick, the quick run and its headline with every cycle
+#             concurrent instead of the default. results.meta records the
 #             mark mode each C service got (cgc_mark: its first gctrace
 #             line; a concurrent mark needs a dirty-page tracker).
 #   --quick   the C service only, one limit only (under a minute), and
@@ -806,7 +807,7 @@ main() {
     for svc in $SERVICES; do
         local var label=C/cgc
         var=LIMITS_$(svc_var "$svc")
-        [[ $svc == c-conc ]] && label="C/cgc, concurrent mark (CGC_DEBUG=gcconcurrent=1)"
+        [[ $svc == c-conc ]] && label="C/cgc, every cycle concurrent (CGC_DEBUG=gcconcurrent=1)"
         [[ $svc == go ]] && label="Go $GO_VERSION"
         plot "$svc" "$label" "${!var}" "$WORK"
     done
@@ -851,7 +852,7 @@ write_meta() {
 assert_headline() {
     local svc=${SERVICES%% *} ok=1 l row r conf what mode=
     l=$(eval echo "\$MIN_$(svc_var "$svc")")
-    [[ $svc == c-conc ]] && mode=" (concurrent mode: CGC_DEBUG=gcconcurrent=1)"
+    [[ $svc == c-conc ]] && mode=" (every cycle concurrent: CGC_DEBUG=gcconcurrent=1)"
     row() { awk -F, -v s="$svc" -v c="$1" -v l="$l" '$1 == "matrix" && $2 == s && $3 == l && $4 == c' "$WORK/runs.csv"; }
     measured() { # the measurements of one row, in words
         awk -F, -v l="$l" '{

@@ -153,7 +153,7 @@ def secs(x):
 
 BENCHES = ['binary-trees', 'gcbench', 'churn', 'churn512']
 # cgc-stw and cgc-conc: the same build, with CGC_DEBUG=gcstoptheworld=1 and
-# CGC_DEBUG=gcconcurrent=1 (bench/run.sh).
+# in its default mode, concurrent (bench/run.sh).
 BENCH_IMPLS = ['cgc-stw', 'cgc-conc', 'boehm', 'boehm-noint', 'malloc', 'go']
 NUM = ['wall_s', 'cpu_s', 'maxrss_kb', 'gcs', 'pause_p50_ms', 'pause_p99_ms',
        'pause_max_ms', 'gap_max_ms', 'gap_p999_ms', 'gaps_1ms', 'gaps_10ms', 'load1']
@@ -241,7 +241,7 @@ BENCH_TARGETS = [
 
 
 def bench_targets(rows, quick):
-    out = ["Stop-the-world cgc (`cgc-stw`, the default mode):", "",
+    out = ["Stop-the-world cgc (`cgc-stw`):", "",
            "| target | compares | paired median (range, rounds) | ratio of medians | verdict |",
            "|---|---|---|---|---|"]
     for label, b, other, key, limit, what in BENCH_TARGETS:
@@ -276,9 +276,9 @@ def bench_targets(rows, quick):
 
 CGC_MODES_NOTE = (
     "cgc rows: `cgc-stw` is cgc with `CGC_DEBUG=gcstoptheworld=1` (every mark with the world "
-    "stopped; the default mode today), `cgc-conc` the same program with `CGC_DEBUG=gcconcurrent=1` "
-    "(mostly-concurrent marking, docs/concurrent.md); results from before the concurrent mode "
-    "existed show their `cgc` as `cgc-stw`. *Concurrent GCs*: the cycles whose mark really ran "
+    "stopped), `cgc-conc` the same program marking mostly concurrently (docs/concurrent.md): cgc's "
+    "default since 2026-12-05, before that with `CGC_DEBUG=gcconcurrent=1` (the environment line "
+    "says which); results from before the concurrent mode existed show their `cgc` as `cgc-stw`. *Concurrent GCs*: the cycles whose mark really ran "
     "concurrently (`/gc/cycles/concurrent:gc-cycles`; without a dirty-page tracker cgc stops the "
     "world instead); *assist ms*: the time allocation waited for a mark it outran "
     "(`/gc/mark/assist:seconds`). cgc's own pause counts only the time the world was stopped.")
@@ -541,22 +541,24 @@ def limit_table(rows, mode):
 
 def limit_targets(rows, mode):
     """One line per cgc configuration that sets a limit, saying what it
-    measured; the same for cgc's concurrent mode (cgc-conc) where it ran,
-    and how it compares with the default mode."""
+    measured; the same with every cycle concurrent (cgc-conc) where it ran,
+    and how it compares with the default mode (concurrent since 2026-12-05,
+    small heaps' marks stopped; stop-the-world before)."""
     out = limit_targets_of(rows, mode, 'cgc')
     if any(r['impl'] == 'cgc-conc' and r['touch'] == mode for r in rows):
-        out += ["- the same target for cgc's concurrent mode (`CGC_DEBUG=gcconcurrent=1`):"]
+        out += ["- the same target with every cycle concurrent (`CGC_DEBUG=gcconcurrent=1`):"]
         out += ['  ' + l for l in limit_targets_of(rows, mode, 'cgc-conc', floor=False)]
         out += limit_modes(rows, mode)
     return out
 
 
 def limit_modes(rows, mode):
-    """Issue 13: the concurrent mode's soft-limit results against the
-    default mode's, configuration by configuration, in the same run."""
+    """Issue 13: the soft-limit results with every cycle concurrent
+    against the default mode's, configuration by configuration, in the
+    same run (the mark modes are in the run's meta line)."""
     groups, _ = limit_groups(rows, mode)
-    out = ["- issue 13 (the soft-limit results unchanged or better in the concurrent mode), "
-           "cgc-conc against cgc, same run:"]
+    out = ["- issue 13 (the soft-limit results unchanged or better with concurrent marking), "
+           "cgc-conc (every cycle concurrent) against cgc (the default), same run:"]
     worse, compared = False, 0
     for c in ('off', 'soft90', 'gcoff+L', 'default'):
         a, b = groups.get(f'cgc/{c}', []), groups.get(f'cgc-conc/{c}', [])
@@ -580,9 +582,9 @@ def limit_modes(rows, mode):
         out.append(f"  - {c}: " + ", ".join(parts))
     if not compared:
         return out[:1] + ["  - not compared: no configuration ran in both modes"]
-    out.append("  - survival under the limit: " + ("**worse in the concurrent mode**" if worse else
-                                                    "unchanged or better in the concurrent mode") +
-               " (wall, peak and worst gap: medians, concurrent / default mode)")
+    out.append("  - survival under the limit: " + ("**worse with every cycle concurrent**" if worse else
+                                                    "unchanged or better with every cycle concurrent") +
+               " (wall, peak and worst gap: medians, every cycle concurrent / default mode)")
     return out
 
 
@@ -772,8 +774,9 @@ def demo_provenance(meta, rel):
     return [l + ("  " if i < len(lines) - 1 else "") for i, l in enumerate(lines)] + [""]
 
 
-# demo/run.sh's services: c-conc is the C service in cgc's concurrent mode
-# (CGC_DEBUG=gcconcurrent=1 in every configuration; --concurrent).
+# demo/run.sh's services: c-conc is the C service with every cycle
+# concurrent (CGC_DEBUG=gcconcurrent=1 in every configuration;
+# --concurrent); c is cgc's default mode (concurrent since 2026-12-05).
 DEMO_SERVICES = {'c': 'C/cgc', 'c-conc': 'C/cgc-conc', 'go': 'Go'}
 
 

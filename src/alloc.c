@@ -224,15 +224,18 @@ void cgc__tcache_flush(cgc__thread *t)
 }
 
 /* Whether a span of this kind goes to the page heap's pointer-free side
- * (pageheap.c, "Two sides"): atomic objects, when the concurrent mark was
- * asked for, whose tracker then leaves that side alone. Only then: in
- * stop-the-world mode the sides buy nothing, and two sets of partly used
- * spans and free pages cost a small heap resident memory (Guile under
- * compat_real_guile: median peak RSS 20.3-20.5 MB with the sides, against
- * 19.7-20.1 without and libgc's 19.5-20.3). */
+ * (pageheap.c, "Two sides"): atomic objects, once a cycle is to mark
+ * concurrently (collect.c sets cgc__alloc_noscan_side), whose tracker then
+ * leaves that side alone. Not before: while every mark stops the world (a
+ * small heap, or stop-the-world mode) the sides buy nothing, and two sets
+ * of partly used spans and free pages cost a small heap resident memory
+ * (Guile under compat_real_guile, 7 rounds: median peak RSS 20.20 MB with
+ * the sides from the start against 19.85 without, libgc's 19.6-20.2). */
+_Atomic bool cgc__alloc_noscan_side;
+
 static bool noscan_side(int kind)
 {
-    return kind == CGC_KIND_ATOMIC && cgc__cfg.gcconcurrent;
+    return kind == CGC_KIND_ATOMIC && atomic_load_explicit(&cgc__alloc_noscan_side, memory_order_relaxed);
 }
 
 /* A fresh span for class cls and kind from the page heap (only from its

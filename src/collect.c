@@ -36,6 +36,10 @@ cgc__config cgc__cfg;
 _Atomic int cgc__initialized;
 
 pthread_mutex_t cgc__gc_lock = PTHREAD_MUTEX_INITIALIZER;
+/* A cycle whose whole mark, stopped, would be shorter than this marks
+ * stopped in concurrent mode too (mark_short). */
+#define STOPPED_MARK_MAX_NS 1000000
+
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static _Atomic int64_t mem_limit = INT64_MAX;   /* mirror of pacer.mem_limit for lock-free reads */
 static _Atomic uint64_t outside_proc;            /* see measure_outside */
@@ -128,14 +132,18 @@ void cgc__ensure_init(void)
     pthread_once(&init_once, init);
     /* Said out of pthread_once: a SIGPIPE handler that leaves by longjmp
      * (cgc__say_line) would leave the once in progress for ever. */
-    if (atomic_exchange(&start_line_due, 0))
-        cgc__say("cgc: %s; GC percent %s%d, %d marker%s; mark: %s (%s)\n", cgc__cfg.limit_reason,
+    if (atomic_exchange(&start_line_due, 0)) {
+        /* In concurrent mode, which cycles mark concurrently (mark_short). */
+        char which[64] = "";
+        if (cgc__concurrent_mode() && cgc__cfg.gcconcurrent >= 1)
+            snprintf(which, sizeof which, "; every cycle: CGC_DEBUG=gcconcurrent=%d", cgc__cfg.gcconcurrent);
+        else if (cgc__concurrent_mode())
+            snprintf(which, sizeof which, "; a mark under %d ms stops the world", STOPPED_MARK_MAX_NS / 1000000);
+        cgc__say("cgc: %s; GC percent %s%d, %d marker%s; mark: %s (%s%s)\n", cgc__cfg.limit_reason,
                  cgc__cfg.gc_percent < 0 ? "off " : "", cgc__cfg.gc_percent,
                  cgc__cfg.markers, cgc__cfg.markers == 1 ? "" : "s",
-                 cgc__concurrent_mode() ? "concurrent" : "stop-the-world",
-                 cgc__cfg.gcconcurrent || cgc__cfg.gcstoptheworld
-                     ? cgc__dirty_why()
-                     : "the default; CGC_DEBUG=gcconcurrent=1 marks concurrently");
+                 cgc__concurrent_mode() ? "concurrent" : "stop-the-world", cgc__dirty_why(), which);
+    }
 }
 
 /* The library initialises when it is loaded, on the thread that loads it
@@ -353,14 +361,15 @@ void cgc__pacer_unlock(void)
     cgc__leave_self(cgc__self);
 }
 
-/* Whether cycles mark concurrently: asked for (CGC_DEBUG=gcconcurrent=1;
- * stop-the-world stays the default for now, docs/concurrent.md), a
- * dirty-page tracker works (dirty.c), and CGC_DEBUG=gcstoptheworld=1 was
- * not asked for (then the tracker's mode is NONE). A cycle whose tracker
- * fails to arm stops the world. */
+/* Whether cycles mark concurrently: a dirty-page tracker works (dirty.c),
+ * and neither CGC_DEBUG=gcstoptheworld=1 nor gcconcurrent=0 was asked for
+ * (then the tracker's mode is NONE). Some cycles of this mode stop the
+ * world all the same: a heap whose whole mark is short (mark_short), a
+ * memory limit that leaves too little room (room_too_small), a tracker
+ * that fails to arm. */
 bool cgc__concurrent_mode(void)
 {
-    return cgc__cfg.gcconcurrent && cgc__dirty_mode_now() != CGC__DIRTY_NONE;
+    return cgc__cfg.gcconcurrent != 0 && cgc__dirty_mode_now() != CGC__DIRTY_NONE;
 }
 
 static uint64_t mark_alloc_bytes;   /* heap_live growth during the last concurrent mark */
@@ -439,7 +448,8 @@ static uint64_t runway_for(uint64_t goal, uint64_t marked)
  * goal, whose backstop is a quarter of the room past it: there the
  * program's assists make the mark keep up (docs/pacing.md), nor with
  * CGC_DEBUG=gcconcurrent=2. pacer_lock held. */
-static _Atomic bool next_stw;   /* the next cycle marks with the world stopped */
+static _Atomic bool next_stw;      /* the next cycle marks with the world stopped */
+static _Atomic bool next_stw_room; /* ... for room_too_small */
 
 static bool room_too_small(uint64_t goal, uint64_t marked)
 {
@@ -451,6 +461,64 @@ static bool room_too_small(uint64_t goal, uint64_t marked)
     return mark_outrun || want > room / 10 * 3;
 }
 
+/* Whether the next cycle, in concurrent mode, marks with the world stopped
+ * all the same because a concurrent cycle would not make its pause much
+ * shorter. A concurrent cycle stops the world twice, and each stop scans
+ * the roots (globals and stacks) and flushes the caches; the second also
+ * rescans the pages written. It costs more besides: the tracker armed and
+ * disarmed, a write fault per page written during the mark, the mark run
+ * with the program (rescans, one marker), a trigger runway and objects
+ * allocated black that raise the peak, the concurrent mark's own working
+ * memory at the heap's peak (marker 0 holds what the roots reach through
+ * the concurrent phase), the page heap's pointer-free side (alloc.c).
+ * Measured on Guile under compat_real_guile (2-7 MB collections, 1 MB of
+ * globals, 5 runs each), every cycle concurrent against every cycle
+ * stopped: stopped time per 2 MB cycle 0.85 ms against 0.6 for the whole
+ * mark; 0.41 s wall against 0.31; peak RSS 20.7 MB against 20.0 (libgc
+ * 20.1), 0.6 MB of it the mark's working memory (gc_sys). So a cycle
+ * marks concurrently only when its whole mark, stopped, would take
+ * longer than STOPPED_MARK_MAX_NS and than three times a concurrent
+ * cycle's stopped time: the whole mark predicted from the heap marked
+ * last and the roots at the rate stopped marks ran at (stw_ns_per_byte),
+ * a concurrent cycle's stops from the last few (conc_stop_ns) or, before
+ * one ran, as two scans of the roots at that rate. With the first bound
+ * alone, Guile's last collections (5 MB, 2.5-4 ms stopped, 1.4-3 ms
+ * stopped when concurrent) marked concurrently and its peak RSS stayed
+ * 0.7 MB above; with a factor of 2, runs went back and forth between the
+ * modes on those. A large heap's pause is then its concurrent cycle's; a
+ * small heap's, at most about max(1 ms, 3x that). Not with
+ * CGC_DEBUG=gcconcurrent=1 or 2 (every cycle concurrent: the tests of the
+ * concurrent mark on small heaps). pacer_lock held. */
+static double stw_ns_per_byte = 0.5;   /* before a stopped mark was measured: 2 GB/s */
+static bool stw_rate_measured;
+static uint64_t last_root_bytes;       /* the last cycle's globals and stacks */
+static double conc_stop_ns;            /* a concurrent cycle's stopped time (both stops), mean of the last few */
+
+static bool mark_short(uint64_t marked)
+{
+    if (cgc__cfg.gcconcurrent >= 1)
+        return false;
+    double conc = conc_stop_ns ? conc_stop_ns : 2 * (double)last_root_bytes * stw_ns_per_byte;
+    double bound = conc * 3 > STOPPED_MARK_MAX_NS ? conc * 3 : STOPPED_MARK_MAX_NS;
+    return (double)(marked + last_root_bytes) * stw_ns_per_byte < bound;
+}
+
+/* A stopped mark's rate, from a cycle that marked `bytes` (heap and roots)
+ * in mark_ns: the first one as it is, then the mean of the last few, so
+ * that one mark slowed by the machine does not hand the next cycles to
+ * the other mode. Marks of less than 1 MiB are left out: their time is
+ * mostly fixed costs, not a rate (a heap of a few KiB and 0.2 MiB of
+ * roots took 0.02-2.8 ms to mark on a loaded machine, test_mark_mode:
+ * waking the helpers). pacer_lock held. */
+static void measure_stopped_mark(uint64_t bytes, int64_t mark_ns)
+{
+    if (bytes < (1u << 20) || mark_ns <= 0)
+        return;
+    double r = (double)mark_ns / (double)bytes;
+    stw_ns_per_byte = stw_rate_measured ? (stw_ns_per_byte * 3 + r) / 4 : r;
+    stw_rate_measured = true;
+}
+
 /* Sets the trigger, and the point 1/16 of the runway before it (from the
  * last cycle's marked bytes) where the helper markers are woken so they
  * are running when the cycle starts (mark.c, cgc__mark_prewake). t is a
@@ -460,9 +528,13 @@ static void set_trigger_at(uint64_t t, bool exact)
     uint64_t marked = cgc__gc.last_marked;
     bool conc = cgc__concurrent_mode();
     if (conc) {
-        bool stw = room_too_small(exact ? cgc__gc.heap_goal : t, marked);
+        bool room = room_too_small(exact ? cgc__gc.heap_goal : t, marked);
+        bool stw = room || mark_short(marked);
+        atomic_store(&next_stw_room, room);
         atomic_store(&next_stw, stw);
         conc = !stw;
+        if (conc)   /* from now on, pointer-free spans on their own side (alloc.c) */
+            atomic_store_explicit(&cgc__alloc_noscan_side, true, memory_order_relaxed);
     }
     if (!exact && conc && t != UINT64_MAX && t > marked)
         t -= runway_for(t, marked);
@@ -484,7 +556,7 @@ static void set_trigger(uint64_t t)
 static uint64_t prop_trigger(void)
 {
     uint64_t g = cgc__gc.pacer.prop_goal, marked = cgc__gc.last_marked;
-    if (!cgc__concurrent_mode() || g == UINT64_MAX || g <= marked)
+    if (!cgc__concurrent_mode() || mark_short(marked) || g == UINT64_MAX || g <= marked)
         return g;
     return g - runway_for(g, marked);
 }
@@ -885,6 +957,7 @@ typedef struct cycle_pause {
     uint64_t live_start, mark_alloc;
     bool all;
     bool keep_all;   /* a root could not be recorded: nothing freed (roots.c) */
+    bool stopped;    /* the whole mark ran with the world stopped (run_pause) */
 } cycle_pause;
 
 /* A cycle that could not see every root (roots.c): every object is kept
@@ -923,6 +996,7 @@ static void run_pause(void *arg)
      * free what only it refers to. Nothing is marked, finalized or swept;
      * every object is kept and counted as live. */
     p->keep_all = !cgc__roots_complete();
+    p->stopped = !p->keep_all;
     if (p->keep_all)
         keep_everything(p, p->tr->heap_before);
     else
@@ -955,12 +1029,6 @@ static void end_of_mark(cycle_pause *p)
      * them grew the goal, and the next mark's black share, cycle after
      * cycle (test_limiter_scope: 3.6x the live heap, bound 3x). */
     atomic_store(&cgc__gc.heap_live, p->res.marked_bytes + p->res.black_bytes);
-    pthread_mutex_lock(&cgc__gc.pacer_lock);
-    cgc__gc.last_marked = p->res.marked_bytes;
-    cgc__pacer_end_cycle(&cgc__gc.pacer, p->res.marked_bytes);
-    recompute_locked(p->tr->heap_before);
-    p->tr->goal = cgc__gc.heap_goal;
-    pthread_mutex_unlock(&cgc__gc.pacer_lock);
     uint64_t stacks = 0;
     for (cgc__thread *t = cgc__threads; t; t = t->next) {   /* as cgc__mark recorded them */
         if (t->stack_hi > t->stack_lo)
@@ -969,6 +1037,17 @@ static void end_of_mark(cycle_pause *p)
             stacks += t->alt_hi - t->alt_lo;
     }
     p->stacks = stacks;
+    pthread_mutex_lock(&cgc__gc.pacer_lock);
+    /* The roots and the stopped mark's rate, before the next cycle's mode
+     * is chosen (recompute_locked: mark_short). */
+    last_root_bytes = cgc__roots_globals_bytes() + stacks;
+    if (p->stopped)
+        measure_stopped_mark(p->res.marked_bytes + last_root_bytes, p->t2 - p->t1);
+    cgc__gc.last_marked = p->res.marked_bytes;
+    cgc__pacer_end_cycle(&cgc__gc.pacer, p->res.marked_bytes);
+    recompute_locked(p->tr->heap_before);
+    p->tr->goal = cgc__gc.heap_goal;
+    pthread_mutex_unlock(&cgc__gc.pacer_lock);
     pthread_mutex_unlock(&cgc__heap_lock);
 }
 
@@ -1153,6 +1232,7 @@ static void collect_cycle(bool forced, char *line, size_t line_n)
     /* Concurrent: the tracker is armed before anything is scanned, so
      * every write after an object's scan is seen (docs/concurrent.md). */
     bool fallback = cgc__concurrent_mode() && atomic_load(&next_stw);
+    bool fallback_room = fallback && atomic_load(&next_stw_room);
     bool conc = cgc__concurrent_mode() && !fallback && cgc__dirty_arm() == 0;
     /* The hot objects' copies, before anything is scanned (mark.c,
      * push_large): the first round then compares them instead of scanning
@@ -1285,7 +1365,9 @@ static void collect_cycle(bool forced, char *line, size_t line_n)
     else
         cgc__limiter_add_background(&cgc__gc.limiter, t3, work);
     cgc__gc.limited_this_cycle = 0;
-    if (fallback) {   /* room_too_small: let a later cycle measure again */
+    if (conc && !p.keep_all)
+        conc_stop_ns = conc_stop_ns ? (conc_stop_ns * 3 + (double)pause) / 4 : (double)pause;
+    if (fallback_room) {   /* room_too_small: let a later cycle measure again */
         mark_alloc_bytes -= mark_alloc_bytes / 8;
         mark_outrun = false;
     }

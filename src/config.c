@@ -484,6 +484,7 @@ void cgc__config_load_at(cgc__config *cfg, const char *root)
     cfg->memlimit_percent = 90;
     cfg->container_limit = -1;
     cfg->gc_percent = 100;
+    cfg->gcconcurrent = -1;
 
     for (int i = 0; i < NOPTIONS; i++) {
         value[i] = getenv(options[i].name);

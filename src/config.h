@@ -27,7 +27,7 @@ typedef struct cgc__config {
     int     gctrace;             /* CGC_DEBUG gctrace=N */
     int     scavtrace;           /* CGC_DEBUG scavtrace=N */
     int     gcstoptheworld;      /* CGC_DEBUG gcstoptheworld=N: N >= 1 marks with the world stopped (dirty.c) */
-    int     gcconcurrent;        /* CGC_DEBUG gcconcurrent=N: N >= 1 marks concurrently where a tracker works, except where the memory limit leaves too little room; N >= 2 there too (collect.c) */
+    int     gcconcurrent;        /* CGC_DEBUG gcconcurrent=N; -1 (unset): concurrent where a tracker works, but for marks that would stop the world under 1 ms; 0: stop-the-world; 1: every cycle concurrent but where the memory limit leaves too little room; 2: there too (collect.c) */
     int     markers;             /* CGC_MARKERS, default: usable CPUs */
     int     ncpu;                /* CPUs the process may use (affinity, cgroup quota) */
     const char *debug_addr;      /* CGC_DEBUG_ADDR or NULL */

@@ -584,12 +584,12 @@ cgc__dirty_mode cgc__dirty_init(void)
         cgc__dirty_mode m = CGC__DIRTY_NONE;
         if (cgc__cfg.gcstoptheworld) {
             set_why("stop-the-world: CGC_DEBUG=gcstoptheworld=%d", cgc__cfg.gcstoptheworld);
-        } else if (!cgc__cfg.gcconcurrent) {
-            /* Not asked for: no descriptor, no registered ranges, nothing
-             * of the tracker's in a stop-the-world process (its arenas
-             * would otherwise be registered with userfaultfd, for fork and
-             * the kernel's page handling to carry, and never used). */
-            set_why("stop-the-world: the default (CGC_DEBUG=gcconcurrent=1 marks concurrently)");
+        } else if (cgc__cfg.gcconcurrent == 0) {
+            /* Turned off: no descriptor, no registered ranges, nothing of
+             * the tracker's in a stop-the-world process (its arenas would
+             * otherwise be registered with userfaultfd, for fork and the
+             * kernel's page handling to carry, and never used). */
+            set_why("stop-the-world: CGC_DEBUG=gcconcurrent=0");
         } else if (open_tracker(ureason, sizeof ureason, true) == 0) {
             m = CGC__DIRTY_UFFD;
             set_why("uffd-wp+pagemap_scan");

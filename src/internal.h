@@ -422,6 +422,9 @@ extern cgc__span *cgc__large_swept, *cgc__large_unswept;
 /* Large uncollectable objects allocated and not freed (under large_lock):
  * the mark skips its walk of the large lists when there are none. */
 extern size_t cgc__large_uncollectable;
+/* Pointer-free spans go to the page heap's pointer-free side: set once a
+ * cycle is to mark concurrently (collect.c), never cleared. */
+extern _Atomic bool cgc__alloc_noscan_side;
 
 void  cgc__alloc_init(void);
 void  cgc__check_spans(void);                 /* debug: world stopped, caches flushed */

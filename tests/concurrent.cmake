@@ -1,8 +1,8 @@
-# The mostly-concurrent mark (docs/concurrent.md). Stop-the-world marking
-# is the default for now; the core tests run again with
-# CGC_DEBUG=gcconcurrent=1 (concurrent where the kernel offers a dirty-page
-# tracker), so that both modes are tested in every build (Release, Debug,
-# sanitizers). test_concurrent_stress (a plain test_*) runs concurrently
+# The mostly-concurrent mark (docs/concurrent.md). It is the default where
+# the kernel offers a dirty-page tracker, but the default marks a small
+# heap stopped, and most tests' heaps are small: the core tests run again
+# with CGC_DEBUG=gcconcurrent=1 (every cycle concurrent), so that both
+# kinds of cycle are tested in every build (Release, Debug, sanitizers). test_concurrent_stress (a plain test_*) runs concurrently
 # too; its _stw twin checks that no cycle marks concurrently when
 # stop-the-world is forced.
 foreach(t test_stress test_threads test_fork test_fork_malloc test_finalize test_finalize_threads
@@ -30,8 +30,8 @@ set_tests_properties(test_concurrent_stress_stw PROPERTIES TIMEOUT 300 LABELS ch
 add_test(NAME test_shadow_table_limit COMMAND test_shadow_table)
 set_tests_properties(test_shadow_table_limit PROPERTIES TIMEOUT 300 LABELS checked
                      ENVIRONMENT "CGC_DEBUG=gcconcurrent=2;CGC_MEMLIMIT=30MiB;TEST_SHADOW_NEAR_LIMIT=1")
-# Tests of the stop-the-world default itself, pinned to it: scripts/test.sh
-# runs every "checked" test again with CGC_DEBUG=gcconcurrent=1.
+# A test of stop-the-world cycles' helpers, pinned to that mode
+# (scripts/test.sh runs the "checked" tests in several modes).
 set_tests_properties(test_prewake PROPERTIES ENVIRONMENT "CGC_DEBUG=gcstoptheworld=1")
 # Which cycles mark concurrently, and that a large heap dropped is freed
 # (collect.c, mark.c): in the default mode (pinned to it, no memory limit)

@@ -8,7 +8,7 @@ foreach(t unit race fork stw seccomp faults)
   add_test(NAME test_dirty_${t} COMMAND test_dirty ${t})
   set_tests_properties(test_dirty_${t} PROPERTIES TIMEOUT 300 LABELS checked)
 endforeach()
-# The tracker is opened only where concurrent marking is asked for; no
+# The tracker is opened unless stop-the-world marking is asked for; no
 # collection starts by itself (CGC_GC=off, CGC_MEMLIMIT=off), so the
 # collector's own cycles never arm, rearm or disarm the tracker between
 # the test's steps (test_dirty_unit read every page as written when one
@@ -18,8 +18,10 @@ foreach(t unit race fork seccomp faults)
 endforeach()
 set_tests_properties(test_dirty_stw PROPERTIES ENVIRONMENT "CGC_DEBUG=gcstoptheworld=1")
 add_test(NAME test_dirty_default COMMAND test_dirty default)
-# Nothing set: the default (scripts/test.sh also runs the suite with
-# CGC_DEBUG=gcconcurrent=1).
-set_tests_properties(test_dirty_default PROPERTIES TIMEOUT 300 LABELS checked ENVIRONMENT "CGC_DEBUG=")
+add_test(NAME test_dirty_off COMMAND test_dirty off)
+# Nothing set: the default, the tracker concurrent marking gets (its
+# collections: CGC_GC=off, as above). gcconcurrent=0: none at all.
+set_tests_properties(test_dirty_default PROPERTIES TIMEOUT 300 LABELS checked ENVIRONMENT "CGC_DEBUG=;CGC_GC=off;CGC_MEMLIMIT=off")
+set_tests_properties(test_dirty_off PROPERTIES TIMEOUT 300 LABELS checked ENVIRONMENT "CGC_DEBUG=gcconcurrent=0")
 # 77 (skipped) only where no seccomp filter can be installed.
 set_tests_properties(test_dirty_seccomp PROPERTIES SKIP_RETURN_CODE 77)

@@ -97,7 +97,7 @@ l = line_for(lines, '  - cgc-conc soft90 vs Go soft90')
 check('met: cgc-conc' in l, 'cgc-conc soft90 at 0.25x Go: met: ' + l)
 l = line_for(lines, '  - cgc-conc default vs Go soft90')
 check('**not met**' in l, 'cgc-conc default OOM-killed: not met: ' + l)
-check(any('**worse in the concurrent mode**' in x for x in lines) and
+check(any('**worse with every cycle concurrent**' in x for x in lines) and
       '0/1 against 1/1' in line_for(lines, '  - default:'), 'cgc-conc killed where cgc survived: worse')
 lines = limit_lines(base + go_ok + [limit_row('cgc-conc', c, 'completed', 1.0) for c in ('soft90', 'default')])
 check(any(x.startswith('  - survival under the limit: unchanged or better') for x in lines),

@@ -17,11 +17,13 @@
 #   cgc    soft90    CGC_MEMLIMIT=90% of L (bytes)
 #   cgc    gcoff+L   CGC_GC=off CGC_MEMLIMIT=L
 #   cgc    default   CGC_MEMLIMIT unset (container-aware: 90% of L)
-#   cgc-conc (the same four, each with CGC_DEBUG=gcconcurrent=1 added: cgc's
-#            mostly-concurrent mark, docs/concurrent.md; in --impls, or
-#            added by --concurrent, so that both modes run in the same
-#            rounds and compare: issue 13 wants the soft-limit results
-#            unchanged or better in the concurrent mode)
+#   cgc-conc (the same four, each with CGC_DEBUG=gcconcurrent=1 added:
+#            every cycle concurrent, small heaps too, where cgc's default
+#            mode marks a small heap stopped, docs/concurrent.md; in
+#            --impls, or added by --concurrent, so that both run in the
+#            same rounds and compare: issue 13 wants the soft-limit results
+#            unchanged or better with concurrent marking; before
+#            2026-12-05 the default mode was stop-the-world)
 #   go     default   GOMEMLIMIT unset
 #   go     soft90    GOMEMLIMIT=90% of L
 #   go     gcoff+L   GOGC=off GOMEMLIMIT=L

@@ -9,9 +9,10 @@
  *   test_dirty race      writer thread vs collector with rearm
  *   test_dirty fork      the child after fork
  *   test_dirty stw       run with CGC_DEBUG=gcstoptheworld=1: NONE, why
- *   test_dirty default   run without CGC_DEBUG: NONE, why (no tracker unless
- *                        concurrent marking is asked for); the others run
- *                        with CGC_DEBUG=gcconcurrent=1
+ *   test_dirty off       run with CGC_DEBUG=gcconcurrent=0: NONE, why
+ *   test_dirty default   run without CGC_DEBUG: the tracker gcconcurrent=1
+ *                        gets (a child run with it says the same); the
+ *                        others run with CGC_DEBUG=gcconcurrent=1
  *   test_dirty seccomp   userfaultfd refused by a seccomp filter: NONE, why
  *   test_dirty faults    injected failures: NONE for good, never a wrong answer
  *   test_dirty bench     costs for the commit message (not a test)
@@ -639,17 +640,64 @@ static int stw(void)
     return check_done();
 }
 
-/* The default mode opens no tracker and registers no range: a collection
- * and new arenas leave it NONE. */
-static int default_mode(void)
+/* CGC_DEBUG=gcconcurrent=0 opens no tracker and registers no range: a
+ * collection and new arenas leave it NONE. */
+static int off_mode(void)
 {
     cgc__dirty_init();
-    check_none("the default (CGC_DEBUG=gcconcurrent=1");
+    check_none("CGC_DEBUG=gcconcurrent=0");
     for (int i = 0; i < 100; i++)
         keep = cgc_malloc((size_t)1 << 20);
     cgc_collect();
-    check_none("the default");
+    check_none("CGC_DEBUG=gcconcurrent=0");
     return check_done();
+}
+
+/* Nothing set: the tracker is the one concurrent marking asked for gets
+ * (the same mode and why line as a child run with gcconcurrent=1), so the
+ * default marks concurrently wherever the kernel allows it. */
+static int default_mode(const char *self)
+{
+    cgc__dirty_mode m = cgc__dirty_init();
+    char why[256];
+    snprintf(why, sizeof why, "%s", cgc__dirty_why());
+    CHECK(strstr(why, "CGC_DEBUG") == NULL, "the default names a setting: \"%s\"", why);
+    int fd[2];
+    CHECK(pipe(fd) == 0, "pipe");
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fd[1], 1);
+        setenv("CGC_DEBUG", "gcconcurrent=1", 1);
+        execl(self, self, "why-child", (char *)NULL);
+        _exit(127);
+    }
+    close(fd[1]);
+    char child[300] = "";
+    size_t got = 0;
+    ssize_t r;
+    while (got < sizeof child - 1 && (r = read(fd[0], child + got, sizeof child - 1 - got)) > 0)
+        got += (size_t)r;
+    child[got] = 0;
+    close(fd[0]);
+    int st = 0;
+    CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x", st);
+    char mine[300];
+    snprintf(mine, sizeof mine, "%d %s\n", (int)m, why);
+    CHECK(strcmp(mine, child) == 0, "default \"%s\" against gcconcurrent=1 \"%s\"", mine, child);
+    if (m != CGC__DIRTY_NONE) {   /* and it works: a written page is reported */
+        for (int i = 0; i < 100; i++)
+            keep = cgc_malloc((size_t)1 << 20);
+        cgc_collect();
+        CHECK(cgc__dirty_mode_now() == m, "the tracker survived a collection");
+    }
+    return check_done();
+}
+
+static int why_child(void)
+{
+    cgc__dirty_mode m = cgc__dirty_init();
+    printf("%d %s\n", (int)m, cgc__dirty_why());
+    return 0;
 }
 
 /* userfaultfd refused (as a seccomp profile or an old kernel would): a
@@ -806,7 +854,11 @@ int main(int argc, char **argv)
     if (!strcmp(what, "stw"))
         return stw();
     if (!strcmp(what, "default"))
-        return default_mode();
+        return default_mode(argv[0]);
+    if (!strcmp(what, "why-child"))
+        return why_child();
+    if (!strcmp(what, "off"))
+        return off_mode();
     if (!strcmp(what, "seccomp"))
         return seccomp_test(argv[0]);
     if (!strcmp(what, "seccomp-child"))
@@ -815,6 +867,6 @@ int main(int argc, char **argv)
         return faults();
     if (!strcmp(what, "bench"))
         return bench();
-    fprintf(stderr, "usage: test_dirty unit|race|fork|stw|seccomp|faults|bench\n");
+    fprintf(stderr, "usage: test_dirty unit|race|fork|stw|off|default|seccomp|faults|bench\n");
     return 2;
 }

@@ -54,7 +54,19 @@ compare sh -c "cp '$work/prog.neko' . && exec '$root/usr/bin/nekoc' prog.neko"
 cp "$work/r1.libgc.d/prog.n" "$work/prog.n"
 rm -rf "$work"/r* "$work"/lim.*
 # Heap: 54 MB at most, 38 MB live at the end, unconstrained.
-name=neko limit=$((44 << 20))
+# Peak RSS: stop-the-world marking peaks 3 MB below libgc's 55.4 MB
+# (52.4-52.6 in 6 runs), the default concurrent mode at about libgc's:
+# 53.7-56.0 MB, median 55.2, in 24 runs. The heap grows to the end, so
+# its peak is the last goal the program reaches and what it allocates
+# while that cycle marks; concurrent cycles start before their goal (the
+# runway), mark from a smaller heap, and so run a different, denser
+# sequence of goals (24 or 25 cycles against stop-the-world's 24), and
+# the mark's own working memory is at its largest at that peak
+# (docs/concurrent.md, "Small heaps mark stopped"). The margin is that
+# spread, 1,600 KiB (3% of libgc's peak): the highest of the 24 was 0.6
+# MB over libgc's, so a median of three over the margin is not expected,
+# and 2 MB more than today's median still fails.
+name=neko limit=$((44 << 20)) rss_tol_kb=1600
 compare "$root/usr/bin/neko" "$work/prog.n"
 # With gctrace on and stderr a pipe its reader closes after one line, the VM
 # ends as for its own writes there: its SIGPIPE handler throws "Broken
