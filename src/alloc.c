@@ -223,21 +223,6 @@ void cgc__tcache_flush(cgc__thread *t)
     }
 }
 
-/* Whether a span of this kind goes to the page heap's pointer-free side
- * (pageheap.c, "Two sides"): atomic objects, once a cycle is to mark
- * concurrently (collect.c sets cgc__alloc_noscan_side), whose tracker then
- * leaves that side alone. Not before: while every mark stops the world (a
- * small heap, or stop-the-world mode) the sides buy nothing, and two sets
- * of partly used spans and free pages cost a small heap resident memory
- * (Guile under compat_real_guile, 7 rounds: median peak RSS 20.20 MB with
- * the sides from the start against 19.85 without, libgc's 19.6-20.2). */
-_Atomic bool cgc__alloc_noscan_side;
-
-static bool noscan_side(int kind)
-{
-    return kind == CGC_KIND_ATOMIC && atomic_load_explicit(&cgc__alloc_noscan_side, memory_order_relaxed);
-}
-
 /* A fresh span for class cls and kind from the page heap (only from its
  * resident free pages if resident_only), or NULL. */
 static cgc__span *new_span(int cls, int kind, bool resident_only)
@@ -246,7 +231,7 @@ static cgc__span *new_span(int cls, int kind, bool resident_only)
     bool zeroed;
     cgc__sweep_reclaim(sc->npages);
     /* slots are zeroed as handed out */
-    cgc__span *s = cgc__heap_alloc_span_from(sc->npages, noscan_side(kind), false, &zeroed, resident_only);
+    cgc__span *s = cgc__heap_alloc_span_from(sc->npages, kind == CGC_KIND_ATOMIC, false, &zeroed, resident_only);
     if (!s)
         return NULL;
     /* carve left it LARGE with an unallocated inline slot byte: a
@@ -543,7 +528,7 @@ static void *large_alloc(size_t n, int kind)
     size_t npages = (n + CGC_PAGE_SIZE - 1) >> CGC_PAGE_SHIFT;
     bool zeroed;
     cgc__sweep_reclaim(npages);
-    cgc__span *s = cgc__heap_alloc_span(npages, noscan_side(kind), kind != CGC_KIND_ATOMIC, &zeroed);
+    cgc__span *s = cgc__heap_alloc_span(npages, kind == CGC_KIND_ATOMIC, kind != CGC_KIND_ATOMIC, &zeroed);
     if (!s)
         return NULL;
     /* Already LARGE (carve) with an unallocated slot byte; the byte is

@@ -109,6 +109,7 @@ static void init(void)
     cgc__mark_init(cgc__cfg.markers);
     cgc__dirty_init();
     cgc__dirty_set_skip(cgc__heap_unwatched_run);   /* pointer-free arenas: never watched */
+    cgc__heap_sides_mode = cgc__concurrent_mode();
     cgc__gc.start_mono_ns = cgc__now_ns();
     cgc__pacer_init(&cgc__gc.pacer, cgc__cfg.gc_percent, cgc__cfg.memlimit);
     cgc__limiter_init(&cgc__gc.limiter, cgc__cfg.ncpu > 0 ? cgc__cfg.ncpu : 1, cgc__gc.start_mono_ns);
@@ -448,8 +449,9 @@ static uint64_t runway_for(uint64_t goal, uint64_t marked)
  * goal, whose backstop is a quarter of the room past it: there the
  * program's assists make the mark keep up (docs/pacing.md), nor with
  * CGC_DEBUG=gcconcurrent=2. pacer_lock held. */
-static _Atomic bool next_stw;      /* the next cycle marks with the world stopped */
-static _Atomic bool next_stw_room; /* ... for room_too_small */
+static _Atomic bool next_stw;       /* the next cycle marks with the world stopped */
+static _Atomic bool next_stw_room;  /* ... for room_too_small */
+static _Atomic bool next_stw_short; /* ... for mark_short */
 
 static bool room_too_small(uint64_t goal, uint64_t marked)
 {
@@ -529,12 +531,14 @@ static void set_trigger_at(uint64_t t, bool exact)
     bool conc = cgc__concurrent_mode();
     if (conc) {
         bool room = room_too_small(exact ? cgc__gc.heap_goal : t, marked);
-        bool stw = room || mark_short(marked);
+        bool short_mark = mark_short(marked);
+        bool stw = room || short_mark;
         atomic_store(&next_stw_room, room);
+        atomic_store(&next_stw_short, short_mark);
         atomic_store(&next_stw, stw);
         conc = !stw;
-        if (conc)   /* from now on, pointer-free spans on their own side (alloc.c) */
-            atomic_store_explicit(&cgc__alloc_noscan_side, true, memory_order_relaxed);
+        if (conc)   /* from now on, pointer-free spans on their own side */
+            atomic_store_explicit(&cgc__heap_sides, true, memory_order_relaxed);
     }
     if (!exact && conc && t != UINT64_MAX && t > marked)
         t -= runway_for(t, marked);
@@ -551,12 +555,16 @@ static void set_trigger(uint64_t t)
 }
 
 /* Where proportional pacing alone would start a cycle: its goal, less the
- * runway in concurrent mode. Below it, it is the memory limit that asks
+ * runway in concurrent mode (but for a cycle the trigger was set to mark
+ * stopped as mark_short: decided there, not again here, where the rates
+ * the last cycle measured since could answer otherwise, and a trigger
+ * below this point let the limiter hold back a collection no memory limit
+ * asked for: test_limiter_scope under ASan). Below it, it is the memory limit that asks
  * for a cycle (the CPU limiter may hold it back). pacer_lock held. */
 static uint64_t prop_trigger(void)
 {
     uint64_t g = cgc__gc.pacer.prop_goal, marked = cgc__gc.last_marked;
-    if (!cgc__concurrent_mode() || mark_short(marked) || g == UINT64_MAX || g <= marked)
+    if (!cgc__concurrent_mode() || atomic_load(&next_stw_short) || g == UINT64_MAX || g <= marked)
         return g;
     return g - runway_for(g, marked);
 }
@@ -958,6 +966,7 @@ typedef struct cycle_pause {
     bool all;
     bool keep_all;   /* a root could not be recorded: nothing freed (roots.c) */
     bool stopped;    /* the whole mark ran with the world stopped (run_pause) */
+    int64_t check_ns;   /* debug builds: the invariant checks in the stop */
 } cycle_pause;
 
 /* A cycle that could not see every root (roots.c): every object is kept
@@ -1018,8 +1027,10 @@ static void end_of_mark(cycle_pause *p)
     atomic_fetch_add(&cgc__gc.mark_overflows, (uint64_t)p->res.overflows);
 
 #ifdef CGC_DEBUG_BUILD
+    int64_t c0 = cgc__now_ns();
     cgc__heap_check_invariants();
     cgc__check_spans();
+    p->check_ns = cgc__now_ns() - c0;
 #endif
     if (!p->keep_all)
         cgc__sweep_start_cycle();
@@ -1365,8 +1376,10 @@ static void collect_cycle(bool forced, char *line, size_t line_n)
     else
         cgc__limiter_add_background(&cgc__gc.limiter, t3, work);
     cgc__gc.limited_this_cycle = 0;
-    if (conc && !p.keep_all)
-        conc_stop_ns = conc_stop_ns ? (conc_stop_ns * 3 + (double)pause) / 4 : (double)pause;
+    if (conc && !p.keep_all) {   /* mark_short: the stops, not a debug build's checks in them */
+        double stop = (double)((int64_t)pause - p.check_ns);
+        conc_stop_ns = conc_stop_ns ? (conc_stop_ns * 3 + stop) / 4 : stop;
+    }
     if (fallback_room) {   /* room_too_small: let a later cycle measure again */
         mark_alloc_bytes -= mark_alloc_bytes / 8;
         mark_outrun = false;

@@ -144,7 +144,8 @@ struct cgc__span {
     uint8_t   cached;         /* 1 while a thread cache allocates from it */
     uint8_t   needzero;       /* 0 if its free slots are known to hold zeros */
     uint8_t   cross;          /* scanned objects in a pointer-free arena (pageheap.c, "Two sides") */
-    uint8_t   pad[2];
+    uint8_t   pfree;          /* pointer-free objects: set by the page heap as it hands the span out */
+    uint8_t   pad[1];
     uint32_t  npages;
     uint32_t  freeindex;      /* while cached: slots below were allocated (alloc bits lag) */
     uint32_t  nfree;          /* free slots as of the last sweep/uncache */
@@ -193,10 +194,17 @@ extern pthread_mutex_t cgc__heap_lock;
 /* Allocates npages for a span (heap_lock held by the callee). Returns NULL if
  * the OS refuses memory. With zero, resident pages are cleared so that the
  * whole span reads as zero; *zeroed tells whether every page does. */
-cgc__span *cgc__heap_alloc_span(size_t npages, bool noscan, bool zero, bool *zeroed);
+cgc__span *cgc__heap_alloc_span(size_t npages, bool pointer_free, bool zero, bool *zeroed);
 /* The same; with resident_only, only from free pages that are resident
  * (no new memory from the OS, no released page faulted back): else NULL. */
-cgc__span *cgc__heap_alloc_span_from(size_t npages, bool noscan, bool zero, bool *zeroed, bool resident_only);
+cgc__span *cgc__heap_alloc_span_from(size_t npages, bool pointer_free, bool zero, bool *zeroed, bool resident_only);
+/* The page heap keeps pointer-free spans on a side of their own
+ * (pageheap.c, "Two sides", sides_start) once a cycle is to mark
+ * concurrently (cgc__heap_sides, set by collect.c, never cleared) or, in
+ * concurrent mode (cgc__heap_sides_mode, set at start-up), once the heap
+ * is no longer small. */
+extern _Atomic bool cgc__heap_sides;
+extern bool cgc__heap_sides_mode;
 void       cgc__heap_free_span(cgc__span *s);          /* takes heap_lock */
 void       cgc__heap_free_span_locked(cgc__span *s);   /* heap_lock held */
 /* Releases up to `bytes` of free resident pages to the OS; returns bytes released. */
@@ -422,9 +430,6 @@ extern cgc__span *cgc__large_swept, *cgc__large_unswept;
 /* Large uncollectable objects allocated and not freed (under large_lock):
  * the mark skips its walk of the large lists when there are none. */
 extern size_t cgc__large_uncollectable;
-/* Pointer-free spans go to the page heap's pointer-free side: set once a
- * cycle is to mark concurrently (collect.c), never cleared. */
-extern _Atomic bool cgc__alloc_noscan_side;
 
 void  cgc__alloc_init(void);
 void  cgc__check_spans(void);                 /* debug: world stopped, caches flushed */

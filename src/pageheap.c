@@ -22,8 +22,8 @@
  *
  * Two sides. Each arena is for spans of scanned objects or for spans of
  * pointer-free (atomic) ones, and each side has its own free lists (the
- * caller picks the side: alloc.c uses the pointer-free one once a cycle
- * is to mark concurrently; sides_start below). A
+ * side of a pointer-free span is the pointer-free one once a cycle is to
+ * mark concurrently: sides_start below). A
  * span is taken from its own side's lists, else from a new arena of its
  * side, and only when the OS refuses that, from the other side's. Why:
  * the concurrent mark's dirty-page tracker need not watch pointer-free
@@ -389,24 +389,35 @@ static void zero_resident(cgc__arena *a, size_t p, size_t end)
  * out (cgc__heap_alloc_span): 4 MiB. */
 #define POPULATE_MAX_PAGES (((size_t)4 << 20) / CGC_PAGE_SIZE)
 
-cgc__span *cgc__heap_alloc_span(size_t npages, bool noscan, bool zero, bool *zeroed)
+cgc__span *cgc__heap_alloc_span(size_t npages, bool pointer_free, bool zero, bool *zeroed)
 {
-    return cgc__heap_alloc_span_from(npages, noscan, zero, zeroed, false);
+    return cgc__heap_alloc_span_from(npages, pointer_free, zero, zeroed, false);
 }
 
-/* The pointer-free side starts with the first span asked for on it (alloc.c
- * asks once a cycle is to mark concurrently). An arena that holds no span
- * of scanned objects then goes over to it, with its free pages: left on
- * the scanned side, the pages of the pointer-free spans taken before were
- * no use to the pointer-free spans taken after, and a program that
- * allocates little else grew its heap by all of them (test_reclaim, a
- * churn of 64 KiB pointer-free objects: 2.51x its live set, bound 2.5).
- * An arena with both kinds stays where it is: its free pages serve the
- * scanned spans. If a mark is under way, the arena's pages keep whatever
- * protection the arm gave them; the tracker stops asking about it (no
- * pointer lies in it), and asks again, and hears of every write since
- * the arm, if a scanned span is taken from it (its `cross`). Under
+/* The pointer-free side starts with the first pointer-free span asked for
+ * once a cycle is to mark concurrently (collect.c sets cgc__heap_sides) or,
+ * in concurrent mode (cgc__heap_sides_mode, set at start-up), the heap
+ * has SIDES_MIN_BYTES in use, whichever comes first. Not before: a small
+ * heap, marked stopped, keeps one set of free pages (Guile's peak RSS
+ * under compat_real_guile was 0.35 MB higher with the sides from
+ * start-up). Not only at the first concurrent cycle either: that comes
+ * when the heap is first collected, and a program that fills its heap
+ * before then (bench/limit's churn under CGC_GC=off, 153 MiB of mostly
+ * pointer-free blobs) had it all on the scanned side, watched through
+ * every mark after: 3.8 s against 2.9-3.0 with the sides from the start.
+ *   When the side starts, an arena that holds no span of scanned objects
+ * goes over to it with its free pages: left on the scanned side, they were
+ * no use to the pointer-free spans taken after, and test_reclaim (a churn
+ * of 64 KiB pointer-free objects) grew its heap to 2.51x its live set
+ * (bound 2.5). A mixed arena stays where it is, its free pages for the
+ * scanned spans. If a mark is under way, a converted arena's pages keep
+ * the protection the arm gave them: the tracker stops asking about it (no
+ * pointer lies in it), and asks again, and hears of every write since the
+ * arm, once a scanned span is taken from it (its `cross`). Under
  * heap_lock. */
+#define SIDES_MIN_BYTES ((uint64_t)16 << 20)
+_Atomic bool cgc__heap_sides;
+bool cgc__heap_sides_mode;
 static bool sides_started;
 
 static void sides_start(void)
@@ -418,7 +429,7 @@ static void sides_start(void)
         bool scanned = false;
         for (size_t p = ARENA_GUARD_PAGES; p < a->npages && !scanned; p += a->spanmap[p]->npages) {
             const cgc__span *s = a->spanmap[p];
-            scanned = s->state != CGC_SPAN_FREE && s->kind != CGC_KIND_ATOMIC;
+            scanned = s->state != CGC_SPAN_FREE && !s->pfree;
         }
         if (scanned)
             continue;
@@ -434,13 +445,16 @@ static void sides_start(void)
     }
 }
 
-cgc__span *cgc__heap_alloc_span_from(size_t npages, bool noscan, bool zero, bool *zeroed, bool resident_only)
+cgc__span *cgc__heap_alloc_span_from(size_t npages, bool pointer_free, bool zero, bool *zeroed, bool resident_only)
 {
     pthread_mutex_lock(&cgc__heap_lock);
+    if (pointer_free && !sides_started &&
+        (atomic_load_explicit(&cgc__heap_sides, memory_order_relaxed) ||
+         (cgc__heap_sides_mode && atomic_load(&cgc__mem.heap_inuse) >= SIDES_MIN_BYTES)))
+        sides_start();
+    bool noscan = pointer_free && sides_started;
     /* Its own side, a new arena of its side, else the other side's pages
      * (an OS that refuses address space: test_rlimit_as). */
-    if (noscan && !sides_started)
-        sides_start();
     cgc__span *s = free_find(npages, noscan);
     if (!s && !resident_only && arena_grow(npages, noscan))
         s = free_find(npages, noscan);
@@ -482,7 +496,8 @@ cgc__span *cgc__heap_alloc_span_from(size_t npages, bool noscan, bool zero, bool
         *zeroed = true;
     }
     set_bits(a->released, p, p + npages, false);
-    r->cross = a->noscan && !noscan;
+    r->pfree = pointer_free;
+    r->cross = a->noscan && !pointer_free;
     if (r->cross)
         atomic_fetch_add_explicit(&a->cross, 1, memory_order_release);
     for (size_t i = 0; i < npages; i++)
@@ -762,9 +777,9 @@ void cgc__heap_check_invariants(void)
                 }
                 /* The tracker skips a pointer-free arena only while this
                  * count says no scanned span is in it. */
-                if (s->cross != (a->noscan && s->kind != CGC_KIND_ATOMIC)) {
-                    fprintf(stderr, "cgc: heap invariant: span of kind %d in a %s arena, cross %d\n", s->kind,
-                            a->noscan ? "pointer-free" : "scanned", s->cross);
+                if (s->pfree != (s->kind == CGC_KIND_ATOMIC) || s->cross != (a->noscan && !s->pfree)) {
+                    fprintf(stderr, "cgc: heap invariant: span of kind %d (pfree %d) in a %s arena, cross %d\n",
+                            s->kind, s->pfree, a->noscan ? "pointer-free" : "scanned", s->cross);
                     abort();
                 }
                 cross += s->cross;
