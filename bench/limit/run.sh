@@ -78,7 +78,7 @@ while (($#)); do
     --timeout) TIMEOUT=$2; shift ;;
     --touch) TOUCH=$2; shift ;;
     --note) NOTE=$2; shift ;;
-    --build-dir) BUILD=$2; shift ;;
+    --build-dir) BUILD=$(realpath -m "$2"); shift ;;   # absolute: GOCACHE must be
     --out) OUT=$2; shift ;;
     --no-build) DO_BUILD=0 ;;
     --table-only) DO_BUILD=0 DO_RUN=0 ;;
