@@ -38,7 +38,7 @@ _Atomic int cgc__initialized;
 pthread_mutex_t cgc__gc_lock = PTHREAD_MUTEX_INITIALIZER;
 /* A cycle whose whole mark, stopped, would be shorter than this marks
  * stopped in concurrent mode too (mark_short). */
-#define STOPPED_MARK_MAX_NS 1000000
+#define STOPPED_MARK_MAX_NS 500000
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static _Atomic int64_t mem_limit = INT64_MAX;   /* mirror of pacer.mem_limit for lock-free reads */
@@ -139,7 +139,7 @@ void cgc__ensure_init(void)
         if (cgc__concurrent_mode() && cgc__cfg.gcconcurrent >= 1)
             snprintf(which, sizeof which, "; every cycle: CGC_DEBUG=gcconcurrent=%d", cgc__cfg.gcconcurrent);
         else if (cgc__concurrent_mode())
-            snprintf(which, sizeof which, "; a mark under %d ms stops the world", STOPPED_MARK_MAX_NS / 1000000);
+            snprintf(which, sizeof which, "; a mark under %.1f ms stops the world", STOPPED_MARK_MAX_NS / 1e6);
         cgc__say("cgc: %s; GC percent %s%d, %d marker%s; mark: %s (%s%s)\n", cgc__cfg.limit_reason,
                  cgc__cfg.gc_percent < 0 ? "off " : "", cgc__cfg.gc_percent,
                  cgc__cfg.markers, cgc__cfg.markers == 1 ? "" : "s",
@@ -483,12 +483,15 @@ static bool room_too_small(uint64_t goal, uint64_t marked)
  * cycle's stopped time: the whole mark predicted from the heap marked
  * last and the roots at the rate stopped marks ran at (stw_ns_per_byte),
  * a concurrent cycle's stops from the last few (conc_stop_ns) or, before
- * one ran, as two scans of the roots at that rate. With the first bound
- * alone, Guile's last collections (5 MB, 2.5-4 ms stopped, 1.4-3 ms
+ * one ran, as two scans of the roots at that rate. With a first bound of
+ * 1 ms alone, Guile's last collections (5 MB, 2.5-4 ms stopped, 1.4-3 ms
  * stopped when concurrent) marked concurrently and its peak RSS stayed
  * 0.7 MB above; with a factor of 2, runs went back and forth between the
- * modes on those. A large heap's pause is then its concurrent cycle's; a
- * small heap's, at most about max(1 ms, 3x that). Not with
+ * modes on those. The bound of 1 ms let churn's second cycle (7 MB,
+ * predicted 0.84 ms) stop for 1.3 ms, where its concurrent cycles stop
+ * for 0.3-0.6: at 0.5 ms its longest stop at start-up is 0.6-1.1 ms
+ * (3 runs) against 1.2-2.0. A large heap's pause is then its concurrent
+ * cycle's; a small heap's, at most about max(0.5 ms, 3x that). Not with
  * CGC_DEBUG=gcconcurrent=1 or 2 (every cycle concurrent: the tests of the
  * concurrent mark on small heaps). pacer_lock held. */
 static double stw_ns_per_byte = 0.5;   /* before a stopped mark was measured: 2 GB/s */
