@@ -1117,18 +1117,23 @@ static CGC_NO_ASAN void drain(marker *m, bool share)
 static void take_rescan_jobs(marker *m);
 static _Atomic size_t njobs;
 
-/* Until no assist holds a claim or work appears on the shared list:
- * spinning, then yielding (an assist preempted on a loaded machine holds
- * its claim until it runs again). */
+/* Turn `spin` of a wait for another thread: spinning at first, then
+ * yielding (a thread preempted on a loaded machine holds what is waited
+ * for until it runs again). */
+static inline void wait_turn(int spin)
+{
+    if (spin < 4000)
+        cgc__cpu_relax();
+    else
+        sched_yield();
+}
+
+/* Until no assist holds a claim or work appears on the shared list. */
 static void wait_assists(void)
 {
     for (int spin = 0; atomic_load_explicit(&assist_claimed, memory_order_acquire) &&
-                       !__atomic_load_n(&work, __ATOMIC_ACQUIRE); spin++) {
-        if (spin < 4000)
-            cgc__cpu_relax();
-        else
-            sched_yield();
-    }
+                       !__atomic_load_n(&work, __ATOMIC_ACQUIRE); spin++)
+        wait_turn(spin);
 }
 
 /* One marker's whole part of the phase. */
@@ -2270,14 +2275,8 @@ static _Atomic int job_takers;     /* assists looking at the jobs */
 static void jobs_close(void)
 {
     atomic_store(&jobs_open, 0);
-    /* Spinning, then yielding: a taker preempted on a loaded machine
-     * holds its count until it runs again. */
-    for (int spin = 0; atomic_load(&job_takers); spin++) {
-        if (spin < 4000)
-            cgc__cpu_relax();
-        else
-            sched_yield();
-    }
+    for (int spin = 0; atomic_load(&job_takers); spin++)
+        wait_turn(spin);
 }
 
 static void jobs_reset(bool final)
