@@ -449,8 +449,7 @@ static uint64_t runway_for(uint64_t goal, uint64_t marked)
  * goal, whose backstop is a quarter of the room past it: there the
  * program's assists make the mark keep up (docs/pacing.md), nor with
  * CGC_DEBUG=gcconcurrent=2. pacer_lock held. */
-static _Atomic bool next_stw;       /* the next cycle marks with the world stopped */
-static _Atomic bool next_stw_room;  /* ... for room_too_small */
+static _Atomic bool next_stw_room;  /* the next cycle marks with the world stopped for room_too_small */
 static _Atomic bool next_stw_short; /* ... for mark_short */
 
 static bool room_too_small(uint64_t goal, uint64_t marked)
@@ -494,8 +493,7 @@ static bool room_too_small(uint64_t goal, uint64_t marked)
  * cycle's; a small heap's, at most about max(0.5 ms, 3x that). Not with
  * CGC_DEBUG=gcconcurrent=1 or 2 (every cycle concurrent: the tests of the
  * concurrent mark on small heaps). pacer_lock held. */
-static double stw_ns_per_byte = 0.5;   /* before a stopped mark was measured: 2 GB/s */
-static bool stw_rate_measured;
+static double stw_ns_per_byte;         /* 0: no stopped mark measured yet (then 2 GB/s) */
 static uint64_t last_root_bytes;       /* the last cycle's globals and stacks */
 static double conc_stop_ns;            /* a concurrent cycle's stopped time (both stops), mean of the last few */
 
@@ -503,9 +501,10 @@ static bool mark_short(uint64_t marked)
 {
     if (cgc__cfg.gcconcurrent >= 1)
         return false;
-    double conc = conc_stop_ns ? conc_stop_ns : 2 * (double)last_root_bytes * stw_ns_per_byte;
+    double rate = stw_ns_per_byte ? stw_ns_per_byte : 0.5;
+    double conc = conc_stop_ns ? conc_stop_ns : 2 * (double)last_root_bytes * rate;
     double bound = conc * 3 > STOPPED_MARK_MAX_NS ? conc * 3 : STOPPED_MARK_MAX_NS;
-    return (double)(marked + last_root_bytes) * stw_ns_per_byte < bound;
+    return (double)(marked + last_root_bytes) * rate < bound;
 }
 
 /* A stopped mark's rate, from a cycle that marked `bytes` (heap and roots)
@@ -520,8 +519,7 @@ static void measure_stopped_mark(uint64_t bytes, int64_t mark_ns)
     if (bytes < (1u << 20) || mark_ns <= 0)
         return;
     double r = (double)mark_ns / (double)bytes;
-    stw_ns_per_byte = stw_rate_measured ? (stw_ns_per_byte * 3 + r) / 4 : r;
-    stw_rate_measured = true;
+    stw_ns_per_byte = stw_ns_per_byte ? (stw_ns_per_byte * 3 + r) / 4 : r;
 }
 
 /* Sets the trigger, and the point 1/16 of the runway before it (from the
@@ -535,11 +533,9 @@ static void set_trigger_at(uint64_t t, bool exact)
     if (conc) {
         bool room = room_too_small(exact ? cgc__gc.heap_goal : t, marked);
         bool short_mark = mark_short(marked);
-        bool stw = room || short_mark;
         atomic_store(&next_stw_room, room);
         atomic_store(&next_stw_short, short_mark);
-        atomic_store(&next_stw, stw);
-        conc = !stw;
+        conc = !room && !short_mark;
         if (conc)   /* from now on, pointer-free spans on their own side */
             atomic_store_explicit(&cgc__heap_sides, true, memory_order_relaxed);
     }
@@ -555,6 +551,13 @@ static void set_trigger_at(uint64_t t, bool exact)
 static void set_trigger(uint64_t t)
 {
     set_trigger_at(t, false);
+}
+
+/* Whether the next cycle, in concurrent mode, marks with the world stopped
+ * (set_trigger_at decided it). */
+static bool next_stw(void)
+{
+    return atomic_load(&next_stw_room) || atomic_load(&next_stw_short);
 }
 
 /* Where proportional pacing alone would start a cycle: its goal, less the
@@ -938,7 +941,7 @@ void cgc__maybe_collect(void)
         return;
     }
     cgc__pacer_unlock();
-    if (cgc__concurrent_mode() && !atomic_load(&next_stw) && request_cycle()) {
+    if (cgc__concurrent_mode() && !next_stw() && request_cycle()) {
         if (past_backstop(live, 0))
             wait_for_mark();
         return;
@@ -1248,8 +1251,8 @@ static void collect_cycle(bool forced, char *line, size_t line_n)
     cycle_pause p = {.tr = &tr};
     /* Concurrent: the tracker is armed before anything is scanned, so
      * every write after an object's scan is seen (docs/concurrent.md). */
-    bool fallback = cgc__concurrent_mode() && atomic_load(&next_stw);
-    bool fallback_room = fallback && atomic_load(&next_stw_room);
+    bool fallback = cgc__concurrent_mode() && next_stw();
+    bool fallback_room = cgc__concurrent_mode() && atomic_load(&next_stw_room);
     bool conc = cgc__concurrent_mode() && !fallback && cgc__dirty_arm() == 0;
     /* The hot objects' copies, before anything is scanned (mark.c,
      * push_large): the first round then compares them instead of scanning
