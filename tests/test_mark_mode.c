@@ -20,7 +20,6 @@
 #include "internal.h"
 
 #include <cgc.h>
-#include <time.h>
 
 #define SMALL_CYCLES 30
 #define BIG_LIVE_NODES (1u << 20) /* 64-byte nodes: 64 MiB live, and its 8 MiB table */
@@ -54,13 +53,6 @@ static void churn_cycles(uint32_t n)
     }
 }
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* A large heap: 64 MiB of nodes, each in the table. Its stopped mark
  * takes tens of ms (a few per MiB in a Release build): every cycle marks
  * concurrently where a tracker works. Then dropped. */
@@ -75,12 +67,12 @@ static uintptr_t large_heap(uintptr_t tracker)
     churn_cycles(2);
     uint64_t c0 = concurrent();
     uint32_t g0 = gcs();
-    double t0 = now_ms();
+    int64_t t0 = cgc__now_ns();
     churn_cycles(6);
     uint64_t big_conc = concurrent() - c0;
     uint32_t big_gcs = gcs() - g0;
     printf("large heap: %llu of %u cycles concurrent (%.0f ms)\n", (unsigned long long)big_conc, big_gcs,
-           now_ms() - t0);
+           (double)(cgc__now_ns() - t0) / 1e6);
     if (!tracker)
         CHECK(big_conc == 0, "no tracker, yet %llu concurrent cycles", (unsigned long long)big_conc);
     else   /* one may mark stopped: a concurrent stop stretched by a
